@@ -1,0 +1,336 @@
+"""The controller: serves tasks from a recipe's stream and stores the answers.
+
+It sits between a recipe and a screen (or a script, or a benchmark: the same
+code serves all of them) and keeps the key-press path short: :meth:`answer`
+writes one committed row, and :meth:`next_task` takes the next task from a
+queue that a background thread keeps filled. That thread reads the source,
+drops duplicates and tasks already answered (in the dataset and in ``exclude``
+datasets) and records invalid records, on its own database connection.
+
+Undo walks back through this session's answers: :meth:`undo` returns the
+previous task with its answer restored, and answering it again *replaces* the
+stored answer. After an undo the tasks that were stepped back over come again,
+in order, with their answers, so nothing answered is lost by undoing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidRecord, UserError
+from .recipes import Components
+from .storage import Database
+from .stream import Stream
+from .tasks import ACCEPT, ANSWERS, Task
+
+PREFETCH = 64
+_END = object()
+
+
+class AnswerRejected(UserError):
+    """The recipe's ``validate_answer`` refused an answer; the message says why."""
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+@dataclass(eq=False)
+class _Entry:
+    task: Task
+    answer_id: int | None = None  # set once stored
+    position: float | None = None  # how far through the source this task was read
+
+
+@dataclass
+class Summary:
+    dataset: str
+    session: str
+    database: str
+    by_answer: dict[str, int]
+    invalid: int
+    warnings: list[str]
+    error: str | None = None
+    exhausted: bool = False
+
+    @property
+    def answers(self) -> int:
+        return sum(self.by_answer.values())
+
+
+def default_session() -> str:
+    """The login name: every SSH user is a distinct annotator."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "default"
+
+
+class Controller:
+    def __init__(self, components: Components, db: Database, session: str | None = None, *,
+                 strict: bool = False, prefetch: int = PREFETCH) -> None:
+        self.components = components
+        self.db = db
+        self.dataset = components.dataset
+        self.session = session or default_session()
+        self.session_id = f"{self.dataset}-{self.session}"
+        self.view_id = components.view_id
+        self.labels = components.labels
+        self.config = components.config
+        self.strict = strict
+        self.stream = components.stream
+        if isinstance(self.stream, Stream):
+            self.stream.strict = strict
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, prefetch))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.current: _Entry | None = None
+        self._shown_at = time.monotonic()
+        self.history: list[_Entry] = []
+        self._redo: list[_Entry] = []
+        self._stored: dict[int, str] = {}  # answer id -> answer, for this session's counts
+        self.dataset_answers_at_start = 0
+        self.exhausted = False
+        self.error: BaseException | None = None
+        self._update_batch: list[Task] = []
+        self._update_lock = threading.Lock()
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> "Controller":
+        self.db.add_dataset(self.dataset)
+        self.db.start_session(self.dataset, self.session, {"view_id": self.view_id, "pid": os.getpid()})
+        self.dataset_answers_at_start = self.db.count_answers(self.dataset)
+        self._thread = threading.Thread(target=self._fill, name="tuiannot-prefetch", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> Summary:
+        if not self._closed:
+            self._closed = True
+            self._stop.set()
+            self._flush_updates()
+            if self.components.on_exit is not None:
+                self.components.on_exit(self)
+        stream = self.stream if isinstance(self.stream, Stream) else None
+        return Summary(
+            dataset=self.dataset, session=self.session, database=self.db.location,
+            by_answer=dict(Counter(self._stored.values())), invalid=stream.invalid if stream else 0,
+            warnings=list(stream.warnings) if stream else [],
+            error=str(self.error) if self.error is not None else None, exhausted=self.exhausted)
+
+    # -- the prefetch thread ---------------------------------------------------
+    def _fill(self) -> None:
+        db = self.db.reopen()
+        seen: set[int] = set()
+        datasets = [self.dataset, *self.components.exclude]
+        try:
+            batch: list[_Entry] = []
+            size = 1  # the first task as soon as possible, then in batches
+            stream = self.stream if isinstance(self.stream, Stream) else None
+            for task in self.stream:
+                if self._stop.is_set():
+                    return
+                if task["_task_hash"] in seen:
+                    continue
+                seen.add(task["_task_hash"])
+                batch.append(_Entry(task, position=stream.progress if stream is not None else None))
+                if len(batch) >= size:
+                    self._offer(db, datasets, batch)
+                    batch, size = [], 64
+            self._offer(db, datasets, batch)
+            self._put(_END)
+        except BaseException as e:  # noqa: BLE001 (handed to the UI thread, which reports it)
+            self._put(_Failed(e))
+        finally:
+            db.close()
+
+    def _offer(self, db: Database, datasets: list[str], batch: list[_Entry]) -> None:
+        if not batch:
+            return
+        answered = db.answered(datasets, [e.task["_task_hash"] for e in batch])
+        for entry in batch:
+            if entry.task["_task_hash"] not in answered:
+                self._put(entry)
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    # -- serving tasks ---------------------------------------------------------
+    PENDING = object()
+
+    def next_task(self, timeout: float | None = None) -> Task | None:
+        """The next task to show (None when there are no more), waiting for it if need be."""
+        if self.current is not None:
+            return self.current.task  # shown but not answered yet
+        if self._redo:
+            return self._show(self._redo.pop())
+        if self.exhausted or self.error is not None:
+            return None
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return self.PENDING  # type: ignore[return-value]
+        if item is _END:
+            self.exhausted, self.current = True, None
+            return None
+        if isinstance(item, _Failed):
+            self.error, self.current = item.error, None
+            if not isinstance(item.error, (InvalidRecord, UserError)):
+                raise item.error
+            return None
+        return self._show(item)
+
+    def poll_task(self) -> Task | None:
+        """Like :meth:`next_task` without waiting: ``Controller.PENDING`` while the queue is empty."""
+        if self._redo or self.current is not None:
+            return self.next_task()
+        if self._queue.empty() and not (self.exhausted or self.error is not None):
+            return self.PENDING  # type: ignore[return-value]
+        return self.next_task(timeout=0)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`poll_task` has something to say (a task, the end, an error)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.not_empty:
+            while not self._queue._qsize() and not self._stop.is_set():  # noqa: SLF001
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.not_empty.wait(0.1 if remaining is None else min(0.1, remaining))
+        return True
+
+    def _show(self, entry: _Entry) -> Task:
+        self.current = entry
+        self._shown_at = time.monotonic()
+        return entry.task
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.history)
+
+    # -- answering -------------------------------------------------------------
+    def answer(self, answer: str, accept: list[str] | None = None) -> Task:
+        """Store the answer to the current task (committed on return) and return the stored task."""
+        if answer not in ANSWERS:
+            raise ValueError(f"unknown answer {answer!r}")
+        entry = self.current
+        if entry is None:
+            raise RuntimeError("no task to answer")
+        task = dict(entry.task)
+        task["answer"] = answer
+        if self.view_id == "choice" or accept is not None:
+            task["accept"] = list(accept or [])
+        elapsed = time.monotonic() - self._shown_at
+        previous = task.get("_seconds") if entry.answer_id is not None else None
+        task["_seconds"] = round(elapsed + (previous if isinstance(previous, (int, float)) else 0.0), 3)
+        task["_session_id"] = self.session_id
+        task["_annotator_id"] = self.session_id
+        task["_view_id"] = self.view_id
+        task["_timestamp"] = int(time.time())
+        if self.components.validate_answer is not None:
+            try:
+                self.components.validate_answer(task)
+            except (ValueError, AssertionError) as e:
+                raise AnswerRejected(str(e) or "the recipe refused this answer") from None
+        if self.components.before_db is not None:
+            task = self.components.before_db([task])[0]
+        if entry.answer_id is None:
+            entry.answer_id = self.db.add_answer(self.dataset, task)
+        else:
+            self.db.replace_answer(entry.answer_id, task)
+        entry.task = task
+        self._stored[entry.answer_id] = answer
+        self.history.append(entry)
+        self.current = None
+        if self.components.update is not None:
+            self._queue_update(task)
+        return task
+
+    def undo(self) -> Task | None:
+        """Go back to the previous answered task (its answer restored in the task); None if there is none."""
+        if not self.history:
+            return None
+        if self.current is not None:
+            self._redo.append(self.current)
+        entry = self.history.pop()
+        return self._show(entry)
+
+    # -- model updates (off the key-press path) ---------------------------------
+    def _queue_update(self, task: Task) -> None:
+        with self._update_lock:
+            self._update_batch.append(task)
+            if len(self._update_batch) < self.components.batch_size:
+                return
+            batch, self._update_batch = self._update_batch, []
+        threading.Thread(target=self._run_update, args=(batch,), name="tuiannot-update", daemon=True).start()
+
+    def _run_update(self, batch: list[Task]) -> None:
+        with self._update_lock:
+            self.components.update(batch)  # type: ignore[misc]
+
+    def _flush_updates(self) -> None:
+        with self._update_lock:
+            batch, self._update_batch = self._update_batch, []
+            if batch and self.components.update is not None:
+                self.components.update(batch)
+
+    # -- progress --------------------------------------------------------------
+    @property
+    def session_answers(self) -> int:
+        return len(self._stored)
+
+    @property
+    def session_counts(self) -> dict[str, int]:
+        return dict(Counter(self._stored.values()))
+
+    @property
+    def dataset_answers(self) -> int:
+        return self.dataset_answers_at_start + len(self._stored)
+
+    @property
+    def source_progress(self) -> float | None:
+        if self.components.progress is not None:
+            return self.components.progress(self)
+        if self.current is not None and self.current.position is not None:
+            return self.current.position
+        return self.stream.progress if isinstance(self.stream, Stream) else None
+
+    @property
+    def invalid(self) -> int:
+        return self.stream.invalid if isinstance(self.stream, Stream) else 0
+
+    @property
+    def last_warning(self) -> str | None:
+        if isinstance(self.stream, Stream) and self.stream.warnings:
+            return self.stream.warnings[-1]
+        return None
+
+
+def answer_all(controller: Controller, decide: Any, limit: int | None = None) -> int:
+    """Answer tasks with ``decide(task) -> (answer, accept)`` until none are left (scripts, benchmarks)."""
+    count = 0
+    while limit is None or count < limit:
+        task = controller.next_task()
+        if task is None:
+            break
+        answer, accept = decide(task)
+        controller.answer(answer, accept)
+        count += 1
+    return count
+
+
+__all__ = ["ACCEPT", "AnswerRejected", "Controller", "Summary", "answer_all", "default_session"]

@@ -1,0 +1,71 @@
+"""What has been annotated, by whom, how fast: reports built from storage aggregates.
+
+The backend computes the heavy aggregates in SQL (:class:`DatasetCounts`);
+these functions turn them into the figures ``tuiannot stats`` shows:
+
+* answers per hour: ``3600 * answers / time spent``, where the time spent on
+  one task (from showing it to answering it) counts at most
+  :data:`~tuiannot.storage.base.IDLE_CAP_SECONDS` (a break is not work);
+* median seconds per task: the median of those times (uncapped).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from ..storage.base import DatasetCounts, SessionCounts
+from ..tasks import ANSWERS
+
+
+def iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def per_hour(answers: int, seconds: float) -> float | None:
+    return round(3600.0 * answers / seconds, 1) if seconds > 0 else None
+
+
+def _answers(by_answer: dict[str, int]) -> dict[str, int]:
+    return {a: by_answer.get(a, 0) for a in ANSWERS}
+
+
+def _session(s: SessionCounts) -> dict[str, Any]:
+    return {
+        "answers": s.answers, "by_answer": _answers(s.by_answer), "first": iso(s.first), "last": iso(s.last),
+        "answers_per_hour": per_hour(s.timed, s.seconds_total),
+        "median_seconds": round(s.median_seconds, 3) if s.median_seconds is not None else None,
+    }
+
+
+def dataset_report(counts: DatasetCounts) -> dict[str, Any]:
+    """The figures for one dataset, as plain JSON-ready data."""
+    by_label: dict[str, dict[str, int]] = {}
+    for answer, labels, n in counts.by_labels:
+        for label in labels:
+            row = by_label.setdefault(label, {a: 0 for a in ANSWERS})
+            row[answer] = row.get(answer, 0) + n
+    timed = sum(s.timed for s in counts.sessions.values())
+    seconds = sum(s.seconds_total for s in counts.sessions.values())
+    return {
+        "dataset": counts.name,
+        "answers": counts.answers,
+        "tasks": counts.tasks,
+        "inputs": counts.inputs,
+        "by_answer": _answers(counts.by_answer),
+        "by_label": dict(sorted(by_label.items())),
+        "by_session": {name: _session(s) for name, s in sorted(counts.sessions.items())},
+        "sessions": len(counts.sessions),
+        "first": iso(counts.first),
+        "last": iso(counts.last),
+        "answers_per_hour": per_hour(timed, seconds),
+        "median_seconds": round(counts.median_seconds, 3) if counts.median_seconds is not None else None,
+    }
+
+
+def overview_report(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per dataset: answers, sessions, first and last answer."""
+    return [{"dataset": r["dataset"], "answers": r["answers"], "sessions": r["sessions"],
+             "first": iso(r["first"]), "last": iso(r["last"])} for r in rows]

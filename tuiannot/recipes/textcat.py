@@ -1,0 +1,68 @@
+"""``textcat``: label whole texts.
+
+One label asks a yes/no question about it (``accept`` = the label applies,
+``reject`` = it does not; view ``classification``). Several labels ask a
+choice (view ``choice``): number keys toggle labels and ``a`` submits, or with
+``--exclusive`` one number key picks the label and submits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import UserError
+from ..sources import LOADERS, Source
+from ..stream import Stream
+from . import parse_labels, recipe
+
+MAX_KEYED_LABELS = 10
+
+
+def _move_label_to_meta(task: dict[str, Any]) -> dict[str, Any]:
+    """A ``label`` the source already has (a gold label, say) is kept in ``meta``, not asked about."""
+    if "label" in task:
+        meta = task.get("meta") or {}
+        meta.setdefault("label", task.pop("label"))
+        task["meta"] = meta
+    return task
+
+
+@recipe("textcat", help="Label texts: one label asks yes/no, several ask a choice.")
+def textcat(
+    source: Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE", show_default=False)],
+    label: Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. POS,NEG.",
+                                       metavar="LABELS", show_default=False)],
+    dataset: Annotated[Optional[str], typer.Option(
+        "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")] = None,
+    exclusive: Annotated[bool, typer.Option(
+        "--exclusive", help="One label per text: a number key picks it and submits.")] = False,
+    loader: Annotated[Optional[str], typer.Option(
+        "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")] = None,
+    exclude: Annotated[Optional[str], typer.Option(
+        "--exclude", "-e", help="Comma-separated datasets: skip tasks already answered there.")] = None,
+) -> dict[str, Any]:
+    labels = parse_labels(label)
+    if not labels:
+        raise UserError("--label needs at least one label, e.g. --label POS,NEG")
+    if len(labels) > MAX_KEYED_LABELS:
+        raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
+    stream = Stream(Source(source, loader=loader)).map(_move_label_to_meta)
+    if len(labels) == 1:
+        the_label = labels[0]
+        stream.map(lambda task: {**task, "label": the_label})
+        view_id = "classification"
+    else:
+        options = [{"id": name, "text": name} for name in labels]
+        stream.map(lambda task: {**task, "options": options})
+        view_id = "choice"
+    return {
+        "dataset": dataset or Path(source).stem,
+        "stream": stream,
+        "view_id": view_id,
+        "labels": labels,
+        "config": {"choice_style": "single" if exclusive else "multiple"},
+        "exclude": parse_labels(exclude),
+    }

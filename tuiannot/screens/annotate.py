@@ -1,0 +1,189 @@
+"""The base of every annotation screen: the text, the question, progress, the keys.
+
+A screen renders a task and emits what the annotator decided as messages
+(:class:`AnnotationScreen.Answered`, :class:`AnnotationScreen.UndoRequested`);
+it knows nothing of files or databases. Keys are Prodigy's, bound with stable
+ids so that a user keymap can move them (see :mod:`tuiannot.screens.app`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from ..sanitize import one_line
+from .widgets import LabelBar, TaskText, safe
+
+LABEL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
+
+
+@dataclass
+class Progress:
+    session: int
+    dataset: int
+    source: float | None
+    invalid: int
+    last_warning: str | None
+
+
+class AnnotationScreen(Screen[None]):
+    CSS_PATH = "annotate.tcss"
+    VIEW_ID = ""
+
+    BINDINGS = [
+        Binding("a", "answer('accept')", "Accept", id="accept"),
+        Binding("x", "answer('reject')", "Reject", id="reject"),
+        Binding("space", "answer('ignore')", "Ignore", id="ignore"),
+        Binding("backspace", "undo", "Undo", id="undo"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("down,j", "scroll('down')", "Scroll down", show=False, id="scroll_down"),
+        Binding("up,k", "scroll('up')", "Scroll up", show=False, id="scroll_up"),
+        Binding("pagedown", "scroll('page_down')", "Page down", show=False, id="page_down"),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False, id="page_up"),
+        *[Binding(key, f"label({i})", f"Label {key}", show=False, id=f"label_{key}")
+          for i, key in enumerate(LABEL_KEYS)],
+    ]
+
+    class Answered(Message):
+        """The annotator answered the task on screen."""
+
+        def __init__(self, answer: str, accept: list[str] | None) -> None:
+            super().__init__()
+            self.answer = answer
+            self.accept = accept
+
+    class UndoRequested(Message):
+        """The annotator wants the previous task back."""
+
+    class Ready(Message):
+        """The screen is composed and can show tasks."""
+
+    def on_mount(self) -> None:
+        self.post_message(self.Ready())
+
+    def __init__(self, dataset: str, session: str, labels: list[str], config: dict[str, Any]) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.session = session
+        self.labels = labels
+        self.config = config
+        self.current_task: dict[str, Any] | None = None
+        self.waiting = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="title")
+        with Vertical(id="task"):
+            yield TaskText(id="text")
+            yield Static("", id="meta")
+        yield self.question_widget()
+        yield Static("", id="previous")
+        yield Static("", id="progress")
+        yield Static("", id="warning")
+        yield Footer()
+
+    def question_widget(self) -> Widget:
+        return Static("", id="question")
+
+    def _title(self) -> Text:
+        text = Text(" tuiannot ", Style(bold=True, reverse=True))
+        text.append("  dataset ")
+        text.append(one_line(self.dataset, 60), Style(bold=True))
+        text.append("  ·  session ")
+        text.append(one_line(self.session, 40), Style(bold=True))
+        return text
+
+    # -- showing ---------------------------------------------------------------
+    def show_loading(self, message: str = "Loading the next task…") -> None:
+        self.current_task, self.waiting = None, True
+        self.query_one("#text", TaskText).set_text(message)
+        self.query_one("#meta", Static).update("")
+        self.query_one("#question", Static).update("")
+        self.query_one("#previous", Static).update("")
+
+    def show_task(self, task: dict[str, Any], progress: Progress) -> None:
+        self.current_task, self.waiting = task, False
+        self.query_one("#text", TaskText).set_text(str(task.get("text", "")))
+        meta = task.get("meta")
+        meta_text = Text()
+        if isinstance(meta, dict) and meta:
+            for key, value in list(meta.items())[:8]:
+                meta_text.append(f"{one_line(str(key), 30)}: ", Style(dim=True))
+                meta_text.append(one_line(str(value), 60) + "   ", Style(dim=True, italic=True))
+        self.query_one("#meta", Static).update(meta_text)
+        self.show_question(task)
+        previous = self.query_one("#previous", Static)
+        if task.get("answer"):
+            previous.update(Text.assemble(("  earlier answer: ", "dim"), (str(task["answer"]).upper(), "bold"),
+                                          ("  — answer again to keep or change it", "dim")))
+        else:
+            previous.update("")
+        self.show_progress(progress)
+
+    def show_question(self, task: dict[str, Any]) -> None:
+        """Draw the question part (label or choices); each view overrides it."""
+
+    def show_progress(self, progress: Progress) -> None:
+        text = Text()
+        text.append(f" {progress.session}", Style(bold=True))
+        text.append(" this session  ·  ")
+        text.append(f"{progress.dataset}", Style(bold=True))
+        text.append(" in the dataset")
+        if progress.source is not None:
+            text.append("  ·  source ")
+            text.append(f"{progress.source:.0%}", Style(bold=True))
+        if progress.invalid:
+            text.append("  ·  ")
+            text.append(f"{progress.invalid} invalid skipped", Style(color="yellow"))
+        self.query_one("#progress", Static).update(text)
+        warning = self.query_one("#warning", Static)
+        warning.update(safe(f"⚠ {progress.last_warning}", "yellow", 300) if progress.last_warning else "")
+
+    # -- actions ---------------------------------------------------------------
+    def current_accept(self) -> list[str] | None:
+        """The labels to store with the answer (choice views); None for binary questions."""
+        return None
+
+    def action_answer(self, answer: str) -> None:
+        if self.current_task is None:
+            return
+        self.post_message(self.Answered(answer, self.current_accept()))
+
+    def action_undo(self) -> None:
+        self.post_message(self.UndoRequested())
+
+    def action_label(self, index: int) -> None:
+        """Number keys: what they do depends on the view."""
+
+    def action_scroll(self, how: str) -> None:
+        text = self.query_one("#text", TaskText)
+        getattr(text, f"scroll_{how}")(animate=False)
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.active_bindings_help()))
+
+    def active_bindings_help(self) -> list[tuple[str, str]]:
+        rows: list[tuple[str, str]] = []
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and not binding.id.startswith("label_"):
+                rows.append((binding.key_display or binding.key, binding.description))
+        rows.extend(self.label_help())
+        return rows
+
+    def label_help(self) -> list[tuple[str, str]]:
+        return []
+
+    async def action_quit(self) -> None:
+        await self.app.action_quit()

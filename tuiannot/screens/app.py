@@ -1,0 +1,135 @@
+"""The Textual app: connects a :class:`~tuiannot.controller.Controller` to the view's screen.
+
+Answers flow screen -> app -> controller -> storage; tasks flow back. The
+key-press path does one thing: store the answer (committed) and show the
+next, prefetched task. When the queue is momentarily empty a thread worker
+waits for it, so the screen never blocks on the source.
+
+A user keymap (``$TUIANNOT_KEYMAP`` or ``~/.tuiannot/keymap.json``, a JSON object
+of binding id to keys, e.g. ``{"accept": "y", "reject": "n"}``) moves keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+
+from ..controller import AnswerRejected, Controller
+from .annotate import AnnotationScreen, Progress
+from .binary import BinaryScreen
+from .choice import ChoiceScreen
+from .done import DoneScreen
+
+SCREENS: dict[str, type[AnnotationScreen]] = {"classification": BinaryScreen, "choice": ChoiceScreen}
+
+
+def load_keymap() -> tuple[dict[str, str], str | None]:
+    """The user's keymap and, if it could not be read, why."""
+    path = Path(os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json")
+    if not path.is_file():
+        return {}, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise ValueError("expected an object of binding id to keys")
+        return data, None
+    except (OSError, ValueError) as e:
+        return {}, f"{path}: keymap ignored ({e})"
+
+
+class AnnotationApp(App[int]):
+    TITLE = "tuiannot"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        self.failure: str | None = None
+        self.annotation_screen = SCREENS[controller.view_id](
+            controller.dataset, controller.session, controller.labels, controller.config)
+
+    def on_mount(self) -> None:
+        keymap, problem = load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        self.push_screen(self.annotation_screen)
+        if problem:
+            self.notify(problem, severity="warning", timeout=8)
+
+    def on_annotation_screen_ready(self, _: Any) -> None:
+        self.show_next()
+
+    # -- tasks in ----------------------------------------------------------------
+    def progress(self) -> Progress:
+        c = self.controller
+        return Progress(session=c.session_answers, dataset=c.dataset_answers, source=c.source_progress,
+                        invalid=c.invalid, last_warning=c.last_warning)
+
+    def show_next(self) -> None:
+        try:
+            task = self.controller.poll_task()
+        except Exception as e:  # a bug in a recipe's stream: end cleanly, with the reason
+            self.fail(f"{type(e).__name__}: {e}")
+            return
+        if task is Controller.PENDING:
+            self.annotation_screen.show_loading()
+            self.wait_for_task()
+        elif task is None:
+            self.finish()
+        else:
+            self.annotation_screen.show_task(task, self.progress())
+
+    @work(thread=True, exclusive=True, group="next-task")
+    def wait_for_task(self) -> None:
+        self.controller.wait_ready()
+        self.call_from_thread(self.show_next)
+
+    def finish(self) -> None:
+        c = self.controller
+        if c.error is not None:
+            self.fail(str(c.error))
+            return
+        if not isinstance(self.screen, DoneScreen):
+            self.push_screen(DoneScreen(c.dataset, c.session_counts, c.invalid, c.dataset_answers))
+
+    def fail(self, message: str) -> None:
+        self.failure = message
+        self.exit(1)
+
+    # -- answers out -------------------------------------------------------------
+    def on_annotation_screen_answered(self, message: AnnotationScreen.Answered) -> None:
+        if self.annotation_screen.waiting or self.annotation_screen.current_task is None:
+            return
+        try:
+            self.controller.answer(message.answer, message.accept)
+        except AnswerRejected as e:
+            self.notify(str(e), title="Not accepted", severity="warning")
+            return
+        except Exception as e:  # the database refused: keep the task on screen, lose nothing
+            self.notify(f"The answer was NOT saved: {e}", title="Storage error", severity="error", timeout=15)
+            return
+        self.show_next()
+
+    def on_annotation_screen_undo_requested(self, _: Any) -> None:
+        if self.annotation_screen.waiting and not self.controller.can_undo:
+            return
+        task = self.controller.undo()
+        if task is None:
+            self.notify("Nothing to undo in this session yet.", timeout=2)
+            return
+        self.annotation_screen.show_task(task, self.progress())
+
+    def on_done_screen_undo_requested(self, _: Any) -> None:
+        if not self.controller.can_undo:
+            self.notify("Nothing to undo in this session.", timeout=2)
+            return
+        self.pop_screen()
+        self.on_annotation_screen_undo_requested(None)
+
+    async def action_quit(self) -> None:
+        self.exit(0)

@@ -1,0 +1,22 @@
+"""The ``classification`` view: does this label apply to this text? ``a`` yes, ``x`` no."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from ..sanitize import one_line
+from .annotate import AnnotationScreen
+
+
+class BinaryScreen(AnnotationScreen):
+    VIEW_ID = "classification"
+
+    def show_question(self, task: dict[str, Any]) -> None:
+        text = Text("  Label: ")
+        text.append(f" {one_line(str(task.get('label', '')), 60)} ", Style(bold=True, reverse=True))
+        text.append("   a = it applies   x = it does not   space = skip", Style(dim=True))
+        self.query_one("#question", Static).update(text)

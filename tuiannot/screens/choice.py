@@ -1,0 +1,66 @@
+"""The ``choice`` view: number keys toggle labels and ``a`` submits; with
+``--exclusive`` (``choice_style: single``) one number key picks a label and submits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .annotate import LABEL_KEYS, AnnotationScreen
+from .widgets import LabelBar
+
+
+class ChoiceScreen(AnnotationScreen):
+    VIEW_ID = "choice"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.selected: list[str] = []
+
+    @property
+    def exclusive(self) -> bool:
+        return self.config.get("choice_style") == "single"
+
+    def question_widget(self) -> LabelBar:
+        return LabelBar(id="question")
+
+    def _options(self) -> list[str]:
+        if self.current_task and isinstance(self.current_task.get("options"), list):
+            return [str(o.get("id") if isinstance(o, dict) else o) for o in self.current_task["options"]]
+        return list(self.labels)
+
+    def show_question(self, task: dict[str, Any]) -> None:
+        accept = task.get("accept")
+        options = self._options()
+        self.selected = [str(a) for a in accept if str(a) in options] if isinstance(accept, list) else []
+        self._draw()
+
+    def _draw(self) -> None:
+        options = self._options()
+        names = []
+        for o in (self.current_task or {}).get("options") or [{"id": l, "text": l} for l in options]:
+            names.append(str(o.get("text", o.get("id"))) if isinstance(o, dict) else str(o))
+        shown = {names[i] for i, o in enumerate(options) if o in self.selected}
+        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive)
+
+    def current_accept(self) -> list[str] | None:
+        return list(self.selected)
+
+    def action_label(self, index: int) -> None:
+        options = self._options()
+        if self.current_task is None or index >= len(options):
+            return
+        option = options[index]
+        if self.exclusive:
+            self.selected = [option]
+            self._draw()
+            self.post_message(self.Answered("accept", [option]))
+            return
+        if option in self.selected:
+            self.selected.remove(option)
+        else:
+            self.selected.append(option)
+        self._draw()
+
+    def label_help(self) -> list[tuple[str, str]]:
+        verb = "choose and submit" if self.exclusive else "toggle"
+        return [(LABEL_KEYS[i], f"{verb} {label}") for i, label in enumerate(self.labels[:10])]

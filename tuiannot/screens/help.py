@@ -1,0 +1,42 @@
+"""``?``: every key of the current screen, and how to leave."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ..sanitize import one_line
+
+KEY_NAMES = {"space": "space", "backspace": "backspace", "question_mark": "?", "pagedown": "page down",
+             "pageup": "page up", "escape": "esc"}
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="close_help")]
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style=Style(bold=True))
+        table.add_column()
+        for key, description in self.rows:
+            shown = ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
+            table.add_row(Text(shown), Text(one_line(description, 60)))
+        with Vertical(id="help"):
+            yield Static(Text("Keys", Style(bold=True)))
+            yield Static(table)
+            yield Static(Text("Every answer is saved the moment you give it. esc closes this help.",
+                              Style(dim=True)))
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss()

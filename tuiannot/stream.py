@@ -1,0 +1,90 @@
+"""Streams: lazy sequences of hashed tasks, with a record of what was skipped and why.
+
+A recipe builds its stream from a :class:`~tuiannot.sources.Source` (or any
+iterable of dicts) and a few per-task steps, for example adding the label it
+asks about. Invalid records become one-line warnings naming file, line and
+reason; under ``strict`` the first one ends the stream with
+:class:`~tuiannot.errors.InvalidRecord`. Nothing is read before the stream is
+iterated, and nothing is held but the current record.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import InvalidRecord
+from .sources import Record, Source
+from .tasks import Task, set_hashes
+
+Step = Callable[[Task], "Task | Iterable[Task] | None"]
+
+MAX_KEPT_WARNINGS = 1000
+
+
+class Stream:
+    def __init__(self, source: Source | Iterable[Task], *, name: str | None = None) -> None:
+        self.source = source
+        self.name = name or getattr(source, "name", "<stream>")
+        self.strict = False
+        self.invalid = 0
+        self.warnings: deque[str] = deque(maxlen=MAX_KEPT_WARNINGS)
+        self.on_warning: Callable[[str], None] | None = None
+        self._steps: list[Step] = []
+
+    def map(self, step: Step) -> "Stream":
+        """Add a step: it returns the task (changed or not), several tasks, or None to drop it."""
+        self._steps.append(step)
+        return self
+
+    @property
+    def progress(self) -> float | None:
+        """How far through the source (bytes read / size), when the source knows."""
+        return self.source.progress if isinstance(self.source, Source) else None
+
+    def warn(self, line: int | None, reason: str) -> None:
+        where = f"{self.name}:{line}" if line is not None else self.name
+        message = f"{where}: {reason}"
+        self.invalid += 1
+        if self.strict:
+            raise InvalidRecord(self.name, line or 0, reason)
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def _records(self) -> Iterator[Record]:
+        if isinstance(self.source, Source):
+            yield from self.source
+            return
+        for i, task in enumerate(self.source, 1):
+            if isinstance(task, dict):
+                yield Record(i, 0, task=task)
+            else:
+                yield Record(i, 0, error=f"expected a task (a dict), got {type(task).__name__}")
+
+    def __iter__(self) -> Iterator[Task]:
+        for record in self._records():
+            if record.error is not None:
+                self.warn(record.line, record.error)
+                continue
+            yield from self._apply(record, record.task, 0)
+
+    def _apply(self, record: Record, task: Any, step: int) -> Iterator[Task]:
+        if step == len(self._steps):
+            try:
+                yield set_hashes(task)
+            except (TypeError, ValueError) as e:
+                self.warn(record.line, f"cannot hash the task ({e})")
+            return
+        try:
+            result = self._steps[step](task)
+        except ValueError as e:
+            self.warn(record.line, str(e))
+            return
+        if result is None:
+            return
+        if isinstance(result, dict):
+            yield from self._apply(record, result, step + 1)
+        else:
+            for item in result:
+                yield from self._apply(record, item, step + 1)
