@@ -132,8 +132,8 @@ class Controller:
         db = self.db.reopen()
         seen: set[int] = set()
         datasets = [self.dataset, *self.components.exclude]
+        batch: list[_Entry] = []
         try:
-            batch: list[_Entry] = []
             size = 1  # the first task as soon as possible, then in batches
             stream = self.stream if isinstance(self.stream, Stream) else None
             for task in self.stream:
@@ -148,6 +148,9 @@ class Controller:
                     batch, size = [], 64
             self._offer(db, datasets, batch)
             self._put(_END)
+        except InvalidRecord as e:  # --strict: the tasks before it are still served, then the session ends
+            self._offer(db, datasets, batch)
+            self._put(_Failed(e))
         except BaseException as e:  # noqa: BLE001 (handed to the UI thread, which reports it)
             self._put(_Failed(e))
         finally:

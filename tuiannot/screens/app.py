@@ -99,7 +99,7 @@ class AnnotationApp(App[int]):
 
     def fail(self, message: str) -> None:
         self.failure = message
-        self.exit(1)
+        self.exit(return_code=1)
 
     # -- answers out -------------------------------------------------------------
     def on_annotation_screen_answered(self, message: AnnotationScreen.Answered) -> None:

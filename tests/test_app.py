@@ -1,0 +1,342 @@
+"""The real app, headless: press keys with Pilot, then check what the database holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tuiannot.screens.annotate import AnnotationScreen
+from tuiannot.screens.done import DoneScreen
+from tuiannot.screens.help import HelpScreen
+from tuiannot.screens.widgets import TaskText
+
+from .conftest import make_app, stored, texts, write_jsonl
+
+
+async def wait_task(pilot, text: str | None = None) -> None:
+    """Let the app settle until a task (optionally with this text) is on screen."""
+    for _ in range(200):
+        await pilot.pause()
+        screen = pilot.app.annotation_screen
+        if not screen.waiting and screen.current_task is not None:
+            if text is None or screen.current_task["text"] == text:
+                return
+        if isinstance(pilot.app.screen, DoneScreen):
+            return
+    raise AssertionError(f"no task shown (wanted {text!r})")
+
+
+async def wait_done(pilot) -> None:
+    for _ in range(200):
+        await pilot.pause()
+        if isinstance(pilot.app.screen, DoneScreen):
+            return
+    raise AssertionError("the summary screen did not appear")
+
+
+def shown_text(app) -> str:
+    return app.annotation_screen.query_one("#text", TaskText).text
+
+
+async def test_binary_accept_reject_ignore(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(4))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("a")
+        await wait_task(pilot, "text number 1")
+        await pilot.press("x")
+        await wait_task(pilot, "text number 2")
+        await pilot.press("space")
+        await wait_task(pilot, "text number 3")
+    rows = stored(db_path, "data")
+    assert [(r["text"], r["answer"], r["label"]) for r in rows] == [
+        ("text number 0", "accept", "POS"), ("text number 1", "reject", "POS"), ("text number 2", "ignore", "POS")]
+    first = rows[0]
+    assert first["_view_id"] == "classification"
+    assert first["_session_id"] == "data-alice" and first["_annotator_id"] == "data-alice"
+    assert isinstance(first["_timestamp"], int) and first["_seconds"] >= 0
+    assert isinstance(first["_input_hash"], int) and isinstance(first["_task_hash"], int)
+    assert "accept" not in first  # a binary question stores the label, not a choice
+
+
+async def test_choice_toggles_and_submits(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(3))
+    app = make_app(source, db_path, labels="POS,NEG,NEUTRAL")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("1", "3", "a")
+        await wait_task(pilot, "text number 1")
+        await pilot.press("2", "2", "1", "a")  # 2 on, 2 off, 1 on
+        await wait_task(pilot, "text number 2")
+        await pilot.press("9")  # no ninth label: nothing happens
+        await pilot.press("x")
+        await wait_done(pilot)
+    rows = stored(db_path, "data")
+    assert [(r["answer"], r["accept"]) for r in rows] == [
+        ("accept", ["POS", "NEUTRAL"]), ("accept", ["POS"]), ("reject", [])]
+    assert rows[0]["options"] == [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"},
+                                  {"id": "NEUTRAL", "text": "NEUTRAL"}]
+    assert all(r["_view_id"] == "choice" for r in rows)
+
+
+async def test_exclusive_one_key_per_decision(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(3))
+    app = make_app(source, db_path, labels="POS,NEG", exclusive=True)
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("2")
+        await wait_task(pilot, "text number 1")
+        await pilot.press("1")
+        await wait_task(pilot, "text number 2")
+        await pilot.press("2")
+        await wait_done(pilot)
+    assert [(r["answer"], r["accept"]) for r in stored(db_path, "data")] == [
+        ("accept", ["NEG"]), ("accept", ["POS"]), ("accept", ["NEG"])]
+
+
+async def test_undo_restores_the_answer_and_replaces_it(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(5))
+    app = make_app(source, db_path, labels="POS,NEG")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("1", "a")
+        await wait_task(pilot, "text number 1")
+        await pilot.press("backspace")
+        await wait_task(pilot, "text number 0")
+        screen = app.annotation_screen
+        assert screen.selected == ["POS"]  # the earlier answer is restored on screen
+        assert "earlier answer" in str(screen.query_one("#previous").render())
+        await pilot.press("1", "2", "a")  # POS off, NEG on
+        await wait_task(pilot, "text number 1")
+        assert app.annotation_screen.selected == []
+    rows = stored(db_path, "data")
+    assert [(r["text"], r["accept"]) for r in rows] == [("text number 0", ["NEG"])]
+
+
+async def test_undo_several_steps_then_new_answers(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(6))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        for i in range(4):
+            await wait_task(pilot, f"text number {i}")
+            await pilot.press("a")
+        await wait_task(pilot, "text number 4")
+        for i in (3, 2, 1):
+            await pilot.press("backspace")
+            await wait_task(pilot, f"text number {i}")
+        await pilot.press("x")  # 1 changes to reject
+        await wait_task(pilot, "text number 2")  # the tasks stepped back over come again, in order
+        await pilot.press("a")
+        await wait_task(pilot, "text number 3")
+        await pilot.press("space")  # 3 changes to ignore
+        await wait_task(pilot, "text number 4")  # then new tasks
+        await pilot.press("a")
+        await wait_task(pilot, "text number 5")
+        assert app.controller.session_answers == 5
+    rows = stored(db_path, "data")
+    assert [(r["text"], r["answer"]) for r in rows] == [
+        ("text number 0", "accept"), ("text number 1", "reject"), ("text number 2", "accept"),
+        ("text number 3", "ignore"), ("text number 4", "accept")]
+    assert len({r["_task_hash"] for r in rows}) == len(rows)  # no duplicates
+
+
+async def test_undo_with_nothing_to_undo_and_from_the_summary(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(1))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("backspace")  # nothing to undo: still the same task
+        await wait_task(pilot, "text number 0")
+        await pilot.press("a")
+        await wait_done(pilot)
+        await pilot.press("backspace")  # back from the summary to the last answer
+        await wait_task(pilot, "text number 0")
+        assert isinstance(app.screen, AnnotationScreen)
+        await pilot.press("x")
+        await wait_done(pilot)
+    assert [r["answer"] for r in stored(db_path, "data")] == ["reject"]
+
+
+async def test_resume_after_restart_skips_answered(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(4))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("a")
+        await wait_task(pilot, "text number 1")
+        await pilot.press("x")
+        await wait_task(pilot, "text number 2")
+        await pilot.press("q")
+    app.controller.close()
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot)
+        assert app.annotation_screen.current_task["text"] == "text number 2"
+        assert app.controller.dataset_answers == 2
+        await pilot.press("a")
+        await wait_task(pilot, "text number 3")
+    assert [r["text"] for r in stored(db_path, "data")] == ["text number 0", "text number 1", "text number 2"]
+
+
+async def test_duplicates_in_the_source_are_skipped(tmp_path: Path, db_path: Path) -> None:
+    rows = [{"text": "same"}, {"text": "other"}, {"text": "same"}, {"text": "same", "meta": {"x": 1}}]
+    source = write_jsonl(tmp_path / "data.jsonl", rows)
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "same")
+        await pilot.press("a")
+        await wait_task(pilot, "other")
+        await pilot.press("a")
+        await wait_done(pilot)
+    assert [r["text"] for r in stored(db_path, "data")] == ["same", "other"]
+
+
+async def test_exclude_skips_tasks_answered_in_other_datasets(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(3))
+    app = make_app(source, db_path, labels="POS", dataset="first")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("a")
+        await wait_task(pilot, "text number 1")
+    app = make_app(source, db_path, labels="POS", dataset="second", exclude="first,missing")
+    async with app.run_test() as pilot:
+        await wait_task(pilot)
+        assert app.annotation_screen.current_task["text"] == "text number 1"
+
+
+async def test_invalid_lines_are_skipped_counted_and_shown(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", [
+        {"text": "good one"}, "{not json", {"txt": "no text"}, {"text": 5}, {"text": "good two"}])
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "good one")
+        await pilot.press("a")
+        await wait_task(pilot, "good two")
+        assert app.controller.invalid == 3
+        warning = str(app.annotation_screen.query_one("#warning").render())
+        assert "data.jsonl:4" in warning and "'text' must be a string" in warning
+        assert "3 invalid skipped" in str(app.annotation_screen.query_one("#progress").render())
+        await pilot.press("a")
+        await wait_done(pilot)
+    summary = app.controller.close()
+    assert summary.invalid == 3
+    assert [w.split(": ", 1)[0].rsplit(":", 1)[1] for w in summary.warnings] == ["2", "3", "4"]
+    assert [r["text"] for r in stored(db_path, "data")] == ["good one", "good two"]
+
+
+async def test_strict_ends_the_session_at_the_first_invalid_record(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": "good one"}, {"text": "good two"}, "{bad", {"text": "x"}])
+    app = make_app(source, db_path, labels="POS", strict=True)
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "good one")
+        await pilot.press("a")
+        await wait_task(pilot, "good two")
+        await pilot.press("x")
+        for _ in range(100):
+            await pilot.pause()
+            if app.return_code is not None:
+                break
+    assert app.return_code == 1
+    assert app.failure is not None and "data.jsonl:3: invalid JSON" in app.failure
+    assert [r["answer"] for r in stored(db_path, "data")] == ["accept", "reject"]
+
+
+async def test_escape_sequences_and_markup_are_shown_literally(tmp_path: Path, db_path: Path) -> None:
+    nasty = "\x1b[31mred\x1b[0m \x1b]0;title\x07 [bold]not bold[/bold] \x9b2J \u202eevil\x00end"
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": nasty, "meta": {"[b]k[/b]": "\x1b[5m"}}])
+    app = make_app(source, db_path, labels="[red]LABEL[/red]")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, nasty)
+        screen = app.annotation_screen
+        widget = screen.query_one("#text", TaskText)
+        shown = widget.visible_text()
+        assert "\x1b" not in shown and "\x9b" not in shown and "\x07" not in shown and "\x00" not in shown
+        assert "␛[31mred␛[0m" in shown and "[bold]not bold[/bold]" in shown and "␀end" in shown
+        rendered = "".join(seg.text for y in range(3) for seg in widget.render_line(y))
+        assert "\x1b" not in rendered and "[bold]not bold[/bold]" in rendered
+        question = str(screen.query_one("#question").render())
+        assert "[red]LABEL[/red]" in question
+        meta = str(screen.query_one("#meta").render())
+        assert "[b]k[/b]" in meta and "\x1b" not in meta
+        await pilot.press("a")
+        await wait_done(pilot)
+    assert stored(db_path, "data")[0]["text"] == nasty  # stored exactly as given
+
+
+async def test_empty_source_shows_the_summary(tmp_path: Path, db_path: Path) -> None:
+    source = tmp_path / "empty.jsonl"
+    source.write_text("\n\n")
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_done(pilot)
+        await pilot.press("backspace")  # nothing to undo: stays on the summary
+        await pilot.pause()
+        assert isinstance(app.screen, DoneScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert stored(db_path, "empty") == []
+
+
+async def test_a_one_megabyte_text_is_shown_and_scrolls(tmp_path: Path, db_path: Path) -> None:
+    big = " ".join(f"word{i}" for i in range(150_000))[:1_000_000]
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": big}, {"text": "small"}])
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_task(pilot, big)
+        widget = app.annotation_screen.query_one("#text", TaskText)
+        assert widget.line_count > 10_000
+        assert widget.visible_text().startswith("word0 word1")
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert widget.scroll_offset.y > 0
+        await pilot.press("a")
+        await wait_task(pilot, "small")
+    assert len(stored(db_path, "data")[0]["text"]) == len(big)
+
+
+async def test_help_screen_lists_every_key(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(2))
+    app = make_app(source, db_path, labels="POS,NEG")
+    async with app.run_test() as pilot:
+        await wait_task(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = {key for key, _ in app.screen.rows}
+        assert {"a", "x", "space", "backspace", "?", "q", "1", "2"} <= keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AnnotationScreen)
+        await pilot.press("a")  # keys work again after the help
+        await wait_task(pilot, "text number 1")
+    assert len(stored(db_path, "data")) == 1
+
+
+async def test_keymap_moves_keys(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keymap = tmp_path / "keymap.json"
+    keymap.write_text(json.dumps({"accept": "y", "reject": "n"}))
+    monkeypatch.setenv("TUIANNOT_KEYMAP", str(keymap))
+    source = write_jsonl(tmp_path / "data.jsonl", texts(3))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("y")
+        await wait_task(pilot, "text number 1")
+        await pilot.press("n")
+        await wait_task(pilot, "text number 2")
+    assert [r["answer"] for r in stored(db_path, "data")] == ["accept", "reject"]
+
+
+async def test_progress_counts_session_dataset_and_source(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(4))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_task(pilot, "text number 0")
+        await pilot.press("a")
+        await wait_task(pilot, "text number 1")
+        progress = str(app.annotation_screen.query_one("#progress").render())
+        assert "1 this session" in progress and "1 in the dataset" in progress
+        assert "source 50%" in progress  # the second of four equal lines
