@@ -175,15 +175,28 @@ class AnnotationScreen(Screen[None]):
         self.app.push_screen(HelpScreen(self.active_bindings_help()))
 
     def active_bindings_help(self) -> list[tuple[str, str]]:
-        rows: list[tuple[str, str]] = []
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and not binding.id.startswith("label_"):
-                rows.append((binding.key_display or binding.key, binding.description))
-        rows.extend(self.label_help())
+        """(keys, what they do) for this screen's bindings, as the user's keymap has them."""
+        keys: dict[str, list[str]] = {}
+        descriptions: dict[str, str] = {}
+        for key, active in self.app.active_bindings.items():
+            binding = active.binding
+            if binding.id is None or active.node is not self:
+                continue
+            keys.setdefault(binding.id, []).append(key)
+            descriptions[binding.id] = binding.description
+        labels = self.label_help()
+        rows = []
+        for binding_id, bound in keys.items():
+            if binding_id.startswith("label_"):
+                if binding_id not in labels:
+                    continue
+                descriptions[binding_id] = labels[binding_id]
+            rows.append((",".join(bound), descriptions[binding_id]))
         return rows
 
-    def label_help(self) -> list[tuple[str, str]]:
-        return []
+    def label_help(self) -> dict[str, str]:
+        """Binding id -> description for the number keys this view uses."""
+        return {}
 
     async def action_quit(self) -> None:
         await self.app.action_quit()

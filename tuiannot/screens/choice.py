@@ -61,6 +61,6 @@ class ChoiceScreen(AnnotationScreen):
             self.selected.append(option)
         self._draw()
 
-    def label_help(self) -> list[tuple[str, str]]:
+    def label_help(self) -> dict[str, str]:
         verb = "choose and submit" if self.exclusive else "toggle"
-        return [(LABEL_KEYS[i], f"{verb} {label}") for i, label in enumerate(self.labels[:10])]
+        return {f"label_{LABEL_KEYS[i]}": f"{verb} {label}" for i, label in enumerate(self.labels[:10])}
