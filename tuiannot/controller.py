@@ -101,7 +101,9 @@ class Controller:
         self.exhausted = False
         self.error: BaseException | None = None
         self._update_batch: list[Task] = []
-        self._update_lock = threading.Lock()
+        self._updates: queue.Queue[list[Task] | None] = queue.Queue()
+        self._update_thread: threading.Thread | None = None
+        self.update_errors: list[str] = []
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -274,22 +276,33 @@ class Controller:
 
     # -- model updates (off the key-press path) ---------------------------------
     def _queue_update(self, task: Task) -> None:
-        with self._update_lock:
-            self._update_batch.append(task)
-            if len(self._update_batch) < self.components.batch_size:
-                return
-            batch, self._update_batch = self._update_batch, []
-        threading.Thread(target=self._run_update, args=(batch,), name="tuiannot-update", daemon=True).start()
+        self._update_batch.append(task)
+        if len(self._update_batch) < self.components.batch_size:
+            return
+        batch, self._update_batch = self._update_batch, []
+        if self._update_thread is None:
+            self._update_thread = threading.Thread(target=self._run_updates, name="tuiannot-update", daemon=True)
+            self._update_thread.start()
+        self._updates.put(batch)
 
-    def _run_update(self, batch: list[Task]) -> None:
-        with self._update_lock:
-            self.components.update(batch)  # type: ignore[misc]
+    def _run_updates(self) -> None:
+        """One worker applies batches in order, so the key-press path never waits for the model."""
+        while (batch := self._updates.get()) is not None:
+            try:
+                self.components.update(batch)  # type: ignore[misc]
+            except Exception as e:  # noqa: BLE001 (a model error must not end the session)
+                self.update_errors.append(f"{type(e).__name__}: {e}")
 
     def _flush_updates(self) -> None:
-        with self._update_lock:
-            batch, self._update_batch = self._update_batch, []
-            if batch and self.components.update is not None:
-                self.components.update(batch)
+        """On close: hand over the last partial batch and wait for the worker to finish."""
+        if self.components.update is None:
+            return
+        batch, self._update_batch = self._update_batch, []
+        if self._update_thread is not None:
+            self._updates.put(None)
+            self._update_thread.join()
+        if batch:
+            self.components.update(batch)
 
     # -- progress --------------------------------------------------------------
     @property

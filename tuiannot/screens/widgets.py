@@ -50,19 +50,18 @@ def wrap_offsets(text: str, width: int) -> list[tuple[int, int]]:
                 if used and used + w > width:
                     lines.append((start, pos + m.start()))
                     start, used = pos + m.start(), 0
-                while w > width:  # a word longer than a line: split it
-                    cut, cells = 0, 0
-                    for ch in visible:
+                if w > width:  # a word longer than a line: split it where the cells run out
+                    base = pos + m.start()
+                    cells = used
+                    for j, ch in enumerate(visible):
                         c = 1 if ascii_only else cell_len(ch)
-                        if cells + c > width:
-                            break
-                        cut, cells = cut + 1, cells + c
-                    cut = max(cut, 1)
-                    lines.append((start, start + cut))
-                    start += cut
-                    visible = visible[cut:]
-                    w = len(visible) if ascii_only else cell_len(visible)
-                used += w + (len(word) - len(word.rstrip()))
+                        if cells and cells + c > width:
+                            lines.append((start, base + j))
+                            start, cells = base + j, 0
+                        cells += c
+                    used = cells + (len(word) - len(visible))
+                    continue
+                used += w + (len(word) - len(visible))
             lines.append((start, end_of_hard))
         pos = end_of_hard + 1
     return lines
