@@ -36,7 +36,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from _common import (BENCH_DIR, PtyApp, PtyTimeout, app_env, ensure_jsonl, marker, percentile, self_test_strip,

@@ -65,6 +65,8 @@ def run_components(components: Components, db: str | None, session: str | None, 
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
     database = connect(db)
     controller = Controller(components, database, session, strict=strict).start()
+    # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
+    os.environ.setdefault("TEXTUAL_FPS", "120")
     from .screens.app import AnnotationApp
 
     annotation_app = AnnotationApp(controller)

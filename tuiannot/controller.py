@@ -132,7 +132,7 @@ class Controller:
     # -- the prefetch thread ---------------------------------------------------
     def _fill(self) -> None:
         db = self.db.reopen()
-        seen: set[int] = set()
+        offered: set[int] = set()  # only what was handed out: memory stays flat when resuming deep in a source
         datasets = [self.dataset, *self.components.exclude]
         batch: list[_Entry] = []
         try:
@@ -141,29 +141,29 @@ class Controller:
             for task in self.stream:
                 if self._stop.is_set():
                     return
-                if task["_task_hash"] in seen:
-                    continue
-                seen.add(task["_task_hash"])
                 batch.append(_Entry(task, position=stream.progress if stream is not None else None))
                 if len(batch) >= size:
-                    self._offer(db, datasets, batch)
+                    self._offer(db, datasets, batch, offered)
                     batch, size = [], 64
-            self._offer(db, datasets, batch)
+            self._offer(db, datasets, batch, offered)
             self._put(_END)
         except InvalidRecord as e:  # --strict: the tasks before it are still served, then the session ends
-            self._offer(db, datasets, batch)
+            self._offer(db, datasets, batch, offered)
             self._put(_Failed(e))
         except BaseException as e:  # noqa: BLE001 (handed to the UI thread, which reports it)
             self._put(_Failed(e))
         finally:
             db.close()
 
-    def _offer(self, db: Database, datasets: list[str], batch: list[_Entry]) -> None:
+    def _offer(self, db: Database, datasets: list[str], batch: list[_Entry], offered: set[int]) -> None:
+        """Queue the tasks of ``batch`` not answered yet (in the datasets) and not already queued."""
         if not batch:
             return
         answered = db.answered(datasets, [e.task["_task_hash"] for e in batch])
         for entry in batch:
-            if entry.task["_task_hash"] not in answered:
+            task_hash = entry.task["_task_hash"]
+            if task_hash not in answered and task_hash not in offered:
+                offered.add(task_hash)
                 self._put(entry)
 
     def _put(self, item: Any) -> None:

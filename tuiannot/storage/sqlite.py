@@ -14,18 +14,19 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..errors import UserError
+if TYPE_CHECKING:
+    import sqlite_utils
+
 from .base import (IDLE_CAP_SECONDS, Database, DatasetCounts, SessionCounts, StoredAnswer, UnknownDataset)
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 
 
-def _migrate_1(db: sqlite_utils.Database) -> None:
+def _migrate_1(db: "sqlite_utils.Database") -> None:
     db["datasets"].create({"id": int, "name": str, "created": float, "meta": str}, pk="id")
     db["datasets"].create_index(["name"], unique=True)
     db["sessions"].create(
@@ -37,14 +38,83 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
          "labels": str, "view_id": str, "timestamp": float, "seconds": float, "content": str},
         pk="id", not_null={"dataset_id", "task_hash", "input_hash", "session", "answer", "content"},
         foreign_keys=[("dataset_id", "datasets", "id")])
+    # Each index serves one query: exports in order, resume/exclude, per-input merges, the medians.
+    db["answers"].create_index(["dataset_id"])
     db["answers"].create_index(["dataset_id", "task_hash"])
     db["answers"].create_index(["dataset_id", "input_hash"])
-    db["answers"].create_index(["dataset_id", "session", "answer", "seconds", "timestamp"])
-    db["answers"].create_index(["dataset_id", "answer", "labels"])
+    db["answers"].create_index(["dataset_id", "session", "seconds"])
     db["answers"].create_index(["dataset_id", "seconds"])
+    db.executescript(COUNTS_SCHEMA)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_1}
+# Running totals kept by triggers, so that `stats` reads a few hundred rows instead of scanning
+# millions of answers. `first`/`last` only ever widen (a replaced answer's time still counts).
+COUNTS_SCHEMA = f"""
+CREATE TABLE answer_counts (
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id), session TEXT NOT NULL, answer TEXT NOT NULL,
+    labels TEXT NOT NULL, n INTEGER NOT NULL, first REAL, last REAL, seconds_total REAL NOT NULL,
+    timed INTEGER NOT NULL, PRIMARY KEY (dataset_id, session, answer, labels)) WITHOUT ROWID;
+CREATE TABLE question_counts (
+    dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id), tasks INTEGER NOT NULL DEFAULT 0,
+    inputs INTEGER NOT NULL DEFAULT 0);
+
+CREATE TRIGGER answers_count_insert AFTER INSERT ON answers BEGIN
+    {{add_new}}
+    INSERT OR IGNORE INTO question_counts (dataset_id) VALUES (NEW.dataset_id);
+    UPDATE question_counts SET
+        tasks = tasks + NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = NEW.dataset_id
+                                    AND task_hash = NEW.task_hash AND id != NEW.id),
+        inputs = inputs + NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = NEW.dataset_id
+                                      AND input_hash = NEW.input_hash AND id != NEW.id)
+    WHERE dataset_id = NEW.dataset_id;
+END;
+
+CREATE TRIGGER answers_count_delete AFTER DELETE ON answers
+WHEN EXISTS (SELECT 1 FROM datasets WHERE id = OLD.dataset_id) BEGIN
+    {{remove_old}}
+    UPDATE question_counts SET
+        tasks = tasks - NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = OLD.dataset_id
+                                    AND task_hash = OLD.task_hash),
+        inputs = inputs - NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = OLD.dataset_id
+                                      AND input_hash = OLD.input_hash)
+    WHERE dataset_id = OLD.dataset_id;
+END;
+
+CREATE TRIGGER answers_count_update AFTER UPDATE ON answers BEGIN
+    {{remove_old}}
+    {{add_new}}
+    UPDATE question_counts SET
+        tasks = tasks
+            - (OLD.task_hash != NEW.task_hash AND NOT EXISTS (SELECT 1 FROM answers
+               WHERE dataset_id = OLD.dataset_id AND task_hash = OLD.task_hash))
+            + (OLD.task_hash != NEW.task_hash AND NOT EXISTS (SELECT 1 FROM answers
+               WHERE dataset_id = NEW.dataset_id AND task_hash = NEW.task_hash AND id != NEW.id)),
+        inputs = inputs
+            - (OLD.input_hash != NEW.input_hash AND NOT EXISTS (SELECT 1 FROM answers
+               WHERE dataset_id = OLD.dataset_id AND input_hash = OLD.input_hash))
+            + (OLD.input_hash != NEW.input_hash AND NOT EXISTS (SELECT 1 FROM answers
+               WHERE dataset_id = NEW.dataset_id AND input_hash = NEW.input_hash AND id != NEW.id))
+    WHERE dataset_id = NEW.dataset_id;
+END;
+""".replace("{add_new}", f"""
+    INSERT INTO answer_counts (dataset_id, session, answer, labels, n, first, last, seconds_total, timed)
+    VALUES (NEW.dataset_id, NEW.session, NEW.answer, coalesce(NEW.labels, '[]'), 1, NEW.timestamp,
+            NEW.timestamp, coalesce(min(NEW.seconds, {IDLE_CAP_SECONDS}), 0), NEW.seconds IS NOT NULL)
+    ON CONFLICT (dataset_id, session, answer, labels) DO UPDATE SET
+        n = n + 1, first = coalesce(min(first, excluded.first), first, excluded.first),
+        last = coalesce(max(last, excluded.last), last, excluded.last),
+        seconds_total = seconds_total + excluded.seconds_total, timed = timed + excluded.timed;""").replace(
+    "{remove_old}", f"""
+    UPDATE answer_counts SET n = n - 1,
+        seconds_total = seconds_total - coalesce(min(OLD.seconds, {IDLE_CAP_SECONDS}), 0),
+        timed = timed - (OLD.seconds IS NOT NULL)
+    WHERE dataset_id = OLD.dataset_id AND session = OLD.session AND answer = OLD.answer
+        AND labels = coalesce(OLD.labels, '[]');
+    DELETE FROM answer_counts WHERE dataset_id = OLD.dataset_id AND session = OLD.session
+        AND answer = OLD.answer AND labels = coalesce(OLD.labels, '[]') AND n <= 0;""")
+
+
+MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1}
 
 
 class SQLiteDatabase(Database):
@@ -59,7 +129,6 @@ class SQLiteDatabase(Database):
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.db = sqlite_utils.Database(self.conn)
             self._migrate()
         except sqlite3.DatabaseError as e:
             raise UserError(f"{self.location}: not a usable tuiannot database ({e})") from None
@@ -72,6 +141,9 @@ class SQLiteDatabase(Database):
                             f"this one knows {SCHEMA_VERSION}); upgrade tuiannot")
         if version == SCHEMA_VERSION:
             return
+        import sqlite_utils  # only needed to create or migrate a schema (it is slow to import)
+
+        self.db = sqlite_utils.Database(self.conn)
         with self._transaction():
             version = self._schema_version()  # another process may have migrated meanwhile
             if not self.db["tuiannot_meta"].exists():
@@ -117,10 +189,13 @@ class SQLiteDatabase(Database):
     def drop_dataset(self, name: str) -> int:
         with self._transaction():
             dataset_id = self._dataset_id(name)
-            count = self.conn.execute("SELECT count(*) FROM answers WHERE dataset_id = ?", (dataset_id,)).fetchone()[0]
-            self.conn.execute("DELETE FROM answers WHERE dataset_id = ?", (dataset_id,))
-            self.conn.execute("DELETE FROM sessions WHERE dataset_id = ?", (dataset_id,))
+            count = self.count_answers(name)
+            # The dataset row goes first (foreign keys checked at commit), so the counting
+            # triggers skip the rows below instead of updating totals that are about to go.
+            self.conn.execute("PRAGMA defer_foreign_keys = ON")
             self.conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+            for table in ("answers", "answer_counts", "question_counts", "sessions"):
+                self.conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))
         self._dataset_ids.pop(name, None)
         return count
 
@@ -220,16 +295,16 @@ class SQLiteDatabase(Database):
         dataset_id = self._maybe_id(dataset)
         if dataset_id is None:
             return 0
+        sql = "SELECT coalesce(sum(n), 0) FROM answer_counts WHERE dataset_id = ?"
         if session is None:
-            return self.conn.execute("SELECT count(*) FROM answers WHERE dataset_id = ?", (dataset_id,)).fetchone()[0]
-        return self.conn.execute("SELECT count(*) FROM answers WHERE dataset_id = ? AND session = ?",
-                                 (dataset_id, session)).fetchone()[0]
+            return self.conn.execute(sql, (dataset_id,)).fetchone()[0]
+        return self.conn.execute(sql + " AND session = ?", (dataset_id, session)).fetchone()[0]
 
-    # -- aggregates ------------------------------------------------------------
+    # -- aggregates (from the trigger-kept totals) ------------------------------
     def overview(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
-            "SELECT d.name, count(a.id), count(DISTINCT a.session), min(a.timestamp), max(a.timestamp) "
-            "FROM datasets d LEFT JOIN answers a ON a.dataset_id = d.id GROUP BY d.id ORDER BY d.name")
+            "SELECT d.name, coalesce(sum(c.n), 0), count(DISTINCT c.session), min(c.first), max(c.last) "
+            "FROM datasets d LEFT JOIN answer_counts c ON c.dataset_id = d.id GROUP BY d.id ORDER BY d.name")
         return [{"dataset": name, "answers": n, "sessions": s, "first": first, "last": last}
                 for name, n, s, first, last in rows]
 
@@ -237,37 +312,34 @@ class SQLiteDatabase(Database):
         dataset_id = self._dataset_id(name)
         sessions: dict[str, SessionCounts] = {}
         by_answer: dict[str, int] = {}
+        by_labels: dict[tuple[str, str], int] = {}
         rows = self.conn.execute(
-            "SELECT session, answer, count(*), min(timestamp), max(timestamp), "
-            f"sum(min(seconds, {IDLE_CAP_SECONDS})), count(seconds) "
-            "FROM answers WHERE dataset_id = ? GROUP BY session, answer", (dataset_id,))
-        for session, answer, n, first, last, seconds, timed in rows:
+            "SELECT session, answer, labels, n, first, last, seconds_total, timed FROM answer_counts "
+            "WHERE dataset_id = ? AND n > 0", (dataset_id,))
+        for session, answer, labels, n, first, last, seconds, timed in rows:
             s = sessions.setdefault(session, SessionCounts())
             s.answers += n
-            s.by_answer[answer] = n
+            s.by_answer[answer] = s.by_answer.get(answer, 0) + n
             s.first = first if s.first is None else min(s.first, first)
             s.last = last if s.last is None else max(s.last, last)
             s.seconds_total += seconds or 0.0
             s.timed += timed
             by_answer[answer] = by_answer.get(answer, 0) + n
+            by_labels[(answer, labels)] = by_labels.get((answer, labels), 0) + n
         for session, s in sessions.items():
             s.median_seconds = self._median(
                 "FROM answers WHERE dataset_id = ? AND session = ? AND seconds IS NOT NULL", (dataset_id, session),
                 s.timed)
         total_timed = sum(s.timed for s in sessions.values())
-        by_labels = [(answer, json.loads(labels or "[]"), n) for answer, labels, n in self.conn.execute(
-            "SELECT answer, labels, count(*) FROM answers WHERE dataset_id = ? GROUP BY answer, labels",
-            (dataset_id,))]
-        tasks, inputs = self.conn.execute(
-            "SELECT (SELECT count(*) FROM (SELECT DISTINCT task_hash FROM answers WHERE dataset_id = ?)), "
-            "(SELECT count(*) FROM (SELECT DISTINCT input_hash FROM answers WHERE dataset_id = ?))",
-            (dataset_id, dataset_id)).fetchone()
+        row = self.conn.execute("SELECT tasks, inputs FROM question_counts WHERE dataset_id = ?",
+                                (dataset_id,)).fetchone()
+        tasks, inputs = row if row else (0, 0)
         firsts = [s.first for s in sessions.values() if s.first is not None]
         lasts = [s.last for s in sessions.values() if s.last is not None]
         return DatasetCounts(
             name=name, answers=sum(by_answer.values()), tasks=tasks, inputs=inputs, by_answer=by_answer,
-            by_labels=by_labels, sessions=sessions, first=min(firsts) if firsts else None,
-            last=max(lasts) if lasts else None,
+            by_labels=[(a, json.loads(labels), n) for (a, labels), n in sorted(by_labels.items())],
+            sessions=sessions, first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
             median_seconds=self._median("FROM answers WHERE dataset_id = ? AND seconds IS NOT NULL",
                                         (dataset_id,), total_timed))
 
