@@ -308,6 +308,8 @@ async def test_help_screen_lists_every_key(tmp_path: Path, db_path: Path) -> Non
         keys = {key for key, _ in app.screen.rows}
         assert {"a", "x", "space", "backspace", "question_mark", "q", "1", "2"} <= keys
         assert "3" not in keys  # only the labels in use
+        box = app.screen.query_one("#help")
+        assert box.region.width >= 40 and box.region.height >= 10  # drawn, not collapsed
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, AnnotationScreen)

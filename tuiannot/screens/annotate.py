@@ -55,6 +55,15 @@ class AnnotationScreen(Screen[None]):
           for i, key in enumerate(LABEL_KEYS)],
     ]
 
+    HELP = {
+        "accept": "accept: store this answer as right",
+        "reject": "reject: store this answer as wrong",
+        "ignore": "ignore: skip this task (stored as ignore)",
+        "undo": "undo: back to the previous task, its answer restored; answer again to replace it",
+        "help": "this help",
+        "quit": "quit (every answer is already saved)",
+    }
+
     class Answered(Message):
         """The annotator answered the task on screen."""
 
@@ -183,7 +192,7 @@ class AnnotationScreen(Screen[None]):
             if binding.id is None or active.node is not self:
                 continue
             keys.setdefault(binding.id, []).append(key)
-            descriptions[binding.id] = binding.description
+            descriptions[binding.id] = self.HELP.get(binding.id, binding.description)
         labels = self.label_help()
         rows = []
         for binding_id, bound in keys.items():

@@ -14,6 +14,8 @@ from .annotate import AnnotationScreen
 
 class BinaryScreen(AnnotationScreen):
     VIEW_ID = "classification"
+    HELP = {**AnnotationScreen.HELP, "accept": "accept: the label applies to this text",
+            "reject": "reject: the label does not apply"}
 
     def show_question(self, task: dict[str, Any]) -> None:
         text = Text("  Label: ")

@@ -11,6 +11,8 @@ from .widgets import LabelBar
 
 class ChoiceScreen(AnnotationScreen):
     VIEW_ID = "choice"
+    HELP = {**AnnotationScreen.HELP, "accept": "accept: submit the selected labels",
+            "reject": "reject: the text does not fit this question (selection kept)"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

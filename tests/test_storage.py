@@ -1,0 +1,555 @@
+"""The SQLite backend, always through ``tuiannot.connect(path)``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tuiannot
+from tuiannot.errors import UserError
+from tuiannot.metrics import dataset_report
+from tuiannot.storage import UnknownDataset
+from tuiannot.storage.base import IDLE_CAP_SECONDS
+from tuiannot.tasks import input_hash, set_hashes, task_hash
+
+NASTY_NAMES = [
+    "x'; DROP TABLE answers; --",
+    'Robert"); DROP TABLE datasets;--',
+    "名前 ✓ données",
+    "with space and %_ wildcards",
+    "\u202eevil\x1b[31m",
+]
+
+
+def answer(text: str, ans: str = "accept", **extra: Any) -> dict[str, Any]:
+    return {"text": text, "answer": ans, **extra}
+
+
+def sql(path: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(query, params).fetchall()
+    finally:
+        conn.close()
+
+
+# -- the file ----------------------------------------------------------------------
+def test_new_database_file_is_private_and_its_folder_created(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "answers.db"
+    with tuiannot.connect(path) as db:
+        db.add_answer("ds", answer("a"))
+        assert db.location == str(path)
+    assert path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for sidecar in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if sidecar.exists():
+            assert stat.S_IMODE(sidecar.stat().st_mode) & 0o077 == 0, sidecar
+
+
+def test_private_even_with_a_permissive_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        path = tmp_path / "open" / "a.db"
+        tuiannot.connect(path).close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_existing_file_permissions_are_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    tuiannot.connect(path).close()
+    path.chmod(0o640)  # a team's group-readable database
+    tuiannot.connect(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_default_location_is_in_home_or_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with tuiannot.connect() as db:
+        assert db.location == str(tmp_path / "home" / ".tuiannot" / "tuiannot.db")
+    assert (tmp_path / "home" / ".tuiannot" / "tuiannot.db").is_file()
+    monkeypatch.setenv("TUIANNOT_DB", str(tmp_path / "env.db"))
+    with tuiannot.connect() as db:
+        assert db.location == str(tmp_path / "env.db")
+
+
+def test_wal_mode_and_full_sync(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    assert sql(db_path, "PRAGMA journal_mode") == [("wal",)]  # persistent, seen by any connection
+
+
+def test_schema_version_recorded_and_reopening_keeps_data(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_answer("ds", answer("kept"))
+    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [("1",)]
+    with tuiannot.connect(db_path) as db:
+        assert [a["text"] for a in db.answers("ds")] == ["kept"]
+        again = db.reopen()
+        try:
+            assert again is not db and again.count_answers("ds") == 1
+        finally:
+            again.close()
+    assert sql(db_path, "SELECT count(*) FROM tuiannot_meta") == [(1,)]
+
+
+def test_newer_schema_version_is_refused(db_path: Path) -> None:
+    tuiannot.connect(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE tuiannot_meta SET value = '2' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(UserError, match="newer") as info:
+        tuiannot.connect(db_path)
+    assert str(db_path) in str(info.value)
+    # and nothing was changed
+    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [("2",)]
+
+
+@pytest.mark.parametrize("content", [
+    b"this is a text file, not a database\n" * 100,
+    b"SQLite format 3\x00" + b"\xff" * 4000,  # a corrupt header
+    bytes(range(256)) * 64,
+])
+def test_file_that_is_not_a_database(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as info:
+        tuiannot.connect(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+    assert path.read_bytes() == content  # the user's file is not touched
+
+
+def test_directory_is_not_a_database(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="is a directory"):
+        tuiannot.connect(tmp_path)
+
+
+def test_postgres_urls_are_a_clear_error() -> None:
+    with pytest.raises(UserError, match="PostgreSQL"):
+        tuiannot.connect("postgresql://user@host/db")
+
+
+def test_concurrent_first_connections_create_the_schema_once(db_path: Path) -> None:
+    first = tuiannot.connect(db_path)
+    second = tuiannot.connect(db_path)
+    try:
+        first.add_answer("ds", answer("a"))
+        second.add_answer("ds", answer("b"))
+        assert first.count_answers("ds") == second.count_answers("ds") == 2
+        assert first.datasets() == ["ds"]
+    finally:
+        first.close()
+        second.close()
+
+
+# -- datasets ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", NASTY_NAMES)
+def test_dataset_names_are_data_not_sql(db_path: Path, name: str) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_dataset("other")
+        db.add_answer("other", answer("other text"))
+        assert not db.has_dataset(name)
+        db.add_dataset(name, {"note": name})
+        assert db.has_dataset(name)
+        db.add_answer(name, answer("t1", _session_id=f"{name}-ann"))
+        db.add_answers(name, [answer("t2", "reject"), answer("t3", "ignore")])
+        assert sorted(db.datasets()) == sorted(["other", name])
+        assert [a["text"] for a in db.answers(name)] == ["t1", "t2", "t3"]
+        assert [a["text"] for a in db.answers(name, answer="reject")] == ["t2"]
+        assert db.count_answers(name) == 3
+        assert db.count_answers(name, session="ann") == 1
+        counts = db.dataset_counts(name)
+        assert counts.name == name and counts.answers == 3
+        assert set(counts.sessions) == {"ann", "unknown"}
+        assert {r["dataset"] for r in db.overview()} == {"other", name}
+        assert db.answered([name], [task_hash({"text": "t1"})]) == {task_hash({"text": "t1"})}
+        assert db.drop_dataset(name) == 3
+        assert not db.has_dataset(name)
+        assert db.datasets() == ["other"]
+        assert db.count_answers("other") == 1
+    tables = {r[0] for r in sql(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"answers", "datasets", "sessions", "tuiannot_meta"} <= tables
+
+
+def test_add_dataset_is_idempotent(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_dataset("ds")
+        db.add_dataset("ds")
+        assert db.datasets() == ["ds"]
+        assert db.dataset_counts("ds").answers == 0
+        assert db.overview() == [{"dataset": "ds", "answers": 0, "sessions": 0, "first": None, "last": None}]
+
+
+def test_unknown_dataset_is_a_user_error(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        for call in (lambda: db.drop_dataset("nope"), lambda: list(db.answers("nope")),
+                     lambda: db.dataset_counts("nope"), lambda: list(db.answers_json("nope"))):
+            with pytest.raises(UnknownDataset) as info:
+                call()
+            assert isinstance(info.value, UserError) and "nope" in str(info.value)
+        assert db.count_answers("nope") == 0
+        assert not db.has_dataset("nope")
+        assert db.datasets() == []  # looking did not create it
+
+
+def test_drop_dataset(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.start_session("a", "alice")
+        db.add_answers("a", [answer(f"a{i}") for i in range(5)])
+        db.add_answers("b", [answer(f"b{i}") for i in range(3)])
+        assert db.drop_dataset("a") == 5
+        assert db.datasets() == ["b"]
+        assert db.count_answers("b") == 3
+        assert sql(db_path, "SELECT count(*) FROM answers") == [(3,)]
+        assert sql(db_path, "SELECT count(*) FROM sessions") == [(0,)]
+        # the name can be used again, from scratch, on the same connection
+        db.add_answer("a", answer("new"))
+        assert [t["text"] for t in db.answers("a")] == ["new"]
+
+
+def test_empty_dataset_drop_returns_zero(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_dataset("empty")
+        assert db.drop_dataset("empty") == 0
+        assert db.datasets() == []
+
+
+@pytest.mark.xfail(reason="BUG: SQLiteDatabase caches dataset ids per connection; after another connection "
+                          "(another annotator's process, `tuiannot drop`) drops the dataset, add_answer uses the "
+                          "stale id and fails with sqlite3.IntegrityError (storage/sqlite.py _dataset_id)",
+                   strict=True, raises=sqlite3.IntegrityError)
+def test_answering_after_another_connection_dropped_the_dataset(db_path: Path) -> None:
+    annotator = tuiannot.connect(db_path)
+    admin = tuiannot.connect(db_path)
+    try:
+        annotator.add_answer("ds", answer("before"))
+        admin.drop_dataset("ds")
+        annotator.add_answer("ds", answer("after"))  # must store the answer, not crash
+        assert [t["text"] for t in admin.answers("ds")] == ["after"]
+    finally:
+        annotator.close()
+        admin.close()
+
+
+# -- answers -----------------------------------------------------------------------
+def test_add_answer_stores_the_whole_task_with_hashes(db_path: Path) -> None:
+    task = {"text": "héllo", "label": "POS", "answer": "accept", "meta": {"id": 7},
+            "_session_id": "ds-alice", "_view_id": "classification", "_seconds": 1.5, "_timestamp": 1700000000}
+    with tuiannot.connect(db_path) as db:
+        answer_id = db.add_answer("ds", dict(task))
+        assert isinstance(answer_id, int)
+        (stored,) = list(db.answers("ds"))
+    assert stored["_answer_id"] == answer_id
+    assert stored["_input_hash"] == input_hash(task) and stored["_task_hash"] == task_hash(task)
+    assert {k: stored[k] for k in task} == task
+    row = sql(db_path, "SELECT task_hash, input_hash, session, answer, labels, view_id, timestamp, seconds "
+                       "FROM answers")
+    assert row == [(task_hash(task), input_hash(task), "alice", "accept", '["POS"]', "classification",
+                    1700000000.0, 1.5)]
+
+
+def test_add_answer_sets_a_timestamp_when_missing(db_path: Path) -> None:
+    import time
+
+    before = int(time.time())
+    with tuiannot.connect(db_path) as db:
+        db.add_answer("ds", answer("t"))
+        (stored,) = list(db.answers("ds"))
+    assert before <= stored["_timestamp"] <= int(time.time()) + 1
+
+
+@pytest.mark.parametrize("bad", [None, "maybe", "ACCEPT", 1])
+def test_add_answer_rejects_an_invalid_answer(db_path: Path, bad: Any) -> None:
+    with tuiannot.connect(db_path) as db:
+        with pytest.raises(ValueError):
+            db.add_answer("ds", {"text": "t", "answer": bad})
+        with pytest.raises(ValueError):
+            db.add_answers("ds", [answer("fine"), {"text": "t", "answer": bad}])
+        assert db.count_answers("ds") == 0  # the batch is one transaction: nothing stored
+
+
+def test_replace_answer_never_duplicates(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        first = db.add_answer("ds", answer("t", "accept", label="POS", _seconds=2))
+        db.add_answer("ds", answer("other"))
+        for ans in ("reject", "ignore", "accept", "reject"):
+            db.replace_answer(first, answer("t", ans, label="POS", _seconds=3))
+        assert db.count_answers("ds") == 2
+        rows = list(db.answers("ds"))
+        assert [(r["text"], r["answer"], r["_answer_id"]) for r in rows] == [("t", "reject", first),
+                                                                            ("other", "accept", rows[1]["_answer_id"])]
+        assert [r["text"] for r in db.answers("ds", answer="reject")] == ["t"]
+        assert db.dataset_counts("ds").by_answer == {"reject": 1, "accept": 1}
+        assert db.dataset_counts("ds").tasks == 2
+        with pytest.raises(KeyError):
+            db.replace_answer(999_999, answer("x"))
+        with pytest.raises(ValueError):
+            db.replace_answer(first, answer("t", "bogus"))
+        assert [r["answer"] for r in db.answers("ds")] == ["reject", "accept"]
+
+
+def test_answers_json_in_written_order_and_filtered(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [answer(f"t{i}", ("accept", "reject", "ignore")[i % 3]) for i in range(9)])
+        lines = list(db.answers_json("ds"))
+        assert [json.loads(line)["text"] for line in lines] == [f"t{i}" for i in range(9)]
+        assert [json.loads(line)["text"] for line in db.answers_json("ds", "ignore")] == ["t2", "t5", "t8"]
+        assert all("_answer_id" not in line for line in lines)
+
+
+def test_answers_filtered_by_session(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [
+            answer("a", _session_id="ds-alice"), answer("b", _session_id="ds-bob"),
+            answer("c", _session_id="alice"), answer("d", _annotator_id="ds-bob", _session_id="ds-x"),
+            answer("e"),
+        ])
+        assert [t["text"] for t in db.answers("ds", session="alice")] == ["a", "c"]
+        assert [t["text"] for t in db.answers("ds", session="bob")] == ["b", "d"]
+        assert [t["text"] for t in db.answers("ds", session="unknown")] == ["e"]
+        assert db.count_answers("ds", session="bob") == 2
+
+
+def test_answered_across_datasets(db_path: Path) -> None:
+    h = {name: task_hash({"text": name}) for name in ("a1", "a2", "b1", "c1", "never")}
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("a", [answer("a1"), answer("a2"), answer("a2", "reject")])
+        db.add_answers("b", [answer("b1")])
+        db.add_answers("c", [answer("c1")])
+        everything = list(h.values())
+        assert db.answered(["a"], everything) == {h["a1"], h["a2"]}
+        assert db.answered(["b"], everything) == {h["b1"]}
+        assert db.answered(["a", "b"], everything) == {h["a1"], h["a2"], h["b1"]}
+        assert db.answered(["a", "b", "no-such-dataset"], everything) == {h["a1"], h["a2"], h["b1"]}
+        assert db.answered(["no-such-dataset"], everything) == set()
+        assert db.answered([], everything) == set()
+        assert db.answered(["a"], []) == set()
+        assert db.answered(["a"], iter([h["a1"], h["a1"]])) == {h["a1"]}
+        assert not db.has_dataset("no-such-dataset")
+
+
+def test_answered_with_many_hashes(db_path: Path) -> None:
+    tasks = [set_hashes(answer(f"t{i}")) for i in range(1300)]
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", tasks[::2])
+        asked = [t["_task_hash"] for t in tasks] + [12345]
+        assert db.answered(["ds"], asked) == {t["_task_hash"] for t in tasks[::2]}
+
+
+def test_add_answers_returns_count_and_keeps_given_hashes(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        n = db.add_answers("ds", (answer(f"t{i}", _input_hash=i, _task_hash=-i) for i in range(12_000)))
+        assert n == 12_000
+        assert db.count_answers("ds") == 12_000
+        assert db.answered(["ds"], [-5, -11_999, 5]) == {-5, -11_999}
+        assert db.add_answers("ds", []) == 0
+
+
+# -- aggregates --------------------------------------------------------------------
+T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
+
+
+@pytest.fixture
+def hand_made(db_path: Path) -> Path:
+    """alice: 3 timed answers (odd), bob: 4 timed + 1 untimed (even), binary and choice questions."""
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [
+            # alice, binary questions about POS: seconds 10, 20, 1000 (1000 is capped at 300 for rates)
+            answer("a", "accept", label="POS", _session_id="ds-alice", _seconds=10, _timestamp=T0 + 10),
+            answer("b", "reject", label="POS", _session_id="ds-alice", _seconds=1000, _timestamp=T0 + 1010),
+            answer("c", "accept", label="POS", _session_id="ds-alice", _seconds=20, _timestamp=T0 + 1030),
+            # bob, a choice question: seconds 4, 2, 8, 6 and one answer without a time
+            answer("a", "accept", options=[{"id": "X"}, {"id": "Y"}], accept=["X", "Y"], _session_id="ds-bob",
+                   _seconds=4, _timestamp=T0 + 5),
+            answer("b", "accept", options=[{"id": "X"}, {"id": "Y"}], accept=["Y"], _session_id="ds-bob",
+                   _seconds=2, _timestamp=T0 + 7),
+            answer("c", "reject", options=[{"id": "X"}, {"id": "Y"}], accept=[], _session_id="ds-bob",
+                   _seconds=8, _timestamp=T0 + 15),
+            answer("d", "ignore", options=[{"id": "X"}, {"id": "Y"}], accept=["X"], _session_id="ds-bob",
+                   _seconds=6, _timestamp=T0 + 21),
+            answer("e", "accept", options=[{"id": "X"}, {"id": "Y"}], accept=["X"], _session_id="ds-bob",
+                   _timestamp=T0 + 2000),
+        ])
+        db.add_answers("other", [answer("z", _session_id="other-carol", _seconds=99, _timestamp=T0 + 50)])
+    return db_path
+
+
+def test_dataset_counts_on_a_hand_made_set(hand_made: Path) -> None:
+    with tuiannot.connect(hand_made) as db:
+        c = db.dataset_counts("ds")
+    assert c.name == "ds"
+    assert c.answers == 8
+    assert c.tasks == 8  # 3 binary + 5 choice questions
+    assert c.inputs == 5  # a b c d e
+    assert c.by_answer == {"accept": 5, "reject": 2, "ignore": 1}
+    assert c.first == T0 + 5 and c.last == T0 + 2000
+    assert set(c.sessions) == {"alice", "bob"}
+    alice, bob = c.sessions["alice"], c.sessions["bob"]
+    assert (alice.answers, alice.timed) == (3, 3)
+    assert alice.by_answer == {"accept": 2, "reject": 1}
+    assert alice.median_seconds == 20  # odd count: the middle one, uncapped
+    assert alice.seconds_total == 10 + 20 + IDLE_CAP_SECONDS  # capped
+    assert (alice.first, alice.last) == (T0 + 10, T0 + 1030)
+    assert (bob.answers, bob.timed) == (5, 4)
+    assert bob.median_seconds == 5.0  # even count: mean of 4 and 6
+    assert bob.seconds_total == 20
+    # the whole dataset: 2, 4, 6, 8, 10, 20, 1000 -> 8
+    assert c.median_seconds == 8
+    assert sorted(c.by_labels, key=repr) == sorted([
+        ("accept", ["POS"], 2), ("reject", ["POS"], 1),
+        ("accept", ["X", "Y"], 1), ("accept", ["Y"], 1), ("accept", ["X"], 1),
+        ("reject", [], 1), ("ignore", ["X"], 1),
+    ], key=repr)
+
+
+def test_dataset_report_rates_use_the_idle_cap(hand_made: Path) -> None:
+    with tuiannot.connect(hand_made) as db:
+        report = dataset_report(db.dataset_counts("ds"))
+    assert report["answers"] == 8 and report["sessions"] == 2
+    assert report["by_answer"] == {"accept": 5, "reject": 2, "ignore": 1}
+    assert report["by_label"] == {
+        "POS": {"accept": 2, "reject": 1, "ignore": 0},
+        "X": {"accept": 2, "reject": 0, "ignore": 1},
+        "Y": {"accept": 2, "reject": 0, "ignore": 0},
+    }
+    alice, bob = report["by_session"]["alice"], report["by_session"]["bob"]
+    assert alice["answers_per_hour"] == round(3600 * 3 / 330, 1) == 32.7
+    assert alice["median_seconds"] == 20
+    assert bob["answers_per_hour"] == 3600 * 4 / 20 == 720.0  # untimed answers do not count
+    assert bob["median_seconds"] == 5.0
+    assert report["answers_per_hour"] == round(3600 * 7 / 350, 1) == 72.0
+    assert report["median_seconds"] == 8
+    assert report["first"] == "2023-11-14T22:13:25Z"
+    assert report["last"] == "2023-11-14T22:46:40Z"
+
+
+def test_median_of_a_single_and_of_two_answers(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("one", [answer("a", _seconds=3.25)])
+        db.add_answers("two", [answer("a", _seconds=1), answer("b", _seconds=2)])
+        db.add_answers("none", [answer("a")])
+        assert db.dataset_counts("one").median_seconds == 3.25
+        assert db.dataset_counts("two").median_seconds == 1.5
+        assert db.dataset_counts("none").median_seconds is None
+        assert dataset_report(db.dataset_counts("none"))["answers_per_hour"] is None
+
+
+def test_overview(hand_made: Path) -> None:
+    with tuiannot.connect(hand_made) as db:
+        rows = db.overview()
+    assert rows == [
+        {"dataset": "ds", "answers": 8, "sessions": 2, "first": T0 + 5, "last": T0 + 2000},
+        {"dataset": "other", "answers": 1, "sessions": 1, "first": T0 + 50, "last": T0 + 50},
+    ]
+
+
+def test_dataset_counts_of_other_datasets_do_not_leak(hand_made: Path) -> None:
+    with tuiannot.connect(hand_made) as db:
+        c = db.dataset_counts("other")
+    assert c.answers == 1 and set(c.sessions) == {"carol"} and c.median_seconds == 99
+
+
+# -- the aggregates agree with the answers, whatever happened to them ---------------
+def _recount(db: Any, name: str) -> dict[str, Any]:
+    """dataset_counts' figures, computed the slow way from the stored answers."""
+    from collections import Counter
+    from statistics import median
+
+    from tuiannot.storage.base import session_name
+    from tuiannot.tasks import accepted_labels
+
+    rows = list(db.answers(name))
+    sessions: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        sessions.setdefault(session_name(name, r), []).append(r)
+
+    def timed(rs: list[dict[str, Any]]) -> list[float]:
+        return [float(r["_seconds"]) for r in rs if isinstance(r.get("_seconds"), (int, float))]
+
+    return {
+        "answers": len(rows),
+        "tasks": len({r["_task_hash"] for r in rows}),
+        "inputs": len({r["_input_hash"] for r in rows}),
+        "by_answer": dict(Counter(r["answer"] for r in rows)),
+        "by_labels": sorted((a, list(labels), n) for (a, labels), n in
+                            Counter((r["answer"], tuple(accepted_labels(r))) for r in rows).items()),
+        "median": median(timed(rows)) if timed(rows) else None,
+        "sessions": {s: (len(rs), dict(Counter(r["answer"] for r in rs)), len(timed(rs)),
+                         round(sum(min(x, IDLE_CAP_SECONDS) for x in timed(rs)), 6),
+                         median(timed(rs)) if timed(rs) else None) for s, rs in sessions.items()},
+    }
+
+
+def _counted(db: Any, name: str) -> dict[str, Any]:
+    c = db.dataset_counts(name)
+    return {
+        "answers": c.answers, "tasks": c.tasks, "inputs": c.inputs, "by_answer": c.by_answer,
+        "by_labels": sorted((a, list(labels), n) for a, labels, n in c.by_labels),
+        "median": c.median_seconds,
+        "sessions": {s: (v.answers, v.by_answer, v.timed, round(v.seconds_total, 6), v.median_seconds)
+                     for s, v in c.sessions.items()},
+    }
+
+
+def test_aggregates_match_the_answers_after_adds_replaces_and_drops(db_path: Path) -> None:
+    import random
+
+    rng = random.Random(20240601)
+    names = ["ds", "x'; DROP TABLE answers; --"]
+
+    def random_task(name: str) -> dict[str, Any]:
+        task: dict[str, Any] = {"text": f"text {rng.randrange(12)}", "answer": rng.choice(["accept", "reject",
+                                                                                           "ignore"])}
+        kind = rng.random()
+        if kind < 0.4:
+            task["label"] = rng.choice(["POS", "NEG"])
+        elif kind < 0.8:
+            task["options"] = [{"id": "A"}, {"id": "B"}, {"id": "C"}]
+            task["accept"] = rng.sample(["A", "B", "C"], rng.randrange(4))
+        if rng.random() < 0.8:
+            task["_seconds"] = rng.choice([0.5, 1, 2.25, 7, 299, 300, 301, 5000])
+        task["_session_id"] = f"{name}-{rng.choice(['alice', 'bob', 'carol'])}"
+        task["_timestamp"] = 1_700_000_000 + rng.randrange(10_000)
+        return task
+
+    with tuiannot.connect(db_path) as db, tuiannot.connect(db_path) as reader:
+        ids: dict[str, list[int]] = {n: [] for n in names}
+        drops = checks = 0
+        for step in range(400):
+            name = rng.choice(names)
+            op = rng.random()
+            if op < 0.55 or not ids[name]:
+                ids[name].append(db.add_answer(name, random_task(name)))
+            elif op < 0.9:
+                db.replace_answer(rng.choice(ids[name]), random_task(name))
+            elif op < 0.98:
+                db.add_answers(name, [random_task(name) for _ in range(rng.randrange(1, 6))])
+                ids[name] = [r["_answer_id"] for r in db.answers(name)]
+            else:
+                db.drop_dataset(name)
+                ids[name] = []
+                drops += 1
+                assert not db.has_dataset(name)
+            if step % 20 == 19:
+                for n in names:
+                    if db.has_dataset(n):
+                        assert _counted(db, n) == _recount(db, n), (step, n)
+                        checks += 1
+                        assert _counted(reader, n) == _recount(reader, n), (step, n)  # another connection
+                        assert db.count_answers(n) == len(list(db.answers(n)))
+                overview = {r["dataset"]: r["answers"] for r in db.overview()}
+                assert overview == {n: db.count_answers(n) for n in names if db.has_dataset(n)}
+        assert drops >= 2 and checks >= 30  # the sequence exercised every kind of change
