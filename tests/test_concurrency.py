@@ -255,10 +255,6 @@ def test_existing_database_waits_for_a_concurrent_writer(db_path: Path) -> None:
         other.close()
 
 
-@pytest.mark.xfail(reason="BUG: opening a brand-new database while another connection writes it fails at once "
-                          "with 'database is locked' instead of waiting (PRAGMA journal_mode = WAL does not use the "
-                          "busy timeout; storage/sqlite.py SQLiteDatabase.__init__). Four annotators starting "
-                          "together on a new file hit it.", strict=True, raises=tuiannot.errors.UserError)
 def test_new_database_while_another_writes_it(db_path: Path) -> None:
     other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")

@@ -400,9 +400,6 @@ def test_json_array_invalid_utf8_is_an_error_record(tmp_path: Path) -> None:
     assert any(r.error and "invalid UTF-8" in r.error for r in recs)
 
 
-@pytest.mark.xfail(reason="BUG: one invalid UTF-8 byte in the JSON loader's 64 KiB read buffer discards the "
-                          "valid objects before it and reports line 1 (sources.py Source._json/fill)", strict=True,
-                   raises=AssertionError)
 def test_json_array_invalid_utf8_keeps_earlier_objects_and_reports_its_line(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "a.json", b'[\n{"text": "a"},\n{"text": "b\xff"}\n]\n')
     recs = records(path)
@@ -485,9 +482,6 @@ def test_json_file_that_is_not_an_array_fails_when_read(tmp_path: Path, content:
         list(Source(path))
 
 
-@pytest.mark.xfail(reason="BUG: a JSON file that is not an array only fails when iterated, not when the Source "
-                          "is opened (sources.py Source.__init__ does not check the first character)", strict=True,
-                   raises=pytest.fail.Exception)
 def test_json_file_that_is_not_an_array_fails_at_open(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "a.json", b'{"text": "an object, not an array"}')
     with pytest.raises(SourceError, match="expected a JSON array"):
@@ -740,3 +734,12 @@ def test_one_line() -> None:
     assert one_line("a\nb\x1b[2J") == "a↵b␛[2J"
     assert one_line("x" * 300, 10) == "x" * 9 + "…"
     assert len(one_line("y" * 300, 10)) == 10
+
+
+def test_json_array_elements_must_be_separated_by_commas(tmp_path):
+    path = tmp_path / "nocomma.json"
+    path.write_text('[{"text": "a"}\n {"text": "b"}]')
+    records = list(Source(path))
+    assert records[0].task == {"text": "a"}
+    assert records[1].line == 2 and "expected ',' or ']'" in records[1].error
+    assert len(records) == 2

@@ -227,10 +227,6 @@ def test_empty_dataset_drop_returns_zero(db_path: Path) -> None:
         assert db.datasets() == []
 
 
-@pytest.mark.xfail(reason="BUG: SQLiteDatabase caches dataset ids per connection; after another connection "
-                          "(another annotator's process, `tuiannot drop`) drops the dataset, add_answer uses the "
-                          "stale id and fails with sqlite3.IntegrityError (storage/sqlite.py _dataset_id)",
-                   strict=True, raises=sqlite3.IntegrityError)
 def test_answering_after_another_connection_dropped_the_dataset(db_path: Path) -> None:
     annotator = tuiannot.connect(db_path)
     admin = tuiannot.connect(db_path)

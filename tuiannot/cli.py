@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 a user error (missing file, unknown dataset, bad
 input under ``--strict``, an aborted confirmation), 2 a usage error. Errors
-are one line on stderr; an unexpected failure also writes its traceback to
+are one line on stderr (usage errors add the usage line, as Click does); an unexpected failure also writes its traceback to
 ``~/.tuiannot/crash.log`` instead of the terminal.
 
 Recipes (built in, or a user's loaded with ``-F FILE``) become sub-commands:
@@ -171,10 +171,13 @@ def db_out(
             raise UserError(f"no dataset named {dataset!r} in {database.location}")
         rows = database.answers_json(dataset, answer)
         if output is None or str(output) == "-":
-            write = sys.stdout.write
-            for content in rows:
-                write(content + "\n")
-            sys.stdout.flush()
+            try:
+                write = sys.stdout.write
+                for content in rows:
+                    write(content + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `db-out ds | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         total = database.count_answers(dataset)
         count = _write_atomically(output, rows, total)

@@ -14,6 +14,7 @@ import codecs
 import csv
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -72,6 +73,8 @@ class Source:
         self.offset = 0
         if self.loader in ("csv", "tsv"):
             self._columns = _csv_header(self.path, "\t" if self.loader == "tsv" else ",")
+        if self.loader == "json" and _first_char(self.path) not in ("[", ""):
+            raise SourceError(f"{self.name}: expected a JSON array of tasks")
 
     def __iter__(self) -> Iterator[Record]:
         reader = {"jsonl": self._jsonl, "json": self._json, "csv": self._csv, "tsv": self._csv,
@@ -110,7 +113,7 @@ class Source:
                         offset += len(chunk)
                         if chunk.endswith(b"\n"):
                             break
-                    yield lineno, offset, None, f"record too large ({_mb(size)}; the limit is {_mb(limit)})"
+                    yield lineno, offset, None, f"record too large ({_size(size)}; the limit is {_size(limit)})"
                     continue
                 yield lineno, offset, line, None
 
@@ -201,13 +204,17 @@ class Source:
             yield Record(line, state["offset"], task=task)
 
     def _json(self) -> Iterator[Record]:
-        """Stream the objects of a top-level JSON array without loading the whole file."""
+        """Stream the objects of a top-level JSON array without loading the whole file.
+
+        Bytes are decoded with ``surrogateescape``, so an invalid UTF-8 sequence becomes
+        lone surrogates inside the one element that holds it: that element is reported
+        and the elements around it are kept.
+        """
         decoder = json.JSONDecoder()
-        incremental = codecs.getincrementaldecoder("utf-8")()
+        incremental = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         limit = self.max_record_bytes
         with open(self.path, "rb") as f:
-            buf, pos, line, eof, started = "", 0, 1, False, False
-            consumed_offset = 0
+            buf, pos, line, eof = "", 0, 1, False
 
             def fill() -> bool:
                 nonlocal buf, pos, eof
@@ -218,7 +225,7 @@ class Source:
                     eof = True
                     buf = buf[pos:] + incremental.decode(b"", final=True)
                 else:
-                    if not buf and chunk.startswith(_BOM):
+                    if f.tell() == len(chunk) and chunk.startswith(_BOM):
                         chunk = chunk[len(_BOM):]
                     buf = buf[pos:] + incremental.decode(chunk)
                 pos = 0
@@ -235,41 +242,66 @@ class Source:
                     if not fill():
                         return ""
 
-            try:
-                if skip_ws() != "[":
-                    raise SourceError(f"{self.name}: expected a JSON array of tasks")
-                pos += 1
-                while True:
-                    c = skip_ws()
+            if skip_ws() != "[":
+                raise SourceError(f"{self.name}: expected a JSON array of tasks")
+            pos += 1
+            first = True
+            while True:
+                c = skip_ws()
+                if c == "]" and first:
+                    return
+                if not first:
                     if c == "]":
                         return
-                    if c == "," and started:
-                        pos += 1
-                        c = skip_ws()
-                    if c == "":
-                        yield Record(line, f.tell(), error="unexpected end of file: the JSON array is not closed")
+                    if c != ",":
+                        yield Record(line, f.tell(), error="invalid JSON: expected ',' or ']' after an element; "
+                                                           "the rest of the file is skipped" if c else
+                                                           "unexpected end of file: the JSON array is not closed")
                         return
-                    while True:
-                        try:
-                            task, end = decoder.raw_decode(buf, pos)
-                            break
-                        except json.JSONDecodeError as e:
-                            if len(buf) - pos > limit or not fill():
-                                yield Record(line, f.tell(),
-                                             error=f"invalid JSON: {e.msg}; the rest of the file is skipped")
-                                return
-                    started = True
-                    record_line = line
-                    line += buf.count("\n", pos, end)
-                    pos = end
-                    consumed_offset = f.tell()
-                    yield Record(record_line, consumed_offset, task=task)
-            except UnicodeDecodeError as e:
-                yield Record(line, f.tell(), error=f"invalid UTF-8 ({e.reason}); the rest of the file is skipped")
+                    pos += 1
+                    c = skip_ws()
+                if c == "":
+                    yield Record(line, f.tell(), error="unexpected end of file: the JSON array is not closed")
+                    return
+                while True:
+                    try:
+                        task, end = decoder.raw_decode(buf, pos)
+                        break
+                    except json.JSONDecodeError as e:
+                        if len(buf) - pos > limit or not fill():
+                            reason = (f"record too large (over {_size(limit)})" if len(buf) - pos > limit
+                                      else f"invalid JSON: {e.msg}")
+                            yield Record(line, f.tell(), error=f"{reason}; the rest of the file is skipped")
+                            return
+                first = False
+                record_line = line
+                line += buf.count("\n", pos, end)
+                bad = _ESCAPED_BYTE.search(buf, pos, end)
+                pos = end
+                if bad:
+                    yield Record(record_line, f.tell(), error="invalid UTF-8")
+                else:
+                    yield Record(record_line, f.tell(), task=task)
 
 
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _first_char(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(_BOM):
+        head = head[len(_BOM):]
+    stripped = head.lstrip(b" \t\r\n")
+    return stripped[:1].decode("latin-1")
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size} bytes"
 
 
 def guess_loader(path: Path) -> str:

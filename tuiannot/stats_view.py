@@ -18,7 +18,7 @@ def _t(value: Any) -> Text:
 
 def print_overview(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(f"Database: {report['database']}"))
+    console.print(Text(f"Database: {report['database']}"), soft_wrap=True)
     if not report["datasets"]:
         console.print("No datasets yet.")
         return
@@ -30,7 +30,7 @@ def print_overview(report: dict[str, Any], console: Console | None = None) -> No
 
 def print_dataset(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(f"Database: {report['database']}"))
+    console.print(Text(f"Database: {report['database']}"), soft_wrap=True)
     console.print(Text.assemble("Dataset ", (one_line(report["dataset"]), "bold"),
                                 f": {report['answers']} answers to {report['tasks']} questions about "
                                 f"{report['inputs']} inputs, by {report['sessions']} sessions"))

@@ -126,13 +126,32 @@ class SQLiteDatabase(Database):
             self.conn = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                         check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+        except sqlite3.OperationalError as e:
+            if _is_busy(e):
+                raise UserError(f"{self.location}: the database stayed locked by another process for "
+                                f"{BUSY_TIMEOUT_MS // 1000} s") from None
+            raise UserError(f"{self.location}: not a usable tuiannot database ({e})") from None
         except sqlite3.DatabaseError as e:
             raise UserError(f"{self.location}: not a usable tuiannot database ({e})") from None
         self._dataset_ids: dict[str, int] = {}
+
+    def _use_wal(self) -> None:
+        """Switch to WAL, waiting while others hold locks (switching ignores the busy timeout)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                    return
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         version = self._schema_version()
@@ -216,7 +235,13 @@ class SQLiteDatabase(Database):
 
     def add_answer(self, dataset: str, task: dict[str, Any]) -> int:
         stored = StoredAnswer.from_task(dataset, task)
-        cursor = self.conn.execute(self._INSERT, self._row(self._dataset_id(dataset, create=True), stored))
+        try:
+            cursor = self.conn.execute(self._INSERT, self._row(self._dataset_id(dataset, create=True), stored))
+        except sqlite3.IntegrityError:
+            # Another process dropped the dataset since we cached its id: the answer still counts,
+            # so the dataset is made again rather than the answer lost.
+            self._dataset_ids.pop(dataset, None)
+            cursor = self.conn.execute(self._INSERT, self._row(self._dataset_id(dataset, create=True), stored))
         return int(cursor.lastrowid)
 
     def replace_answer(self, answer_id: int, task: dict[str, Any]) -> None:
@@ -371,6 +396,10 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _is_busy(e: sqlite3.OperationalError) -> bool:
+    return "locked" in str(e) or "busy" in str(e)
 
 
 def _create_private_file(path: Path) -> None:
