@@ -156,14 +156,20 @@ class Controller:
             db.close()
 
     def _offer(self, db: Database, datasets: list[str], batch: list[_Entry], offered: set[int]) -> None:
-        """Queue the tasks of ``batch`` not answered yet (in the datasets) and not already queued."""
+        """Queue the tasks of ``batch`` not answered yet (in the datasets) and not already queued.
+
+        Recipes whose questions change between runs (suggested spans) set ``config["exclude_by"]``
+        to ``"input"``: then a text answered once is not asked again, whatever was suggested.
+        """
         if not batch:
             return
-        answered = db.answered(datasets, [e.task["_task_hash"] for e in batch])
+        by = "input" if self.config.get("exclude_by") == "input" else "task"
+        key = f"_{by}_hash"
+        answered = db.answered(datasets, [e.task[key] for e in batch], by=by)
         for entry in batch:
-            task_hash = entry.task["_task_hash"]
-            if task_hash not in answered and task_hash not in offered:
-                offered.add(task_hash)
+            h = entry.task[key]
+            if h not in answered and h not in offered:
+                offered.add(h)
                 self._put(entry)
 
     def _put(self, item: Any) -> None:
@@ -228,8 +234,12 @@ class Controller:
         return bool(self.history)
 
     # -- answering -------------------------------------------------------------
-    def answer(self, answer: str, accept: list[str] | None = None) -> Task:
-        """Store the answer to the current task (committed on return) and return the stored task."""
+    def answer(self, answer: str, accept: list[str] | None = None, fields: dict[str, Any] | None = None) -> Task:
+        """Store the answer to the current task (committed on return) and return the stored task.
+
+        ``accept`` is the chosen labels (choice views); ``fields`` replaces parts of the task the
+        annotator edited (``spans`` in the span views).
+        """
         if answer not in ANSWERS:
             raise ValueError(f"unknown answer {answer!r}")
         entry = self.current
@@ -239,6 +249,8 @@ class Controller:
         task["answer"] = answer
         if self.view_id == "choice" or accept is not None:
             task["accept"] = list(accept or [])
+        if fields:
+            task.update(fields)
         elapsed = time.monotonic() - self._shown_at
         previous = task.get("_seconds") if entry.answer_id is not None else None
         task["_seconds"] = round(elapsed + (previous if isinstance(previous, (int, float)) else 0.0), 3)

@@ -27,7 +27,9 @@ class Stream:
         self.source = source
         self.name = name or getattr(source, "name", "<stream>")
         self.strict = False
-        self.invalid = 0
+        self.invalid = 0  # records skipped
+        self.problems = 0  # records kept, with a part left out (a misaligned span, say)
+        self._line: int | None = None
         self.warnings: deque[str] = deque(maxlen=MAX_KEPT_WARNINGS)
         self.on_warning: Callable[[str], None] | None = None
         self._steps: list[Step] = []
@@ -42,10 +44,17 @@ class Stream:
         """How far through the source (bytes read / size), when the source knows."""
         return self.source.progress if isinstance(self.source, Source) else None
 
-    def warn(self, line: int | None, reason: str) -> None:
+    def note(self, reason: str) -> None:
+        """For steps: report a problem with the current record that does not drop it."""
+        self.warn(self._line, reason, dropped=False)
+
+    def warn(self, line: int | None, reason: str, dropped: bool = True) -> None:
         where = f"{self.name}:{line}" if line is not None else self.name
         message = f"{where}: {reason}"
-        self.invalid += 1
+        if dropped:
+            self.invalid += 1
+        else:
+            self.problems += 1
         if self.strict:
             raise InvalidRecord(self.name, line or 0, reason)
         self.warnings.append(message)
@@ -64,6 +73,7 @@ class Stream:
 
     def __iter__(self) -> Iterator[Task]:
         for record in self._records():
+            self._line = record.line
             if record.error is not None:
                 self.warn(record.line, record.error)
                 continue

@@ -67,10 +67,11 @@ class AnnotationScreen(Screen[None]):
     class Answered(Message):
         """The annotator answered the task on screen."""
 
-        def __init__(self, answer: str, accept: list[str] | None) -> None:
+        def __init__(self, answer: str, accept: list[str] | None, fields: dict[str, Any] | None = None) -> None:
             super().__init__()
             self.answer = answer
             self.accept = accept
+            self.fields = fields
 
     class UndoRequested(Message):
         """The annotator wants the previous task back."""
@@ -93,13 +94,16 @@ class AnnotationScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="title")
         with Vertical(id="task"):
-            yield TaskText(id="text")
+            yield self.text_widget()
             yield Static("", id="meta")
         yield self.question_widget()
         yield Static("", id="previous")
         yield Static("", id="progress")
         yield Static("", id="warning")
         yield Footer()
+
+    def text_widget(self) -> Widget:
+        return TaskText(id="text")
 
     def question_widget(self) -> Widget:
         return Static("", id="question")
@@ -122,7 +126,7 @@ class AnnotationScreen(Screen[None]):
 
     def show_task(self, task: dict[str, Any], progress: Progress) -> None:
         self.current_task, self.waiting = task, False
-        self.query_one("#text", TaskText).set_text(str(task.get("text", "")))
+        self.show_text(task)
         meta = task.get("meta")
         meta_text = Text()
         if isinstance(meta, dict) and meta:
@@ -138,6 +142,9 @@ class AnnotationScreen(Screen[None]):
         else:
             previous.update("")
         self.show_progress(progress)
+
+    def show_text(self, task: dict[str, Any]) -> None:
+        self.query_one("#text", TaskText).set_text(str(task.get("text", "")))
 
     def show_question(self, task: dict[str, Any]) -> None:
         """Draw the question part (label or choices); each view overrides it."""
@@ -166,7 +173,11 @@ class AnnotationScreen(Screen[None]):
     def action_answer(self, answer: str) -> None:
         if self.current_task is None:
             return
-        self.post_message(self.Answered(answer, self.current_accept()))
+        self.post_message(self.Answered(answer, self.current_accept(), self.current_fields()))
+
+    def current_fields(self) -> dict[str, Any] | None:
+        """Parts of the task the annotator edited (spans, boxes); None when nothing is editable."""
+        return None
 
     def action_undo(self) -> None:
         self.post_message(self.UndoRequested())
@@ -175,8 +186,7 @@ class AnnotationScreen(Screen[None]):
         """Number keys: what they do depends on the view."""
 
     def action_scroll(self, how: str) -> None:
-        text = self.query_one("#text", TaskText)
-        getattr(text, f"scroll_{how}")(animate=False)
+        getattr(self.query_one("#text"), f"scroll_{how}")(animate=False)
 
     def action_help(self) -> None:
         from .help import HelpScreen

@@ -24,8 +24,10 @@ from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
 from .done import DoneScreen
+from .spans import OverlappingSpanScreen, SpanScreen
 
-SCREENS: dict[str, type[AnnotationScreen]] = {"classification": BinaryScreen, "choice": ChoiceScreen}
+SCREENS: dict[str, type[AnnotationScreen]] = {"classification": BinaryScreen, "choice": ChoiceScreen,
+                                              "ner_manual": SpanScreen, "spans_manual": OverlappingSpanScreen}
 
 
 def load_keymap() -> tuple[dict[str, str], str | None]:
@@ -106,7 +108,7 @@ class AnnotationApp(App[int]):
         if self.annotation_screen.waiting or self.annotation_screen.current_task is None:
             return
         try:
-            self.controller.answer(message.answer, message.accept)
+            self.controller.answer(message.answer, message.accept, message.fields)
         except AnswerRejected as e:
             self.notify(str(e), title="Not accepted", severity="warning")
             return

@@ -144,8 +144,9 @@ class Database(ABC):
         """The stored JSON of each answer, in the order written (fast export)."""
 
     @abstractmethod
-    def answered(self, datasets: Iterable[str], task_hashes: Iterable[int]) -> set[int]:
-        """Which of ``task_hashes`` have an answer in any of ``datasets``."""
+    def answered(self, datasets: Iterable[str], hashes: Iterable[int], by: str = "task") -> set[int]:
+        """Which of ``hashes`` (task hashes, or input hashes with ``by="input"``) have an answer in any of
+        ``datasets``."""
 
     @abstractmethod
     def count_answers(self, dataset: str, session: str | None = None) -> int: ...

@@ -296,17 +296,18 @@ class SQLiteDatabase(Database):
         for (content,) in self._select(dataset, answer):
             yield content
 
-    def answered(self, datasets: Iterable[str], task_hashes: Iterable[int]) -> set[int]:
+    def answered(self, datasets: Iterable[str], hashes: Iterable[int], by: str = "task") -> set[int]:
+        column = {"task": "task_hash", "input": "input_hash"}[by]
         ids = [self._dataset_ids.get(d) or self._maybe_id(d) for d in datasets]
         ids = [i for i in ids if i is not None]
-        hashes = list(set(task_hashes))
+        hashes = list(set(hashes))
         if not ids or not hashes:
             return set()
         found: set[int] = set()
         for start in range(0, len(hashes), 500):
             chunk = hashes[start:start + 500]
-            sql = (f"SELECT DISTINCT task_hash FROM answers WHERE dataset_id IN ({','.join('?' * len(ids))}) "
-                   f"AND task_hash IN ({','.join('?' * len(chunk))})")
+            sql = (f"SELECT DISTINCT {column} FROM answers WHERE dataset_id IN ({','.join('?' * len(ids))}) "
+                   f"AND {column} IN ({','.join('?' * len(chunk))})")
             found.update(r[0] for r in self.conn.execute(sql, [*ids, *chunk]))
         return found
 

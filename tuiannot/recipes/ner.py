@@ -1,0 +1,98 @@
+"""``ner`` and ``spans``: mark spans of text with the keyboard.
+
+``ner`` allows no overlapping spans (named entities, view ``ner_manual``);
+``spans`` allows them (span categorisation, view ``spans_manual``). Tokens are
+spaCy's (``spacy.blank(lang)``, or the model's own with ``--model``); tasks that
+carry tokens keep them. ``--patterns`` (entity-ruler JSONL) and ``--model`` (a
+pipeline with an entity recogniser) suggest spans for the annotator to correct.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import UserError
+from ..sources import LOADERS, Source
+from ..stream import Stream
+from . import parse_labels, recipe
+from .textcat import MAX_KEYED_LABELS
+
+SourceArg = Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE",
+                                          show_default=False)]
+LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. PERSON,ORG.",
+                                       metavar="LABELS", show_default=False)]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of the blank spaCy tokenizer.")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help="spaCy pipeline (folder or installed package): its tokenizer, and its entity "
+                          "recogniser suggests spans.", show_default=False)]
+PatternsOpt = Annotated[Optional[str], typer.Option(
+    "--patterns", help="JSONL of entity-ruler patterns whose matches are suggested.", show_default=False)]
+SplitOpt = Annotated[bool, typer.Option("--split-sents", help="One task per sentence of each text.")]
+DatasetOpt = Annotated[Optional[str], typer.Option(
+    "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")]
+LoaderOpt = Annotated[Optional[str], typer.Option(
+    "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")]
+ExcludeOpt = Annotated[Optional[str], typer.Option(
+    "--exclude", "-e", help="Comma-separated datasets: skip texts already answered there.")]
+
+
+def span_components(source: str, label: str, *, view_id: str, lang: str, model: str | None,
+                    patterns: str | None, split_sents: bool, dataset: str | None, loader: str | None,
+                    exclude: str | None) -> dict[str, Any]:
+    from ..spans import Suggester, align_spans, load_nlp, load_patterns, split_sentences, task_tokens
+
+    labels = parse_labels(label)
+    if not labels:
+        raise UserError("--label needs at least one label, e.g. --label PERSON,ORG")
+    if len(labels) > MAX_KEYED_LABELS:
+        raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
+    overlapping = view_id == "spans_manual"
+    stream = Stream(Source(source, loader=loader))
+    nlp = load_nlp(lang, model)
+    suggester = Suggester(nlp, load_patterns(patterns) if patterns else None, use_model=bool(model),
+                          labels=labels)
+    if split_sents:
+        stream.map(lambda task: list(split_sentences(nlp, task, stream.note)))
+
+    def prepare(task: dict[str, Any]) -> dict[str, Any]:
+        try:
+            tokens = task_tokens(nlp, task)
+        except ValueError as e:
+            raise ValueError(f"'tokens' do not fit the text: {e}") from None
+        task["tokens"] = tokens
+        spans = align_spans(task.get("spans"), tokens, overlapping=overlapping, labels=labels, report=stream.note)
+        if suggester.active and not spans:
+            suggested = suggester.suggest(task["text"], tokens)
+            spans = align_spans(suggested, tokens, overlapping=overlapping, labels=labels, report=lambda _: None)
+        task["spans"] = spans
+        return task
+
+    stream.map(prepare)
+    return {
+        "dataset": dataset or Path(source).stem,
+        "stream": stream,
+        "view_id": view_id,
+        "labels": labels,
+        "config": {"exclude_by": "input", "overlapping": overlapping,
+                   "model": model, "patterns": patterns},
+        "exclude": parse_labels(exclude),
+    }
+
+
+@recipe("ner", help="Mark named entities (no overlaps) with the keyboard; spaCy tokens.")
+def ner(source: SourceArg, label: LabelOpt, lang: LangOpt = "en", model: ModelOpt = None,
+        patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
+        loader: LoaderOpt = None, exclude: ExcludeOpt = None) -> dict[str, Any]:
+    return span_components(source, label, view_id="ner_manual", lang=lang, model=model, patterns=patterns,
+                           split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude)
+
+
+@recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")
+def spans(source: SourceArg, label: LabelOpt, lang: LangOpt = "en", model: ModelOpt = None,
+          patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
+          loader: LoaderOpt = None, exclude: ExcludeOpt = None) -> dict[str, Any]:
+    return span_components(source, label, view_id="spans_manual", lang=lang, model=model, patterns=patterns,
+                           split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude)
