@@ -43,6 +43,11 @@ def textcat(
         "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")] = None,
     exclude: Annotated[Optional[str], typer.Option(
         "--exclude", "-e", help="Comma-separated datasets: skip tasks already answered there.")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", help="spaCy text classifier (a pipeline folder or installed package): labels it "
+                              "scores at or above --threshold start out selected.", show_default=False)] = None,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", help="Score at which --model preselects a label.", min=0.0, max=1.0)] = 0.5,
 ) -> dict[str, Any]:
     labels = parse_labels(label)
     if not labels:
@@ -58,6 +63,8 @@ def textcat(
         options = [{"id": name, "text": name} for name in labels]
         stream.map(lambda task: {**task, "options": options})
         view_id = "choice"
+    if model:
+        stream.map(_model_scores(model, labels, threshold, exclusive and len(labels) > 1))
     return {
         "dataset": dataset or Path(source).stem,
         "stream": stream,
@@ -66,3 +73,33 @@ def textcat(
         "config": {"choice_style": "single" if exclusive else "multiple"},
         "exclude": parse_labels(exclude),
     }
+
+
+def _model_scores(model: str, labels: list[str], threshold: float, exclusive: bool) -> Any:
+    """A stream step: the classifier's scores in ``meta``, and the labels it is sure of preselected."""
+    from ..spans import load_nlp
+
+    nlp = load_nlp(model=model)
+    if not any(name in nlp.pipe_names for name in ("textcat", "textcat_multilabel")):
+        raise UserError(f"{model}: the pipeline has no text classifier (its components: "
+                        f"{', '.join(nlp.pipe_names) or 'none'})")
+    known = set(nlp.pipe_labels.get("textcat", [])) | set(nlp.pipe_labels.get("textcat_multilabel", []))
+    missing = [label for label in labels if label not in known]
+    if missing:
+        raise UserError(f"{model}: the classifier does not know the labels {', '.join(missing)} "
+                        f"(it knows {', '.join(sorted(known))})")
+    disabled = [name for name in nlp.pipe_names if name not in ("textcat", "textcat_multilabel", "tok2vec")]
+
+    def score(task: dict[str, Any]) -> dict[str, Any]:
+        cats = nlp(task["text"], disable=disabled).cats
+        scores = {label: round(float(cats.get(label, 0.0)), 3) for label in labels}
+        task["meta"] = {**(task.get("meta") or {}), "scores": scores}
+        if len(labels) > 1:
+            raw = {label: float(cats.get(label, 0.0)) for label in labels}
+            chosen = [label for label in labels if raw[label] >= threshold]
+            if exclusive and chosen:
+                chosen = [max(chosen, key=lambda label: raw[label])]
+            task["accept"] = chosen
+        return task
+
+    return score
