@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tuiannot.storage.sqlite import SCHEMA_VERSION
+
 import tuiannot
 from tuiannot.errors import UserError
 from tuiannot.metrics import dataset_report
@@ -93,7 +95,7 @@ def test_wal_mode_and_full_sync(db_path: Path) -> None:
 def test_schema_version_recorded_and_reopening_keeps_data(db_path: Path) -> None:
     with tuiannot.connect(db_path) as db:
         db.add_answer("ds", answer("kept"))
-    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [("1",)]
+    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     with tuiannot.connect(db_path) as db:
         assert [a["text"] for a in db.answers("ds")] == ["kept"]
         again = db.reopen()
@@ -107,14 +109,34 @@ def test_schema_version_recorded_and_reopening_keeps_data(db_path: Path) -> None
 def test_newer_schema_version_is_refused(db_path: Path) -> None:
     tuiannot.connect(db_path).close()
     conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE tuiannot_meta SET value = '2' WHERE key = 'schema_version'")
+    newer = str(SCHEMA_VERSION + 1)
+    conn.execute("UPDATE tuiannot_meta SET value = ? WHERE key = 'schema_version'", (newer,))
     conn.commit()
     conn.close()
     with pytest.raises(UserError, match="newer") as info:
         tuiannot.connect(db_path)
     assert str(db_path) in str(info.value)
     # and nothing was changed
-    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [("2",)]
+    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(newer,)]
+
+
+def test_an_older_schema_is_migrated_keeping_its_answers(db_path: Path) -> None:
+    """A database made by schema 1 (before claims existed) is brought up to date on open."""
+    import sqlite_utils
+
+    from tuiannot.storage.sqlite import MIGRATIONS
+
+    old = sqlite_utils.Database(sqlite3.connect(db_path))
+    old["tuiannot_meta"].create({"key": str, "value": str}, pk="key")
+    MIGRATIONS[1](old)
+    old["tuiannot_meta"].insert({"key": "schema_version", "value": "1"})
+    old.conn.commit()
+    old.conn.close()
+    with tuiannot.connect(db_path) as db:
+        db.add_answer("ds", answer("before"))  # written through the new code, counted by the old triggers
+        assert db.claim("ds", "alice", 1, 1, 60.0, "{}")
+        assert [a["text"] for a in db.answers("ds")] == ["before"]
+    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
 
 
 @pytest.mark.parametrize("content", [

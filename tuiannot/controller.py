@@ -16,6 +16,7 @@ in order, with their answers, so nothing answered is lost by undoing.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import queue
 import threading
@@ -26,7 +27,8 @@ from typing import Any
 
 from .errors import InvalidRecord, UserError
 from .recipes import Components
-from .storage import Database
+from .routing import Routing
+from .storage import ClaimLost, Database
 from .stream import Stream
 from .tasks import ACCEPT, ANSWERS, Task
 
@@ -36,6 +38,11 @@ _END = object()
 
 class AnswerRejected(UserError):
     """The recipe's ``validate_answer`` refused an answer; the message says why."""
+
+
+class TaskTaken(UserError):
+    """The task's lease ran out while it waited on screen and other annotators completed it;
+    the controller has moved on (call :meth:`Controller.next_task`)."""
 
 
 @dataclass
@@ -76,7 +83,7 @@ def default_session() -> str:
 
 class Controller:
     def __init__(self, components: Components, db: Database, session: str | None = None, *,
-                 strict: bool = False, prefetch: int = PREFETCH) -> None:
+                 strict: bool = False, prefetch: int = PREFETCH, routing: Routing | None = None) -> None:
         self.components = components
         self.db = db
         self.dataset = components.dataset
@@ -89,6 +96,16 @@ class Controller:
         self.stream = components.stream
         if isinstance(self.stream, Stream):
             self.stream.strict = strict
+        self.routing = routing
+        if routing is not None:
+            if components.task_router is not None and routing.task_router is None:
+                routing.task_router = components.task_router
+            routing.check(self.session)
+            prefetch = min(prefetch, 2)  # claim just ahead of the annotator: others get the rest
+        self.by = "input" if self.config.get("exclude_by") == "input" else "task"
+        self.waiting: str | None = None  # why there is no task right now, while others hold the rest
+        self._held: dict[int, None] = {}  # claimed and not yet answered (ordered)
+        self._active_at = time.monotonic()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,14 +128,25 @@ class Controller:
         self.db.add_dataset(self.dataset)
         self.db.start_session(self.dataset, self.session, {"view_id": self.view_id, "pid": os.getpid()})
         self.dataset_answers_at_start = self.db.count_answers(self.dataset)
+        if self.routing is not None:
+            # claims left by an earlier run of this session (a crash, a dropped connection) are ours
+            # again at once rather than after their lease: release them, the stream claims them anew
+            self.db.release_claims(self.dataset, self.session)
         self._thread = threading.Thread(target=self._fill, name="tuiannot-prefetch", daemon=True)
         self._thread.start()
+        if self.routing is not None:
+            threading.Thread(target=self._renew_leases, name="tuiannot-leases", daemon=True).start()
         return self
 
     def close(self) -> Summary:
         if not self._closed:
             self._closed = True
             self._stop.set()
+            if self.routing is not None and self._held:
+                try:  # a clean exit gives unanswered claims back at once
+                    self.db.release_claims(self.dataset, self.session, list(self._held))
+                except Exception:  # noqa: BLE001 (they lapse after the lease anyway)
+                    pass
             self._flush_updates()
             if self.components.on_exit is not None:
                 self.components.on_exit(self)
@@ -133,7 +161,6 @@ class Controller:
     def _fill(self) -> None:
         db = self.db.reopen()
         offered: set[int] = set()  # only what was handed out: memory stays flat when resuming deep in a source
-        datasets = [self.dataset, *self.components.exclude]
         batch: list[_Entry] = []
         try:
             size = 1  # the first task as soon as possible, then in batches
@@ -143,34 +170,109 @@ class Controller:
                     return
                 batch.append(_Entry(task, position=stream.progress if stream is not None else None))
                 if len(batch) >= size:
-                    self._offer(db, datasets, batch, offered)
+                    self._offer(db, batch, offered)
                     batch, size = [], 64
-            self._offer(db, datasets, batch, offered)
+            self._offer(db, batch, offered)
+            if self.routing is not None:
+                self._serve_lapsed(db, offered)
             self._put(_END)
         except InvalidRecord as e:  # --strict: the tasks before it are still served, then the session ends
-            self._offer(db, datasets, batch, offered)
+            self._offer(db, batch, offered)
             self._put(_Failed(e))
         except BaseException as e:  # noqa: BLE001 (handed to the UI thread, which reports it)
             self._put(_Failed(e))
         finally:
             db.close()
 
-    def _offer(self, db: Database, datasets: list[str], batch: list[_Entry], offered: set[int]) -> None:
-        """Queue the tasks of ``batch`` not answered yet (in the datasets) and not already queued.
+    def _key(self, task: Task) -> int:
+        return task[f"_{self.by}_hash"]
 
-        Recipes whose questions change between runs (suggested spans) set ``config["exclude_by"]``
-        to ``"input"``: then a text answered once is not asked again, whatever was suggested.
+    def _offer(self, db: Database, batch: list[_Entry], offered: set[int]) -> None:
+        """Queue the tasks of ``batch`` that this session should answer and has not been given yet.
+
+        Without routing: tasks answered by anyone in the dataset are skipped. With routing, the
+        session claims each task first (see :mod:`tuiannot.routing`). Tasks answered in an
+        ``exclude`` dataset are always skipped. Recipes whose questions change between runs
+        (suggested spans) set ``config["exclude_by"] = "input"``: a text answered once is not
+        asked again, whatever was suggested.
         """
         if not batch:
             return
-        by = "input" if self.config.get("exclude_by") == "input" else "task"
-        key = f"_{by}_hash"
-        answered = db.answered(datasets, [e.task[key] for e in batch], by=by)
+        keys = [self._key(e.task) for e in batch]
+        skip = db.answered(self.components.exclude, keys, by=self.by) if self.components.exclude else set()
+        if self.routing is None:
+            skip |= db.answered([self.dataset], keys, by=self.by)
+            sessions_by_key: dict[int, set[str]] = {}
+        else:
+            sessions_by_key = db.answer_sessions(self.dataset, keys, by=self.by)
         for entry in batch:
-            h = entry.task[key]
-            if h not in answered and h not in offered:
-                offered.add(h)
-                self._put(entry)
+            key = self._key(entry.task)
+            if key in skip or key in offered:
+                continue
+            if self.routing is not None:
+                answered_by = sessions_by_key.get(key, set())
+                if self.session in answered_by or not self._claim(db, entry.task, key, answered_by):
+                    continue
+            offered.add(key)
+            self._put(entry)
+
+    def _claim(self, db: Database, task: Task, key: int, answered_by: set[str]) -> bool:
+        assert self.routing is not None
+        sessions = self.routing.annotators or sorted(answered_by | {self.session})
+        allowed, target = self.routing.allowed(task, key, self.session, sessions,
+                                               {"answered_by": sorted(answered_by)})
+        if not allowed or len(answered_by) >= target:
+            return False
+        if not db.claim(self.dataset, self.session, key, target, self.routing.lease,
+                        json.dumps(task, ensure_ascii=False), by=self.by):
+            return False
+        self._held[key] = None
+        return True
+
+    def _serve_lapsed(self, db: Database, offered: set[int]) -> None:
+        """After the source: take over claims that lapsed, and wait while others hold the rest."""
+        assert self.routing is not None
+        while not self._stop.is_set():
+            taken = False
+            for key, target, content in db.lapsed_claims(self.dataset, self.session):
+                if key in self._held:
+                    continue
+                task = json.loads(content)
+                answered_by = db.answer_sessions(self.dataset, [key], by=self.by).get(key, set())
+                if self.session not in answered_by and len(answered_by) < target and \
+                        db.claim(self.dataset, self.session, key, target, self.routing.lease, content, by=self.by):
+                    self._held[key] = None
+                    offered.add(key)
+                    self.waiting = None
+                    self._put(_Entry(task))
+                    taken = True
+            if taken:
+                continue
+            count, expires = db.held_by_others(self.dataset, self.session, by=self.by)
+            if not count:
+                self.waiting = None
+                return
+            wait = max(0.0, (expires or time.time()) - time.time())
+            self.waiting = (f"No task for you right now: {count} task{'s are' if count != 1 else ' is'} held by "
+                            f"other annotators. {'It comes' if count == 1 else 'They come'} to you if a lease "
+                            f"runs out (the next in {wait:.0f} s). Everything you answered is saved.")
+            self._stop.wait(min(5.0, max(0.5, wait + 0.1)))
+
+    def _renew_leases(self) -> None:
+        """Keep this session's claims alive while the annotator is active (not after a long absence)."""
+        assert self.routing is not None
+        db = self.db.reopen()
+        try:
+            interval = max(0.2, self.routing.lease / 3)
+            while not self._stop.wait(interval):
+                if time.monotonic() - self._active_at > self.routing.lease:
+                    continue  # away: let the leases run out, so that the tasks go to others
+                if self._held:
+                    db.renew_claims(self.dataset, self.session, list(self._held), self.routing.lease)
+        except Exception:  # noqa: BLE001 (a lease that is not renewed just lapses)
+            pass
+        finally:
+            db.close()
 
     def _put(self, item: Any) -> None:
         while not self._stop.is_set():
@@ -265,10 +367,20 @@ class Controller:
                 raise AnswerRejected(str(e) or "the recipe refused this answer") from None
         if self.components.before_db is not None:
             task = self.components.before_db([task])[0]
-        if entry.answer_id is None:
-            entry.answer_id = self.db.add_answer(self.dataset, task)
-        else:
+        self._active_at = time.monotonic()
+        if entry.answer_id is not None:
             self.db.replace_answer(entry.answer_id, task)
+        elif self.routing is not None:
+            key = self._key(entry.task)
+            try:
+                entry.answer_id = self.db.answer_claimed(self.dataset, self.session, key, task, by=self.by)
+            except ClaimLost as e:
+                self._held.pop(key, None)
+                self.current = None
+                raise TaskTaken(str(e)) from None
+            self._held.pop(key, None)
+        else:
+            entry.answer_id = self.db.add_answer(self.dataset, task)
         entry.task = task
         self._stored[entry.answer_id] = answer
         self.history.append(entry)
@@ -284,6 +396,7 @@ class Controller:
         if self.current is not None:
             self._redo.append(self.current)
         entry = self.history.pop()
+        self._active_at = time.monotonic()
         return self._show(entry)
 
     # -- model updates (off the key-press path) ---------------------------------
@@ -361,4 +474,4 @@ def answer_all(controller: Controller, decide: Any, limit: int | None = None) ->
     return count
 
 
-__all__ = ["ACCEPT", "AnswerRejected", "Controller", "Summary", "answer_all", "default_session"]
+__all__ = ["ACCEPT", "AnswerRejected", "Controller", "Summary", "TaskTaken", "answer_all", "default_session"]

@@ -46,6 +46,7 @@ class Components:
     before_db: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     on_exit: Callable[[Any], None] | None = None
     progress: Callable[[Any], float | None] | None = None
+    task_router: Callable[[dict[str, Any], list[str], dict[str, Any]], list[str]] | None = None
     batch_size: int = 10
 
     @classmethod

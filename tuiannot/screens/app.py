@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import App
 
-from ..controller import AnswerRejected, Controller
+from ..controller import AnswerRejected, Controller, TaskTaken
 from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
@@ -88,8 +89,16 @@ class AnnotationApp(App[int]):
 
     @work(thread=True, exclusive=True, group="next-task")
     def wait_for_task(self) -> None:
-        self.controller.wait_ready()
-        self.call_from_thread(self.show_next)
+        worker = get_current_worker()
+        shown: str | None = None
+        while not worker.is_cancelled:
+            if self.controller.wait_ready(timeout=0.5):
+                self.call_from_thread(self.show_next)
+                return
+            message = self.controller.waiting
+            if message and message != shown:  # others hold the remaining tasks: say so, keep waiting
+                shown = message
+                self.call_from_thread(self.annotation_screen.show_loading, message)
 
     def finish(self) -> None:
         c = self.controller
@@ -112,6 +121,8 @@ class AnnotationApp(App[int]):
         except AnswerRejected as e:
             self.notify(str(e), title="Not accepted", severity="warning")
             return
+        except TaskTaken as e:
+            self.notify(str(e), title="Moved on", severity="warning", timeout=8)
         except Exception as e:  # the database refused: keep the task on screen, lose nothing
             self.notify(f"The answer was NOT saved: {e}", title="Storage error", severity="error", timeout=15)
             return

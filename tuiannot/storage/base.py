@@ -29,6 +29,10 @@ class UnknownDataset(UserError):
         self.name = name
 
 
+class ClaimLost(UserError):
+    """The lease on a task ran out and other annotators completed it meanwhile."""
+
+
 @dataclass
 class StoredAnswer:
     """The columns every backend keeps beside the whole task (its JSON)."""
@@ -150,6 +154,41 @@ class Database(ABC):
 
     @abstractmethod
     def count_answers(self, dataset: str, session: str | None = None) -> int: ...
+
+    # -- routing: claims with leases (see tuiannot.routing) ---------------------
+    @abstractmethod
+    def answer_sessions(self, dataset: str, keys: Iterable[int], by: str = "task") -> dict[int, set[str]]:
+        """For each key (task or input hash) answered in the dataset: the sessions that answered it."""
+
+    @abstractmethod
+    def claim(self, dataset: str, session: str, key: int, target: int, lease: float, content: str,
+              by: str = "task") -> bool:
+        """Atomically claim a task for ``session`` unless it answered it already or ``target``
+        other sessions have answered it or hold a live claim on it."""
+
+    @abstractmethod
+    def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
+        """Store the answer to a claimed task and drop the claim, in one transaction. Raises
+        :class:`ClaimLost` when the claim lapsed and the task's annotators are complete without us."""
+
+    @abstractmethod
+    def renew_claims(self, dataset: str, session: str, keys: Iterable[int], lease: float) -> None: ...
+
+    @abstractmethod
+    def release_claims(self, dataset: str, session: str, keys: Iterable[int] | None = None) -> None:
+        """Give unanswered claims back at once (a clean exit), all of them or ``keys``."""
+
+    @abstractmethod
+    def lapsed_claims(self, dataset: str, session: str, limit: int = 50) -> list[tuple[int, int, str]]:
+        """Claims of other sessions whose lease ran out: (key, target, task JSON), oldest first."""
+
+    @abstractmethod
+    def held_by_others(self, dataset: str, session: str, by: str = "task") -> tuple[int, float | None]:
+        """Tasks not complete, not answered by ``session``, with live claims by others: (count, next expiry)."""
+
+    @abstractmethod
+    def claims(self, dataset: str) -> list[dict[str, Any]]:
+        """Every claim of the dataset: key, session, target, expires (for progress and tests)."""
 
     # -- aggregates ------------------------------------------------------------
     @abstractmethod

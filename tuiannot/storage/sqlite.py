@@ -20,9 +20,10 @@ from ..errors import UserError
 if TYPE_CHECKING:
     import sqlite_utils
 
-from .base import (IDLE_CAP_SECONDS, Database, DatasetCounts, SessionCounts, StoredAnswer, UnknownDataset)
+from .base import (IDLE_CAP_SECONDS, ClaimLost, Database, DatasetCounts, SessionCounts, StoredAnswer,
+                   UnknownDataset)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -114,7 +115,20 @@ END;
         AND answer = OLD.answer AND labels = coalesce(OLD.labels, '[]') AND n <= 0;""")
 
 
-MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1}
+def _migrate_2(db: "sqlite_utils.Database") -> None:
+    """Claims for task routing: who holds which task until when, with the task itself, so that
+    another session can take over a lapsed claim without reading the source again."""
+    db.executescript("""
+    CREATE TABLE claims (
+        id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+        task_key INTEGER NOT NULL, session TEXT NOT NULL, target INTEGER NOT NULL,
+        expires REAL NOT NULL, content TEXT NOT NULL);
+    CREATE UNIQUE INDEX claims_task_session ON claims (dataset_id, task_key, session);
+    CREATE INDEX claims_expiry ON claims (dataset_id, expires);
+    """)
+
+
+MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2}
 
 
 class SQLiteDatabase(Database):
@@ -213,7 +227,7 @@ class SQLiteDatabase(Database):
             # triggers skip the rows below instead of updating totals that are about to go.
             self.conn.execute("PRAGMA defer_foreign_keys = ON")
             self.conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
-            for table in ("answers", "answer_counts", "question_counts", "sessions"):
+            for table in ("answers", "answer_counts", "question_counts", "sessions", "claims"):
                 self.conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))
         self._dataset_ids.pop(name, None)
         return count
@@ -325,6 +339,125 @@ class SQLiteDatabase(Database):
         if session is None:
             return self.conn.execute(sql, (dataset_id,)).fetchone()[0]
         return self.conn.execute(sql + " AND session = ?", (dataset_id, session)).fetchone()[0]
+
+    # -- routing: claims with leases -----------------------------------------------
+    @staticmethod
+    def _column(by: str) -> str:
+        return {"task": "task_hash", "input": "input_hash"}[by]
+
+    def answer_sessions(self, dataset: str, keys: Iterable[int], by: str = "task") -> dict[int, set[str]]:
+        dataset_id = self._maybe_id(dataset)
+        keys = list(set(keys))
+        found: dict[int, set[str]] = {}
+        if dataset_id is None or not keys:
+            return found
+        column = self._column(by)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = self.conn.execute(
+                f"SELECT DISTINCT {column}, session FROM answers WHERE dataset_id = ? "
+                f"AND {column} IN ({','.join('?' * len(chunk))})", [dataset_id, *chunk])
+            for key, session in rows:
+                found.setdefault(key, set()).add(session)
+        return found
+
+    def _others(self, dataset_id: int, session: str, key: int, column: str, now: float) -> tuple[set[str], bool]:
+        """(sessions other than ``session`` that answered or hold a live claim, whether ``session`` answered)."""
+        answered = {r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT session FROM answers WHERE dataset_id = ? AND {column} = ?", (dataset_id, key))}
+        holding = {r[0] for r in self.conn.execute(
+            "SELECT session FROM claims WHERE dataset_id = ? AND task_key = ? AND expires > ?",
+            (dataset_id, key, now))}
+        return (answered | holding) - {session}, session in answered
+
+    def claim(self, dataset: str, session: str, key: int, target: int, lease: float, content: str,
+              by: str = "task") -> bool:
+        with self._transaction():
+            dataset_id = self._dataset_id(dataset, create=True)
+            now = time.time()
+            others, mine = self._others(dataset_id, session, key, self._column(by), now)
+            if mine or len(others) >= target:
+                return False
+            held = self.conn.execute("SELECT 1 FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ? "
+                                     "AND expires > ?", (dataset_id, key, session, now)).fetchone()
+            if held:
+                return False  # already ours
+            # lapsed claims of others on this task are over: take them off the books
+            self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND expires <= ?",
+                              (dataset_id, key, now))
+            self.conn.execute(
+                "INSERT INTO claims (dataset_id, task_key, session, target, expires, content) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dataset_id, task_key, session) DO UPDATE SET "
+                "target = excluded.target, expires = excluded.expires, content = excluded.content",
+                (dataset_id, key, session, target, now + lease, content))
+            return True
+
+    def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
+        stored = StoredAnswer.from_task(dataset, task)
+        with self._transaction():
+            dataset_id = self._dataset_id(dataset, create=True)
+            now = time.time()
+            row = self.conn.execute("SELECT target, expires FROM claims WHERE dataset_id = ? AND task_key = ? "
+                                    "AND session = ?", (dataset_id, key, session)).fetchone()
+            others, _ = self._others(dataset_id, session, key, self._column(by), now)
+            if row is None or (row[1] <= now and len(others) >= row[0]):
+                raise ClaimLost("this task went to another annotator while it waited here (its lease ran out); "
+                                "your answer was not needed")
+            cursor = self.conn.execute(self._INSERT, self._row(dataset_id, stored))
+            self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ?",
+                              (dataset_id, key, session))
+        return int(cursor.lastrowid)
+
+    def renew_claims(self, dataset: str, session: str, keys: Iterable[int], lease: float) -> None:
+        keys = list(keys)
+        dataset_id = self._maybe_id(dataset)
+        if not keys or dataset_id is None:
+            return
+        with self._transaction():
+            self.conn.executemany("UPDATE claims SET expires = ? WHERE dataset_id = ? AND task_key = ? "
+                                  "AND session = ?", [(time.time() + lease, dataset_id, k, session) for k in keys])
+
+    def release_claims(self, dataset: str, session: str, keys: Iterable[int] | None = None) -> None:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return
+        if keys is None:
+            self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND session = ?", (dataset_id, session))
+            return
+        with self._transaction():
+            self.conn.executemany("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ?",
+                                  [(dataset_id, k, session) for k in keys])
+
+    def lapsed_claims(self, dataset: str, session: str, limit: int = 50) -> list[tuple[int, int, str]]:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return []
+        return [tuple(r) for r in self.conn.execute(  # type: ignore[misc]
+            "SELECT task_key, max(target), max(content) FROM claims WHERE dataset_id = ? AND expires <= ? "
+            "AND session != ? GROUP BY task_key ORDER BY min(expires) LIMIT ?",
+            (dataset_id, time.time(), session, limit))]
+
+    def held_by_others(self, dataset: str, session: str, by: str = "task") -> tuple[int, float | None]:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return 0, None
+        column = self._column(by)
+        row = self.conn.execute(
+            "SELECT count(DISTINCT c.task_key), min(c.expires) FROM claims c WHERE c.dataset_id = ? "
+            "AND c.expires > ? AND c.session != ? AND NOT EXISTS (SELECT 1 FROM answers a WHERE "
+            f"a.dataset_id = c.dataset_id AND a.{column} = c.task_key AND a.session = ?) AND NOT EXISTS "
+            "(SELECT 1 FROM claims m WHERE m.dataset_id = c.dataset_id AND m.task_key = c.task_key "
+            "AND m.session = ? AND m.expires > ?)",
+            (dataset_id, time.time(), session, session, session, time.time())).fetchone()
+        return row[0], row[1]
+
+    def claims(self, dataset: str) -> list[dict[str, Any]]:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return []
+        return [{"key": k, "session": s, "target": t, "expires": e} for k, s, t, e in self.conn.execute(
+            "SELECT task_key, session, target, expires FROM claims WHERE dataset_id = ? ORDER BY id",
+            (dataset_id,))]
 
     # -- aggregates (from the trigger-kept totals) ------------------------------
     def overview(self) -> list[dict[str, Any]]:
