@@ -19,6 +19,7 @@ import getpass
 import json
 import os
 import queue
+import random
 import threading
 import time
 from collections import Counter
@@ -55,6 +56,7 @@ class _Entry:
     task: Task
     answer_id: int | None = None  # set once stored
     position: float | None = None  # how far through the source this task was read
+    gold: bool = False  # a gold question: every annotator gets it, outside routing
 
 
 @dataclass
@@ -83,7 +85,8 @@ def default_session() -> str:
 
 class Controller:
     def __init__(self, components: Components, db: Database, session: str | None = None, *,
-                 strict: bool = False, prefetch: int = PREFETCH, routing: Routing | None = None) -> None:
+                 strict: bool = False, prefetch: int = PREFETCH, routing: Routing | None = None,
+                 gold: list[Task] | None = None, gold_rate: float = 0.05) -> None:
         self.components = components
         self.db = db
         self.dataset = components.dataset
@@ -103,6 +106,11 @@ class Controller:
             routing.check(self.session)
             prefetch = min(prefetch, 2)  # claim just ahead of the annotator: others get the rest
         self.by = "input" if self.config.get("exclude_by") == "input" else "task"
+        if not 0 <= gold_rate <= 1:
+            raise UserError("--gold-rate must be between 0 and 1")
+        self.gold = list(gold or [])
+        self.gold_rate = gold_rate
+        self._gold_rng = random.Random(f"{self.dataset}/{self.session}")
         self.waiting: str | None = None  # why there is no task right now, while others hold the rest
         self._held: dict[int, None] = {}  # claimed and not yet answered (ordered)
         self._active_at = time.monotonic()
@@ -215,6 +223,18 @@ class Controller:
                     continue
             offered.add(key)
             self._put(entry)
+            self._maybe_gold(db)
+
+    def _maybe_gold(self, db: Database) -> None:
+        """After a task, at ``gold_rate``, one of the gold questions this session has not answered yet."""
+        if not self.gold or self._gold_rng.random() >= self.gold_rate:
+            return
+        while self.gold:
+            task = self.gold.pop(0)
+            key = self._key(task)
+            if self.session not in db.answer_sessions(self.dataset, [key], by=self.by).get(key, set()):
+                self._put(_Entry(task, gold=True))
+                return
 
     def _claim(self, db: Database, task: Task, key: int, answered_by: set[str]) -> bool:
         assert self.routing is not None
@@ -351,15 +371,15 @@ class Controller:
         task["answer"] = answer
         if self.view_id == "choice" or accept is not None:
             task["accept"] = list(accept or [])
-        if fields:
-            task.update(fields)
         elapsed = time.monotonic() - self._shown_at
         previous = task.get("_seconds") if entry.answer_id is not None else None
         task["_seconds"] = round(elapsed + (previous if isinstance(previous, (int, float)) else 0.0), 3)
         task["_session_id"] = self.session_id
         task["_annotator_id"] = self.session_id
-        task["_view_id"] = self.view_id
+        task["_view_id"] = self.config.get("review_view") or self.view_id  # a review stores the reviewed view
         task["_timestamp"] = int(time.time())
+        if fields:
+            task.update(fields)
         if self.components.validate_answer is not None:
             try:
                 self.components.validate_answer(task)
@@ -370,7 +390,7 @@ class Controller:
         self._active_at = time.monotonic()
         if entry.answer_id is not None:
             self.db.replace_answer(entry.answer_id, task)
-        elif self.routing is not None:
+        elif self.routing is not None and not entry.gold:
             key = self._key(entry.task)
             try:
                 entry.answer_id = self.db.answer_claimed(self.dataset, self.session, key, task, by=self.by)

@@ -39,6 +39,20 @@ class Stream:
         self._steps.append(step)
         return self
 
+    def derive(self, source: Source | Iterable[Task]) -> "Stream":
+        """A stream of another source through the same steps (gold tasks, say)."""
+        other = Stream(source)
+        other._steps = list(self._steps)
+        other.strict = self.strict
+        return other
+
+    def derive_from(self, tasks: Iterable[Task]) -> Iterator[Task]:
+        """Run plain tasks through this stream's steps."""
+        other = self.derive(tasks)
+        yield from other
+        self.invalid += other.invalid
+        self.warnings.extend(other.warnings)
+
     @property
     def progress(self) -> float | None:
         """How far through the source (bytes read / size), when the source knows."""

@@ -25,10 +25,12 @@ from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
 from .done import DoneScreen
+from .review import ReviewScreen
 from .spans import OverlappingSpanScreen, SpanScreen
 
 SCREENS: dict[str, type[AnnotationScreen]] = {"classification": BinaryScreen, "choice": ChoiceScreen,
-                                              "ner_manual": SpanScreen, "spans_manual": OverlappingSpanScreen}
+                                              "ner_manual": SpanScreen, "spans_manual": OverlappingSpanScreen,
+                                              "review": ReviewScreen}
 
 
 def load_keymap() -> tuple[dict[str, str], str | None]:
@@ -55,6 +57,8 @@ class AnnotationApp(App[int]):
         self.failure: str | None = None
         self.annotation_screen = SCREENS[controller.view_id](
             controller.dataset, controller.session, controller.labels, controller.config)
+        self._editor: AnnotationScreen | None = None  # review: the normal view, editing one version
+        self._edit_task: dict[str, Any] | None = None
 
     def on_mount(self) -> None:
         keymap, problem = load_keymap()
@@ -65,7 +69,25 @@ class AnnotationApp(App[int]):
             self.notify(problem, severity="warning", timeout=8)
 
     def on_annotation_screen_ready(self, _: Any) -> None:
-        self.show_next()
+        if self._editor is not None and self.screen is self._editor and self._edit_task is not None:
+            self._editor.show_task(self._edit_task, self.progress())
+        elif self.screen is self.annotation_screen:
+            self.show_next()
+
+    def on_review_screen_edit_requested(self, message: ReviewScreen.EditRequested) -> None:
+        task = self.annotation_screen.current_task
+        view_id = self.controller.config.get("review_view")
+        if task is None or view_id not in SCREENS:
+            return
+        edit_task = {k: v for k, v in task.items() if k != "_review"}
+        for key in ("label", "accept", "spans"):
+            if key in message.version:
+                edit_task[key] = message.version[key]
+        edit_task.pop("answer", None)
+        self._edit_task = edit_task
+        self._editor = SCREENS[view_id](self.controller.dataset, self.controller.session, self.controller.labels,
+                                        {**self.controller.config, "overlapping": view_id == "spans_manual"})
+        self.push_screen(self._editor)
 
     # -- tasks in ----------------------------------------------------------------
     def progress(self) -> Progress:
@@ -114,6 +136,10 @@ class AnnotationApp(App[int]):
 
     # -- answers out -------------------------------------------------------------
     def on_annotation_screen_answered(self, message: AnnotationScreen.Answered) -> None:
+        if self._editor is not None and self.screen is self._editor:  # an edited review version
+            self._close_editor()
+            self.annotation_screen.edited_answer(message.answer, message.accept, message.fields)
+            return
         if self.annotation_screen.waiting or self.annotation_screen.current_task is None:
             return
         try:
@@ -128,7 +154,14 @@ class AnnotationApp(App[int]):
             return
         self.show_next()
 
+    def _close_editor(self) -> None:
+        self.pop_screen()
+        self._editor, self._edit_task = None, None
+
     def on_annotation_screen_undo_requested(self, _: Any) -> None:
+        if self._editor is not None and self.screen is self._editor:  # backspace leaves the editor
+            self._close_editor()
+            return
         if self.annotation_screen.waiting and not self.controller.can_undo:
             return
         task = self.controller.undo()

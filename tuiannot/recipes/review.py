@@ -1,0 +1,111 @@
+"""``review``: adjudicate what several annotators said about the same inputs.
+
+Answers of one or more datasets are grouped by input (``_input_hash``); each
+distinct version (the answer plus its labels, choices or spans) is listed with
+the annotators who gave it, the majority version first and preselected. The
+reviewer accepts it, picks another, or edits one in the normal view; the final
+answer goes to the output dataset with its provenance in ``_review``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Iterator, Optional
+
+import typer
+
+from ..errors import UserError
+from ..tasks import set_hashes
+from . import parse_labels, recipe
+
+VERSION_KEYS = ("answer", "label", "accept", "spans")
+REVIEWABLE = ("classification", "choice", "ner_manual", "spans_manual")
+
+
+def version_of(answer: dict[str, Any]) -> tuple[Any, ...]:
+    """What a version is made of: the answer and what it assigns (spans by offsets and label)."""
+    spans = tuple(sorted((s["start"], s["end"], s["label"]) for s in answer.get("spans") or []))
+    accept = tuple(sorted(str(a) for a in answer.get("accept") or []))
+    return answer.get("answer"), answer.get("label"), accept, spans
+
+
+def review_tasks(answers: Iterator[dict[str, Any]], only_conflicts: bool) -> Iterator[dict[str, Any]]:
+    """One review task per input, its versions sorted by how many annotators gave them."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for answer in answers:
+        if answer.get("_gold") is not None:
+            continue  # gold questions are scored, not adjudicated
+        groups.setdefault(answer["_input_hash"], []).append(answer)
+    for input_hash, given in groups.items():
+        latest: dict[str, dict[str, Any]] = {}
+        for a in given:  # an annotator's last word counts
+            latest[str(a.get("_annotator_id") or a.get("_session_id") or "unknown")] = a
+        versions: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for annotator, a in latest.items():
+            v = versions.setdefault(version_of(a), {
+                "answer": a.get("answer"), "sessions": [],
+                **{k: a[k] for k in ("label", "accept", "spans") if k in a}})
+            v["sessions"].append(annotator)
+        ordered = sorted(versions.values(), key=lambda v: -len(v["sessions"]))
+        if only_conflicts and len(ordered) < 2:
+            continue
+        base = dict(given[-1])
+        for key in (*VERSION_KEYS, "_answer_id", "_session_id", "_annotator_id", "_timestamp", "_seconds",
+                    "_task_hash"):
+            base.pop(key, None)
+        view_ids = {a.get("_view_id") for a in given}
+        view_id = base.pop("_view_id", None)
+        if len(view_ids) > 1 or view_id not in REVIEWABLE:
+            raise UserError(f"input {input_hash}: answers from different views ({', '.join(map(str, view_ids))}) "
+                            "cannot be reviewed together")
+        base["_review"] = {"view_id": view_id, "versions": ordered, "annotators": sorted(latest)}
+        base["_input_hash"] = input_hash
+        if "label" in ordered[0] and view_id == "classification":
+            base["label"] = ordered[0]["label"]
+        yield set_hashes(base)
+
+
+@recipe("review", help="Adjudicate: see every annotator's version side by side and keep the right one.")
+def review(
+    datasets: Annotated[str, typer.Argument(help="Dataset(s) to review, comma-separated.", metavar="DATASETS",
+                                            show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Dataset that receives the final answers.",
+                                        show_default=False)],
+    only_conflicts: Annotated[bool, typer.Option(
+        "--only-conflicts", help="Skip inputs where every annotator gave the same version.")] = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database file. Default: $TUIANNOT_DB, else "
+                                                        "~/.tuiannot/tuiannot.db.", show_default=False)] = None,
+) -> dict[str, Any]:
+    from ..storage import connect
+
+    names = parse_labels(datasets)
+    if not names:
+        raise UserError("name at least one dataset to review")
+    if output in names:
+        raise UserError("--output must be a new dataset, not one of those reviewed")
+    database = connect(db)
+    for name in names:
+        if not database.has_dataset(name):
+            raise UserError(f"no dataset named {name!r} in {database.location}")
+
+    def answers() -> Iterator[dict[str, Any]]:
+        for name in names:
+            yield from database.answers(name)
+
+    tasks = list(review_tasks(answers(), only_conflicts))
+    database.close()
+    if not tasks:
+        raise UserError("nothing to review" + (" (no conflicts)" if only_conflicts else ""))
+    view_ids = {t["_review"]["view_id"] for t in tasks}
+    if len(view_ids) > 1:
+        raise UserError(f"the datasets mix views ({', '.join(sorted(view_ids))}); review them one view at a time")
+    labels: list[str] = []
+    for t in tasks:
+        for v in t["_review"]["versions"]:
+            for label in [v.get("label")] + list(v.get("accept") or []) + [s["label"] for s in v.get("spans") or []]:
+                if label and label not in labels:
+                    labels.append(label)
+        for o in t.get("options") or []:
+            if isinstance(o, dict) and o.get("id") not in labels:
+                labels.append(o.get("id"))
+    return {"dataset": output, "stream": tasks, "view_id": "review", "labels": labels[:10],
+            "config": {"exclude_by": "input", "review_view": view_ids.pop(), "reviewed": names}}

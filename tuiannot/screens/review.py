@@ -1,0 +1,173 @@
+"""The ``review`` view: every annotator's version of one input, side by side.
+
+The majority version comes first and is preselected. Number keys pick a
+version, ``a`` keeps the picked version as the final answer, ``e`` opens it in
+the normal view (choices or spans) to edit it, ``x`` rejects the input and
+``space`` skips it. For spans, the spans that not every version has are marked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ..sanitize import one_line
+from .annotate import LABEL_KEYS, AnnotationScreen
+from .spans import SpanText, label_style
+from .widgets import TaskText
+
+
+class ReviewScreen(AnnotationScreen):
+    VIEW_ID = "review"
+    HELP = {**AnnotationScreen.HELP,
+            "accept": "keep the picked version as the final answer",
+            "reject": "reject: the input itself is wrong", "ignore": "skip this input",
+            "edit": "edit the picked version in the normal view (then submit it there)"}
+    BINDINGS = [Binding("e", "edit", "Edit", id="edit")]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chosen = 0
+        self.edited: dict[str, Any] | None = None
+
+    @property
+    def spans_view(self) -> bool:
+        return self.config.get("review_view") in ("ner_manual", "spans_manual")
+
+    def text_widget(self) -> Widget:
+        return SpanText(id="text") if self.spans_view else TaskText(id="text")
+
+    @property
+    def versions(self) -> list[dict[str, Any]]:
+        return (self.current_task or {}).get("_review", {}).get("versions", [])
+
+    # -- showing ------------------------------------------------------------------
+    def show_loading(self, message: str = "Loading the next task…") -> None:
+        self.current_task, self.waiting = None, True
+        widget = self.query_one("#text")
+        if isinstance(widget, SpanText):
+            widget.show(message, [], [], self.labels, 0, None, new_text=True)
+        else:
+            widget.set_text(message)
+        for wid in ("#meta", "#question", "#previous"):
+            self.query_one(wid, Static).update("")
+
+    def show_task(self, task: dict[str, Any], progress: Any) -> None:
+        self.chosen, self.edited = 0, None
+        chosen = task.get("_review", {}).get("chosen")
+        if isinstance(chosen, int):
+            self.chosen = chosen
+        super().show_task(task, progress)
+
+    def show_text(self, task: dict[str, Any]) -> None:
+        self._draw_text(new_text=True)
+
+    def _draw_text(self, new_text: bool = False) -> None:
+        task = self.current_task or {}
+        widget = self.query_one("#text")
+        if isinstance(widget, SpanText):
+            version = self.versions[self.chosen] if self.versions else {}
+            widget.show(str(task.get("text", "")), list(task.get("tokens") or []),
+                        [dict(s) for s in version.get("spans") or []], self.labels, 0, None, new_text=new_text)
+        elif new_text:
+            widget.set_text(str(task.get("text", "")))
+
+    def show_question(self, task: dict[str, Any]) -> None:
+        self._draw_versions()
+
+    def _draw_versions(self) -> None:
+        versions = self.versions
+        everywhere = None
+        if self.spans_view and versions:
+            sets = [{(s["start"], s["end"], s["label"]) for s in v.get("spans") or []} for v in versions]
+            everywhere = set.intersection(*sets) if sets else set()
+        text = Text()
+        annotators = (self.current_task or {}).get("_review", {}).get("annotators", [])
+        text.append(f" {len(versions)} version{'s' if len(versions) != 1 else ''} from "
+                    f"{len(annotators)} annotator{'s' if len(annotators) != 1 else ''}\n", Style(dim=True))
+        for i, v in enumerate(versions[:10]):
+            picked = i == self.chosen
+            text.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
+            text.append(" ▶ " if picked else "   ", Style(bold=True))
+            who = ", ".join(one_line(s, 20) for s in v.get("sessions", []))
+            text.append(f"{len(v.get('sessions', []))}× ", Style(bold=picked))
+            text.append(f"[{who}] ", Style(dim=not picked))
+            text.append(str(v.get("answer", "")).upper(), Style(bold=True))
+            if v.get("label") is not None and not self.spans_view:
+                text.append(f" {one_line(str(v['label']), 30)}")
+            if "accept" in v:
+                text.append(": " + (", ".join(one_line(str(a), 30) for a in v["accept"]) or "—"))
+            if self.spans_view:
+                task_text = (self.current_task or {}).get("text", "")
+                parts = []
+                for s in v.get("spans") or []:
+                    differs = everywhere is not None and (s["start"], s["end"], s["label"]) not in everywhere
+                    parts.append((s, differs))
+                text.append(": " if parts else ": no spans")
+                for j, (s, differs) in enumerate(parts):
+                    if j:
+                        text.append(" · ")
+                    index = self.labels.index(s["label"]) if s["label"] in self.labels else 7
+                    words = one_line(str(task_text)[s["start"]:s["end"]], 30)
+                    text.append(f"{'≠' if differs else ''}{words}",
+                                Style(bold=differs, underline=differs, color="yellow" if differs else None))
+                    text.append(f"▕{one_line(s['label'], 20)}", label_style(index) + Style(bold=True))
+            text.append("\n")
+        text.append(" number = pick · a = keep it · e = edit it · x = reject · space = skip"
+                    + ("   (≠ marks spans not every version has)" if self.spans_view else ""), Style(dim=True))
+        self.query_one("#question", Static).update(text)
+
+    # -- actions ------------------------------------------------------------------
+    def action_label(self, index: int) -> None:
+        if self.current_task is None or index >= len(self.versions):
+            return
+        self.chosen = index
+        self._draw_text()
+        self._draw_versions()
+
+    def provenance(self, chosen: int | str) -> dict[str, Any]:
+        review = dict((self.current_task or {}).get("_review", {}))
+        review["chosen"] = chosen
+        review["reviewer"] = self.session
+        return review
+
+    def action_answer(self, answer: str) -> None:
+        if self.current_task is None or not self.versions:
+            return
+        version = self.versions[self.chosen]
+        if answer != "accept":  # the reviewer rejects or skips the input itself
+            self.post_message(self.Answered(answer, None, {"_review": self.provenance(self.chosen)}))
+            return
+        fields: dict[str, Any] = {"_review": self.provenance(self.chosen)}
+        if "spans" in version or self.spans_view:
+            fields["spans"] = [dict(s) for s in version.get("spans") or []]
+        if version.get("label") is not None:
+            fields["label"] = version["label"]
+        self.post_message(self.Answered(str(version.get("answer")), version.get("accept"), fields))
+
+    def action_edit(self) -> None:
+        if self.current_task is None or not self.versions:
+            return
+        self.post_message(self.EditRequested(self.versions[self.chosen]))
+
+    class EditRequested(Message):
+        """Open the picked version in the normal view."""
+
+        def __init__(self, version: dict[str, Any]) -> None:
+            super().__init__()
+            self.version = version
+
+    def edited_answer(self, answer: str, accept: list[str] | None, fields: dict[str, Any] | None) -> None:
+        """The editor's result: submit it as the final answer."""
+        fields = dict(fields or {})
+        fields["_review"] = self.provenance("edited")
+        self.post_message(self.Answered(answer, accept, fields))
+
+    def label_help(self) -> dict[str, str]:
+        return {f"label_{LABEL_KEYS[i]}": f"pick version {i + 1}" for i in range(min(10, max(1, len(self.versions))))}
