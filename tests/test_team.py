@@ -1,0 +1,150 @@
+"""The team lead's figures: agreement, progress (with gold), aggregation; gold questions in the stream."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import tuiannot
+from tuiannot.controller import Controller, answer_all
+from tuiannot.errors import UserError
+from tuiannot.gold import gold_correct, load_gold
+from tuiannot.recipes import Components, get_recipe
+from tuiannot.routing import Routing
+from tuiannot.team import agreement_report, aggregate, progress_report, read_ratings_csv
+
+from .conftest import texts, write_jsonl
+
+
+def vote(text: str, who: str, answer: str, label: str = "POS", **extra) -> dict:
+    return {"text": text, "label": label, "answer": answer, "_view_id": "classification",
+            "_session_id": f"ds-{who}", "_seconds": 2.0, **extra}
+
+
+def seed(db_path: Path) -> None:
+    rows = []
+    for i, truth in enumerate(["accept", "reject", "accept", "accept", "reject", "accept"]):
+        text = f"item {i}"
+        rows.append(vote(text, "alice", truth))
+        rows.append(vote(text, "bob", truth if i != 2 else "reject"))
+        rows.append(vote(text, "carol", "accept"))
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", rows)
+
+
+def test_agreement_report_for_yes_no_questions(db_path: Path) -> None:
+    seed(db_path)
+    with tuiannot.connect(db_path) as db:
+        report = agreement_report(db, "ds")
+    docs = report["documents"]
+    assert report["kind"] == "binary" and docs["items"] == 6 and docs["annotators"] == ["alice", "bob", "carol"]
+    assert docs["fleiss_kappa"] is not None and 0 < docs["percent_agreement"] < 1
+    assert {(p["a"], p["b"]) for p in docs["pairs"]} == {("alice", "bob"), ("alice", "carol"), ("bob", "carol")}
+
+
+def test_agreement_report_for_spans(db_path: Path) -> None:
+    def ents(who, spans):
+        return {"text": "Acme hired Ann", "answer": "accept", "_view_id": "ner_manual", "_session_id": f"ds-{who}",
+                "spans": [{"start": s, "end": e, "label": l} for s, e, l in spans]}
+
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [ents("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]), ents("bob", [(0, 4, "ORG")])])
+        report = agreement_report(db, "ds")
+    assert report["kind"] == "spans"
+    assert report["spans"]["strict"]["f"] == pytest.approx(2 / 3)
+
+
+def test_majority_and_dawid_skene_write_the_final_labels(db_path: Path) -> None:
+    seed(db_path)
+    with tuiannot.connect(db_path) as db:
+        result = aggregate(db, "ds", "majority", "final")
+        final = {r["text"]: r for r in db.answers("final")}
+        assert result["written"] == 6 and result["ties"] == {}
+        assert final["item 1"]["answer"] == "reject" and final["item 2"]["answer"] == "accept"
+        assert final["item 2"]["_aggregate"]["votes"] == {"alice": "accept", "bob": "reject", "carol": "accept"}
+        ds = aggregate(db, "ds", "dawid-skene", "final_ds")
+        assert set(ds["annotator_accuracy"]) == {"alice", "bob", "carol"}
+        assert ds["annotator_accuracy"]["alice"] >= ds["annotator_accuracy"]["carol"]
+        with pytest.raises(UserError, match="--output must be another dataset"):
+            aggregate(db, "ds", "majority", "ds")
+        with pytest.raises(UserError, match="--method"):
+            aggregate(db, "ds", "vote", "x")
+
+
+def test_ties_are_reported_not_written(db_path: Path) -> None:
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [vote("split", "alice", "accept"), vote("split", "bob", "reject")])
+        result = aggregate(db, "ds", "majority", "final")
+    assert result["written"] == 0 and list(result["ties"].values()) == [["accept", "reject"]]
+
+
+def test_read_ratings_csv(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("item,annotator,label\n1,a,yes\n1,b,no\n2,a,\n")
+    assert read_ratings_csv(path) == [("1", "a", "yes"), ("1", "b", "no")]
+    path.write_text("1,a\n")
+    with pytest.raises(UserError, match=r"r.csv:1: expected item,annotator,label"):
+        read_ratings_csv(path)
+    with pytest.raises(UserError, match="no such file"):
+        read_ratings_csv(tmp_path / "none.csv")
+
+
+def test_gold_is_mixed_in_hidden_scored_and_reported(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(40))
+    gold_file = write_jsonl(tmp_path / "gold.jsonl", [
+        {"text": "gold one", "answer": "accept", "accept": ["POS"]},
+        {"text": "gold two", "answer": "accept", "accept": ["NEG"]},
+        {"text": "gold three", "answer": "reject"}])
+    components = Components.from_value(get_recipe("textcat")(str(source), label="POS,NEG", dataset="ds"))
+    gold = load_gold(gold_file, components.stream)
+    assert [g["_gold"] for g in gold] == [{"answer": "accept", "accept": ["POS"]},
+                                          {"answer": "accept", "accept": ["NEG"]}, {"answer": "reject"}]
+    assert all("accept" not in g and g["options"] for g in gold)  # the question, not the answer
+    seen = []
+
+    def decide(task):
+        seen.append(task)
+        return ("accept", ["POS"])
+
+    c = Controller(components, tuiannot.connect(db_path), "alice", routing=Routing(overlap=1), gold=gold,
+                   gold_rate=0.5)
+    c.start()
+    assert answer_all(c, decide) == 43  # 40 tasks and the three gold questions, each once
+    c.close()
+    assert sum(1 for t in seen if "_gold" in t) == 3
+    with tuiannot.connect(db_path) as db:
+        rows = list(db.answers("ds"))
+        assert [gold_correct(r) for r in rows if "_gold" in r] == [True, False, False]
+        report = progress_report(db, "ds")
+    alice = report["annotators"][0]
+    assert alice["annotator"] == "alice" and alice["gold_answered"] == 3
+    assert alice["gold_accuracy"] == pytest.approx(1 / 3, abs=1e-4)
+    assert alice["answers"] == 43 and alice["share"] == 1.0 and report["inputs_answered"] == 40
+
+
+def test_bad_gold_files(tmp_path: Path) -> None:
+    components = Components.from_value(get_recipe("textcat")(str(write_jsonl(tmp_path / "d.jsonl", texts(2))),
+                                                             label="POS"))
+    bad = write_jsonl(tmp_path / "gold.jsonl", [{"text": "g", "answer": "maybe"}])
+    with pytest.raises(UserError, match="bad gold task: .*gold.jsonl:1: 'answer' must be"):
+        load_gold(bad, components.stream)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(UserError, match="no gold tasks"):
+        load_gold(empty, components.stream)
+
+
+def test_progress_of_a_team(tmp_path: Path, db_path: Path) -> None:
+    seed(db_path)
+    with tuiannot.connect(db_path) as db:
+        report = progress_report(db, "ds")
+        assert [p["annotator"] for p in report["annotators"]] == ["alice", "bob", "carol"]
+        alice = report["annotators"][0]
+        assert alice["answers"] == 6 and alice["share"] == pytest.approx(1 / 3, abs=1e-4)
+        assert alice["answers_per_hour"] == 1800.0 and alice["median_seconds"] == 2.0
+        assert 0 < alice["agreement_with_others"] < 1
+        assert report["annotations_per_input"] == 3.0
+        with pytest.raises(UserError, match="no dataset named"):
+            progress_report(db, "nope")
