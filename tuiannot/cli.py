@@ -75,7 +75,10 @@ def run_components(components: Components, db: str | None, session: str | None, 
     finally:
         summary = controller.close()
         database.close()
-    return _print_summary(summary, annotation_app.failure)
+    failure = annotation_app.failure
+    if failure is None and annotation_app.return_code not in (0, None):
+        failure = "the app stopped on an unexpected error (shown above); every answer given was saved"
+    return _print_summary(summary, failure)
 
 
 def _print_summary(summary: Any, failure: str | None) -> int:
@@ -156,21 +159,46 @@ def stats(
 def db_out(
     dataset: Annotated[str, typer.Argument(help="The dataset to export.", show_default=False)],
     output: Annotated[Optional[Path], typer.Argument(
-        help="JSONL file to write. Default: standard output.", show_default=False)] = None,
+        help="File to write. Default: standard output (not for --format spacy).", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="jsonl: the stored answers as they are (Prodigy JSONL). spacy: a DocBin (.spacy) with "
+        "doc.ents (ner_manual), doc.spans['sc'] (spans_manual) or doc.cats. conll: IOB2, one 'token<TAB>tag' "
+        "line per token, a blank line between texts. doccano: JSONL {text, label}. label-studio: a JSON array "
+        "of tasks with annotations.", metavar="jsonl|spacy|conll|doccano|label-studio")] = "jsonl",
     answer: Annotated[Optional[str], typer.Option(
-        "--answer", help="Only answers of this kind: accept, reject or ignore.", show_default=False)] = None,
+        "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl; accepted "
+        "answers and rejected yes/no questions (the label does not apply) for spacy; accepted answers for the "
+        "other formats.", show_default=False)] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of spaCy's tokenizer, for answers stored without tokens (spacy, conll).")] = "en",
     db: DbOption = None,
 ) -> None:
-    """Export a dataset's answers as Prodigy-compatible JSONL."""
+    """Export a dataset's answers: Prodigy-compatible JSONL, or a training format.
+
+    A span a format cannot represent (not on token boundaries, overlapping in IOB, bad offsets) is reported
+    as a warning naming the answer's line in the JSONL export, and counted in the summary.
+    """
+    from .export import FORMATS
     from .storage import connect
 
     if answer is not None and answer not in ANSWERS:
         raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    to_stdout = output is None or str(output) == "-"
+    if fmt == "spacy" and to_stdout:
+        raise typer.BadParameter("--format spacy writes a binary file: give OUTPUT, e.g. train.spacy",
+                                 param_hint="OUTPUT")
+    if not to_stdout and output is not None and output.is_dir():
+        raise UserError(f"{output}: is a directory; give a file name")
     with connect(db) as database:
         if not database.has_dataset(dataset):
             raise UserError(f"no dataset named {dataset!r} in {database.location}")
+        if fmt != "jsonl":
+            _export_format(database, dataset, output, fmt, answer, lang)
+            return
         rows = database.answers_json(dataset, answer)
-        if output is None or str(output) == "-":
+        if to_stdout:
             try:
                 write = sys.stdout.write
                 for content in rows:
@@ -179,9 +207,67 @@ def db_out(
             except BrokenPipeError:  # `db-out ds | head`: the reader has what it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
+        assert output is not None
         total = database.count_answers(dataset)
         count = _write_atomically(output, rows, total)
     print(f"Exported {count} answers from {dataset!r} to {output}", file=sys.stderr)
+
+
+def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str, answer: Optional[str],
+                   lang: str) -> None:
+    """db-out in a training format (spacy, conll, doccano, label-studio), with a progress bar on stderr."""
+    from rich.progress import Progress
+
+    from .export import Problems, blank, export
+
+    if fmt in ("spacy", "conll"):
+        blank(lang)  # an unknown language fails before anything is written
+    total = database.count_answers(dataset)
+    to_stdout = output is None or str(output) == "-"
+    console = _stderr_console()
+    with Progress(transient=True, disable=total < 2_000 or not console.is_terminal, console=console) as bar:
+        job = bar.add_task(f"Exporting ({fmt})", total=total)
+
+        def advance(n: int) -> None:
+            if n % 500 == 0:
+                bar.update(job, completed=n)
+
+        problems = Problems()
+        if to_stdout:
+            try:
+                summary = export(database, dataset, fmt, sys.stdout, answer=answer, lang=lang, problems=problems,
+                                 advance=advance)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return
+        else:
+            assert output is not None
+            tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+            try:
+                with open(tmp, "wb" if fmt == "spacy" else "w", encoding=None if fmt == "spacy" else "utf-8") as f:
+                    summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
+                                     advance=advance)
+                os.replace(tmp, output)
+            except OSError as e:
+                raise UserError(f"{output}: cannot write ({e.strerror})") from None
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+    from .sanitize import one_line
+
+    left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.left_out.items()))
+    not_shown = []
+    if problems.spans:
+        not_shown.append(f"{problems.spans} span{'s' if problems.spans != 1 else ''} could not be represented")
+    if problems.answers:
+        not_shown.append(f"{problems.answers} answer{'s' if problems.answers != 1 else ''} not exported")
+    if problems.notes:
+        not_shown.append(f"{problems.notes} answer{'s' if problems.notes != 1 else ''} tokenised again")
+    print(f"Exported {summary.records} record{'s' if summary.records != 1 else ''} ({fmt}) from "
+          f"{one_line(dataset)!r} to {'standard output' if to_stdout else output}"
+          f"{'; not included: ' + left_out + ' answers (choose with --answer)' if left_out else ''}"
+          f"{'; ' + ', '.join(not_shown) + ' (warnings above)' if not_shown else ''}.", file=sys.stderr)
 
 
 def _write_atomically(output: Path, rows: Any, total: int) -> int:
@@ -289,6 +375,257 @@ def drop(
                 raise typer.Exit(1)
         deleted = database.drop_dataset(dataset)
     print(f"Deleted dataset {dataset!r} ({deleted} answers).")
+
+
+# -- training data and training -----------------------------------------------------
+EvalSplitOption = Annotated[float, typer.Option(
+    "--eval-split", help="Share of the inputs held out for evaluation (sentences of one document stay together).")]
+LangOption = Annotated[str, typer.Option(
+    "--lang", help="Language: spaCy's tokenizer for answers stored without tokens, and the pipeline's language.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the train/evaluation split and of training.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (warnings stay on stderr).")]
+
+
+def _build_corpus(database: Any, sources: dict[str, list[str]], lang: str, eval_split: float, seed: int,
+                  nlp: Any = None) -> Any:
+    from rich.progress import Progress
+
+    from .training import build_corpus
+
+    total = sum(database.count_answers(d) for names in sources.values() for d in names)
+    console = _stderr_console()
+    with Progress(transient=True, disable=total < 2_000 or not console.is_terminal, console=console) as bar:
+        job = bar.add_task("Reading answers", total=total)
+        seen = 0
+
+        def on_answer() -> None:
+            nonlocal seen
+            seen += 1
+            if seen % 500 == 0:
+                bar.update(job, completed=seen)
+
+        return build_corpus(database, sources, lang=lang, eval_split=eval_split, seed=seed, nlp=nlp,
+                            on_answer=on_answer)
+
+
+def _corpus_report(corpus: Any) -> None:
+    """The counts of a corpus, for people (stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .sanitize import one_line
+
+    console = Console(soft_wrap=True)
+    components = ", ".join(corpus.components)
+    console.print(Text(f"Examples: {len(corpus.train)} training, {len(corpus.dev)} evaluation. "
+                       f"Components: {components}."))
+    if corpus.exclusive is not None:
+        console.print(Text(f"Text classification: {corpus.exclusive_reason}."))
+    table = Table("component", "label", "train", "dev")
+    kind_names = {"ner": "ner", "spans": "spancat", "textcat": "textcat"}
+    for kind, labels in corpus.labels.items():
+        for label, n in labels.items():
+            table.add_row(kind_names[kind], Text(one_line(label, 60)), str(n["train"]), str(n["dev"]))
+    console.print(table)
+    if corpus.left_out:
+        console.print(Text("Left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(corpus.left_out.items()))
+                           + " answers."))
+    if corpus.conflicts:
+        console.print(Text(f"Contradictions: {corpus.conflicts} answers overruled on {corpus.conflicted_inputs} "
+                           "inputs (the latest answer kept; warnings above)."))
+    if corpus.problems.spans:
+        console.print(Text(f"Spans not represented: {corpus.problems.spans} (warnings above)."))
+    for note in corpus.notes:
+        console.print(Text(f"Note: {note}."))
+
+
+def _check_output_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: is a file, not a directory")
+
+
+@app.command("data-to-spacy")
+def data_to_spacy(
+    output_dir: Annotated[Path, typer.Argument(
+        help="Directory for train.spacy, dev.spacy and config.cfg (created if needed).", show_default=False)],
+    ner: Annotated[Optional[str], typer.Option(
+        "--ner", help="Comma-separated datasets of NER answers (ner_manual).", show_default=False)] = None,
+    spans: Annotated[Optional[str], typer.Option(
+        "--spans", help="Comma-separated datasets of span categories (spans_manual), for spancat "
+        "(doc.spans['sc']).", show_default=False)] = None,
+    textcat: Annotated[Optional[str], typer.Option(
+        "--textcat", help="Comma-separated datasets of text classification answers (choice, classification).",
+        show_default=False)] = None,
+    eval_split: EvalSplitOption = 0.2,
+    lang: LangOption = "en",
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Write spaCy training data and a config for `python -m spacy train`.
+
+    Answers about one input are merged into one example across datasets and annotators; rejected and ignored
+    answers are left out (a rejected yes/no question means the label does not apply); contradictory answers
+    are resolved by keeping the latest, each reported. The evaluation split is by input and seeded.
+    """
+    from .storage import connect
+    from .training import make_config, parse_datasets, write_docbin
+
+    sources = {"ner": parse_datasets(ner), "spans": parse_datasets(spans), "textcat": parse_datasets(textcat)}
+    if not any(sources.values()):
+        raise typer.BadParameter("name at least one dataset with --ner, --spans or --textcat")
+    _check_output_dir(output_dir)
+    from .export import blank
+
+    nlp = blank(lang)
+    with connect(db) as database:
+        corpus = _build_corpus(database, sources, lang, eval_split, seed, nlp)
+    config = make_config(corpus, lang)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_docbin(corpus.train, output_dir / "train.spacy")
+        write_docbin(corpus.dev, output_dir / "dev.spacy")
+        config.to_disk(output_dir / "config.cfg")
+    except OSError as e:
+        raise UserError(f"{output_dir}: cannot write ({e.strerror})") from None
+    command = (f"python -m spacy train {output_dir / 'config.cfg'} --paths.train {output_dir / 'train.spacy'} "
+               f"--paths.dev {output_dir / 'dev.spacy'}")
+    if as_json:
+        files = {name: str(output_dir / name) for name in ("train.spacy", "dev.spacy", "config.cfg")}
+        print(json.dumps({"output": str(output_dir), "files": files, **corpus.summary(), "train_command": command},
+                         ensure_ascii=False, indent=2))
+        return
+    _corpus_report(corpus)
+    print(f"Wrote {output_dir / 'train.spacy'}, {output_dir / 'dev.spacy'} and {output_dir / 'config.cfg'}.")
+    print(f"Train with: {command}")
+
+
+class _TrainingDisplay:
+    """A Rich progress line on stderr while spaCy trains: epoch, step, loss, score."""
+
+    def __init__(self, kind: str, max_epochs: Optional[int], max_steps: Optional[int]) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                                 console=_stderr_console(), transient=True)
+        self.progress.disable = not self.progress.console.is_terminal
+        self.by_epochs = bool(max_epochs)
+        total = max_epochs if max_epochs else max_steps
+        self.job = self.progress.add_task(f"Training {kind}", total=total, status="starting")
+        self.steps = 0
+        self.epoch = 0
+        self.last = ""
+
+    def __enter__(self) -> "_TrainingDisplay":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def step(self, info: Optional[dict[str, Any]]) -> None:
+        self.steps += 1
+        if info is not None:
+            self.epoch = info.get("epoch", self.epoch)
+            loss = sum(v for v in (info.get("losses") or {}).values())
+            score = info.get("score")
+            self.last = f"loss {loss:.2f} · score {score:.3f}" if score is not None else f"loss {loss:.2f}"
+        status = f"epoch {self.epoch + 1} · step {self.steps}{' · ' + self.last if self.last else ''}"
+        completed = self.epoch if self.by_epochs else self.steps
+        self.progress.update(self.job, completed=completed, status=status)
+
+
+@app.command("train")
+def train_command(
+    kind: Annotated[str, typer.Argument(help="What to train: ner, spans (spancat) or textcat.",
+                                        metavar="ner|spans|textcat", show_default=False)],
+    datasets: Annotated[str, typer.Argument(help="Comma-separated datasets.", metavar="DATASET[,DATASET]",
+                                            show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the trained pipeline "
+                                         "(spacy.load(DIR) opens it).", show_default=False)],
+    eval_split: EvalSplitOption = 0.2,
+    lang: LangOption = "en",
+    base_model: Annotated[Optional[str], typer.Option(
+        "--base-model", help="Start from this spaCy pipeline: a directory, or an installed package (nothing is "
+        "downloaded).", show_default=False)] = None,
+    max_epochs: Annotated[Optional[int], typer.Option(
+        "--max-epochs", min=1, help="Stop after this many epochs. Default: spaCy's (stop when the score has not "
+        "improved for 1600 steps, or after 20,000).", show_default=False)] = None,
+    max_steps: Annotated[Optional[int], typer.Option(
+        "--max-steps", min=1, help="Stop after this many steps.", show_default=False)] = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Train a spaCy pipeline on the CPU and report its scores on the held-out answers.
+
+    The data is what data-to-spacy would write. The best model on the held-out part is saved to --output;
+    Ctrl-C stops early and keeps the best model so far.
+    """
+    if kind not in ("ner", "spans", "textcat"):
+        raise typer.BadParameter(f"{kind!r} is not one of ner, spans, textcat", param_hint="KIND")
+    from .storage import connect
+    from .training import check_output_dir, evaluate, load_base_model, parse_datasets, resolve_base_model, train
+
+    names = parse_datasets(datasets)
+    if not names:
+        raise typer.BadParameter("name at least one dataset", param_hint="DATASET")
+    check_output_dir(output)
+    base_nlp = None
+    if base_model:
+        base_model = resolve_base_model(base_model)
+        base_nlp = load_base_model(base_model)
+    from .export import blank
+
+    nlp = base_nlp if base_nlp is not None else blank(lang)
+    with connect(db) as database:
+        corpus = _build_corpus(database, {kind: names}, lang, eval_split, seed, nlp)
+    with _TrainingDisplay(kind, max_epochs, max_steps) as display:
+        result = train(corpus, output, lang=lang, base_model=base_model, base_nlp=base_nlp, max_epochs=max_epochs,
+                       max_steps=max_steps, seed=seed, on_step=display.step)
+    import spacy
+
+    scores = evaluate(spacy.load(output), corpus.dev, kind)
+    report = {"kind": kind, "datasets": names, "output": str(output), "base_model": base_model,
+              "seconds": round(result.seconds, 1), "steps": result.steps, "interrupted": result.interrupted,
+              **corpus.summary(), "scores": scores}
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    _corpus_report(corpus)
+    _print_scores(report)
+
+
+def _print_scores(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .sanitize import one_line
+
+    def f(value: Any) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    console = Console(soft_wrap=True)
+    stopped = " (stopped by Ctrl-C: the best model so far)" if report["interrupted"] else ""
+    console.print(Text(f"Trained {report['kind']} in {report['seconds']} s ({report['steps']} steps){stopped}. "
+                       f"Saved to {report['output']}"))
+    scores = report["scores"]
+    n_dev = report["examples"]["dev"]
+    table = Table("label", "precision", "recall", "F", "support",
+                  title=f"Held-out evaluation ({n_dev} examples)", title_justify="left")
+    for label, s in scores["per_label"].items():
+        table.add_row(Text(one_line(label, 60)), f(s["precision"]), f(s["recall"]), f(s["f"]), str(s["support"]))
+    if report["kind"] == "textcat":
+        console.print(table)
+        console.print(Text(f"Accuracy {f(scores['accuracy'])}, macro F {f(scores['macro_f'])} "
+                           f"({'exclusive' if scores['exclusive'] else 'multi-label'})."))
+    else:
+        table.add_row(Text("overall", style="bold"), f(scores["precision"]), f(scores["recall"]), f(scores["f"]),
+                      str(sum(s["support"] for s in scores["per_label"].values())))
+        console.print(table)
 
 
 # -- entry point ------------------------------------------------------------------
