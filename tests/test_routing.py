@@ -226,6 +226,7 @@ def test_a_restarted_session_gets_its_own_claims_back_at_once(tmp_path: Path) ->
     task = first.next_task(timeout=10)
     first.wait_ready(timeout=5)
     first._stop.set()  # dies without giving anything back
+    first._thread.join(timeout=5)
     again = controller(source, db, "alice")
     assert again.next_task(timeout=10)["text"] == task["text"]
     assert answer_all(again, lambda t: ("accept", None)) == 5

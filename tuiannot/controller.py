@@ -376,7 +376,8 @@ class Controller:
         task["_seconds"] = round(elapsed + (previous if isinstance(previous, (int, float)) else 0.0), 3)
         task["_session_id"] = self.session_id
         task["_annotator_id"] = self.session_id
-        task["_view_id"] = self.config.get("review_view") or self.view_id  # a review stores the reviewed view
+        # a review stores the reviewed view; a binary span question is Prodigy's "ner" view
+        task["_view_id"] = self.config.get("stored_view_id") or self.config.get("review_view") or self.view_id
         task["_timestamp"] = int(time.time())
         if fields:
             task.update(fields)

@@ -33,6 +33,13 @@ class Stream:
         self.warnings: deque[str] = deque(maxlen=MAX_KEPT_WARNINGS)
         self.on_warning: Callable[[str], None] | None = None
         self._steps: list[Step] = []
+        self._reorders: list[Callable[[Iterator[Task]], Iterator[Task]]] = []
+
+    def reorder(self, transform: Callable[[Iterator[Task]], Iterator[Task]]) -> "Stream":
+        """Add a whole-stream step (it sees the tasks as they come and yields them in its own order,
+        e.g. the most informative first); warnings and progress stay the source's."""
+        self._reorders.append(transform)
+        return self
 
     def map(self, step: Step) -> "Stream":
         """Add a step: it returns the task (changed or not), several tasks, or None to drop it."""
@@ -86,6 +93,12 @@ class Stream:
                 yield Record(i, 0, error=f"expected a task (a dict), got {type(task).__name__}")
 
     def __iter__(self) -> Iterator[Task]:
+        tasks = self._tasks()
+        for transform in self._reorders:
+            tasks = transform(tasks)
+        yield from tasks
+
+    def _tasks(self) -> Iterator[Task]:
         for record in self._records():
             self._line = record.line
             if record.error is not None:

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..sources import LOADERS, Source
 from ..stream import Stream
 from . import parse_labels, recipe
+from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
 from .textcat import MAX_KEYED_LABELS
 
 SourceArg = Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE",
@@ -41,7 +42,8 @@ ExcludeOpt = Annotated[Optional[str], typer.Option(
 
 def span_components(source: str, label: str, *, view_id: str, lang: str, model: str | None,
                     patterns: str | None, split_sents: bool, dataset: str | None, loader: str | None,
-                    exclude: str | None) -> dict[str, Any]:
+                    exclude: str | None, teach: bool = False, strategy: str = "uncertainty",
+                    batch_size: int = 10, output: str | None = None) -> dict[str, Any]:
     from ..spans import Suggester, align_spans, load_nlp, load_patterns, split_sentences, task_tokens
 
     labels = parse_labels(label)
@@ -52,8 +54,10 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
     overlapping = view_id == "spans_manual"
     stream = Stream(Source(source, loader=loader))
     nlp = load_nlp(lang, model)
-    suggester = Suggester(nlp, load_patterns(patterns) if patterns else None, use_model=bool(model),
-                          labels=labels)
+    if output and not teach:
+        raise UserError("--output goes with --teach")
+    suggester = Suggester(nlp, load_patterns(patterns) if patterns and not teach else None,
+                          use_model=bool(model) and not teach, labels=labels)
     if split_sents:
         stream.map(lambda task: list(split_sentences(nlp, task, stream.note)))
 
@@ -71,6 +75,14 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
         return task
 
     stream.map(prepare)
+    if teach:
+        from .teach import teach_components
+
+        components = teach_components("ner", stream, labels, lang=lang, model=model, patterns=patterns,
+                                      strategy=strategy, batch_size=batch_size, output=output, nlp=nlp)
+        components["config"].update(stored_view_id="ner", overlapping=False)
+        return {"dataset": dataset or Path(source).stem, "labels": labels, "exclude": parse_labels(exclude),
+                **components}
     return {
         "dataset": dataset or Path(source).stem,
         "stream": stream,
@@ -85,9 +97,12 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
 @recipe("ner", help="Mark named entities (no overlaps) with the keyboard; spaCy tokens.")
 def ner(source: SourceArg, label: LabelOpt, lang: LangOpt = "en", model: ModelOpt = None,
         patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
-        loader: LoaderOpt = None, exclude: ExcludeOpt = None) -> dict[str, Any]:
+        loader: LoaderOpt = None, exclude: ExcludeOpt = None, teach: TeachOpt = False,
+        strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None
+        ) -> dict[str, Any]:
     return span_components(source, label, view_id="ner_manual", lang=lang, model=model, patterns=patterns,
-                           split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude)
+                           split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude,
+                           teach=teach, strategy=strategy, batch_size=batch_size, output=output)
 
 
 @recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")

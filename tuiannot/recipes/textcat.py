@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..sources import LOADERS, Source
 from ..stream import Stream
 from . import parse_labels, recipe
+from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
 
 MAX_KEYED_LABELS = 10
 
@@ -48,6 +49,15 @@ def textcat(
                               "scores at or above --threshold start out selected.", show_default=False)] = None,
     threshold: Annotated[float, typer.Option(
         "--threshold", help="Score at which --model preselects a label.", min=0.0, max=1.0)] = 0.5,
+    teach: TeachOpt = False,
+    strategy: StrategyOpt = "uncertainty",
+    batch_size: BatchOpt = 10,
+    output: OutputOpt = None,
+    patterns: Annotated[Optional[str], typer.Option(
+        "--patterns", help="With --teach: JSONL of patterns (phrases or token patterns) per label; texts "
+                           "that match are asked about first.", show_default=False)] = None,
+    lang: Annotated[str, typer.Option("--lang", help="With --teach and no --model: language of the new model.")
+                    ] = "en",
 ) -> dict[str, Any]:
     labels = parse_labels(label)
     if not labels:
@@ -55,6 +65,14 @@ def textcat(
     if len(labels) > MAX_KEYED_LABELS:
         raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
     stream = Stream(Source(source, loader=loader)).map(_move_label_to_meta)
+    if teach:
+        from .teach import teach_components
+
+        return {"dataset": dataset or Path(source).stem, "labels": labels, "exclude": parse_labels(exclude),
+                **teach_components("textcat", stream, labels, lang=lang, model=model, patterns=patterns,
+                                   strategy=strategy, batch_size=batch_size, output=output)}
+    if patterns or output:
+        raise UserError("--patterns and --output go with --teach")
     if len(labels) == 1:
         the_label = labels[0]
         stream.map(lambda task: {**task, "label": the_label})

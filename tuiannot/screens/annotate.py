@@ -34,6 +34,7 @@ class Progress:
     source: float | None
     invalid: int
     last_warning: str | None
+    model: str | None = None  # --teach: how far the model has learned
 
 
 class AnnotationScreen(Screen[None]):
@@ -158,6 +159,9 @@ class AnnotationScreen(Screen[None]):
         if progress.source is not None:
             text.append("  ·  source ")
             text.append(f"{progress.source:.0%}", Style(bold=True))
+        if progress.model:
+            text.append("  ·  ")
+            text.append(progress.model, Style(color="cyan"))
         if progress.invalid:
             text.append("  ·  ")
             text.append(f"{progress.invalid} invalid skipped", Style(color="yellow"))

@@ -92,8 +92,10 @@ class AnnotationApp(App[int]):
     # -- tasks in ----------------------------------------------------------------
     def progress(self) -> Progress:
         c = self.controller
+        learner = c.config.get("learner")
         return Progress(session=c.session_answers, dataset=c.dataset_answers, source=c.source_progress,
-                        invalid=c.invalid, last_warning=c.last_warning)
+                        invalid=c.invalid, last_warning=c.last_warning,
+                        model=learner.status() if learner is not None else None)
 
     def show_next(self) -> None:
         try:

@@ -20,5 +20,7 @@ class BinaryScreen(AnnotationScreen):
     def show_question(self, task: dict[str, Any]) -> None:
         text = Text("  Label: ")
         text.append(f" {one_line(str(task.get('label', '')), 60)} ", Style(bold=True, reverse=True))
+        if isinstance(task.get("score"), (int, float)):
+            text.append(f"  model score {task['score']:.2f}", Style(color="cyan"))
         text.append("   a = it applies   x = it does not   space = skip", Style(dim=True))
         self.query_one("#question", Static).update(text)

@@ -395,8 +395,18 @@ class SpanScreen(AnnotationScreen):
         self._redraw()
 
     # -- editing spans ------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """Binary questions (``--teach``): the span is the question, answered with a or x."""
+        return bool(self.config.get("teach"))
+
+    def _refuse_edit(self) -> bool:
+        if self.read_only:
+            self.notify("A yes/no question: a = the span is right, x = it is wrong, space = skip.", timeout=3)
+        return self.read_only
+
     def action_label(self, index: int) -> None:
-        if self.current_task is None or not self.tokens or index >= len(self.labels):
+        if self.current_task is None or not self.tokens or index >= len(self.labels) or self._refuse_edit():
             return
         label = self.labels[index]
         ts, te = self._range()
@@ -413,7 +423,7 @@ class SpanScreen(AnnotationScreen):
         self._redraw()
 
     def action_remove(self) -> None:
-        if not self.tokens:
+        if not self.tokens or self._refuse_edit():
             return
         ts, te = self._range()
         start, end = self.tokens[ts]["start"], self.tokens[te]["end"]

@@ -1,0 +1,160 @@
+"""Active learning: updates change scores, strategies order the stream, the screen never waits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tuiannot
+from tuiannot.controller import Controller, answer_all
+from tuiannot.errors import UserError
+from tuiannot.learning import Learner, TextcatLearner, informativeness, select
+from tuiannot.recipes import Components, get_recipe
+from tuiannot.tasks import set_hashes
+
+from .conftest import write_jsonl
+
+POS = ["a great wonderful film", "loved it, great acting", "wonderful story and great cast", "great fun"]
+NEG = ["a terrible boring film", "hated it, awful acting", "boring story and awful cast", "awful mess"]
+
+
+class FixedLearner(Learner):
+    """Scores from a table: lets the ordering be checked exactly."""
+
+    def __init__(self, probs: dict[str, float]) -> None:
+        self.probs, self.version, self.labels = probs, 0, ["X"]
+
+    def candidates(self, tasks, strategy):
+        return [(informativeness([self.probs[t["text"]], 1 - self.probs[t["text"]]], strategy),
+                 set_hashes({**t, "label": "X", "score": self.probs[t["text"]]})) for t in tasks]
+
+
+def run_select(probs: dict[str, float], strategy: str, **kwargs) -> list[str]:
+    tasks = [set_hashes({"text": t}) for t in probs]
+    return [t["text"] for t in select(FixedLearner(probs), strategy, **kwargs)(iter(tasks))]
+
+
+def test_informativeness_measures() -> None:
+    for strategy in ("uncertainty", "margin", "entropy"):
+        assert informativeness([0.5, 0.5], strategy) == pytest.approx(1.0)
+        assert informativeness([1.0, 0.0], strategy) == pytest.approx(0.0)
+        assert informativeness([0.3, 0.7], strategy) > informativeness([0.1, 0.9], strategy)
+    assert informativeness([0.5, 0.3, 0.2], "margin") == pytest.approx(0.8)
+    assert informativeness([0.5, 0.3, 0.2], "uncertainty") == pytest.approx(0.75)
+    with pytest.raises(UserError):
+        informativeness([0.5, 0.5], "nope")
+
+
+def test_strategies_order_a_fixed_scored_stream() -> None:
+    probs = {"sure yes": 0.99, "coin": 0.5, "leaning": 0.7, "sure no": 0.02, "close": 0.45}
+    # the most informative first; the confident ones fall below the moving average and are dropped
+    assert run_select(probs, "uncertainty", alpha=0.5) == ["coin", "close"]
+    assert run_select(probs, "random") == list(probs)  # the baseline: source order, nothing dropped
+    big = {f"t{i}": i / 100 for i in range(100)}
+    served = run_select(big, "entropy", lookahead=100)
+    assert served[0] == "t50" and len(served) < 100  # the stream keeps moving past the uninformative
+    assert all(abs(big[t] - 0.5) <= 0.5 for t in served)
+
+
+def test_updates_change_scores_and_rejects_teach_too() -> None:
+    learner = TextcatLearner.blank("en", ["POS"])
+    before = learner.scores(["great film", "awful film"])
+    for _ in range(15):
+        learner.update([{"text": t, "label": "POS", "answer": "accept"} for t in POS]
+                       + [{"text": t, "label": "POS", "answer": "reject"} for t in NEG])
+    after = learner.scores(["great film", "awful film"])
+    assert learner.version == 15
+    assert after[0]["POS"] > before[0]["POS"] + 0.05  # accepts pull up
+    assert after[1]["POS"] < before[1]["POS"] - 0.05  # rejects push down
+    only_rejects = TextcatLearner.blank("en", ["POS"])
+    base = only_rejects.scores(["awful film"])[0]["POS"]
+    for _ in range(5):
+        only_rejects.update([{"text": t, "label": "POS", "answer": "reject"} for t in NEG])
+    assert only_rejects.scores(["awful film"])[0]["POS"] < base
+
+
+def test_saving_and_reloading_the_model(tmp_path: Path) -> None:
+    import spacy
+
+    learner = TextcatLearner.blank("en", ["POS"])
+    for _ in range(5):
+        learner.update([{"text": t, "label": "POS", "answer": "accept"} for t in POS])
+    learner.save(tmp_path / "model")
+    again = TextcatLearner(spacy.load(tmp_path / "model"), ["POS"])
+    assert again.scores(["great fun"])[0]["POS"] == pytest.approx(learner.scores(["great fun"])[0]["POS"])
+
+
+def teach_controller(tmp_path: Path, db_path: Path, **extra: Any) -> Controller:
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": t, "label": lab} for t, lab in
+                                                      [(t, "POS") for t in POS * 3] + [(t, "NEG") for t in NEG * 3]])
+    components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, **extra))
+    return Controller(components, tuiannot.connect(db_path), "alice").start()
+
+
+def test_teach_stores_score_and_model_version(tmp_path: Path, db_path: Path) -> None:
+    c = teach_controller(tmp_path, db_path, batch_size=2, output=str(tmp_path / "out"))
+    answered = answer_all(c, lambda t: ("accept" if t["meta"]["label"] == "POS" else "reject", None), limit=6)
+    c.close()
+    rows = list(tuiannot.connect(db_path).answers("reviews"))
+    assert answered == 6 and len(rows) == 6
+    assert all(isinstance(r["score"], float) and isinstance(r["_model_version"], int) for r in rows)
+    assert all(r["label"] == "POS" and r["_view_id"] == "classification" for r in rows)
+    assert (tmp_path / "out" / "meta.json").exists()  # saved on exit
+
+
+async def test_the_screen_does_not_wait_for_a_slow_update(tmp_path: Path, db_path: Path) -> None:
+    from tuiannot.screens.app import AnnotationApp
+
+    from .test_app import wait_task
+
+    c = teach_controller(tmp_path, db_path, batch_size=1, strategy="random")
+    real = c.components.update
+
+    def slow_update(batch):
+        time.sleep(1.5)
+        real(batch)
+
+    c.components.update = slow_update
+    app = AnnotationApp(c)
+    async with app.run_test() as pilot:
+        await wait_task(pilot)
+        first = app.annotation_screen.current_task["text"]
+        started = time.monotonic()
+        await pilot.press("a")  # an update starts now and takes 1.5 s
+        for _ in range(200):
+            await pilot.pause()
+            task = app.annotation_screen.current_task
+            if task is not None and task["_task_hash"] != c.history[-1].task["_task_hash"]:
+                break
+        assert time.monotonic() - started < 1.0  # the next task came while the model was busy
+        assert "model:" in str(app.annotation_screen.query_one("#progress").render())
+    c.close()
+    assert first
+
+
+def test_a_short_simulated_run_improves_accuracy(tmp_path: Path, db_path: Path) -> None:
+    c = teach_controller(tmp_path, db_path, batch_size=4)
+    learner = c.config["learner"]
+
+    def accuracy() -> float:
+        tests = [("great wonderful acting", True), ("awful boring cast", False), ("loved the great story", True),
+                 ("hated the awful film", False)]
+        scores = learner.scores([t for t, _ in tests])
+        return sum((s["POS"] >= 0.5) == gold for s, (_, gold) in zip(scores, tests)) / len(tests)
+
+    before = accuracy()
+    answer_all(c, lambda t: ("accept" if t["meta"]["label"] == "POS" else "reject", None))
+    c.close()  # waits for the last updates
+    assert accuracy() > before or accuracy() == 1.0
+    assert accuracy() >= 0.75
+
+
+def test_teach_options_are_checked(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "d.jsonl", [{"text": "x"}])
+    with pytest.raises(UserError, match="--strategy"):
+        get_recipe("textcat")(str(source), label="POS", teach=True, strategy="best")
+    with pytest.raises(UserError, match="go with --teach"):
+        get_recipe("textcat")(str(source), label="POS", output=str(tmp_path / "m"))

@@ -1,0 +1,93 @@
+"""``--teach``: the binary, model-in-the-loop variants of ``textcat`` and ``ner``.
+
+The question is yes/no, as in Prodigy's teach recipes: a text with one
+suggested label (textcat) or one suggested entity span (ner), and the model's
+score; ``a`` = right, ``x`` = wrong, ``space`` = skip. Both answers update the
+model on the update worker; the stream is re-ranked by :func:`tuiannot.learning.select`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import UserError
+from ..learning import STRATEGIES
+
+TeachOpt = Annotated[bool, typer.Option(
+    "--teach", help="Binary questions from a model that learns from every batch of answers and asks "
+                    "about what it is least sure of.")]
+StrategyOpt = Annotated[str, typer.Option(
+    "--strategy", help=f"With --teach: which examples come first ({'|'.join(STRATEGIES)}).")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="With --teach: answers per model update.")]
+OutputOpt = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="With --teach: save the model here on exit (and every 10 updates).",
+    show_default=False)]
+
+
+def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, model: str | None,
+                     patterns: str | None, strategy: str, batch_size: int, output: str | None,
+                     nlp: Any = None) -> dict[str, Any]:
+    from ..learning import NerLearner, TextcatLearner, select
+    from ..spans import load_nlp, load_patterns
+
+    if strategy not in STRATEGIES:
+        raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    if output is not None and Path(output).exists() and not Path(output).is_dir():
+        raise UserError(f"--output {output}: exists and is not a folder")
+    cls = TextcatLearner if kind == "textcat" else NerLearner
+    if model:
+        learner = cls(nlp if nlp is not None else load_nlp(model=model), labels)
+    else:
+        learner = cls.blank(lang, labels)
+    if output:
+        learner.save_to, learner.save_every = Path(output), 10
+    first = None
+    if patterns:
+        first = _pattern_first(kind, learner, load_patterns(patterns), labels)
+    stream.reorder(select(learner, strategy, first=first))
+
+    def on_exit(controller: Any) -> None:
+        if output:
+            learner.save(output)
+
+    return {"stream": stream, "view_id": "classification" if kind == "textcat" else "ner_manual",
+            "update": learner.update, "batch_size": batch_size, "on_exit": on_exit,
+            "config": {"learner": learner, "teach": True, "strategy": strategy}}
+
+
+def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labels: list[str]) -> Any:
+    """Questions from pattern matches, served before the model's (a cold start needs positives)."""
+    import spacy
+
+    from ..spans import make_span
+    from ..tasks import set_hashes
+
+    nlp = spacy.blank(learner.nlp.lang, vocab=learner.nlp.vocab)
+    ruler = nlp.add_pipe("entity_ruler")
+    try:
+        ruler.add_patterns([p for p in patterns if p["label"] in labels])
+    except Exception as e:  # spaCy validates token patterns
+        raise UserError(f"invalid pattern: {e}") from None
+
+    def first(task: dict[str, Any]) -> list[dict[str, Any]]:
+        doc = nlp(task["text"])
+        found = []
+        for ent in doc.ents:
+            candidate = {k: v for k, v in task.items() if k not in ("_task_hash", "label", "spans")}
+            candidate["meta"] = {**(task.get("meta") or {}), "pattern": ent.text}
+            if kind == "textcat":
+                candidate["label"] = ent.label_
+            else:
+                tokens = task.get("tokens") or []
+                if len(tokens) != len(doc):
+                    continue
+                candidate["spans"] = [make_span(tokens, ent.start, ent.end - 1, ent.label_, source="pattern")]
+            found.append(set_hashes(candidate))
+        if kind == "textcat":  # one question per label, however many matches
+            found = list({c["label"]: c for c in found}.values())
+        return found
+
+    return first
