@@ -272,6 +272,9 @@ async def test_empty_source_shows_the_summary(tmp_path: Path, db_path: Path) -> 
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
         await wait_done(pilot)
+        box = app.screen.query_one("#done")
+        assert box.region.width >= 40 and box.region.height >= 5  # drawn, not collapsed
+        assert "No more tasks." in str(app.screen.query_one("#summary").render())
         await pilot.press("backspace")  # nothing to undo: stays on the summary
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)

@@ -50,8 +50,10 @@ def test_informativeness_measures() -> None:
 
 def test_strategies_order_a_fixed_scored_stream() -> None:
     probs = {"sure yes": 0.99, "coin": 0.5, "leaning": 0.7, "sure no": 0.02, "close": 0.45}
-    # the most informative first; the confident ones fall below the moving average and are dropped
-    assert run_select(probs, "uncertainty", alpha=0.5) == ["coin", "close"]
+    # the most informative first; those below the moving average of the window (0.598 here:
+    # informativeness 0.02, 1.0, 0.6, 0.04, 0.9 in source order, alpha 0.5) are dropped
+    assert run_select(probs, "uncertainty", alpha=0.5) == ["coin", "close", "leaning"]
+    assert run_select(probs, "uncertainty", alpha=0.5, bias=0.5) == ["coin", "close"]  # more selective
     assert run_select(probs, "random") == list(probs)  # the baseline: source order, nothing dropped
     big = {f"t{i}": i / 100 for i in range(100)}
     served = run_select(big, "entropy", lookahead=100)

@@ -38,6 +38,23 @@ SessionOption = Annotated[Optional[str], typer.Option(
     "--session", "-s", help="Annotator name. Default: your login name ($USER).", show_default=False)]
 StrictOption = Annotated[bool, typer.Option(
     "--strict", help="Stop at the first invalid record (answers given so far are kept) instead of skipping it.")]
+OverlapOption = Annotated[str, typer.Option(
+    "--overlap", help="How many distinct annotators see each task: 1 splits the work, N, a fraction such as "
+                      "1.5 (on average), or 'all'.")]
+AnnotatorsOption = Annotated[Optional[str], typer.Option(
+    "--annotators", help="Comma-separated sessions expected on this dataset; others are refused.",
+    show_default=False)]
+LeaseOption = Annotated[float, typer.Option(
+    "--lease", help="Seconds before the tasks a crashed or absent session holds go to others.")]
+GoldOption = Annotated[Optional[str], typer.Option(
+    "--gold", help="JSONL of tasks with known answers, mixed in unannounced and scored.", show_default=False)]
+GoldRateOption = Annotated[float, typer.Option("--gold-rate", help="Share of gold questions.", min=0.0, max=1.0)]
+
+RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "db": (DbOption, None), "session": (SessionOption, None), "strict": (StrictOption, False),
+    "overlap": (OverlapOption, "1"), "annotators": (AnnotatorsOption, None), "lease": (LeaseOption, 300.0),
+    "gold": (GoldOption, None), "gold_rate": (GoldRateOption, 0.05),
+}
 
 
 def _err(message: str) -> None:
@@ -56,15 +73,25 @@ def _main(
 
 
 # -- running a recipe -------------------------------------------------------------
-def run_components(components: Components, db: str | None, session: str | None, strict: bool) -> int:
+def run_components(components: Components, db: str | None, session: str | None, strict: bool,
+                   overlap: str = "1", annotators: str | None = None, lease: float = 300.0,
+                   gold: str | None = None, gold_rate: float = 0.05) -> int:
     """Annotate a recipe's components in the terminal; return the exit code."""
     from .controller import Controller
+    from .gold import load_gold
+    from .recipes import parse_labels
+    from .routing import Routing, parse_overlap
     from .storage import connect
+    from .stream import Stream
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
+    routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
+    gold_tasks = load_gold(gold, components.stream if isinstance(components.stream, Stream) else None) \
+        if gold else None
     database = connect(db)
-    controller = Controller(components, database, session, strict=strict).start()
+    controller = Controller(components, database, session, strict=strict, routing=routing, gold=gold_tasks,
+                            gold_rate=gold_rate).start()
     # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
     os.environ.setdefault("TEXTUAL_FPS", "120")
     from .screens.app import AnnotationApp
@@ -109,25 +136,105 @@ def recipe_command(name: str, func: Callable[..., Any]) -> None:
     for p in inspect.signature(func).parameters.values():
         params.append(p.replace(annotation=hints.get(p.name, p.annotation)))
     own = {p.name for p in params}
-    extra = {"db": DbOption, "session": SessionOption, "strict": StrictOption}
-    defaults = {"db": None, "session": None, "strict": False}
-    for key, annotation in extra.items():
+    for key, (annotation, default) in RUNNER_OPTIONS.items():
         if key not in own:
-            params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=defaults[key],
+            params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default,
                                             annotation=annotation))
 
     def command(**kwargs: Any) -> None:
-        runner = {k: kwargs.pop(k) for k in list(kwargs) if k in extra and k not in own}
+        runner = {k: kwargs.pop(k) for k in list(kwargs) if k in RUNNER_OPTIONS and k not in own}
         result = func(**kwargs)
         components = Components.from_value(result, name)
-        options = {**{k: kwargs.get(k) for k in extra if k in own}, **runner}
-        raise typer.Exit(run_components(components, options.get("db"), options.get("session"),
-                                        bool(options.get("strict"))))
+        options = {**{k: kwargs.get(k) for k in RUNNER_OPTIONS if k in own}, **runner}
+        defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
+        options = {k: (defaults[k] if options.get(k) is None else options[k]) for k in RUNNER_OPTIONS}
+        raise typer.Exit(run_components(components, options["db"], options["session"], bool(options["strict"]),
+                                        overlap=str(options["overlap"]), annotators=options["annotators"],
+                                        lease=float(options["lease"]), gold=options["gold"],
+                                        gold_rate=float(options["gold_rate"])))
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = (func.recipe_meta.get("help") if hasattr(func, "recipe_meta") else None) or func.__doc__
     app.command(name)(command)
+
+
+# -- teams ------------------------------------------------------------------------
+def _print_json_or(report: Any, as_json: bool, show: Callable[[Any], None]) -> None:
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        show(report)
+
+
+@app.command("iaa")
+def iaa(
+    dataset: Annotated[Optional[str], typer.Argument(help="The dataset whose annotators are compared.",
+                                                     show_default=False)] = None,
+    from_csv: Annotated[Optional[Path], typer.Option(
+        "--from", help="Compute from a CSV of item,annotator,label rows instead of a dataset.",
+        show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Inter-annotator agreement: kappas, alpha, AC1 (documents) or strict/lenient F (spans)."""
+    from .team import agreement_report, read_ratings_csv
+
+    if (dataset is None) == (from_csv is None):
+        raise typer.BadParameter("name a dataset or pass --from FILE.csv (one of the two)")
+    if from_csv is not None:
+        from .metrics import document_agreement
+
+        report: dict[str, Any] = {"source": str(from_csv), "kind": "csv",
+                                  "documents": document_agreement(read_ratings_csv(from_csv))}
+    else:
+        from .storage import connect
+
+        with connect(db) as database:
+            if not database.has_dataset(dataset):
+                raise UserError(f"no dataset named {dataset!r} in {database.location}")
+            report = agreement_report(database, dataset)
+    from .team_view import print_agreement
+
+    _print_json_or(report, as_json, print_agreement)
+
+
+@app.command("progress")
+def progress(
+    dataset: Annotated[str, typer.Argument(help="The dataset.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Per annotator: answers, share, speed, accuracy on gold, agreement with the others."""
+    from .storage import connect
+    from .team import progress_report
+    from .team_view import print_progress
+
+    with connect(db) as database:
+        report = progress_report(database, dataset)
+    _print_json_or(report, as_json, print_progress)
+
+
+@app.command("aggregate")
+def aggregate_command(
+    dataset: Annotated[str, typer.Argument(help="The dataset with several annotators per task.",
+                                           show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Dataset that receives the final labels.",
+                                        show_default=False)],
+    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Final labels from several annotators: majority vote (ties reported) or Dawid-Skene."""
+    from .storage import connect
+    from .team import aggregate
+    from .team_view import print_aggregate
+
+    with connect(db) as database:
+        if not database.has_dataset(dataset):
+            raise UserError(f"no dataset named {dataset!r} in {database.location}")
+        report = aggregate(database, dataset, method, output)
+    _print_json_or(report, as_json, print_aggregate)
 
 
 # -- datasets ---------------------------------------------------------------------

@@ -438,6 +438,13 @@ class Controller:
                 self.components.update(batch)  # type: ignore[misc]
             except Exception as e:  # noqa: BLE001 (a model error must not end the session)
                 self.update_errors.append(f"{type(e).__name__}: {e}")
+            finally:
+                self._updates.task_done()
+        self._updates.task_done()
+
+    def sync_updates(self) -> None:
+        """Wait until every full batch handed to the model has been applied (simulations, benchmarks)."""
+        self._updates.join()
 
     def _flush_updates(self) -> None:
         """On close: hand over the last partial batch and wait for the worker to finish."""

@@ -76,6 +76,10 @@ class Learner:
         self.save_to: Path | None = None
         self.save_every = 0
         self.learn_rate = 0.01
+        self.replay = 2000
+        self.minibatch = 32
+        self.memory: list[Any] = []
+        self._rng = random_module.Random(0)
 
     # -- the two copies ------------------------------------------------------------
     def _trainable(self) -> "Language":
@@ -109,7 +113,15 @@ class Learner:
             return
         nlp = self._trainable()
         losses: dict[str, float] = {}
-        nlp.update(examples, sgd=self._optimizer, losses=losses, drop=0.2)
+        # Rehearsal: each update is a pass over the new answers and (up to ``replay``) earlier ones,
+        # in small shuffled batches, so that the model fits everything it was told, not only the
+        # last few answers; its uncertainty is then worth asking about.
+        self.memory.extend(examples)
+        rehearse = self.memory[-self.replay:] if self.replay else examples
+        batch = rehearse[:]
+        self._rng.shuffle(batch)
+        for start in range(0, len(batch), self.minibatch):
+            nlp.update(batch[start:start + self.minibatch], sgd=self._optimizer, losses=losses, drop=0.2)
         self.losses = losses
         self.version += 1
         self._publish()
@@ -152,13 +164,13 @@ class TextcatLearner(Learner):
         self.exclusive = self.pipe == "textcat"
 
     @classmethod
-    def blank(cls, lang: str, labels: list[str]) -> "TextcatLearner":
+    def blank(cls, lang: str, labels: list[str], ngram_size: int = 2) -> "TextcatLearner":
         """A fast bag-of-words classifier, one independent score per label, ready to learn."""
         import spacy
 
         nlp = spacy.blank(lang)
         textcat = nlp.add_pipe("textcat_multilabel", config={"model": {
-            "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 2,
+            "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": ngram_size,
             "no_output_layer": False, "length": 262144}})
         for label in labels:
             textcat.add_label(label)
@@ -281,7 +293,8 @@ class NerLearner(Learner):
         return example
 
 
-def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float = 0.1,
+def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float = 0.1, bias: float = 0.0,
+           warmup: int = 0,
            first: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None, seed: int = 0
            ) -> Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]]:
     """The stream step that serves the most informative candidates first (see the module text)."""
@@ -291,6 +304,7 @@ def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float =
 
     def serve(tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         ema = 0.0
+        served = 0
         window: list[dict[str, Any]] = []
         exhausted = False
         while not exhausted:
@@ -306,32 +320,30 @@ def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float =
             if first is not None:  # pattern matches: positives for a cold model, served first
                 for task in window:
                     yield from first(task)
-            if strategy == "random":
+            if strategy == "random" or served < warmup:  # the baseline, or a cold model's first questions
                 for _, candidate in learner.candidates(window, strategy):
+                    served += 1
                     yield candidate
                 continue
-            pending = window[:]
-            version = -1
-            scored: list[tuple[float, float, dict[str, Any]]] = []
-            while pending or scored:
+            scored = [(u, rng.random(), c) for u, c in learner.candidates(window, strategy)]
+            for value, _, _ in scored:  # the moving average of what the stream offers
+                ema = (1 - alpha) * ema + alpha * value
+            threshold = ema + bias * (1 - ema)
+            version = learner.version
+            scored.sort(key=lambda x: (x[0], x[1]))
+            while scored:
                 if version != learner.version:  # the model changed: score what is left again
                     version = learner.version
-                    rest = [c for _, _, c in scored]
-                    texts = {id(t): t for t in pending}
-                    pending = []
-                    fresh = learner.candidates(list(texts.values()), strategy) if texts else []
-                    keep = [(u, rng.random(), c) for u, c in fresh]
-                    if rest:
-                        rescored = learner.candidates(_inputs(rest), strategy)
-                        keys = {c["_task_hash"] for c in rest}
-                        keep += [(u, rng.random(), c) for u, c in rescored if c["_task_hash"] in keys]
-                    scored = sorted(keep, key=lambda x: (x[0], x[1]))
-                if not scored:
-                    break
-                value, _, candidate = scored.pop()  # the most informative
-                ema = (1 - alpha) * ema + alpha * value
-                if value + 1e-9 < ema:
-                    break  # the rest of the window is less informative than recent questions: move on
+                    keys = {c["_task_hash"] for _, _, c in scored}
+                    rescored = learner.candidates(_inputs([c for _, _, c in scored]), strategy)
+                    scored = sorted(((u, rng.random(), c) for u, c in rescored if c["_task_hash"] in keys),
+                                    key=lambda x: (x[0], x[1]))
+                    if not scored:
+                        break
+                value, _, candidate = scored.pop()  # the most informative left
+                if value + 1e-9 < threshold:
+                    break  # the rest of the window tells less than the stream usually does: move on
+                served += 1
                 yield candidate
 
     return serve

@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable
 
 from ..errors import UserError
 
-VIEWS = ("classification", "choice", "ner_manual", "spans_manual", "review")
+VIEWS = ("classification", "choice", "ner_manual", "spans_manual", "review", "image_classification", "image_choice",
+         "image_manual")
 """The views this version can show; a recipe's ``view_id`` must be one of them."""
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -111,7 +112,7 @@ def load_recipe_file(path: str | Path) -> list[str]:
 
 
 def _load_builtin() -> None:
-    from . import ner, review, textcat  # noqa: F401  (they register themselves)
+    from . import image, ner, review, textcat  # noqa: F401  (they register themselves)
 
 
 def parse_labels(value: str | Iterable[str] | None) -> list[str]:

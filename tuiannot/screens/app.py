@@ -11,6 +11,7 @@ of binding id to keys, e.g. ``{"accept": "y", "reject": "n"}``) moves keys.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -25,12 +26,15 @@ from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
 from .done import DoneScreen
+from .image import BoxScreen, ImageBinaryScreen, ImageChoiceScreen
 from .review import ReviewScreen
 from .spans import OverlappingSpanScreen, SpanScreen
 
 SCREENS: dict[str, type[AnnotationScreen]] = {"classification": BinaryScreen, "choice": ChoiceScreen,
                                               "ner_manual": SpanScreen, "spans_manual": OverlappingSpanScreen,
-                                              "review": ReviewScreen}
+                                              "review": ReviewScreen,
+                                              "image_classification": ImageBinaryScreen, "image_choice": ImageChoiceScreen,
+                                              "image_manual": BoxScreen}
 
 
 def load_keymap() -> tuple[dict[str, str], str | None]:
@@ -57,6 +61,7 @@ class AnnotationApp(App[int]):
         self.failure: str | None = None
         self.annotation_screen = SCREENS[controller.view_id](
             controller.dataset, controller.session, controller.labels, controller.config)
+        self._frozen = False
         self._editor: AnnotationScreen | None = None  # review: the normal view, editing one version
         self._edit_task: dict[str, Any] | None = None
 
@@ -110,6 +115,12 @@ class AnnotationApp(App[int]):
             self.finish()
         else:
             self.annotation_screen.show_task(task, self.progress())
+            if not self._frozen:
+                # Everything loaded so far (Textual, spaCy, the first task) lives as long as the app:
+                # moving it out of the collector's view stops 80-90 ms full collections mid-keystroke.
+                self._frozen = True
+                gc.collect()
+                gc.freeze()
 
     @work(thread=True, exclusive=True, group="next-task")
     def wait_for_task(self) -> None:

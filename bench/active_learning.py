@@ -1,0 +1,231 @@
+"""Does active learning save labels? A simulated annotator answers through the real controller.
+
+For each strategy and seed, the training file is shuffled (the seed), the real
+``textcat --teach`` or ``ner --teach`` recipe builds the stream, and a simulated
+annotator answers every question from the gold labels through the real
+:class:`~tuiannot.controller.Controller` (no UI): ``accept`` when the suggested
+label (or entity span) is right, ``reject`` otherwise. After every ``--every``
+answers the model is evaluated on the test file: accuracy (textcat; the
+question's label predicted when its score >= 0.5) or entity F-score (ner).
+Between batches the simulation waits for the model update, as an annotator
+reading the next text would give it time to.
+
+It prints a learning-curve table per strategy (mean and spread over seeds),
+the area under each curve (mean score over the evaluation points), and last
+
+    labels_saved=<fraction> auc_ratio=<uncertainty/random>
+
+where labels_saved is the share of labels that uncertainty sampling saves
+against random to reach random's final score (1 - n/budget, with n the first
+point at which uncertainty's mean curve reaches random's final mean score; 0
+if it never does). It also writes the curves as a PNG.
+
+    python bench/active_learning.py --task textcat --train ../shared/data/textcat/sst2/train.jsonl \\
+        --test ../shared/data/textcat/sst2/test.jsonl --budget 1000 --seeds 3
+    python bench/active_learning.py --task ner --train ../shared/data/ner/wnut17/train.jsonl \\
+        --test ../shared/data/ner/wnut17/test.jsonl --budget 1000 --seeds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import tuiannot
+from tuiannot.controller import Controller
+from tuiannot.recipes import Components, get_recipe
+
+
+def read(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def positive_label(rows: list[dict]) -> tuple[str, list[str]]:
+    labels = sorted({str(r["label"]) for r in rows})
+    preferred = [label for label in labels if label.lower() in ("positive", "pos", "1", "true", "yes")]
+    return (preferred[0] if preferred else labels[-1]), labels
+
+
+def ner_labels(rows: list[dict]) -> list[str]:
+    return sorted({s["label"] for r in rows for s in r.get("spans", [])})[:10]
+
+
+def write_source(rows: list[dict], task: str, path: Path, seed: int) -> None:
+    rows = rows[:]
+    random.Random(seed).shuffle(rows)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            if task == "textcat":
+                out = {"text": r["text"], "meta": {"gold": str(r["label"])}}
+            else:
+                out = {"text": r["text"], "meta": {"gold": [[s["start"], s["end"], s["label"]] for s in r["spans"]]}}
+                if r.get("tokens"):
+                    out["tokens"] = r["tokens"]
+            f.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+
+def evaluate(task: str, learner, test: list[dict], label: str) -> float:
+    if task == "textcat":
+        scores = learner.scores([r["text"] for r in test])
+        return sum((s.get(label, 0.0) >= 0.5) == (str(r["label"]) == label) for s, r in zip(scores, test)) / len(test)
+    nlp = learner.nlp
+    tp = fp = fn = 0
+    for doc, r in zip(nlp.pipe([r["text"] for r in test], batch_size=256), test):
+        predicted = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
+        gold = {(s["start"], s["end"], s["label"]) for s in r["spans"] if s["label"] in learner.labels}
+        tp += len(predicted & gold)
+        fp += len(predicted - gold)
+        fn += len(gold - predicted)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict], budget: int, every: int,
+        batch_size: int, workdir: Path) -> list[tuple[int, float]]:
+    import spacy
+
+    spacy.util.fix_random_seed(seed)
+    source = workdir / f"{task}-{seed}.jsonl"
+    if not source.exists():
+        write_source(train, task, source, seed)
+    db_path = workdir / f"{task}-{strategy}-{seed}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    if task == "textcat":
+        label, _ = positive_label(train)
+        components = get_recipe("textcat")(str(source), label=label, teach=True, strategy=strategy,
+                                           batch_size=batch_size, dataset="sim")
+    else:
+        label = ""
+        components = get_recipe("ner")(str(source), label=",".join(ner_labels(train)), teach=True,
+                                       strategy=strategy, batch_size=batch_size, dataset="sim")
+    components = Components.from_value(components)
+    learner = components.config["learner"]
+    controller = Controller(components, tuiannot.connect(db_path), "simulated").start()
+    curve = [(0, evaluate(task, learner, test, label))]
+    answered = 0
+    while answered < budget:
+        question = controller.next_task()
+        if question is None:
+            break
+        gold = question["meta"]["gold"]
+        if task == "textcat":
+            right = gold == question["label"]
+        else:
+            s = question["spans"][0]
+            right = [s["start"], s["end"], s["label"]] in gold
+        controller.answer("accept" if right else "reject")
+        answered += 1
+        if answered % batch_size == 0:
+            controller.sync_updates()
+        if answered % every == 0:
+            curve.append((answered, evaluate(task, learner, test, label)))
+    controller.close()
+    return curve
+
+
+def area(curve: list[float]) -> float:
+    return statistics.mean(curve)
+
+
+def labels_saved(uncertainty: list[tuple[int, float]], random_curve: list[tuple[int, float]], budget: int) -> float:
+    target = random_curve[-1][1]
+    for n, score in uncertainty:
+        if n > 0 and score >= target - 1e-12:
+            return 1 - n / budget
+    return 0.0
+
+
+def plot(curves: dict[str, list[tuple[int, float]]], path: Path, title: str) -> None:
+    from PIL import Image, ImageDraw
+
+    width, height, margin = 900, 560, 70
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    xs = [n for c in curves.values() for n, _ in c]
+    ys = [v for c in curves.values() for _, v in c]
+    x_max, y_min, y_max = max(xs) or 1, min(ys), max(ys)
+    if y_max - y_min < 1e-6:
+        y_max = y_min + 1
+
+    def at(n: float, v: float) -> tuple[float, float]:
+        return (margin + (width - 2 * margin) * n / x_max,
+                height - margin - (height - 2 * margin) * (v - y_min) / (y_max - y_min))
+
+    draw.rectangle([margin, margin, width - margin, height - margin], outline="black")
+    for i in range(6):
+        v = y_min + (y_max - y_min) * i / 5
+        x, y = at(0, v)
+        draw.text((8, y - 6), f"{v:.3f}", fill="black")
+        draw.line([margin, y, width - margin, y], fill="#dddddd")
+        n = x_max * i / 5
+        x, _ = at(n, y_min)
+        draw.text((x - 10, height - margin + 8), f"{n:.0f}", fill="black")
+    colours = {"uncertainty": "#D55E00", "margin": "#009E73", "entropy": "#CC79A7", "random": "#0072B2"}
+    for i, (name, curve) in enumerate(curves.items()):
+        colour = colours.get(name, "black")
+        draw.line([at(n, v) for n, v in curve], fill=colour, width=3)
+        draw.text((width - margin - 150, margin + 10 + 16 * i), name, fill=colour)
+    draw.text((margin, 20), title, fill="black")
+    draw.text((width // 2 - 40, height - 30), "answers", fill="black")
+    image.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=("textcat", "ner"), required=True)
+    parser.add_argument("--train", type=Path, required=True)
+    parser.add_argument("--test", type=Path, required=True)
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--every", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--strategies", default="uncertainty,margin,entropy,random")
+    parser.add_argument("--test-limit", type=int, default=0, help="evaluate on the first N test items only")
+    parser.add_argument("--png", type=Path, default=None, help="where to write the curves (default: a temp dir)")
+    args = parser.parse_args()
+    if "holdout" in str(args.train.resolve()) or "holdout" in str(args.test.resolve()):
+        sys.exit("the holdout data is reserved for independent verification")
+    for path in (args.train, args.test):
+        if not path.exists():
+            print(f"skipped: {path} is missing (the shared data sits beside the project as ../shared)")
+            return
+    train, test = read(args.train), read(args.test)
+    if args.test_limit:
+        test = test[:args.test_limit]
+    strategies = [s for s in args.strategies.split(",") if s]
+    workdir = Path(tempfile.mkdtemp(prefix="tuiannot-al-"))
+    means: dict[str, list[tuple[int, float]]] = {}
+    print(f"task {args.task}: {len(train)} training items, {len(test)} test items, budget {args.budget}, "
+          f"{args.seeds} seeds, evaluation every {args.every} answers")
+    for strategy in strategies:
+        started = time.monotonic()
+        curves = [run(args.task, strategy, seed, train, test, args.budget, args.every, args.batch_size, workdir)
+                  for seed in range(args.seeds)]
+        points = min(len(c) for c in curves)
+        mean_curve = [(curves[0][i][0], statistics.mean(c[i][1] for c in curves)) for i in range(points)]
+        means[strategy] = mean_curve
+        metric = "accuracy" if args.task == "textcat" else "F"
+        print(f"\n{strategy} ({time.monotonic() - started:.0f} s): {metric} by answers (mean ± sd over seeds)")
+        for i in range(points):
+            values = [c[i][1] for c in curves]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            print(f"  {curves[0][i][0]:5d}  {statistics.mean(values):.4f} ± {sd:.4f}")
+        print(f"  area under the curve: {area([v for _, v in mean_curve]):.4f}")
+    if "uncertainty" in means and "random" in means:
+        saved = labels_saved(means["uncertainty"], means["random"], args.budget)
+        ratio = area([v for _, v in means["uncertainty"]]) / max(1e-12, area([v for _, v in means["random"]]))
+        png = args.png or workdir / f"active_learning_{args.task}.png"
+        plot(means, png, f"{args.task}: mean over {args.seeds} seeds")
+        print(f"\ncurves: {png}")
+        print(f"labels_saved={saved:.3f} auc_ratio={ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()

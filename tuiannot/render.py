@@ -1,0 +1,637 @@
+"""Images in a terminal: half-blocks, ASCII, Kitty graphics, Sixel, and choosing between them.
+
+Renderers (pure functions of a Pillow RGB image; Rich segments or escape sequences):
+
+``halfcell``
+    ``▀`` per cell, its foreground the upper pixel and its background the lower
+    one: two square-ish pixels per cell, in 24-bit colour or mapped to the 240
+    fixed colours of the 256-colour palette (16-255; 0-15 follow the user's
+    theme). Works in every modern terminal, in tmux and over SSH: the default.
+``ascii``
+    a character per cell by brightness (`` .:-=+*#%@``), no colour: for
+    ``NO_COLOR`` and dumb terminals.
+``kitty``
+    the Kitty graphics protocol with Unicode placeholders: the image is sent
+    once (``a=T,U=1``) and the cells hold U+10EEEE with row/column diacritics
+    and the image id in their colour, so Textual lays it out as text.
+``sixel``
+    DEC Sixel (up to 256 colours), written into the frame at the widget's place.
+
+:func:`detect` chooses one for ``--graphics auto``. It never blocks: not a
+terminal, a size of zero, tmux/screen, ``TERM=linux``/``dumb`` or ``NO_COLOR``
+decide without asking anything; otherwise one round of queries is written
+(the Kitty graphics query, the cell size ``CSI 16 t`` when the window size has
+no pixels, and Primary Device Attributes ``CSI c``, which every terminal
+answers, last) and the replies are read until the attributes arrive or
+``timeout`` passes, whichever is first. No reply at all means environment hints
+(``KITTY_WINDOW_ID``, ``TERM``, ``TERM_PROGRAM``) or half-blocks. This must run
+before ``App.run()``: Textual's input thread would swallow the replies.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import select
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
+from rich.segment import Segment
+from rich.style import Style
+
+MODES = ("auto", "kitty", "sixel", "halfcell", "ascii")
+UPPER_HALF = "▀"
+ASCII_RAMP = " .:-=+*#%@"
+DEFAULT_CELL = (10, 20)  # pixels per cell when the terminal does not say (VT340-like)
+MAX_KITTY_PIXELS = 1024  # the long side of what is sent to Kitty (it scales it to the cells): ~1 MB a frame at most
+MAX_SIXEL_PIXELS = 900  # Sixel is encoded in Python at each change: a bound on the time and the bytes
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
+           "#88CCEE", "#DDCC77"]  # the span views' label colours (Okabe-Ito), so a label looks the same everywhere
+
+
+def label_rgb(index: int) -> tuple[int, int, int]:
+    value = PALETTE[index % len(PALETTE)].lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+@dataclass
+class Graphics:
+    """How images are drawn: the renderer, the colours, the cell size in pixels and why."""
+
+    mode: str = "halfcell"
+    colors: str = "truecolor"  # or "256"
+    cell: tuple[int, int] = DEFAULT_CELL
+    reason: str = ""
+    replies: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pixels(self) -> bool:
+        """Whether the renderer draws real pixels (Kitty, Sixel) rather than cells."""
+        return self.mode in ("kitty", "sixel")
+
+
+# -- detection -----------------------------------------------------------------------------
+_KITTY_QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+_DA1 = re.compile(r"\x1b\[\?([0-9;]*)c")
+_CELL_REPLY = re.compile(r"\x1b\[6;(\d+);(\d+)t")
+_KITTY_REPLY = re.compile(r"\x1b_Gi=31;([^\x1b]*)\x1b\\")
+
+
+def color_system(env: Mapping[str, str]) -> str:
+    colorterm = env.get("COLORTERM", "").lower()
+    if colorterm in ("truecolor", "24bit") or env.get("TERM", "").endswith(("-direct", "kitty", "ghostty")):
+        return "truecolor"
+    if env.get("TERM_PROGRAM") in ("iTerm.app", "WezTerm", "vscode", "ghostty") or env.get("KITTY_WINDOW_ID"):
+        return "truecolor"
+    if env.get("TMUX") and colorterm:
+        return "truecolor"
+    return "256" if "256" in env.get("TERM", "") else "truecolor"
+
+
+def _window_size(fd: int) -> tuple[int, int, int, int] | None:
+    """(rows, columns, pixel width, pixel height) of the terminal on ``fd``, or None."""
+    try:
+        import fcntl
+        import termios
+
+        rows, cols, xpix, ypix = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+        return rows, cols, xpix, ypix
+    except (OSError, ImportError, struct.error):
+        return None
+
+
+def _hinted(env: Mapping[str, str]) -> str | None:
+    """What the environment says the terminal can show (None: nothing beyond half-blocks)."""
+    term, program = env.get("TERM", ""), env.get("TERM_PROGRAM", "")
+    if env.get("KITTY_WINDOW_ID") or term == "xterm-kitty" or term == "xterm-ghostty" or program == "ghostty":
+        return "kitty"
+    if program in ("WezTerm", "iTerm.app") or term.startswith(("foot", "mlterm")) or env.get("KONSOLE_VERSION"):
+        return "sixel"
+    return None
+
+
+def _placeholders_supported(env: Mapping[str, str]) -> bool:
+    """Kitty's Unicode placeholders work in Kitty and Ghostty (WezTerm and Konsole answer the query but not these)."""
+    term, program = env.get("TERM", ""), env.get("TERM_PROGRAM", "")
+    return bool(env.get("KITTY_WINDOW_ID")) or term in ("xterm-kitty", "xterm-ghostty") or program == "ghostty"
+
+
+def query_terminal(fd_in: int, fd_out: int, timeout: float, ask_cell: bool) -> dict[str, Any]:
+    """Write the queries and read the replies until Device Attributes arrive or ``timeout`` passes.
+
+    Returns ``{"answered": bool, "kitty": bool, "sixel": bool, "cell": (w, h) | None}``.
+    The terminal is put in non-canonical, no-echo mode for the read and restored after.
+    """
+    import termios
+
+    result: dict[str, Any] = {"answered": False, "kitty": False, "sixel": False, "cell": None}
+    saved = termios.tcgetattr(fd_in)
+    raw = termios.tcgetattr(fd_in)
+    raw[3] &= ~(termios.ICANON | termios.ECHO)
+    raw[6][termios.VMIN], raw[6][termios.VTIME] = 0, 0
+    buffer = ""
+    try:
+        termios.tcsetattr(fd_in, termios.TCSANOW, raw)
+        query = _KITTY_QUERY + ("\x1b[16t" if ask_cell else "") + "\x1b[c"
+        os.write(fd_out, query.encode("ascii"))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            ready, _, _ = select.select([fd_in], [], [], remaining)
+            if not ready:
+                break
+            chunk = os.read(fd_in, 4096)
+            if not chunk:
+                break
+            buffer += chunk.decode("latin-1")
+            if _DA1.search(buffer):
+                result["answered"] = True
+                break
+    except OSError:
+        pass
+    finally:
+        try:
+            if not result["answered"]:
+                termios.tcflush(fd_in, termios.TCIFLUSH)  # a reply arriving late must not become key presses
+            termios.tcsetattr(fd_in, termios.TCSANOW, saved)
+        except OSError:
+            pass
+    da1 = _DA1.search(buffer)
+    if da1:
+        result["sixel"] = "4" in da1.group(1).split(";")
+    kitty = _KITTY_REPLY.search(buffer)
+    result["kitty"] = bool(kitty and kitty.group(1) == "OK")
+    cell = _CELL_REPLY.search(buffer)
+    if cell and int(cell.group(1)) > 0 and int(cell.group(2)) > 0:
+        result["cell"] = (int(cell.group(2)), int(cell.group(1)))
+    return result
+
+
+def detect(requested: str = "auto", *, fd_in: int | None = None, fd_out: int | None = None,
+           env: Mapping[str, str] | None = None, timeout: float = 0.25) -> Graphics:
+    """The renderer to use: ``requested`` itself, or for ``auto`` the best the terminal can show."""
+    if requested not in MODES:
+        raise ValueError(f"unknown graphics {requested!r} (choose from {', '.join(MODES)})")
+    env = os.environ if env is None else env
+    colors = color_system(env)
+    fd_in = _fileno("stdin") if fd_in is None else fd_in
+    fd_out = _fileno("stdout") if fd_out is None else fd_out
+    tty = fd_in is not None and fd_out is not None and os.isatty(fd_in) and os.isatty(fd_out)
+    size = _window_size(fd_out) if tty and fd_out is not None else None
+    cell = DEFAULT_CELL
+    if size and size[0] > 0 and size[1] > 0 and size[2] > 0 and size[3] > 0:
+        cell = (max(1, size[2] // size[1]), max(1, size[3] // size[0]))
+    if requested != "auto":
+        return Graphics(requested, colors, cell, "asked for")
+    if not tty:
+        return Graphics("halfcell", colors, cell, "not a terminal")
+    if not size or size[0] == 0 or size[1] == 0:
+        return Graphics("halfcell", colors, cell, "the terminal reports a size of zero")
+    term = env.get("TERM", "")
+    if env.get("NO_COLOR") or term == "dumb":
+        return Graphics("ascii", colors, cell, "NO_COLOR" if env.get("NO_COLOR") else "TERM=dumb")
+    if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
+        return Graphics("halfcell", colors, cell, "inside tmux/screen")
+    if term == "linux":
+        return Graphics("halfcell", colors, cell, "the Linux console")
+    assert fd_in is not None and fd_out is not None
+    replies = query_terminal(fd_in, fd_out, timeout, ask_cell=size[2] == 0 or size[3] == 0)
+    if replies["cell"]:
+        cell = replies["cell"]
+    if not replies["answered"]:
+        hint = _hinted(env)
+        if hint:
+            return Graphics(hint, colors, cell, "no reply to the queries; going by the environment", replies)
+        return Graphics("halfcell", colors, cell, f"no reply within {timeout:.2f} s", replies)
+    if replies["kitty"] and _placeholders_supported(env):
+        return Graphics("kitty", "truecolor", cell, "the terminal speaks the Kitty graphics protocol", replies)
+    if replies["sixel"]:
+        return Graphics("sixel", colors, cell, "the terminal reports Sixel", replies)
+    return Graphics("halfcell", colors, cell, "no graphics protocol reported", replies)
+
+
+def _fileno(name: str) -> int | None:
+    import sys
+
+    stream = getattr(sys, f"__{name}__", None)
+    try:
+        return stream.fileno() if stream is not None else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+# -- sizes ----------------------------------------------------------------------------------------
+def pixel_size(mode: str, image_w: int, image_h: int, cols: int, rows: int,
+               cell: tuple[int, int] = DEFAULT_CELL) -> tuple[int, int]:
+    """The pixel size an image is resized to, to fill at most ``cols`` x ``rows`` cells."""
+    from .images import fit_size
+
+    if cols <= 0 or rows <= 0:
+        return 0, 0
+    if mode in ("kitty", "sixel"):
+        # Kitty scales the image to its cells, so a smaller one is sent; Sixel is shown pixel for pixel
+        limit = MAX_KITTY_PIXELS if mode == "kitty" else MAX_SIXEL_PIXELS
+        w, h = fit_size(image_w, image_h, min(limit, cols * cell[0]), min(limit, rows * cell[1]), upscale=True)
+        if mode == "sixel":
+            h = max(6, h - h % 6) if h >= 6 else h  # whole sixel bands: nothing spills into the row below
+        return w, h
+    if mode == "ascii":  # a cell is one pixel wide and two tall
+        w, h2 = fit_size(image_w, image_h, cols, rows * 2)
+        return w, max(1, round(h2 / 2))
+    return fit_size(image_w, image_h, cols, rows * 2)  # half-blocks: two pixels per cell
+
+
+def kitty_cells(image_w: int, image_h: int, cols: int, rows: int,
+                cell: tuple[int, int] = DEFAULT_CELL) -> tuple[int, int]:
+    """The cells an image fills in ``cols`` x ``rows`` with Kitty (which scales what it is sent to them)."""
+    from .images import fit_size
+
+    w, h = fit_size(image_w, image_h, cols * cell[0], rows * cell[1], upscale=True)
+    return min(cols, max(1, round(w / cell[0]))), min(rows, max(1, round(h / cell[1])))
+
+
+def cell_size(mode: str, pixels: tuple[int, int], cell: tuple[int, int] = DEFAULT_CELL) -> tuple[int, int]:
+    """The cells (columns, rows) an image of ``pixels`` takes (Kitty: see :func:`kitty_cells`)."""
+    w, h = pixels
+    if mode in ("kitty", "sixel"):
+        return max(1, -(-w // cell[0])), max(1, -(-h // cell[1]))
+    if mode == "ascii":
+        return w, h
+    return w, (h + 1) // 2
+
+
+# -- overlays ----------------------------------------------------------------------------------------
+@dataclass
+class Overlay:
+    """A box drawn over the image, in the displayed image's pixels (x0, y0, x1, y1 inclusive)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    color: tuple[int, int, int]
+    tag: str = ""  # a short text drawn in the box's corner (the label's key)
+    current: bool = False
+
+
+def draw_overlays(image: Any, overlays: Iterable[Overlay], width: int = 1) -> Any:
+    """A copy of ``image`` with the boxes drawn on it (the current one thicker, with a light inner line)."""
+    from PIL import ImageDraw
+
+    overlays = list(overlays)
+    if not overlays:
+        return image
+    out = image.copy()
+    draw = ImageDraw.Draw(out)
+    for o in sorted(overlays, key=lambda o: o.current):
+        box = [o.x0, o.y0, max(o.x0, o.x1), max(o.y0, o.y1)]
+        draw.rectangle(box, outline=o.color, width=width * (2 if o.current else 1))
+        if o.current and box[2] - box[0] > 2 * width + 1 and box[3] - box[1] > 2 * width + 1:
+            inner = [box[0] + 2 * width, box[1] + 2 * width, box[2] - 2 * width, box[3] - 2 * width]
+            draw.rectangle(inner, outline=(255, 255, 255), width=1)
+    return out
+
+
+def draw_tags(image: Any, overlays: Iterable[Overlay]) -> Any:
+    """Pixel renderers: each box's tag written in its top-left corner, black on its colour."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(image)
+    for o in overlays:
+        if o.tag:
+            left, top, right, bottom = draw.textbbox((0, 0), o.tag)
+            draw.rectangle([o.x0, o.y0, o.x0 + right - left + 4, o.y0 + bottom - top + 4], fill=o.color)
+            draw.text((o.x0 + 2 - left, o.y0 + 2 - top), o.tag, fill=(0, 0, 0))
+    return image
+
+
+# -- half-blocks ------------------------------------------------------------------------------------------
+_XTERM_LEVELS = (0, 95, 135, 175, 215, 255)
+_PALETTE_IMAGE: Any = None
+
+
+def _palette_image() -> Any:
+    """A Pillow palette image of the 240 fixed colours (16-255) of the 256-colour palette."""
+    global _PALETTE_IMAGE
+    if _PALETTE_IMAGE is None:
+        from PIL import Image
+
+        colors: list[int] = []
+        for r in _XTERM_LEVELS:
+            for g in _XTERM_LEVELS:
+                for b in _XTERM_LEVELS:
+                    colors += [r, g, b]
+        for i in range(24):
+            v = 8 + 10 * i
+            colors += [v, v, v]
+        colors += colors[-3:] * 16  # pad to 256 entries with a colour already there
+        image = Image.new("P", (1, 1))
+        image.putpalette(colors)
+        _PALETTE_IMAGE = image
+    return _PALETTE_IMAGE
+
+
+def packed_pixels(image: Any, colors: str = "truecolor") -> list[list[int]]:
+    """Rows of pixels as ints: 0xRRGGBB (truecolor) or a 256-colour index (16-255)."""
+    import numpy as np
+
+    if colors == "256":
+        from PIL import Image
+
+        indices = image.quantize(palette=_palette_image(), dither=Image.Dither.FLOYDSTEINBERG)
+        array = np.asarray(indices, dtype=np.int64) + 16
+        return array.tolist()
+    array = np.asarray(image.convert("RGB"), dtype=np.int64)
+    return ((array[:, :, 0] << 16) | (array[:, :, 1] << 8) | array[:, :, 2]).tolist()
+
+
+class StyleCache:
+    """Rich styles for (upper, lower) pixel pairs, made once each (a frame reuses most of them)."""
+
+    def __init__(self, colors: str = "truecolor", limit: int = 20_000) -> None:
+        self.colors = colors
+        self.limit = limit
+        self._styles: dict[int, Style] = {}
+        self._colors: dict[int, Color] = {}
+
+    def color(self, value: int) -> Color:
+        color = self._colors.get(value)
+        if color is None:
+            if self.colors == "256":
+                color = Color.from_ansi(value)
+            else:  # Color.from_rgb without its checks: a frame makes thousands of these
+                color = Color(f"#{value:06x}", ColorType.TRUECOLOR,
+                              triplet=ColorTriplet(value >> 16, (value >> 8) & 255, value & 255))
+            self._colors[value] = color
+        return color
+
+    def pair(self, top: int, bottom: int) -> Style:
+        key = (top << 25) | (bottom + 1)
+        style = self._styles.get(key)
+        if style is None:
+            if len(self._styles) > self.limit:
+                self._styles.clear()
+            style = Style.from_color(self.color(top), self.color(bottom) if bottom >= 0 else None)
+            self._styles[key] = style
+        return style
+
+
+def halfcell_row(top: list[int], bottom: list[int] | None, styles: StyleCache,
+                 tags: Mapping[int, tuple[str, Style]] | None = None) -> list[Segment]:
+    """One row of cells: ``▀`` with the upper pixel as foreground and the lower as background."""
+    segments: list[Segment] = []
+    run_key = None
+    run = 0
+    pair = styles.pair
+    width = len(top)
+    for x in range(width):
+        if tags and x in tags:
+            if run:
+                segments.append(Segment(UPPER_HALF * run, pair(*run_key)))
+                run, run_key = 0, None
+            text, style = tags[x]
+            segments.append(Segment(text, style))
+            continue
+        key = (top[x], bottom[x] if bottom is not None else -1)
+        if key == run_key:
+            run += 1
+            continue
+        if run:
+            segments.append(Segment(UPPER_HALF * run, pair(*run_key)))
+        run_key, run = key, 1
+    if run:
+        segments.append(Segment(UPPER_HALF * run, pair(*run_key)))
+    return segments
+
+
+def halfcell(image: Any, colors: str = "truecolor", styles: StyleCache | None = None,
+             tags: Mapping[tuple[int, int], tuple[str, Style]] | None = None) -> list[list[Segment]]:
+    """The image as rows of half-block cells (``tags``: (column, row) -> a one-cell text and its style)."""
+    styles = styles or StyleCache(colors)
+    pixels = packed_pixels(image, colors)
+    by_row: dict[int, dict[int, tuple[str, Style]]] = {}
+    for (x, y), tag in (tags or {}).items():
+        by_row.setdefault(y, {})[x] = tag
+    rows = []
+    for y in range(0, len(pixels), 2):
+        bottom = pixels[y + 1] if y + 1 < len(pixels) else None
+        rows.append(halfcell_row(pixels[y], bottom, styles, by_row.get(y // 2)))
+    return rows
+
+
+def tag_cells(overlays: Iterable[Overlay], mode: str, size: tuple[int, int]) -> dict[tuple[int, int], tuple[str, Style]]:
+    """Cell renderers: each box's tag in the cells at its top-left corner, black on the label's colour."""
+    cols, rows = size
+    cells: dict[tuple[int, int], tuple[str, Style]] = {}
+    for o in overlays:
+        if not o.tag:
+            continue
+        row = o.y0 // 2 if mode == "halfcell" else o.y0
+        style = Style(color="#000000", bgcolor=Color.from_rgb(*o.color), bold=True, underline=o.current)
+        for i, ch in enumerate(o.tag):
+            col = o.x0 + i
+            if 0 <= col < cols and 0 <= row < rows:
+                cells[(col, row)] = (ch, style)
+    return cells
+
+
+# -- ASCII ------------------------------------------------------------------------------------------
+def ascii_art(image: Any, overlays: Iterable[Overlay] = (), ramp: str = ASCII_RAMP) -> list[list[Segment]]:
+    """The image as characters by brightness; boxes drawn with ``+-|`` in their colour and their tag."""
+    import numpy as np
+
+    gray = np.asarray(image.convert("L"), dtype=np.int64)
+    levels = len(ramp) - 1
+    chars = [[ramp[(v * levels + 127) // 255] for v in row] for row in gray.tolist()]
+    h = len(chars)
+    w = len(chars[0]) if chars else 0
+    styles: list[list[Style | None]] = [[None] * w for _ in range(h)]
+    for o in sorted(overlays, key=lambda o: o.current):
+        style = Style(color=Color.from_rgb(*o.color), bold=True, reverse=o.current)
+        x0, y0, x1, y1 = max(0, o.x0), max(0, o.y0), min(w - 1, o.x1), min(h - 1, o.y1)
+        for x in range(x0, x1 + 1):
+            for y in (y0, y1):
+                if 0 <= y < h:
+                    chars[y][x] = "+" if x in (x0, x1) else "-"
+                    styles[y][x] = style
+        for y in range(y0 + 1, y1):
+            for x in (x0, x1):
+                if 0 <= x < w:
+                    chars[y][x] = "|"
+                    styles[y][x] = style
+        for i, ch in enumerate(o.tag):
+            if 0 <= y0 < h and 0 <= x0 + 1 + i < min(w, x1):
+                chars[y0][x0 + 1 + i] = ch
+                styles[y0][x0 + 1 + i] = Style(color="#000000", bgcolor=Color.from_rgb(*o.color), bold=True)
+    rows = []
+    for y in range(h):
+        segments: list[Segment] = []
+        start = 0
+        for x in range(1, w + 1):
+            if x == w or styles[y][x] is not styles[y][start]:
+                segments.append(Segment("".join(chars[y][start:x]), styles[y][start]))
+                start = x
+        rows.append(segments)
+    return rows
+
+
+# -- Kitty graphics protocol -----------------------------------------------------------------------------
+_PLACEHOLDER = "\U0010EEEE"
+# The first row/column diacritics of Kitty's rowcolumn-diacritics.txt (enough for 297 rows and columns).
+_DIACRITICS = [chr(c) for c in (
+    0x0305, 0x030D, 0x030E, 0x0310, 0x0312, 0x033D, 0x033E, 0x033F, 0x0346, 0x034A, 0x034B, 0x034C, 0x0350, 0x0351,
+    0x0352, 0x0357, 0x035B, 0x0363, 0x0364, 0x0365, 0x0366, 0x0367, 0x0368, 0x0369, 0x036A, 0x036B, 0x036C, 0x036D,
+    0x036E, 0x036F, 0x0483, 0x0484, 0x0485, 0x0486, 0x0487, 0x0592, 0x0593, 0x0594, 0x0595, 0x0597, 0x0598, 0x0599,
+    0x059C, 0x059D, 0x059E, 0x059F, 0x05A0, 0x05A1, 0x05A8, 0x05A9, 0x05AB, 0x05AC, 0x05AF, 0x05C4, 0x0610, 0x0611,
+    0x0612, 0x0613, 0x0614, 0x0615, 0x0616, 0x0617, 0x0657, 0x0658, 0x0659, 0x065A, 0x065B, 0x065D, 0x065E, 0x06D6,
+    0x06D7, 0x06D8, 0x06D9, 0x06DA, 0x06DB, 0x06DC, 0x06DF, 0x06E0, 0x06E1, 0x06E2, 0x06E4, 0x06E7, 0x06E8, 0x06EB,
+    0x06EC, 0x0730, 0x0732, 0x0733, 0x0735, 0x0736, 0x073A, 0x073D, 0x073F, 0x0740, 0x0741, 0x0743, 0x0745, 0x0747,
+    0x0749, 0x074A, 0x07EB, 0x07EC, 0x07ED, 0x07EE, 0x07EF, 0x07F0, 0x07F1, 0x07F3, 0x0816, 0x0817, 0x0818, 0x0819,
+    0x081B, 0x081C, 0x081D, 0x081E, 0x081F, 0x0820, 0x0821, 0x0822, 0x0823, 0x0825, 0x0826, 0x0827, 0x0829, 0x082A,
+    0x082B, 0x082C, 0x082D, 0x0951, 0x0953, 0x0954, 0x0F82, 0x0F83, 0x0F86, 0x0F87, 0x135D, 0x135E, 0x135F, 0x17DD,
+    0x193A, 0x1A17, 0x1A75, 0x1A76, 0x1A77, 0x1A78, 0x1A79, 0x1A7A, 0x1A7B, 0x1A7C, 0x1B6B, 0x1B6D, 0x1B6E, 0x1B6F,
+    0x1B70, 0x1B71, 0x1B72, 0x1B73, 0x1CD0, 0x1CD1, 0x1CD2, 0x1CDA, 0x1CDB, 0x1CE0, 0x1DC0, 0x1DC1, 0x1DC3, 0x1DC4,
+    0x1DC5, 0x1DC6, 0x1DC7, 0x1DC8, 0x1DC9, 0x1DCB, 0x1DCC, 0x1DD1, 0x1DD2, 0x1DD3, 0x1DD4, 0x1DD5, 0x1DD6, 0x1DD7,
+    0x1DD8, 0x1DD9, 0x1DDA, 0x1DDB, 0x1DDC, 0x1DDD, 0x1DDE, 0x1DDF, 0x1DE0, 0x1DE1, 0x1DE2, 0x1DE3, 0x1DE4, 0x1DE5,
+    0x1DE6, 0x1DFE, 0x20D0, 0x20D1, 0x20D4, 0x20D5, 0x20D6, 0x20D7, 0x20DB, 0x20DC, 0x20E1, 0x20E7, 0x20E9, 0x20F0,
+    0x2CEF, 0x2CF0, 0x2CF1, 0x2DE0, 0x2DE1, 0x2DE2, 0x2DE3, 0x2DE4, 0x2DE5, 0x2DE6, 0x2DE7, 0x2DE8, 0x2DE9, 0x2DEA,
+    0x2DEB, 0x2DEC, 0x2DED, 0x2DEE, 0x2DEF, 0x2DF0, 0x2DF1, 0x2DF2, 0x2DF3, 0x2DF4, 0x2DF5, 0x2DF6, 0x2DF7, 0x2DF8,
+    0x2DF9, 0x2DFA, 0x2DFB, 0x2DFC, 0x2DFD, 0x2DFE, 0x2DFF, 0xA66F, 0xA67C, 0xA67D, 0xA6F0, 0xA6F1, 0xA8E0, 0xA8E1,
+    0xA8E2, 0xA8E3, 0xA8E4, 0xA8E5, 0xA8E6, 0xA8E7, 0xA8E8, 0xA8E9, 0xA8EA, 0xA8EB, 0xA8EC, 0xA8ED, 0xA8EE, 0xA8EF,
+    0xA8F0, 0xA8F1, 0xAAB0, 0xAAB2, 0xAAB3, 0xAAB7, 0xAAB8, 0xAABE, 0xAABF, 0xAAC1, 0xFE20, 0xFE21, 0xFE22, 0xFE23,
+    0xFE24, 0xFE25, 0xFE26, 0x10A0F, 0x10A38, 0x1D185, 0x1D186, 0x1D187, 0x1D188, 0x1D189, 0x1D1AA, 0x1D1AB, 0x1D1AC,
+    0x1D1AD, 0x1D242, 0x1D243, 0x1D244)]
+MAX_KITTY_CELLS = len(_DIACRITICS)
+
+
+def kitty_transmit(image: Any, image_id: int, cols: int, rows: int, chunk: int = 4096) -> str:
+    """Escape sequences that send ``image`` (RGB, zlib-compressed) as ``image_id`` with a virtual
+    placement of ``cols`` x ``rows`` cells for Unicode placeholders (quietly: the terminal sends no reply)."""
+    w, h = image.size
+    payload = base64.standard_b64encode(zlib.compress(image.convert("RGB").tobytes(), 1)).decode("ascii")
+    parts = []
+    first = True
+    while True:
+        piece, payload = payload[:chunk], payload[chunk:]
+        more = 1 if payload else 0
+        if first:
+            control = f"a=T,U=1,q=2,f=24,o=z,s={w},v={h},i={image_id},c={cols},r={rows},m={more}"
+            first = False
+        else:
+            control = f"m={more},q=2"
+        parts.append(f"\x1b_G{control};{piece}\x1b\\")
+        if not payload:
+            break
+    return "".join(parts)
+
+
+def kitty_delete(image_id: int) -> str:
+    return f"\x1b_Ga=d,d=I,i={image_id},q=2\x1b\\"
+
+
+def kitty_placeholders(image_id: int, cols: int, rows: int) -> list[list[Segment]]:
+    """Rows of placeholder cells for ``image_id`` (the id in the foreground colour, as Kitty expects)."""
+    cols, rows = min(cols, MAX_KITTY_CELLS), min(rows, MAX_KITTY_CELLS)
+    style = Style(color=Color.from_rgb((image_id >> 16) & 255, (image_id >> 8) & 255, image_id & 255))
+    return [[Segment("".join(_PLACEHOLDER + _DIACRITICS[r] + _DIACRITICS[c] for c in range(cols)), style)]
+            for r in range(rows)]
+
+
+# -- Sixel -------------------------------------------------------------------------------------------------
+_SIXEL_RUN = re.compile(rb"([\x3f-\x7e])\1{3,}")
+
+
+def sixel_encode(image: Any, max_colors: int = 128) -> str:
+    """``image`` as a DEC Sixel sequence (DCS ... ST), quantised to at most ``max_colors`` colours."""
+    import numpy as np
+    from PIL import Image
+
+    image = image.convert("RGB")
+    w, h = image.size
+    quantized = image.quantize(colors=max(2, min(256, max_colors)), method=Image.Quantize.FASTOCTREE,
+                               dither=Image.Dither.NONE)
+    palette = quantized.getpalette() or []
+    indices = np.asarray(quantized, dtype=np.int16)
+    used = sorted(int(i) for i in np.unique(indices))
+    out = [f'\x1bP0;1;0q"1;1;{w};{h}']
+    for i in used:
+        r, g, b = palette[3 * i:3 * i + 3]
+        out.append(f"#{i};2;{r * 100 // 255};{g * 100 // 255};{b * 100 // 255}")
+    bands = -(-h // 6)
+    padded = np.full((bands * 6, w), 256, dtype=np.int16)  # 256: no colour (the rows below the image)
+    padded[:h] = indices
+    padded = padded.reshape(bands, 6, w)
+    bits = np.zeros((257, bands, w), dtype=np.uint8)  # bits[colour, band, x]: the six pixels of that colour
+    band_index = np.arange(bands)[:, None]
+    column = np.arange(w)[None, :]
+    for r in range(6):
+        bits[padded[:, r, :], band_index, column] |= np.uint8(1 << r)
+    present = bits[:256].any(axis=2)  # [colour, band]
+    chars = bits + np.uint8(63)
+    for band in range(bands):
+        lines = []
+        for i in np.flatnonzero(present[:, band]).tolist():
+            data = chars[i, band].tobytes().rstrip(b"?")
+            data = _SIXEL_RUN.sub(lambda m: b"!%d%s" % (len(m.group(0)), m.group(1)), data)
+            lines.append(f"#{i}" + data.decode("ascii"))
+        out.append("$".join(lines) + "-")
+    out.append("\x1b\\")
+    return "".join(out)
+
+
+def sixel_decode(data: str) -> tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]]:
+    """A minimal Sixel decoder (for tests): (width, height, {(x, y): (r, g, b) in 0-100})."""
+    body = data[data.index("q") + 1:data.rindex("\x1b\\")]
+    colors: dict[int, tuple[int, int, int]] = {}
+    pixels: dict[tuple[int, int], tuple[int, int, int]] = {}
+    x = y = 0
+    current = 0
+    width = height = 0
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == '"':
+            m = re.match(r'"(\d+);(\d+);(\d+);(\d+)', body[i:])
+            assert m
+            width, height = int(m.group(3)), int(m.group(4))
+            i += m.end()
+            continue
+        if ch == "#":
+            m = re.match(r"#(\d+)(?:;2;(\d+);(\d+);(\d+))?", body[i:])
+            assert m
+            current = int(m.group(1))
+            if m.group(2) is not None:
+                colors[current] = (int(m.group(2)), int(m.group(3)), int(m.group(4)))
+            i += m.end()
+            continue
+        if ch == "$":
+            x = 0
+        elif ch == "-":
+            x, y = 0, y + 6
+        elif ch == "!":
+            m = re.match(r"!(\d+)(.)", body[i:])
+            assert m
+            for _ in range(int(m.group(1))):
+                _sixel_put(pixels, x, y, ord(m.group(2)) - 63, colors[current])
+                x += 1
+            i += m.end()
+            continue
+        elif "?" <= ch <= "~":
+            _sixel_put(pixels, x, y, ord(ch) - 63, colors[current])
+            x += 1
+        i += 1
+    return width, height, pixels
+
+
+def _sixel_put(pixels: dict, x: int, y: int, bits: int, color: tuple[int, int, int]) -> None:
+    for b in range(6):
+        if bits & (1 << b):
+            pixels[(x, y + b)] = color
