@@ -12,6 +12,7 @@ their parameters are the command's arguments and options, and ``--db``,
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -19,7 +20,7 @@ import sys
 import traceback
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 
@@ -350,17 +351,9 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
                 return
         else:
             assert output is not None
-            tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-            try:
-                with open(tmp, "wb" if fmt == "spacy" else "w", encoding=None if fmt == "spacy" else "utf-8") as f:
-                    summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
-                                     advance=advance)
-                os.replace(tmp, output)
-            except OSError as e:
-                raise UserError(f"{output}: cannot write ({e.strerror})") from None
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+            with _atomic_file(output, binary=fmt == "spacy") as f:
+                summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
+                                 advance=advance)
     from .sanitize import one_line
 
     left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.left_out.items()))
@@ -377,14 +370,27 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
           f"{'; ' + ', '.join(not_shown) + ' (warnings above)' if not_shown else ''}.", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _atomic_file(output: Path, binary: bool = False) -> Iterator[Any]:
+    """A file written beside ``output`` and moved over it only when complete (no half exports)."""
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
+            yield f
+        os.replace(tmp, output)
+    except OSError as e:
+        raise UserError(f"{output}: cannot write ({e.strerror})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def _write_atomically(output: Path, rows: Any, total: int) -> int:
     from rich.progress import Progress
 
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     count = 0
-    try:
-        with open(tmp, "w", encoding="utf-8") as f, Progress(transient=True, disable=total < 50_000,
-                                                             console=_stderr_console()) as bar:
+    with _atomic_file(output) as f:
+        with Progress(transient=True, disable=total < 50_000, console=_stderr_console()) as bar:
             job = bar.add_task("Exporting", total=total)
             buffer: list[str] = []
             for content in rows:
@@ -397,12 +403,6 @@ def _write_atomically(output: Path, rows: Any, total: int) -> int:
             if buffer:
                 f.write("\n".join(buffer) + "\n")
                 count += len(buffer)
-        os.replace(tmp, output)
-    except OSError as e:
-        raise UserError(f"{output}: cannot write ({e.strerror})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return count
 
 

@@ -320,11 +320,17 @@ def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float =
             if first is not None:  # pattern matches: positives for a cold model, served first
                 for task in window:
                     yield from first(task)
-            if strategy == "random" or served < warmup:  # the baseline, or a cold model's first questions
+            if strategy == "random":  # the baseline: source order
                 for _, candidate in learner.candidates(window, strategy):
-                    served += 1
                     yield candidate
                 continue
+            if served < warmup:  # a cold model's first questions: in source order, its scores mean nothing yet
+                head, window = window[:warmup - served], window[warmup - served:]
+                for _, candidate in learner.candidates(head, strategy):
+                    served += 1
+                    yield candidate
+                if not window:
+                    continue
             scored = [(u, rng.random(), c) for u, c in learner.candidates(window, strategy)]
             for value, _, _ in scored:  # the moving average of what the stream offers
                 ema = (1 - alpha) * ema + alpha * value
