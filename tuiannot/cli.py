@@ -272,7 +272,9 @@ def db_out(
         "--format", help="jsonl: the stored answers as they are (Prodigy JSONL). spacy: a DocBin (.spacy) with "
         "doc.ents (ner_manual), doc.spans['sc'] (spans_manual) or doc.cats. conll: IOB2, one 'token<TAB>tag' "
         "line per token, a blank line between texts. doccano: JSONL {text, label}. label-studio: a JSON array "
-        "of tasks with annotations.", metavar="jsonl|spacy|conll|doccano|label-studio")] = "jsonl",
+        "of tasks with annotations. coco: COCO JSON of image boxes (categories from the labels). folders: a "
+        "folder per label with the images (OUTPUT is the folder).",
+        metavar="jsonl|spacy|conll|doccano|label-studio|coco|folders")] = "jsonl",
     answer: Annotated[Optional[str], typer.Option(
         "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl; accepted "
         "answers and rejected yes/no questions (the label does not apply) for spacy; accepted answers for the "
@@ -291,6 +293,9 @@ def db_out(
 
     if answer is not None and answer not in ANSWERS:
         raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
+    if fmt in ("coco", "folders"):
+        _export_images(dataset, output, fmt, answer, db)
+        return
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     to_stdout = output is None or str(output) == "-"
@@ -368,6 +373,46 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
           f"{one_line(dataset)!r} to {'standard output' if to_stdout else output}"
           f"{'; not included: ' + left_out + ' answers (choose with --answer)' if left_out else ''}"
           f"{'; ' + ', '.join(not_shown) + ' (warnings above)' if not_shown else ''}.", file=sys.stderr)
+
+
+def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optional[str], db: Optional[str]) -> None:
+    from .images import to_coco, to_folders
+    from .sanitize import one_line
+    from .storage import connect
+
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        print(f"warning: {one_line(message, 300)}", file=sys.stderr)
+
+    if fmt == "folders" and (output is None or str(output) == "-"):
+        raise typer.BadParameter("--format folders writes a folder per label: give OUTPUT, the folder",
+                                 param_hint="OUTPUT")
+    if fmt == "folders" and output is not None and output.exists() and not output.is_dir():
+        raise UserError(f"{output}: exists and is not a folder")
+    with connect(db) as database:
+        if not database.has_dataset(dataset):
+            raise UserError(f"no dataset named {dataset!r} in {database.location}")
+        answers = database.answers(dataset, answer=answer)
+        if fmt == "coco":
+            coco = to_coco(answers, answer=answer or "accept", warn=warn)
+            text = json.dumps(coco, ensure_ascii=False, indent=1)
+            if output is None or str(output) == "-":
+                print(text)
+            else:
+                with _atomic_file(output) as f:
+                    f.write(text)
+            print(f"Exported {len(coco['images'])} images, {len(coco['annotations'])} boxes, "
+                  f"{len(coco['categories'])} categories (coco) from {one_line(dataset)!r}"
+                  f"{'; ' + str(len(warnings)) + ' problems (warnings above)' if warnings else ''}.", file=sys.stderr)
+            return
+        assert output is not None
+        counts = to_folders(answers, output, rejected=answer == "reject", warn=warn)
+    total = sum(counts.values())
+    print(f"Exported {total} images into {len(counts)} label folders under {output}"
+          f"{': ' + ', '.join(f'{k} {v}' for k, v in sorted(counts.items())) if counts else ''}"
+          f"{'; ' + str(len(warnings)) + ' problems (warnings above)' if warnings else ''}.", file=sys.stderr)
 
 
 @contextlib.contextmanager
