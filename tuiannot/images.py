@@ -305,6 +305,7 @@ class ImageCache:
         self._lock = threading.Lock()
         self.target: Callable[[int, int], tuple[int, int]] | None = None  # (w, h) -> pixel size to fit
         self.prerender: Callable[["PILImage"], Any] | None = None  # a fitted image -> what the screen draws
+        self.originals: dict[int, tuple[int, int]] = {}  # input hash -> upright size of the original
         self.hits = self.misses = 0
 
     def get(self, key: tuple[Any, ...]) -> Any:
@@ -360,16 +361,32 @@ class ImageCache:
             self.put(("fit", key, pixels), image)
         return image
 
-    def prepare(self, key: int, image: "PILImage", size: int = BASE_SIZE) -> None:
-        """Keep a freshly decoded image and, if the screen says at what size, its fit (prefetch)."""
+    def prepare(self, key: int, image: "PILImage", size: int = BASE_SIZE,
+                original: tuple[int, int] | None = None) -> None:
+        """Keep a freshly decoded image and, if the screen says at what size, its fit (prefetch).
+
+        ``original`` is the image's upright size (the screen fits that, not the decoded copy's)."""
         self.put(("base", key, size), image)
+        self.originals[key] = original or image.size
+        self._fit_one(key, image, self.originals[key])
+
+    def fit_cached(self, size: int = BASE_SIZE) -> int:
+        """Fit every decoded image in the cache to the screen's size now (after a start or a resize)."""
+        with self._lock:
+            bases = [(k[1], v) for k, v in self._items.items() if k[0] == "base" and k[2] == size]
+        done = 0
+        for key, image in bases:
+            done += self._fit_one(key, image, self.originals.get(key, image.size))
+        return done
+
+    def _fit_one(self, key: int, image: "PILImage", original: tuple[int, int]) -> int:
         target = self.target
         if target is not None:
             try:
-                pixels = target(*image.size)
+                pixels = target(*original)
             except Exception:  # noqa: BLE001 (the screen went away: no fit)
-                return
-            if pixels and pixels[0] > 0 and pixels[1] > 0:
+                return 0
+            if pixels and pixels[0] > 0 and pixels[1] > 0 and self.get(("fit", key, pixels)) is None:
                 fitted = resize(image, pixels)
                 self.put(("fit", key, pixels), fitted)
                 prerender = self.prerender
@@ -378,6 +395,8 @@ class ImageCache:
                         self.put(("rows", key, pixels), prerender(fitted))
                     except Exception:  # noqa: BLE001 (drawn on the screen's side instead)
                         pass
+                return 1
+        return 0
 
 
 def _nbytes(image: Any) -> int:
@@ -435,7 +454,7 @@ def prepare_task(task: dict[str, Any], ref: str, *, size: int = BASE_SIZE, cache
     task.pop("_task_hash", None)  # recomputed from the content hash
     task["_input_hash"] = info.input_hash
     if cache is not None:
-        cache.prepare(info.input_hash, image, size)
+        cache.prepare(info.input_hash, image, size, (info.width, info.height))
     return task
 
 

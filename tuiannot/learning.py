@@ -164,7 +164,7 @@ class TextcatLearner(Learner):
         self.exclusive = self.pipe == "textcat"
 
     @classmethod
-    def blank(cls, lang: str, labels: list[str], ngram_size: int = 2) -> "TextcatLearner":
+    def blank(cls, lang: str, labels: list[str], ngram_size: int = 1) -> "TextcatLearner":
         """A fast bag-of-words classifier, one independent score per label, ready to learn."""
         import spacy
 
@@ -225,6 +225,7 @@ class NerLearner(Learner):
         if "ner" not in nlp.pipe_names:
             raise UserError("the model has no entity recogniser (ner)")
         self.beam_width = beam_width
+        self.replay = 300  # NER updates cost more per example than a bag of words
 
     @classmethod
     def blank(cls, lang: str, labels: list[str]) -> "NerLearner":

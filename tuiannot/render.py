@@ -356,7 +356,7 @@ def packed_pixels(image: Any, colors: str = "truecolor") -> list[list[int]]:
 class StyleCache:
     """Rich styles for (upper, lower) pixel pairs, made once each (a frame reuses most of them)."""
 
-    def __init__(self, colors: str = "truecolor", limit: int = 20_000) -> None:
+    def __init__(self, colors: str = "truecolor", limit: int = 6_000) -> None:
         self.colors = colors
         self.limit = limit
         self._styles: dict[int, Style] = {}
@@ -365,6 +365,8 @@ class StyleCache:
     def color(self, value: int) -> Color:
         color = self._colors.get(value)
         if color is None:
+            if len(self._colors) > self.limit:  # bounded: a photo has thousands of colours, the next others
+                self._colors.clear()
             if self.colors == "256":
                 color = Color.from_ansi(value)
             else:  # Color.from_rgb without its checks: a frame makes thousands of these

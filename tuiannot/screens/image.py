@@ -27,7 +27,6 @@ from rich.control import Control
 from rich.segment import ControlType, Segment
 from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.strip import Strip
@@ -130,6 +129,9 @@ class ImageView(Widget, can_focus=False):
             if self.key is not None:
                 self._token += 1
                 self._refit()
+            # the images prefetched so far (before the screen was up, or at the old size) fitted anew
+            self.run_worker(lambda: self.cache.fit_cached(self.base_size), thread=True, exclusive=True,
+                            group=f"image-refit-{id(self)}")
 
     def _refit(self) -> None:
         cols, rows = self._area = (self.content_size.width, self.content_size.height)
