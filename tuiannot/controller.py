@@ -99,6 +99,8 @@ class Controller:
         self.stream = components.stream
         if isinstance(self.stream, Stream):
             self.stream.strict = strict
+        if isinstance(components.config.get("prefetch"), int):  # e.g. images: fewer decoded photos held ahead
+            prefetch = min(prefetch, max(1, components.config["prefetch"]))
         self.routing = routing
         if routing is not None:
             if components.task_router is not None and routing.task_router is None:

@@ -104,6 +104,8 @@ def quoted(text: str, limit: int = 40) -> str:
 # -- what an answer means ------------------------------------------------------------
 def answer_kind(task: dict[str, Any]) -> str | None:
     """``"spans"``, ``"textcat"`` or None (nothing a trainer can use)."""
+    if not isinstance(task.get("text"), str):
+        return None  # images (and other inputs without text) have their own exports: coco, folders
     view = task.get("_view_id")
     if view in TEXTCAT_VIEWS:  # a text question may show spans (highlighted matches): still about the text
         return "textcat" if ("options" in task or "accept" in task or isinstance(task.get("label"), str)) else None

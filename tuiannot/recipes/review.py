@@ -34,6 +34,9 @@ def review_tasks(answers: Iterator[dict[str, Any]], only_conflicts: bool) -> Ite
     for answer in answers:
         if answer.get("_gold") is not None:
             continue  # gold questions are scored, not adjudicated
+        if "image" in answer and "text" not in answer:
+            raise UserError("reviewing image datasets is not supported yet (use tuiannot aggregate for "
+                            "classification answers)")
         groups.setdefault(answer["_input_hash"], []).append(answer)
     for input_hash, given in groups.items():
         latest: dict[str, dict[str, Any]] = {}
