@@ -148,3 +148,14 @@ def test_progress_of_a_team(tmp_path: Path, db_path: Path) -> None:
         assert report["annotations_per_input"] == 3.0
         with pytest.raises(UserError, match="no dataset named"):
             progress_report(db, "nope")
+
+
+def test_progress_of_span_annotators_uses_strict_span_f(db_path: Path) -> None:
+    def ents(who, spans):
+        return {"text": "Acme hired Ann", "answer": "accept", "_view_id": "ner_manual", "_session_id": f"ds-{who}",
+                "spans": [{"start": s, "end": e, "label": l} for s, e, l in spans]}
+
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [ents("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]), ents("bob", [(0, 4, "ORG")])])
+        report = progress_report(db, "ds")
+    assert [p["agreement_with_others"] for p in report["annotators"]] == [pytest.approx(2 / 3, abs=1e-4)] * 2

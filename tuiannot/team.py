@@ -129,14 +129,18 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
             seconds[who].append(float(a["_seconds"]))
     pair_agreement: dict[str, list[float]] = defaultdict(list)
     regular = [a for a in answers if a.get("_gold") is None]
-    if regular:
-        kind = question_kind(regular)
+    if regular:  # percent agreement with each other annotator (documents) or strict span F (spans)
+        kind, ratings, spans, _ = dataset_ratings(db, dataset)
         if kind != "spans":
-            _, ratings, _, _ = dataset_ratings(db, dataset)
-            for pair in document_agreement(ratings).get("pairs", []):
-                if pair.get("percent_agreement") is not None:
-                    pair_agreement[pair["a"]].append(pair["percent_agreement"])
-                    pair_agreement[pair["b"]].append(pair["percent_agreement"])
+            pairs = [(p["a"], p["b"], p.get("percent_agreement"))
+                     for p in document_agreement(ratings).get("pairs", [])]
+        else:
+            pairs = [(p["a"], p["b"], (p.get("strict") or {}).get("f"))
+                     for p in span_agreement(spans).get("pairs", [])]
+        for a, b, value in pairs:
+            if value is not None:
+                pair_agreement[a].append(value)
+                pair_agreement[b].append(value)
     inputs = {a["_input_hash"] for a in regular}
     done_by: dict[int, set[str]] = defaultdict(set)
     for a in regular:
