@@ -134,8 +134,12 @@ def area(curve: list[float]) -> float:
     return statistics.mean(curve)
 
 
-def labels_saved(uncertainty: list[tuple[int, float]], random_curve: list[tuple[int, float]], budget: int) -> float:
+def labels_saved(uncertainty: list[tuple[int, float]], random_curve: list[tuple[int, float]], budget: int
+                 ) -> float | None:
+    """None when random learned nothing (its final score is no better than the untrained model's)."""
     target = random_curve[-1][1]
+    if target <= random_curve[0][1] + 1e-12:
+        return None
     for n, score in uncertainty:
         if n > 0 and score >= target - 1e-12:
             return 1 - n / budget
@@ -224,7 +228,8 @@ def main() -> None:
         png = args.png or workdir / f"active_learning_{args.task}.png"
         plot(means, png, f"{args.task}: mean over {args.seeds} seeds")
         print(f"\ncurves: {png}")
-        print(f"labels_saved={saved:.3f} auc_ratio={ratio:.3f}")
+        print(f"labels_saved={'n/a' if saved is None else f'{saved:.3f}'} auc_ratio={ratio:.3f}"
+              + ("  (random learned nothing: no comparison)" if saved is None else ""))
 
 
 if __name__ == "__main__":
