@@ -249,6 +249,15 @@ def test_train_ner_saves_a_model_that_predicts(capsys: pytest.CaptureFixture[str
     doc = nlp("Yesterday Gina left Hooli for good .")
     assert [(e.text, e.label_) for e in doc.ents] == [("Gina", "PERSON"), ("Hooli", "ORG")]
     assert not list(tmp_path.glob(".tuiannot-train-*"))  # the work directory is gone
+    # the trained pipeline works as `ner --model`: its entities come as suggestions to correct
+    from tuiannot.recipes import Components, get_recipe
+
+    source = tmp_path / "new.jsonl"
+    source.write_text(json.dumps({"text": "Yesterday Gina left Hooli for good ."}) + "\n")
+    task = next(iter(Components.from_value(get_recipe("ner")(str(source), label="ORG,PERSON",
+                                                              model=str(model))).stream))
+    assert [(task["text"][s["start"]:s["end"]], s["label"], s["source"]) for s in task["spans"]] == [
+        ("Gina", "PERSON", "model"), ("Hooli", "ORG", "model")]
     # human output: the per-label table with an overall row; training again replaces the pipeline
     code, stdout, err = run(capsys, "train", "ner", "ner", "--output", model, "--max-steps", "3", "--db", db_path)
     assert code == 0, err
