@@ -31,6 +31,9 @@ class FixedLearner(Learner):
         return [(informativeness([self.probs[t["text"]], 1 - self.probs[t["text"]]], strategy),
                  set_hashes({**t, "label": "X", "score": self.probs[t["text"]]})) for t in tasks]
 
+    def example(self, answer):
+        return None
+
 
 def run_select(probs: dict[str, float], strategy: str, **kwargs) -> list[str]:
     tasks = [set_hashes({"text": t}) for t in probs]

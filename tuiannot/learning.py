@@ -28,6 +28,7 @@ served first, so that a blank model gets positives to learn from.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 import random as random_module
 import threading
 from pathlib import Path
@@ -59,7 +60,7 @@ def informativeness(probs: list[float], strategy: str) -> float:
     raise UserError(f"unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
 
 
-class Learner:
+class Learner(ABC):
     """A model that scores candidate questions and learns from answered ones."""
 
     kind = ""
@@ -139,11 +140,13 @@ class Learner:
             f", loss {loss:.3f}" if loss is not None else "")
 
     # -- per kind ------------------------------------------------------------------
+    @abstractmethod
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
-        raise NotImplementedError
+        """(informativeness, question) for the questions this model would ask about ``tasks``."""
 
+    @abstractmethod
     def example(self, answer: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        """A spaCy Example teaching what ``answer`` says (None when it says nothing usable)."""
 
 
 class TextcatLearner(Learner):

@@ -115,6 +115,19 @@ def _load_builtin() -> None:
     from . import image, ner, review, textcat  # noqa: F401  (they register themselves)
 
 
+MAX_KEYED_LABELS = 10
+
+
+def keyed_labels(value: str | Iterable[str] | None, example: str = "POS,NEG") -> list[str]:
+    """``--label`` for an annotation view: at least one, at most the ten number keys."""
+    labels = parse_labels(value)
+    if not labels:
+        raise UserError(f"--label needs at least one label, e.g. --label {example}")
+    if len(labels) > MAX_KEYED_LABELS:
+        raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
+    return labels
+
+
 def parse_labels(value: str | Iterable[str] | None) -> list[str]:
     """``"POS,NEG"`` (or a file with a label per line) as a list, duplicates removed."""
     if value is None:

@@ -21,8 +21,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from . import parse_labels, recipe
-from .textcat import MAX_KEYED_LABELS, _move_label_to_meta
+from . import keyed_labels, parse_labels, recipe
+from .textcat import _move_label_to_meta
 
 GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "ascii")
 STORED_VIEW = {"image_classification": "classification", "image_choice": "choice", "image_manual": "image_manual"}
@@ -53,11 +53,7 @@ def image(
     from .. import images
     from ..render import detect
 
-    labels = parse_labels(label)
-    if not labels:
-        raise UserError("--label needs at least one label, e.g. --label CAT,DOG")
-    if len(labels) > MAX_KEYED_LABELS:
-        raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
+    labels = keyed_labels(label, "CAT,DOG")
     if graphics not in GRAPHICS:
         raise UserError(f"--graphics {graphics!r}: choose from {', '.join(GRAPHICS)}")
     chosen = detect(graphics)

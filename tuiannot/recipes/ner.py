@@ -17,9 +17,8 @@ import typer
 from ..errors import UserError
 from ..sources import LOADERS, Source
 from ..stream import Stream
-from . import parse_labels, recipe
+from . import keyed_labels, parse_labels, recipe
 from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
-from .textcat import MAX_KEYED_LABELS
 
 SourceArg = Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE",
                                           show_default=False)]
@@ -46,11 +45,7 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
                     batch_size: int = 10, output: str | None = None) -> dict[str, Any]:
     from ..spans import Suggester, align_spans, load_nlp, load_patterns, split_sentences, task_tokens
 
-    labels = parse_labels(label)
-    if not labels:
-        raise UserError("--label needs at least one label, e.g. --label PERSON,ORG")
-    if len(labels) > MAX_KEYED_LABELS:
-        raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
+    labels = keyed_labels(label, "PERSON,ORG")
     overlapping = view_id == "spans_manual"
     stream = Stream(Source(source, loader=loader))
     nlp = load_nlp(lang, model)

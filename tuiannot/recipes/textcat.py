@@ -16,10 +16,9 @@ import typer
 from ..errors import UserError
 from ..sources import LOADERS, Source
 from ..stream import Stream
-from . import parse_labels, recipe
+from . import keyed_labels, parse_labels, recipe
 from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
 
-MAX_KEYED_LABELS = 10
 
 
 def _move_label_to_meta(task: dict[str, Any]) -> dict[str, Any]:
@@ -59,11 +58,7 @@ def textcat(
     lang: Annotated[str, typer.Option("--lang", help="With --teach and no --model: language of the new model.")
                     ] = "en",
 ) -> dict[str, Any]:
-    labels = parse_labels(label)
-    if not labels:
-        raise UserError("--label needs at least one label, e.g. --label POS,NEG")
-    if len(labels) > MAX_KEYED_LABELS:
-        raise UserError(f"--label has {len(labels)} labels; at most {MAX_KEYED_LABELS} fit on the keys 1-9 and 0")
+    labels = keyed_labels(label, "POS,NEG")
     stream = Stream(Source(source, loader=loader)).map(_move_label_to_meta)
     if teach:
         from .teach import teach_components
