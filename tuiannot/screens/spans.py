@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rich.segment import Segment
@@ -36,8 +37,17 @@ CURSOR = Style(reverse=True, bold=True)
 SELECTION = Style(bgcolor="#5f5f87", underline=True, bold=True)
 
 
+@lru_cache(maxsize=64)
 def label_style(index: int) -> Style:
     return Style(bgcolor=PALETTE[index % len(PALETTE)], color="#000000")
+
+
+@lru_cache(maxsize=128)
+def span_style(index: int, suggested: bool, overlapped: bool) -> Style:
+    """A span's text: label colour behind it (own spans), or underlined in it (suggestions)."""
+    if suggested:
+        return Style(color=PALETTE[index % len(PALETTE)], underline=True, italic=True)
+    return label_style(index) + Style(bold=True, underline=overlapped)
 
 
 @dataclass
@@ -89,17 +99,15 @@ class SpanText(ScrollView, can_focus=False):
             return None
         return min(self.anchor, self.cursor), max(self.anchor, self.cursor)
 
-    def _style_at(self, pos: int, cursor: tuple[int, int] | None, selection: tuple[int, int] | None
-                  ) -> Style | None:
-        covering = [s for s in self.spans if s["start"] <= pos < s["end"]]
+    def _style_at(self, pos: int, cursor: tuple[int, int] | None, selection: tuple[int, int] | None,
+                  covering: list[dict[str, Any]] | None = None) -> Style | None:
+        if covering is None:
+            covering = [s for s in self.spans if s["start"] <= pos < s["end"]]
         style: Style | None = None
         if covering:
             inner = min(covering, key=lambda s: s["end"] - s["start"])
             index = self.labels.index(inner["label"]) if inner["label"] in self.labels else 7
-            if inner.get("suggested"):
-                style = Style(color=PALETTE[index % len(PALETTE)], underline=True, italic=True)
-            else:
-                style = label_style(index) + Style(bold=True, underline=len(covering) > 1)
+            style = span_style(index, bool(inner.get("suggested")), len(covering) > 1)
         if selection and selection[0] <= pos < selection[1]:
             style = (style or Style()) + SELECTION
         if cursor and cursor[0] <= pos < cursor[1]:
@@ -125,7 +133,14 @@ class SpanText(ScrollView, can_focus=False):
         points = sorted(b for b in bounds if 0 <= b <= len(text))
         pieces: list[_Piece] = []
         display_pos = 0
+        by_start = sorted(self.spans, key=lambda s: s["start"])
+        next_span = 0
+        active: list[dict[str, Any]] = []  # the spans covering the current piece (a sweep, not a scan)
         for i, start in enumerate(points):
+            while next_span < len(by_start) and by_start[next_span]["start"] <= start:
+                active.append(by_start[next_span])
+                next_span += 1
+            active = [s for s in active if s["end"] > start]
             for span in sorted(ends.get(start, []), key=lambda s: -s["start"]):
                 index = self.labels.index(span["label"]) if span["label"] in self.labels else 7
                 suggested = bool(span.get("suggested"))
@@ -138,8 +153,8 @@ class SpanText(ScrollView, can_focus=False):
             if i + 1 < len(points):
                 end = points[i + 1]
                 if end > start:
-                    pieces.append(_Piece(display_pos, text[start:end], self._style_at(start, cursor, selection),
-                                         start))
+                    pieces.append(_Piece(display_pos, text[start:end],
+                                         self._style_at(start, cursor, selection, active), start))
                     display_pos += end - start
         self._pieces = pieces
         self._piece_starts = [p.display_start for p in pieces]
