@@ -118,9 +118,9 @@ class AnnotationApp(App[int]):
             if not self._frozen:
                 # Everything loaded so far (Textual, spaCy, the first task) lives as long as the app:
                 # moving it out of the collector's view stops 80-90 ms full collections mid-keystroke.
+                # (After the first frame, and without a collection first: both would delay the first task.)
                 self._frozen = True
-                gc.collect()
-                gc.freeze()
+                self.call_after_refresh(gc.freeze)
 
     @work(thread=True, exclusive=True, group="next-task")
     def wait_for_task(self) -> None:

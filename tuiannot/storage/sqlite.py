@@ -174,9 +174,7 @@ class SQLiteDatabase(Database):
                             f"this one knows {SCHEMA_VERSION}); upgrade tuiannot")
         if version == SCHEMA_VERSION:
             return
-        import sqlite_utils  # only needed to create or migrate a schema (it is slow to import)
-
-        self.db = sqlite_utils.Database(self.conn)
+        self.db = _sqlite_utils().Database(self.conn)
         with self._transaction():
             version = self._schema_version()  # another process may have migrated meanwhile
             if not self.db["tuiannot_meta"].exists():
@@ -530,6 +528,24 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _sqlite_utils() -> Any:
+    """sqlite-utils, imported only to create or migrate a schema, and without the optional pandas and
+    numpy it would pull in (hundreds of milliseconds on the first start; we never hand it DataFrames)."""
+    import sys
+
+    if "sqlite_utils" in sys.modules:
+        return sys.modules["sqlite_utils"]
+    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import sqlite_utils
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+    return sqlite_utils
 
 
 def _is_busy(e: sqlite3.OperationalError) -> bool:
