@@ -22,7 +22,7 @@ import typer
 
 from ..errors import UserError
 from . import keyed_labels, parse_labels, recipe
-from .textcat import _move_label_to_meta
+from .textcat import _move_label_to_meta, ask_about
 
 GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "ascii")
 STORED_VIEW = {"image_classification": "classification", "image_choice": "choice", "image_manual": "image_manual"}
@@ -68,14 +68,8 @@ def image(
     if boxes:
         view_id = "image_manual"
         stream.map(_check_spans(labels, stream))
-    elif len(labels) == 1:
-        the_label = labels[0]
-        stream.map(lambda task: {**task, "label": the_label})
-        view_id = "image_classification"
     else:
-        options = [{"id": name, "text": name} for name in labels]
-        stream.map(lambda task: {**task, "options": options})
-        view_id = "image_choice"
+        view_id = f"image_{ask_about(stream, labels)}"  # image_classification or image_choice
     config: dict[str, Any] = {
         "choice_style": "single" if exclusive else "multiple",
         "graphics": chosen.mode, "colors": chosen.colors, "cell": list(chosen.cell),

@@ -21,6 +21,18 @@ from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
 
 
 
+def ask_about(stream: Stream, labels: list[str]) -> str:
+    """Put the question on every task: one label is a yes/no question (``label``), several a choice
+    (``options``). Returns the view: ``classification`` or ``choice``."""
+    if len(labels) == 1:
+        the_label = labels[0]
+        stream.map(lambda task: {**task, "label": the_label})
+        return "classification"
+    options = [{"id": name, "text": name} for name in labels]
+    stream.map(lambda task: {**task, "options": options})
+    return "choice"
+
+
 def _move_label_to_meta(task: dict[str, Any]) -> dict[str, Any]:
     """A ``label`` the source already has (a gold label, say) is kept in ``meta``, not asked about."""
     if "label" in task:
@@ -68,14 +80,7 @@ def textcat(
                                    strategy=strategy, batch_size=batch_size, output=output)}
     if patterns or output:
         raise UserError("--patterns and --output go with --teach")
-    if len(labels) == 1:
-        the_label = labels[0]
-        stream.map(lambda task: {**task, "label": the_label})
-        view_id = "classification"
-    else:
-        options = [{"id": name, "text": name} for name in labels]
-        stream.map(lambda task: {**task, "options": options})
-        view_id = "choice"
+    view_id = ask_about(stream, labels)
     if model:
         stream.map(_model_scores(model, labels, threshold, exclusive and len(labels) > 1))
     return {
