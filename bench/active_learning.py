@@ -86,8 +86,57 @@ def evaluate(task: str, learner, test: list[dict], label: str) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def seed_patterns(rows: list[dict], task: str, path: Path) -> int:
+    """Phrase patterns from what a user knows before starting: the gold entities (ner) of ``rows``.
+
+    Stands for the term list an annotator writes down for a cold start (``--patterns``); for textcat
+    the seed rows give nothing (labels are not phrases), so no file is written.
+    """
+    seen: dict[tuple[str, str], None] = {}
+    for r in rows:
+        for s in r.get("spans", []):
+            seen.setdefault((s["label"], r["text"][s["start"]:s["end"]]), None)
+    with open(path, "w", encoding="utf-8") as f:
+        for label, phrase in seen:
+            f.write(json.dumps({"label": label, "pattern": phrase}, ensure_ascii=False) + "\n")
+    return len(seen)
+
+
+def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epochs: int = 20) -> None:
+    """A starting model trained on ``rows`` with full gold labels: a round of manual annotation before teach.
+
+    The usual workflow for a model that knows nothing yet: annotate a few hundred texts with ``ner`` (or
+    ``textcat``), train, then ``--teach --model`` that model.
+    """
+    import random as random_module
+
+    from spacy.training import Example
+
+    from tuiannot.learning import NerLearner, TextcatLearner
+
+    learner = (NerLearner if task == "ner" else TextcatLearner).blank("en", labels)
+    nlp = learner.nlp
+    examples = []
+    for r in rows:
+        doc = nlp.make_doc(r["text"])
+        if task == "ner":
+            ents = [(s["start"], s["end"], s["label"]) for s in r["spans"] if s["label"] in labels]
+            examples.append(Example.from_dict(doc, {"entities": ents}))
+        else:
+            examples.append(Example.from_dict(doc, {"cats": {label: float(str(r["label"]) == label)
+                                                             for label in labels}}))
+    optimizer = nlp.resume_training()
+    rng = random_module.Random(0)
+    for _ in range(epochs):
+        rng.shuffle(examples)
+        for start in range(0, len(examples), 16):
+            nlp.update(examples[start:start + 16], sgd=optimizer, drop=0.2)
+    nlp.to_disk(path)
+
+
 def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict], budget: int, every: int,
-        batch_size: int, workdir: Path) -> list[tuple[int, float]]:
+        batch_size: int, workdir: Path, patterns: Path | None = None, model: str | None = None
+        ) -> list[tuple[int, float]]:
     import spacy
 
     spacy.util.fix_random_seed(seed)
@@ -100,11 +149,13 @@ def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict]
     if task == "textcat":
         label, _ = positive_label(train)
         components = get_recipe("textcat")(str(source), label=label, teach=True, strategy=strategy,
-                                           batch_size=batch_size, dataset="sim")
+                                           batch_size=batch_size, dataset="sim", model=model,
+                                           patterns=str(patterns) if patterns else None)
     else:
         label = ""
         components = get_recipe("ner")(str(source), label=",".join(ner_labels(train)), teach=True,
-                                       strategy=strategy, batch_size=batch_size, dataset="sim")
+                                       strategy=strategy, batch_size=batch_size, dataset="sim", model=model,
+                                       patterns=str(patterns) if patterns else None)
     components = Components.from_value(components)
     learner = components.config["learner"]
     controller = Controller(components, tuiannot.connect(db_path), "simulated").start()
@@ -192,6 +243,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--strategies", default="uncertainty,margin,entropy,random")
     parser.add_argument("--test-limit", type=int, default=0, help="evaluate on the first N test items only")
+    parser.add_argument("--seed-patterns", type=int, default=0, metavar="N",
+                        help="ner cold start: write patterns from the gold entities of the first N training "
+                             "items (then left out of the stream), as a user's term list, and pass them as "
+                             "--patterns")
+    parser.add_argument("--seed-model", type=int, default=0, metavar="N",
+                        help="start from a model trained on the gold labels of the first N training items "
+                             "(then left out of the stream), as after a round of manual annotation")
+    parser.add_argument("--patterns", type=Path, default=None, help="a pattern file for the recipe")
+    parser.add_argument("--model", default=None, help="start from this spaCy pipeline instead of a blank one")
     parser.add_argument("--png", type=Path, default=None, help="where to write the curves (default: a temp dir)")
     args = parser.parse_args()
     if "holdout" in str(args.train.resolve()) or "holdout" in str(args.test.resolve()):
@@ -205,12 +265,28 @@ def main() -> None:
         test = test[:args.test_limit]
     strategies = [s for s in args.strategies.split(",") if s]
     workdir = Path(tempfile.mkdtemp(prefix="tuiannot-al-"))
+    patterns = args.patterns
+    if args.seed_patterns:
+        patterns = workdir / "seed_patterns.jsonl"
+        n = seed_patterns(train[:args.seed_patterns], args.task, patterns)
+        train = train[args.seed_patterns:]
+        print(f"cold start: {n} patterns from the entities of the first {args.seed_patterns} training items "
+              "(left out of the stream)")
+    model = args.model
+    if args.seed_model:
+        model = str(workdir / "seed_model")
+        labels = ner_labels(train) if args.task == "ner" else [positive_label(train)[0]]
+        seed_model(train[:args.seed_model], args.task, labels, Path(model))
+        train = train[args.seed_model:]
+        print(f"starting model: trained on the gold labels of the first {args.seed_model} training items "
+              "(left out of the stream)")
     means: dict[str, list[tuple[int, float]]] = {}
     print(f"task {args.task}: {len(train)} training items, {len(test)} test items, budget {args.budget}, "
           f"{args.seeds} seeds, evaluation every {args.every} answers")
     for strategy in strategies:
         started = time.monotonic()
-        curves = [run(args.task, strategy, seed, train, test, args.budget, args.every, args.batch_size, workdir)
+        curves = [run(args.task, strategy, seed, train, test, args.budget, args.every, args.batch_size, workdir,
+                      patterns, model)
                   for seed in range(args.seeds)]
         points = min(len(c) for c in curves)
         mean_curve = [(curves[0][i][0], statistics.mean(c[i][1] for c in curves)) for i in range(points)]

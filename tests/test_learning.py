@@ -163,3 +163,116 @@ def test_teach_options_are_checked(tmp_path: Path) -> None:
         get_recipe("textcat")(str(source), label="POS", teach=True, strategy="best")
     with pytest.raises(UserError, match="go with --teach"):
         get_recipe("textcat")(str(source), label="POS", output=str(tmp_path / "m"))
+
+
+# -- ner --teach -------------------------------------------------------------------------------------------
+NAMES = ["Anna", "Boris", "Chen", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kofi", "Lena"]
+CITIES = ["Berlin", "Paris", "Lagos", "Osaka", "Quito", "Rome", "Oslo", "Cairo", "Delhi", "Lima", "Seoul", "Tunis"]
+TEMPLATES = ["I met {p} in {c} yesterday .", "{p} flew to {c} last week .", "We saw {p} at the station in {c} .",
+             "{p} lives in {c} now .", "Yesterday {p} called from {c} ."]
+
+
+def people_and_places(n: int, names: list[str], cities: list[str], seed: int) -> list[dict[str, Any]]:
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        p, c = rng.choice(names), rng.choice(cities)
+        text = rng.choice(TEMPLATES).format(p=p, c=c)
+        ps, cs = text.index(p), text.index(c)
+        rows.append({"text": text, "meta": {"gold": [[ps, ps + len(p), "PERSON"], [cs, cs + len(c), "LOC"]]}})
+    return rows
+
+
+def entity_f(learner: Any, rows: list[dict[str, Any]]) -> float:
+    tp = fp = fn = 0
+    for doc, r in zip(learner.nlp.pipe([r["text"] for r in rows]), rows):
+        predicted = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
+        gold = {tuple(g) for g in r["meta"]["gold"]}
+        tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def span_question(learner: Any, text: str, start: int, end: int, label: str) -> float:
+    """The model's score for the entity text[start:end] as ``label`` (0 when it is not a candidate)."""
+    doc = learner.nlp.make_doc(text)
+    task = set_hashes({"text": text, "tokens": [{"text": t.text, "start": t.idx, "end": t.idx + len(t.text),
+                                                 "id": t.i} for t in doc]})
+    for _, q in learner.candidates([task], "uncertainty"):
+        s = q["spans"][0]
+        if (s["start"], s["end"], s["label"]) == (start, end, label):
+            return s["score"]
+    return 0.0
+
+
+def ner_answer(text: str, word: str, label: str, answer: str) -> dict[str, Any]:
+    from tuiannot.learning import NerLearner
+
+    doc = NerLearner.blank("en", ["X"]).nlp.make_doc(text)
+    tokens = [{"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i} for t in doc]
+    i = [t["text"] for t in tokens].index(word)
+    span = {"start": tokens[i]["start"], "end": tokens[i]["end"], "token_start": i, "token_end": i, "label": label}
+    return {"text": text, "tokens": tokens, "spans": [span], "answer": answer}
+
+
+def test_ner_updates_change_span_scores_and_rejects_teach_too() -> None:
+    import spacy
+
+    from tuiannot.learning import NerLearner
+
+    spacy.util.fix_random_seed(0)
+    text = "Yesterday Anna called from Berlin ."
+    start = text.index("Berlin")
+    accepts = NerLearner.blank("en", ["PERSON", "LOC"])
+    before = span_question(accepts, text, start, start + 6, "LOC")
+    for _ in range(10):
+        accepts.update([ner_answer(f"{w} is far from {c} .", c, "LOC", "accept")
+                        for w, c in zip(NAMES, CITIES)])
+    assert accepts.version == 10
+    assert span_question(accepts, text, start, start + 6, "LOC") > max(0.5, before)
+
+    rejects = NerLearner.blank("en", ["PERSON", "LOC"])
+    for _ in range(10):
+        rejects.update([ner_answer(text, "Berlin", "LOC", "reject")])
+    assert rejects.version == 10  # a reject alone is an update
+    assert span_question(rejects, text, start, start + 6, "LOC") < max(0.001, before)
+
+
+def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Path) -> None:
+    import spacy
+
+    spacy.util.fix_random_seed(0)
+    source = write_jsonl(tmp_path / "people.jsonl", people_and_places(300, NAMES[:8], CITIES[:8], seed=1))
+    patterns = write_jsonl(tmp_path / "patterns.jsonl", [{"label": "PERSON", "pattern": "Anna"},
+                                                         {"label": "LOC", "pattern": "Berlin"},
+                                                         {"label": "LOC", "pattern": "Paris"}])
+    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True, batch_size=5,
+                                                         patterns=str(patterns), output=str(tmp_path / "model")))
+    learner = components.config["learner"]
+    c = Controller(components, tuiannot.connect(db_path), "alice").start()
+    unseen = people_and_places(60, NAMES[8:], CITIES[8:], seed=2)  # names and places never answered about
+    assert entity_f(learner, unseen) == 0.0
+    first = c.next_task()
+    assert first["meta"].get("pattern") in ("Anna", "Berlin", "Paris")  # cold start: a pattern match comes first
+
+    def simulated(task: dict[str, Any]) -> tuple[str, None]:
+        s = task["spans"][0]
+        return ("accept" if [s["start"], s["end"], s["label"]] in task["meta"]["gold"] else "reject"), None
+
+    answered = answer_all(c, simulated, limit=150)
+    c.close()
+    assert answered == 150
+    assert entity_f(learner, unseen) > 0.25  # 0.38 here; 0 before
+    rows = list(tuiannot.connect(db_path).answers("people"))
+    assert len(rows) == 150 and {r["answer"] for r in rows} == {"accept", "reject"}
+    assert all(len(r["spans"]) == 1 and isinstance(r["spans"][0].get("score", 0.0), float) for r in rows)
+    assert all(isinstance(r["_model_version"], int) for r in rows)
+    assert any("pattern" in r["meta"] for r in rows) and any("score" in r["spans"][0] for r in rows)
+    assert learner.version >= 20
+
+    again = spacy.load(tmp_path / "model")  # saved on exit, loadable, and usable as --model
+    assert [p for p in again.pipe_names] == ["ner"]
+    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True,
+                                                         model=str(tmp_path / "model")))
+    assert entity_f(components.config["learner"], unseen) == pytest.approx(entity_f(learner, unseen))

@@ -78,6 +78,7 @@ def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labe
         for ent in doc.ents:
             candidate = {k: v for k, v in task.items() if k not in ("_task_hash", "label", "spans")}
             candidate["meta"] = {**(task.get("meta") or {}), "pattern": ent.text}
+            candidate["_model_version"] = learner.version  # the model the answer will go to
             if kind == "textcat":
                 candidate["label"] = ent.label_
             else:
