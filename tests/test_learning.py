@@ -26,6 +26,8 @@ class FixedLearner(Learner):
 
     def __init__(self, probs: dict[str, float]) -> None:
         self.probs, self.version, self.labels = probs, 0, ["X"]
+        self.texts_read = self.texts_passed = 0
+        self.cold_hint = ""
 
     def candidates(self, tasks, strategy):
         return [(informativeness([self.probs[t["text"]], 1 - self.probs[t["text"]]], strategy),
@@ -35,9 +37,9 @@ class FixedLearner(Learner):
         return None
 
 
-def run_select(probs: dict[str, float], strategy: str, **kwargs) -> list[str]:
+def run_select(probs: dict[str, float], strategy: str, learner: Learner | None = None, **kwargs) -> list[str]:
     tasks = [set_hashes({"text": t}) for t in probs]
-    return [t["text"] for t in select(FixedLearner(probs), strategy, **kwargs)(iter(tasks))]
+    return [t["text"] for t in select(learner or FixedLearner(probs), strategy, **kwargs)(iter(tasks))]
 
 
 def test_informativeness_measures() -> None:
@@ -276,3 +278,45 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
     components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True,
                                                          model=str(tmp_path / "model")))
     assert entity_f(components.config["learner"], unseen) == pytest.approx(entity_f(learner, unseen))
+
+
+def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None:
+    probs = {"sure yes": 0.99, "sure no": 0.01, "unsure": 0.5, "fairly unsure": 0.4, "sure too": 0.98}
+    learner = FixedLearner(probs)
+    asked = run_select(probs, "uncertainty", learner=learner)
+    assert asked == ["unsure", "fairly unsure"]
+    assert (learner.texts_read, learner.texts_passed) == (5, 3)
+    assert "passed over 3 of the 5 texts it read" in learner.finished_note()
+    assert "--strategy random" in learner.finished_note()
+
+    source = write_jsonl(tmp_path / "people.jsonl", people_and_places(40, NAMES, CITIES, seed=3))
+    blank = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True))
+    c = Controller(blank, tuiannot.connect(db_path), "alice").start()
+    answer_all(c, lambda t: ("reject", None))
+    note = c.close().note
+    assert "blank model with no --patterns" in note
+
+    random_order = teach_controller(tmp_path, tmp_path / "random.db", strategy="random")
+    answer_all(random_order, lambda t: ("accept", None))
+    assert random_order.close().note is None  # it asked about every text: nothing to explain
+
+
+async def test_the_summary_screen_says_why_a_teach_stream_ended(tmp_path: Path, db_path: Path) -> None:
+    from tuiannot.screens.app import AnnotationApp
+    from tuiannot.screens.done import DoneScreen
+
+    source = write_jsonl(tmp_path / "one.jsonl", [{"text": "Anna lives in Oslo ."}])
+    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True))
+    app = AnnotationApp(Controller(components, tuiannot.connect(db_path), "alice").start())
+    async with app.run_test() as pilot:
+        for _ in range(400):
+            await pilot.pause()
+            if isinstance(app.screen, DoneScreen):
+                break
+            if app.annotation_screen.current_task is not None:
+                await pilot.press("x")
+        assert isinstance(app.screen, DoneScreen)
+        summary = str(app.screen.query_one("#summary").render())
+        assert "No more tasks." in summary and "blank model with no --patterns" in summary
+        await pilot.press("q")
+    app.controller.close()

@@ -123,7 +123,7 @@ def _print_summary(summary: Any, failure: str | None) -> int:
         if summary.invalid > 20:
             print(f"  … and {summary.invalid - 20} more", file=sys.stderr)
     if summary.exhausted:
-        print("The source has no more tasks.")
+        print(one_line(summary.note, 600) if summary.note else "The source has no more tasks.")
     if failure:
         _err(failure)
         return 1

@@ -69,6 +69,7 @@ class Summary:
     warnings: list[str]
     error: str | None = None
     exhausted: bool = False
+    note: str | None = None  # why the stream ended, where the recipe can say (e.g. --teach)
 
     @property
     def answers(self) -> int:
@@ -165,7 +166,8 @@ class Controller:
             dataset=self.dataset, session=self.session, database=self.db.location,
             by_answer=dict(Counter(self._stored.values())), invalid=stream.invalid if stream else 0,
             warnings=list(stream.warnings) if stream else [],
-            error=str(self.error) if self.error is not None else None, exhausted=self.exhausted)
+            error=str(self.error) if self.error is not None else None, exhausted=self.exhausted,
+            note=self.finished_note if self.exhausted else None)
 
     # -- the prefetch thread ---------------------------------------------------
     def _fill(self) -> None:
@@ -443,6 +445,12 @@ class Controller:
             finally:
                 self._updates.task_done()
         self._updates.task_done()
+
+    @property
+    def finished_note(self) -> str | None:
+        """The recipe's word on why there are no more tasks (``config["finished_note"]``), if it has one."""
+        note = self.config.get("finished_note")
+        return note() if callable(note) else note
 
     def sync_updates(self) -> None:
         """Wait until every full batch handed to the model has been applied (simulations, benchmarks)."""

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .errors import UserError
-from .tasks import set_hashes
+from .tasks import input_hash, set_hashes
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -81,6 +81,9 @@ class Learner(ABC):
         self.minibatch = 32
         self.memory: list[Any] = []
         self._rng = random_module.Random(0)
+        self.texts_read = 0  # by select(): texts looked at, and those it asked nothing about
+        self.texts_passed = 0
+        self.cold_hint = ""  # said when the stream ends, e.g. that a blank model had nothing to go on
 
     # -- the two copies ------------------------------------------------------------
     def _trainable(self) -> "Language":
@@ -128,6 +131,15 @@ class Learner(ABC):
         self._publish()
         if self.save_to is not None and self.save_every and self.version % self.save_every == 0:
             self.save(self.save_to)
+
+    def finished_note(self) -> str | None:
+        """Why a --teach stream ended early: the model asks only about what it is unsure of."""
+        notes = [self.cold_hint] if self.cold_hint else []
+        if self.texts_passed:
+            notes.insert(0, f"The model passed over {self.texts_passed} of the {self.texts_read} texts it read: it "
+                            "was sure about them (or found nothing to ask). Run again to go over them with what it "
+                            "has learnt; --strategy random asks about every text.")
+        return " ".join(notes) or None
 
     def save(self, path: str | Path) -> None:
         with self._swap:
@@ -317,9 +329,23 @@ def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float =
         ema = 0.0
         served = 0
         window: list[dict[str, Any]] = []
+        asked: set[int] = set()  # inputs of the window that got a question
         exhausted = False
-        while not exhausted:
+
+        def ask(candidate: dict[str, Any]) -> dict[str, Any]:
+            asked.add(candidate["_input_hash"])
+            return candidate
+
+        def settle() -> None:  # count the window's texts that got no question
+            if window:
+                inputs = {t["_input_hash"] if isinstance(t.get("_input_hash"), int) else input_hash(t) for t in window}
+                learner.texts_read += len(inputs)
+                learner.texts_passed += len(inputs - asked)
             window.clear()
+            asked.clear()
+
+        while not exhausted:
+            settle()
             for task in tasks:
                 window.append(task)
                 if len(window) >= lookahead:
@@ -330,19 +356,21 @@ def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float =
                 return
             if first is not None:  # pattern matches: positives for a cold model, served first
                 for task in window:
-                    yield from first(task)
+                    for candidate in first(task):
+                        yield ask(candidate)
             if strategy == "random":  # the baseline: source order
                 for _, candidate in learner.candidates(window, strategy):
-                    yield candidate
+                    yield ask(candidate)
                 continue
+            pool = window
             if served < warmup:  # a cold model's first questions: in source order, its scores mean nothing yet
-                head, window = window[:warmup - served], window[warmup - served:]
+                head, pool = window[:warmup - served], window[warmup - served:]
                 for _, candidate in learner.candidates(head, strategy):
                     served += 1
-                    yield candidate
-                if not window:
+                    yield ask(candidate)
+                if not pool:
                     continue
-            scored = [(u, rng.random(), c) for u, c in learner.candidates(window, strategy)]
+            scored = [(u, rng.random(), c) for u, c in learner.candidates(pool, strategy)]
             for value, _, _ in scored:  # the moving average of what the stream offers
                 ema = (1 - alpha) * ema + alpha * value
             threshold = ema + bias * (1 - ema)
@@ -361,7 +389,8 @@ def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float =
                 if value + 1e-9 < threshold:
                     break  # the rest of the window tells less than the stream usually does: move on
                 served += 1
-                yield candidate
+                yield ask(candidate)
+        settle()
 
     return serve
 

@@ -44,6 +44,10 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
         learner = cls.blank(lang, labels)
     if output:
         learner.save_to, learner.save_every = Path(output), 10
+    if kind == "ner" and not model and not patterns:
+        learner.cold_hint = ("A blank model with no --patterns starts with no idea what an entity is: give it "
+                             "--patterns, or a --model trained on a few hundred texts annotated with `tuiannot ner` "
+                             "(`tuiannot train ner`).")
     first = None
     if patterns:
         first = _pattern_first(kind, learner, load_patterns(patterns), labels)
@@ -55,7 +59,8 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
 
     return {"stream": stream, "view_id": "classification" if kind == "textcat" else "ner_manual",
             "update": learner.update, "batch_size": batch_size, "on_exit": on_exit,
-            "config": {"learner": learner, "teach": True, "strategy": strategy}}
+            "config": {"learner": learner, "teach": True, "strategy": strategy,
+                       "finished_note": learner.finished_note}}
 
 
 def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labels: list[str]) -> Any:

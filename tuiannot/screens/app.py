@@ -141,7 +141,8 @@ class AnnotationApp(App[int]):
             self.fail(str(c.error))
             return
         if not isinstance(self.screen, DoneScreen):
-            self.push_screen(DoneScreen(c.dataset, c.session_counts, c.invalid, c.dataset_answers))
+            self.push_screen(DoneScreen(c.dataset, c.session_counts, c.invalid, c.dataset_answers,
+                                        note=c.finished_note))
 
     def fail(self, message: str) -> None:
         self.failure = message

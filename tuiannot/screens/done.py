@@ -24,9 +24,11 @@ class DoneScreen(Screen[None]):
     class UndoRequested(Message):
         """Back from the summary to the last answered task."""
 
-    def __init__(self, dataset: str, by_answer: dict[str, int], invalid: int, dataset_total: int) -> None:
+    def __init__(self, dataset: str, by_answer: dict[str, int], invalid: int, dataset_total: int,
+                 note: str | None = None) -> None:
         super().__init__()
         self.dataset, self.by_answer, self.invalid, self.dataset_total = dataset, by_answer, invalid, dataset_total
+        self.note = note
 
     def compose(self) -> ComposeResult:
         total = sum(self.by_answer.values())
@@ -39,6 +41,8 @@ class DoneScreen(Screen[None]):
         text.append(f": {self.dataset_total} answers in all")
         if self.invalid:
             text.append(f"\nInvalid records skipped: {self.invalid}", Style(color="yellow"))
+        if self.note:
+            text.append(f"\n\n{one_line(self.note, 600)}")
         text.append("\n\nEverything is saved. q quits; backspace goes back to the last answer.", Style(dim=True))
         with Vertical(id="done"):
             yield Static(text, id="summary")
