@@ -320,3 +320,39 @@ async def test_the_summary_screen_says_why_a_teach_stream_ended(tmp_path: Path, 
         assert "No more tasks." in summary and "blank model with no --patterns" in summary
         await pilot.press("q")
     app.controller.close()
+
+
+def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path, db_path: Path) -> None:
+    import spacy
+    from spacy.training import Example
+
+    from tuiannot.learning import NerLearner
+
+    spacy.util.fix_random_seed(0)
+    seed = NerLearner.blank("en", ["PERSON", "LOC"])  # a model trained on a manual round of annotation
+    optimizer = seed.nlp.resume_training()
+    rows = people_and_places(80, NAMES[:8], CITIES[:8], seed=4)
+    examples = [Example.from_dict(seed.nlp.make_doc(r["text"]), {"entities": [tuple(g) for g in r["meta"]["gold"]]})
+                for r in rows]
+    for _ in range(15):
+        for start in range(0, len(examples), 8):
+            seed.nlp.update(examples[start:start + 8], sgd=optimizer)
+    seed.nlp.to_disk(tmp_path / "seed")
+    unseen = people_and_places(60, NAMES[8:], CITIES[8:], seed=5)
+    start_f = entity_f(seed, unseen)
+    assert start_f > 0.8
+
+    source = write_jsonl(tmp_path / "more.jsonl", people_and_places(200, NAMES, CITIES, seed=6))
+    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True,
+                                                         strategy="random", model=str(tmp_path / "seed")))
+    learner = components.config["learner"]
+    c = Controller(components, tuiannot.connect(db_path), "alice").start()
+
+    def simulated(task: dict[str, Any]) -> tuple[str, None]:
+        s = task["spans"][0]
+        return ("accept" if [s["start"], s["end"], s["label"]] in task["meta"]["gold"] else "reject"), None
+
+    assert answer_all(c, simulated, limit=200) == 200
+    c.close()
+    assert learner.version >= 19
+    assert entity_f(learner, unseen) >= start_f - 0.05
