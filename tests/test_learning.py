@@ -356,3 +356,19 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
     c.close()
     assert learner.version >= 19
     assert entity_f(learner, unseen) >= start_f - 0.05
+
+
+def test_ner_teach_learns_every_span_of_an_accepted_answer_and_skips_bad_ones() -> None:
+    from tuiannot.learning import NerLearner
+
+    learner = NerLearner.blank("en", ["PERSON", "LOC"])
+    answer = ner_answer("Anna lives in Oslo .", "Oslo", "LOC", "accept")
+    answer["spans"].append({"start": 0, "end": 4, "token_start": 0, "token_end": 0, "label": "PERSON"})
+    example = learner.example(answer)
+    assert [(e.text, e.label_) for e in example.reference.ents] == [("Anna", "PERSON"), ("Oslo", "LOC")]
+    answer["spans"] = [{"start": 0, "end": 4, "token_start": 0, "token_end": 9, "label": "PERSON"},
+                       {"start": 0, "end": 4, "token_start": 0, "token_end": 0, "label": "ORG"}]
+    assert learner.example(answer) is None  # out of range, unknown label: nothing to learn
+    rejected = learner.example(ner_answer("Anna lives in Oslo .", "Oslo", "LOC", "reject"))
+    assert [s.text for s in rejected.reference.spans["incorrect_spans"]] == ["Oslo"]
+    assert list(rejected.reference.ents) == []

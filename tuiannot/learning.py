@@ -307,14 +307,20 @@ class NerLearner(Learner):
             return None
         span = answer["spans"][0]
         tags = ["-"] * len(doc)  # what the answer does not speak of stays unknown
-        if answer["answer"] == "accept":
-            ts, te, label = span["token_start"], span["token_end"], span["label"]
-            if ts == te:
-                tags[ts] = f"U-{label}"
-            else:
-                tags[ts], tags[te] = f"B-{label}", f"L-{label}"
-                for i in range(ts + 1, te):
-                    tags[i] = f"I-{label}"
+        if answer["answer"] == "accept":  # every span shown is right (the annotator may have fixed one)
+            for accepted in answer["spans"]:
+                ts, te, label = accepted.get("token_start"), accepted.get("token_end"), accepted.get("label")
+                if not (isinstance(ts, int) and isinstance(te, int) and 0 <= ts <= te < len(doc)) \
+                        or label not in self.labels or any(t != "-" for t in tags[ts:te + 1]):
+                    continue
+                if ts == te:
+                    tags[ts] = f"U-{label}"
+                else:
+                    tags[ts], tags[te] = f"B-{label}", f"L-{label}"
+                    for i in range(ts + 1, te):
+                        tags[i] = f"I-{label}"
+            if all(t == "-" for t in tags):
+                return None
             return Example.from_dict(doc, {"entities": tags})
         example = Example.from_dict(doc, {"entities": tags})
         wrong = example.reference.char_span(span["start"], span["end"], label=span["label"])
