@@ -47,6 +47,17 @@ def read(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def usable(*paths: Path) -> bool:
+    """False (with a message) when a file is missing; never the holdout data."""
+    if any("holdout" in str(path.resolve()) for path in paths):
+        sys.exit("the holdout data is reserved for independent verification")
+    for path in paths:
+        if not path.exists():
+            print(f"skipped: {path} is missing (the shared data sits beside the project as ../shared)")
+            return False
+    return True
+
+
 def positive_label(rows: list[dict]) -> tuple[str, list[str]]:
     labels = sorted({str(r["label"]) for r in rows})
     preferred = [label for label in labels if label.lower() in ("positive", "pos", "1", "true", "yes")]
@@ -254,12 +265,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="start from this spaCy pipeline instead of a blank one")
     parser.add_argument("--png", type=Path, default=None, help="where to write the curves (default: a temp dir)")
     args = parser.parse_args()
-    if "holdout" in str(args.train.resolve()) or "holdout" in str(args.test.resolve()):
-        sys.exit("the holdout data is reserved for independent verification")
-    for path in (args.train, args.test):
-        if not path.exists():
-            print(f"skipped: {path} is missing (the shared data sits beside the project as ../shared)")
-            return
+    if not usable(args.train, args.test):
+        return
     train, test = read(args.train), read(args.test)
     if args.test_limit:
         test = test[:args.test_limit]
