@@ -17,8 +17,11 @@ the area under each curve (mean score over the evaluation points), and last
 
 where labels_saved is the share of labels that uncertainty sampling saves
 against random to reach random's final score (1 - n/budget, with n the first
-point at which uncertainty's mean curve reaches random's final mean score; 0
-if it never does). It also writes the curves as a PNG.
+point from which uncertainty's mean curve reaches random's final mean score and
+stays there to its end, so that a lucky early point does not count; 0 if it
+never does; n/a if random learned nothing). When random's final score is less
+than 0.01 above the untrained model's, a note says the comparison means little.
+It also writes the curves as a PNG.
 
     python bench/active_learning.py --task textcat --train ../shared/data/textcat/sst2/train.jsonl \\
         --test ../shared/data/textcat/sst2/test.jsonl --budget 1000 --seeds 3
@@ -202,10 +205,13 @@ def labels_saved(uncertainty: list[tuple[int, float]], random_curve: list[tuple[
     target = random_curve[-1][1]
     if target <= random_curve[0][1] + 1e-12:
         return None
+    reached = None  # the first point from which uncertainty stays at or above the target
     for n, score in uncertainty:
-        if n > 0 and score >= target - 1e-12:
-            return 1 - n / budget
-    return 0.0
+        if score < target - 1e-12:
+            reached = None
+        elif reached is None and n > 0:
+            reached = n
+    return 1 - reached / budget if reached is not None else 0.0
 
 
 def plot(curves: dict[str, list[tuple[int, float]]], path: Path, title: str) -> None:
@@ -311,8 +317,16 @@ def main() -> None:
         png = args.png or workdir / f"active_learning_{args.task}.png"
         plot(means, png, f"{args.task}: mean over {args.seeds} seeds")
         print(f"\ncurves: {png}")
-        print(f"labels_saved={'n/a' if saved is None else f'{saved:.3f}'} auc_ratio={ratio:.3f}"
-              + ("  (random learned nothing: no comparison)" if saved is None else ""))
+        start, final = means["random"][0][1], means["random"][-1][1]
+        if saved is None:
+            print("random learned nothing (its final score is no better than the untrained model's): no comparison")
+        elif final - start < 0.01:
+            print(f"note: random learned next to nothing ({start:.4f} -> {final:.4f}): the comparison means little")
+        ends = {s: c[-1][0] for s, c in means.items()}
+        if ends.get("uncertainty", args.budget) < args.budget:
+            print(f"note: uncertainty's stream ended after {ends['uncertainty']} answers (the model passed over "
+                  "the rest of the source)")
+        print(f"labels_saved={'n/a' if saved is None else f'{saved:.3f}'} auc_ratio={ratio:.3f}")
 
 
 if __name__ == "__main__":
