@@ -124,10 +124,12 @@ def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epoch
     """
     import random as random_module
 
+    import spacy
     from spacy.training import Example
 
     from tuiannot.learning import NerLearner, TextcatLearner
 
+    spacy.util.fix_random_seed(0)  # the same starting model for every strategy and run
     learner = (NerLearner if task == "ner" else TextcatLearner).blank("en", labels)
     nlp = learner.nlp
     examples = []
