@@ -372,3 +372,26 @@ def test_ner_teach_learns_every_span_of_an_accepted_answer_and_skips_bad_ones() 
     rejected = learner.example(ner_answer("Anna lives in Oslo .", "Oslo", "LOC", "reject"))
     assert [s.text for s in rejected.reference.spans["incorrect_spans"]] == ["Oslo"]
     assert list(rejected.reference.ents) == []
+
+
+def test_a_span_question_keeps_its_hash_across_model_versions_and_sources() -> None:
+    """Otherwise it would be asked twice, and the look-ahead would be lost at every update."""
+    from tuiannot.learning import NerLearner, span_question
+    from tuiannot.spans import make_span
+
+    learner = NerLearner.blank("en", ["PERSON", "LOC"])
+    answer = ner_answer("Anna lives in Oslo .", "Oslo", "LOC", "accept")
+    task = set_hashes({"text": answer["text"], "tokens": answer["tokens"]})
+    before = {(q["spans"][0]["start"], q["spans"][0]["end"], q["spans"][0]["label"]): q
+              for _, q in learner.candidates([task], "uncertainty")}
+    for _ in range(3):
+        learner.update([answer])
+    after = {(q["spans"][0]["start"], q["spans"][0]["end"], q["spans"][0]["label"]): q
+              for _, q in learner.candidates([task], "uncertainty")}
+    common = set(before) & set(after)
+    assert common and (14, 18, "LOC") in common
+    assert all(before[k]["_task_hash"] == after[k]["_task_hash"] for k in common)
+    assert before[14, 18, "LOC"]["spans"][0]["score"] != after[14, 18, "LOC"]["spans"][0]["score"]
+    from_pattern = span_question(task, make_span(task["tokens"], 3, 3, "LOC"), source="pattern")
+    assert from_pattern["_task_hash"] == after[14, 18, "LOC"]["_task_hash"]
+    assert from_pattern["spans"][0]["source"] == "pattern" and from_pattern["_input_hash"] == task["_input_hash"]
