@@ -288,11 +288,12 @@ class NerLearner(Learner):
             for (start, end, label), p in spans.items():
                 if label not in self.labels or p < 0.001:
                     continue
+                span = make_span(tokens, start, end - 1, label)
+                candidate = {k: v for k, v in task.items() if k not in ("_task_hash", "spans")}
                 score = round(float(p), 4)
-                candidate = span_question(task, make_span(tokens, start, end - 1, label), score=score)
-                candidate.update(score=score, _model_version=version)
+                candidate.update(spans=[{**span, "score": score}], score=score, _model_version=version)
                 candidate["meta"] = {**(task.get("meta") or {}), "score": score}
-                out.append((informativeness([p, 1 - p], strategy), candidate))
+                out.append((informativeness([p, 1 - p], strategy), set_hashes(candidate)))
         return out
 
     def example(self, answer: dict[str, Any]) -> Any:
@@ -327,20 +328,6 @@ class NerLearner(Learner):
             return None
         example.reference.spans[INCORRECT] = [wrong]  # a rejected suggestion: known to be wrong
         return example
-
-
-def span_question(task: dict[str, Any], span: dict[str, Any], **shown: Any) -> dict[str, Any]:
-    """A yes/no question about one span of ``task``, hashed on the span alone (offsets and label).
-
-    What is only shown with it (the model's score, ``source``) stays out of ``_task_hash``: the same question
-    keeps its hash whichever model version or pattern asks it, so it is neither asked twice nor lost when
-    the model changes and the look-ahead is scored again.
-    """
-    candidate = {k: v for k, v in task.items() if k not in ("_task_hash", "spans", "label")}
-    candidate["spans"] = [span]
-    set_hashes(candidate)
-    candidate["spans"] = [{**span, **shown}]
-    return candidate
 
 
 def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float = 0.1, bias: float = 0.0,

@@ -67,7 +67,6 @@ def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labe
     """Questions from pattern matches, served before the model's (a cold start needs positives)."""
     import spacy
 
-    from ..learning import span_question
     from ..spans import make_span
     from ..tasks import set_hashes
 
@@ -91,8 +90,7 @@ def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labe
                 tokens = task.get("tokens") or []
                 if len(tokens) != len(doc):
                     continue
-                candidate = span_question(candidate, make_span(tokens, ent.start, ent.end - 1, ent.label_),
-                                          source="pattern")
+                candidate["spans"] = [make_span(tokens, ent.start, ent.end - 1, ent.label_, source="pattern")]
             found.append(set_hashes(candidate))
         if kind == "textcat":  # one question per label, however many matches
             found = list({c["label"]: c for c in found}.values())
