@@ -21,6 +21,8 @@ point from which uncertainty's mean curve reaches random's final mean score and
 stays there to its end, so that a lucky early point does not count; 0 if it
 never does; n/a if random learned nothing). When random's final score is less
 than 0.01 above the untrained model's, a note says the comparison means little.
+A stream that ends before the budget (the model passed over the rest of the
+source) keeps its last score to the budget: no more answers, no change.
 It also writes the curves as a PNG.
 
     python bench/active_learning.py --task textcat --train ../shared/data/textcat/sst2/train.jsonl \\
@@ -100,11 +102,10 @@ def evaluate(task: str, learner, test: list[dict], label: str) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def seed_patterns(rows: list[dict], task: str, path: Path) -> int:
-    """Phrase patterns from what a user knows before starting: the gold entities (ner) of ``rows``.
+def seed_patterns(rows: list[dict], path: Path) -> int:
+    """Phrase patterns from what a user knows before starting: the gold entities of ``rows`` (ner).
 
-    Stands for the term list an annotator writes down for a cold start (``--patterns``); for textcat
-    the seed rows give nothing (labels are not phrases), so no file is written.
+    Stands for the term list an annotator writes down for a cold start (``--patterns``).
     """
     seen: dict[tuple[str, str], None] = {}
     for r in rows:
@@ -152,7 +153,8 @@ def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epoch
 
 def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict], budget: int, every: int,
         batch_size: int, workdir: Path, patterns: Path | None = None, model: str | None = None
-        ) -> list[tuple[int, float]]:
+        ) -> tuple[list[tuple[int, float]], int]:
+    """The learning curve (answers, score) up to the budget, and how many answers were given."""
     import spacy
 
     spacy.util.fix_random_seed(seed)
@@ -193,8 +195,14 @@ def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict]
             controller.sync_updates()
         if answered % every == 0:
             curve.append((answered, evaluate(task, learner, test, label)))
-    controller.close()
-    return curve
+    controller.close()  # waits for the last updates
+    if answered < budget:  # the stream ended early: without answers the model stays as it is, and so its score
+        last = evaluate(task, learner, test, label)
+        n = (answered // every + 1) * every
+        while n <= budget:
+            curve.append((n, last))
+            n += every
+    return curve, answered
 
 
 def area(curve: list[float]) -> float:
@@ -281,9 +289,11 @@ def main() -> None:
     strategies = [s for s in args.strategies.split(",") if s]
     workdir = Path(tempfile.mkdtemp(prefix="tuiannot-al-"))
     patterns = args.patterns
+    if args.seed_patterns and args.task != "ner":
+        sys.exit("--seed-patterns is for --task ner (a text's label is not a phrase to match)")
     if args.seed_patterns:
         patterns = workdir / "seed_patterns.jsonl"
-        n = seed_patterns(train[:args.seed_patterns], args.task, patterns)
+        n = seed_patterns(train[:args.seed_patterns], patterns)
         train = train[args.seed_patterns:]
         print(f"cold start: {n} patterns from the entities of the first {args.seed_patterns} training items "
               "(left out of the stream)")
@@ -300,9 +310,11 @@ def main() -> None:
           f"{args.seeds} seeds, evaluation every {args.every} answers")
     for strategy in strategies:
         started = time.monotonic()
-        curves = [run(args.task, strategy, seed, train, test, args.budget, args.every, args.batch_size, workdir,
-                      patterns, model)
-                  for seed in range(args.seeds)]
+        runs = [run(args.task, strategy, seed, train, test, args.budget, args.every, args.batch_size, workdir,
+                    patterns, model)
+                for seed in range(args.seeds)]
+        curves = [curve for curve, _ in runs]
+        short = [answered for _, answered in runs if answered < args.budget]
         points = min(len(c) for c in curves)
         mean_curve = [(curves[0][i][0], statistics.mean(c[i][1] for c in curves)) for i in range(points)]
         means[strategy] = mean_curve
@@ -313,6 +325,9 @@ def main() -> None:
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             print(f"  {curves[0][i][0]:5d}  {statistics.mean(values):.4f} ± {sd:.4f}")
         print(f"  area under the curve: {area([v for _, v in mean_curve]):.4f}")
+        if short:
+            print(f"  the stream ended early in {len(short)} of {len(runs)} runs, after {', '.join(map(str, short))} "
+                  "answers (the model passed over the rest of the source); the last score carries on to the budget")
     if "uncertainty" in means and "random" in means:
         saved = labels_saved(means["uncertainty"], means["random"], args.budget)
         ratio = area([v for _, v in means["uncertainty"]]) / max(1e-12, area([v for _, v in means["random"]]))
@@ -324,10 +339,6 @@ def main() -> None:
             print("random learned nothing (its final score is no better than the untrained model's): no comparison")
         elif final - start < 0.01:
             print(f"note: random learned next to nothing ({start:.4f} -> {final:.4f}): the comparison means little")
-        ends = {s: c[-1][0] for s, c in means.items()}
-        if ends.get("uncertainty", args.budget) < args.budget:
-            print(f"note: uncertainty's stream ended after {ends['uncertainty']} answers (the model passed over "
-                  "the rest of the source)")
         print(f"labels_saved={'n/a' if saved is None else f'{saved:.3f}'} auc_ratio={ratio:.3f}")
 
 

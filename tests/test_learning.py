@@ -287,7 +287,12 @@ def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None
     assert asked == ["unsure", "fairly unsure"]
     assert (learner.texts_read, learner.texts_passed) == (5, 3)
     assert "passed over 3 of the 5 texts it read" in learner.finished_note()
-    assert "--strategy random" in learner.finished_note()
+    assert "save it with --output" in learner.finished_note()
+    assert "Run again with --model out/m" in learner.finished_note("uncertainty", "out/m")
+    assert "--strategy random" not in learner.finished_note()  # only a text classifier asks about every text
+    learner.kind = "textcat"
+    assert "--strategy random asks about every text" in learner.finished_note()
+    assert "--strategy random" not in learner.finished_note("random")
 
     source = write_jsonl(tmp_path / "people.jsonl", people_and_places(40, NAMES, CITIES, seed=3))
     blank = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True))
@@ -355,6 +360,9 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
     assert answer_all(c, simulated, limit=200) == 200
     c.close()
     assert learner.version >= 19
+    weights = learner.nlp.get_pipe("ner").model.get_ref("lower").get_param("W")
+    seed_weights = spacy.load(tmp_path / "seed").get_pipe("ner").model.get_ref("lower").get_param("W")
+    assert abs(weights - seed_weights).max() > 1e-4  # it did learn (a model that never moved keeps its F too)
     assert entity_f(learner, unseen) >= start_f - 0.05
 
 

@@ -60,7 +60,7 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
     return {"stream": stream, "view_id": "classification" if kind == "textcat" else "ner_manual",
             "update": learner.update, "batch_size": batch_size, "on_exit": on_exit,
             "config": {"learner": learner, "teach": True, "strategy": strategy,
-                       "finished_note": learner.finished_note}}
+                       "finished_note": lambda: learner.finished_note(strategy, output)}}
 
 
 def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labels: list[str]) -> Any:
