@@ -253,7 +253,7 @@ def plot(curves: dict[str, list[tuple[int, float]]], path: Path, title: str) -> 
     for i, (name, curve) in enumerate(curves.items()):
         colour = colours.get(name, "black")
         draw.line([at(n, v) for n, v in curve], fill=colour, width=3)
-        draw.text((width - margin - 150, margin + 10 + 16 * i), name, fill=colour)
+        draw.text((width - margin - 150, height - margin - 12 - 16 * (len(curves) - i)), name, fill=colour)  # bottom right: learning curves rise
     draw.text((margin, 20), title, fill="black")
     draw.text((width // 2 - 40, height - 30), "answers", fill="black")
     image.save(path)
