@@ -196,6 +196,12 @@ def entity_f(learner: Any, rows: list[dict[str, Any]]) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def gold_span_answer(task: dict[str, Any]) -> tuple[str, None]:
+    """The simulated annotator: right when the suggested span is one of the gold entities."""
+    s = task["spans"][0]
+    return ("accept" if [s["start"], s["end"], s["label"]] in task["meta"]["gold"] else "reject"), None
+
+
 def span_question(learner: Any, text: str, start: int, end: int, label: str) -> float:
     """The model's score for the entity text[start:end] as ``label`` (0 when it is not a candidate)."""
     doc = learner.nlp.make_doc(text)
@@ -258,11 +264,7 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
     first = c.next_task()
     assert first["meta"].get("pattern") in ("Anna", "Berlin", "Paris")  # cold start: a pattern match comes first
 
-    def simulated(task: dict[str, Any]) -> tuple[str, None]:
-        s = task["spans"][0]
-        return ("accept" if [s["start"], s["end"], s["label"]] in task["meta"]["gold"] else "reject"), None
-
-    answered = answer_all(c, simulated, limit=150)
+    answered = answer_all(c, gold_span_answer, limit=150)
     c.close()
     assert answered == 150
     assert entity_f(learner, unseen) > 0.25  # 0.38 here; 0 before
@@ -353,11 +355,7 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
     learner = components.config["learner"]
     c = Controller(components, tuiannot.connect(db_path), "alice").start()
 
-    def simulated(task: dict[str, Any]) -> tuple[str, None]:
-        s = task["spans"][0]
-        return ("accept" if [s["start"], s["end"], s["label"]] in task["meta"]["gold"] else "reject"), None
-
-    assert answer_all(c, simulated, limit=200) == 200
+    assert answer_all(c, gold_span_answer, limit=200) == 200
     c.close()
     assert learner.version >= 19
     weights = learner.nlp.get_pipe("ner").model.get_ref("lower").get_param("W")
