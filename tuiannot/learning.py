@@ -185,8 +185,9 @@ class TextcatLearner(Learner):
     def __init__(self, nlp: "Language", labels: list[str]) -> None:
         super().__init__(nlp, labels)
         names = [n for n in ("textcat_multilabel", "textcat") if n in nlp.pipe_names]
-        if not names:
-            raise UserError("the model has no text classifier (textcat or textcat_multilabel)")
+        if not names:  # e.g. a pipeline of word vectors (`tuiannot vectors`): give it a classifier to train
+            add_textcat(nlp, labels)
+            names = ["textcat_multilabel"]
         self.pipe = names[0]
         known = set(nlp.get_pipe(self.pipe).labels)
         missing = [label for label in labels if label not in known]
@@ -200,12 +201,7 @@ class TextcatLearner(Learner):
         import spacy
 
         nlp = spacy.blank(lang)
-        textcat = nlp.add_pipe("textcat_multilabel", config={"model": {
-            "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": ngram_size,
-            "no_output_layer": False, "length": 262144}})
-        for label in labels:
-            textcat.add_label(label)
-        nlp.initialize()
+        add_textcat(nlp, labels, ngram_size=ngram_size)
         return cls(nlp, labels)
 
     def scores(self, texts: list[str]) -> list[dict[str, float]]:
@@ -253,33 +249,29 @@ class NerLearner(Learner):
 
     def __init__(self, nlp: "Language", labels: list[str], beam_width: int = 8) -> None:
         super().__init__(nlp, labels)
-        if "ner" not in nlp.pipe_names:
-            raise UserError("the model has no entity recogniser (ner)")
+        self.untrained = "ner" not in nlp.pipe_names  # blank, or word vectors with no recogniser yet
+        if self.untrained:
+            add_ner(nlp, labels)
         self.beam_width = beam_width
         self.replay = 300  # NER updates cost more per example than a bag of words
-        # A yes/no answer says nothing about the rest of the text; Adam takes a full step on every weight
-        # however faint its gradient, so a trained model drifts (unknown tokens turn into entities, known
-        # ones are forgotten). A given model is refined with plain SGD instead, whose steps follow the
-        # evidence. Measured with bench/active_learning.py --seed-model 500 on WNUT-17 (F 0.08 at the start),
-        # random order, 500 answers: Adam 0.005 fell to 0.01 within 100 answers, Adam 0.001 to 0.03, Adam
-        # 0.0002 to 0.045 (3 seeds); SGD 0.01 ended at 0.087, SGD 0.02 at 0.080, SGD 0.05 at 0.042.
-        self.learn_rate = 0.01
-        self.plain_sgd = True
+        if self.untrained:
+            # nothing to lose: Adam, at spaCy's default step (on the synthetic people-and-places data of the
+            # tests, 200 answers from 4 patterns ended at F 0.49 with it and 0.40 with 0.005; one run each)
+            self.learn_rate, self.plain_sgd = 0.001, False
+        else:
+            # A yes/no answer says nothing about the rest of the text; Adam takes a full step on every weight
+            # however faint its gradient, so a trained model drifts (unknown tokens turn into entities, known
+            # ones are forgotten). A given model is refined with plain SGD instead, whose steps follow the
+            # evidence. Measured with bench/active_learning.py --seed-model 500 on WNUT-17 (F 0.08 at the
+            # start), random order, 500 answers: Adam 0.005 fell to 0.01 within 100 answers, Adam 0.001 to
+            # 0.03, Adam 0.0002 to 0.045 (3 seeds); SGD 0.01 ended at 0.087, SGD 0.02 at 0.080, SGD 0.05 at 0.042.
+            self.learn_rate, self.plain_sgd = 0.01, True
 
     @classmethod
     def blank(cls, lang: str, labels: list[str]) -> "NerLearner":
         import spacy
 
-        nlp = spacy.blank(lang)
-        ner = nlp.add_pipe("ner", config={"incorrect_spans_key": INCORRECT})
-        for label in labels:
-            ner.add_label(label)
-        nlp.initialize()
-        learner = cls(nlp, labels)
-        # a blank model has nothing to lose: Adam, at spaCy's default step (on the synthetic people-and-places
-        # data of the tests, 200 answers from 4 patterns ended at F 0.49 with it and 0.40 with 0.005; one run each)
-        learner.learn_rate, learner.plain_sgd = 0.001, False
-        return learner
+        return cls(spacy.blank(lang), labels)
 
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         from .spans import make_span
@@ -341,6 +333,52 @@ class NerLearner(Learner):
             return None
         example.reference.spans[INCORRECT] = [wrong]  # a rejected suggestion: known to be wrong
         return example
+
+
+def has_vectors(nlp: "Language") -> bool:
+    return len(nlp.vocab.vectors.shape) == 2 and nlp.vocab.vectors.shape[0] > 0 and nlp.vocab.vectors.shape[1] > 0
+
+
+def add_textcat(nlp: "Language", labels: list[str], ngram_size: int = 1) -> None:
+    """A classifier with one independent score per label, ready to learn, added to ``nlp``.
+
+    Over the pipeline's word vectors and a bag of words (:mod:`tuiannot.vectors`) when it has vectors; a bag
+    of words alone otherwise. Only the new component is initialised: the rest of the pipeline stays as it is.
+    """
+    from spacy.training import Example
+
+    from .vectors import ARCHITECTURE, register
+
+    bow = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": ngram_size,
+           "no_output_layer": False, "length": 262144}
+    if has_vectors(nlp):
+        register()
+        model = {"@architectures": ARCHITECTURE, "exclusive_classes": False, "ngram_size": ngram_size}
+    else:
+        model = bow
+    textcat = nlp.add_pipe("textcat_multilabel", config={"model": model})
+    for label in labels:
+        textcat.add_label(label)
+    sample = Example.from_dict(nlp.make_doc("text"), {"cats": {label: 0.0 for label in labels}})
+    textcat.initialize(lambda: [sample], nlp=nlp)
+
+
+def add_ner(nlp: "Language", labels: list[str]) -> None:
+    """An entity recogniser ready to learn from partial answers, added to ``nlp`` (using its word vectors)."""
+    from spacy.training import Example
+
+    config: dict[str, Any] = {"incorrect_spans_key": INCORRECT}
+    if has_vectors(nlp):
+        config["model"] = {
+            "@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,
+            "hidden_width": 64, "maxout_pieces": 2, "use_upper": True,
+            "tok2vec": {"@architectures": "spacy.HashEmbedCNN.v2", "pretrained_vectors": True, "width": 96,
+                        "depth": 4, "embed_size": 2000, "window_size": 1, "maxout_pieces": 3,
+                        "subword_features": True}}
+    ner = nlp.add_pipe("ner", config=config)
+    for label in labels:
+        ner.add_label(label)
+    ner.initialize(lambda: [Example.from_dict(nlp.make_doc("text"), {})], nlp=nlp)
 
 
 def select(learner: Learner, strategy: str, lookahead: int = 128, alpha: float = 0.1, bias: float = 0.0,

