@@ -117,11 +117,13 @@ def seed_patterns(rows: list[dict], path: Path) -> int:
     return len(seen)
 
 
-def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epochs: int = 20) -> None:
+def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epochs: int = 20,
+               base: str | None = None) -> None:
     """A starting model trained on ``rows`` with full gold labels: a round of manual annotation before teach.
 
     The usual workflow for a model that knows nothing yet: annotate a few hundred texts with ``ner`` (or
-    ``textcat``), train, then ``--teach --model`` that model.
+    ``textcat``), train, then ``--teach --model`` that model. ``base``: a pipeline to add the component to
+    (word vectors from ``tuiannot vectors``), instead of a blank one.
     """
     import random as random_module
 
@@ -131,7 +133,8 @@ def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epoch
     from tuiannot.learning import NerLearner, TextcatLearner
 
     spacy.util.fix_random_seed(0)  # the same starting model for every strategy and run
-    learner = (NerLearner if task == "ner" else TextcatLearner).blank("en", labels)
+    kind = NerLearner if task == "ner" else TextcatLearner
+    learner = kind(spacy.load(base), labels) if base else kind.blank("en", labels)
     nlp = learner.nlp
     examples = []
     for r in rows:
@@ -276,7 +279,8 @@ def main() -> None:
                              "--patterns")
     parser.add_argument("--seed-model", type=int, default=0, metavar="N",
                         help="start from a model trained on the gold labels of the first N training items "
-                             "(then left out of the stream), as after a round of manual annotation")
+                             "(then left out of the stream), as after a round of manual annotation; with "
+                             "--model, trained on top of that pipeline (e.g. word vectors)")
     parser.add_argument("--patterns", type=Path, default=None, help="a pattern file for the recipe")
     parser.add_argument("--model", default=None, help="start from this spaCy pipeline instead of a blank one")
     parser.add_argument("--png", type=Path, default=None, help="where to write the curves (default: a temp dir)")
@@ -301,7 +305,7 @@ def main() -> None:
     if args.seed_model:
         model = str(workdir / "seed_model")
         labels = ner_labels(train) if args.task == "ner" else [positive_label(train)[0]]
-        seed_model(train[:args.seed_model], args.task, labels, Path(model))
+        seed_model(train[:args.seed_model], args.task, labels, Path(model), base=args.model)
         train = train[args.seed_model:]
         print(f"starting model: trained on the gold labels of the first {args.seed_model} training items "
               "(left out of the stream)")

@@ -301,7 +301,7 @@ def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None
     c = Controller(blank, tuiannot.connect(db_path), "alice").start()
     answer_all(c, lambda t: ("reject", None))
     note = c.close().note
-    assert "blank model with no --patterns" in note
+    assert "with no --patterns starts with no idea" in note
 
     random_order = teach_controller(tmp_path, tmp_path / "random.db", strategy="random")
     answer_all(random_order, lambda t: ("accept", None))
@@ -324,7 +324,7 @@ async def test_the_summary_screen_says_why_a_teach_stream_ended(tmp_path: Path, 
                 await pilot.press("x")
         assert isinstance(app.screen, DoneScreen)
         summary = str(app.screen.query_one("#summary").render())
-        assert "No more tasks." in summary and "blank model with no --patterns" in summary
+        assert "No more tasks." in summary and "with no --patterns" in summary
         await pilot.press("q")
     app.controller.close()
 

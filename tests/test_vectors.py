@@ -111,7 +111,6 @@ def test_teach_over_vectors_scores_words_it_was_never_taught(tmp_path: Path) -> 
     import spacy
 
     learner = TextcatLearner(spacy.load(vectors_pipeline(tmp_path)), ["POS"])
-    assert learner.nlp.get_pipe("textcat_multilabel").model.name != ""  # a classifier was added to the vectors
     assert learner.nlp.config["components"]["textcat_multilabel"]["model"]["@architectures"] == ARCHITECTURE
     teach(learner)
     unseen = learner.scores(["a superb film", "a dreadful film"])
@@ -160,10 +159,21 @@ def test_ner_teach_over_vectors_adds_a_recogniser_that_uses_them(tmp_path: Path)
     task = {"text": "the film was good", "tokens": [
         {"text": w, "start": s, "end": s + len(w), "id": i} for i, (w, s) in
         enumerate([("the", 0), ("film", 4), ("was", 9), ("good", 13)])]}
-    learner.update([{**task, "answer": "accept", "spans": [
-        {"start": 0, "end": 3, "token_start": 0, "token_end": 0, "label": "PERSON"}]}])
-    assert learner.version == 1
-    assert isinstance(learner.candidates([task], "uncertainty"), list)
+    def entities() -> list[tuple[str, str]]:
+        return [(e.text, e.label_) for e in learner.nlp("the film was good").ents]
+
+    before = entities()
+    for _ in range(15):
+        learner.update([{**task, "answer": "accept", "spans": [
+            {"start": 0, "end": 3, "token_start": 0, "token_end": 0, "label": "PERSON"}]}]
+            + [{**task, "answer": "reject", "spans": [{"start": t["start"], "end": t["end"], "token_start": t["id"],
+                                                       "token_end": t["id"], "label": "PERSON"}]}
+               for t in task["tokens"][1:]])
+    assert entities() == [("the", "PERSON")] != before  # it learnt the accepted span and the rejected ones
+    assert learner.candidates([task], "uncertainty")  # and suggests spans
+    learner.save(tmp_path / "ner")
+    again = NerLearner(spacy.load(tmp_path / "ner"), ["PERSON"])
+    assert not again.untrained and again.nlp("the film was good").ents[0].text == "the"
 
 
 def test_vectors_command_writes_a_pipeline_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -180,10 +190,15 @@ def test_vectors_command_writes_a_pipeline_and_reports(tmp_path: Path, capsys: p
     import spacy
 
     assert spacy.load(tmp_path / "vec").vocab.vectors.shape == (6, WIDTH)
-    code, out, err = run(capsys, "vectors", source, "--output", tmp_path / "vec2", "--max-words", "2",
-                         "--min-count", "2")
+    code, out, err = run(capsys, "vectors", source, "--output", tmp_path / "vec2", "--min-count", "2")
     assert code == 0 and "Wrote 2 word vectors" in out  # "a" and "film", the only words seen twice
     assert "--teach --model" in out
+    code, out, err = run(capsys, "vectors", source, txt, "--output", tmp_path / "vec3", "--max-words", "3")
+    assert code == 0 and "Wrote 3 word vectors" in out
+    import spacy as spacy_module
+
+    kept = spacy_module.load(tmp_path / "vec3").vocab
+    assert kept["a"].has_vector and kept["film"].has_vector  # the most frequent first
 
 
 def test_vectors_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,6 +213,51 @@ def test_vectors_command_errors_are_one_line(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "v", "--encoder", str(tmp_path))
     assert code == 1
     assert_one_line_error(err, "not a sentence-transformers model folder")
+    code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "v", "--encoder", "json")
+    assert code == 1  # a package, but not one that carries a model
+    assert_one_line_error(err, "carries no model folder")
+    code, _, err = run(capsys, "vectors", tmp_path / "missing.jsonl", "--output", tmp_path / "v")
+    assert code == 1
+    assert_one_line_error(err, "missing.jsonl")
+
+
+def test_vectors_command_says_why_there_is_nothing_to_encode(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vectors_module, "load_encoder", lambda name: ToyEncoder())
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
+    code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "v", "--min-count", "5")
+    assert code == 1
+    assert_one_line_error(err, "none of the 3 distinct words", "--min-count 5")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    code, _, err = run(capsys, "vectors", empty, "--output", tmp_path / "v")
+    assert code == 1
+    assert_one_line_error(err, "empty.jsonl", "no text")
+    data = tmp_path / "notes.data"
+    data.write_text("a great film\n", encoding="utf-8")
+    code, out, err = run(capsys, "vectors", data, "--loader", "txt", "--output", tmp_path / "v", "--json")
+    assert code == 0 and json.loads(out)["words"] == 3
+
+
+def test_teach_leaves_the_other_components_of_a_given_pipeline_alone(tmp_path: Path) -> None:
+    """A classifier added to a trained pipeline learns; the trained tagger beside it does not move."""
+    import spacy
+    from spacy.training import Example
+
+    nlp = spacy.load(vectors_pipeline(tmp_path))
+    nlp.add_pipe("tagger")
+    tagged = [Example.from_dict(nlp.make_doc(f"a {w} film"), {"tags": ["DT", "JJ", "NN"]}) for w in PRAISE]
+    nlp.initialize(lambda: tagged)
+    optimizer = nlp.resume_training()
+    for _ in range(10):
+        nlp.update(tagged, sgd=optimizer)
+    tagger_before = nlp.get_pipe("tagger").model.to_bytes()
+    learner = TextcatLearner(nlp, ["POS"])
+    assert learner.nlp.pipe_names == ["tagger", "textcat_multilabel"]
+    before = learner.scores(["a great film"])[0]["POS"]
+    teach(learner, rounds=5)
+    assert learner.nlp.get_pipe("tagger").model.to_bytes() == tagger_before
+    assert learner.scores(["a great film"])[0]["POS"] > before + 0.02  # while the classifier learnt
 
 
 def test_the_real_encoder_when_installed(tmp_path: Path) -> None:

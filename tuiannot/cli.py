@@ -765,6 +765,9 @@ def vectors_command(
     min_count: Annotated[int, typer.Option("--min-count", min=1, help="Leave out words seen fewer times.")] = 1,
     lang: Annotated[str, typer.Option("--lang", help="Language: spaCy's tokenizer for the texts, and the "
                                       "pipeline's language.")] = "en",
+    loader: Annotated[Optional[str], typer.Option(
+        "--loader", help="Read every source as jsonl, json, csv, tsv or txt. Default: from each extension.",
+        show_default=False)] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Make word vectors offline, from a sentence encoder installed on this machine.
@@ -780,7 +783,7 @@ def vectors_command(
     from .vectors import build_vectors, count_words, load_encoder
 
     _check_output_dir(output)
-    opened = [Source(path) for path in sources]  # a missing or unreadable file fails first
+    opened = [Source(path, loader) for path in sources]  # a missing or unreadable file fails first
     model = load_encoder(encoder)  # before the long read: a missing encoder fails at once
     console = _stderr_console()
     skipped = 0
@@ -796,7 +799,11 @@ def vectors_command(
                 yield record.task["text"]
 
     counts = count_words(texts(), lang)
+    if not counts:
+        raise UserError(f"no words in {', '.join(map(str, sources))}: no text to read")
     words = [w for w, n in counts.most_common(max_words) if n >= min_count]
+    if not words:
+        raise UserError(f"none of the {len(counts):,} distinct words is seen --min-count {min_count} times")
     with Progress(transient=True, disable=not console.is_terminal, console=console) as bar:
         job = bar.add_task("Encoding words", total=len(words))
         nlp = build_vectors(words, model, lang=lang, encoder_name=encoder,

@@ -64,6 +64,7 @@ class Learner(ABC):
     """A model that scores candidate questions and learns from answered ones."""
 
     kind = ""
+    pipe = ""  # the component this learner trains
 
     def __init__(self, nlp: "Language", labels: list[str]) -> None:
         self.labels = labels
@@ -106,8 +107,20 @@ class Learner(ABC):
         import spacy
 
         fresh = spacy.util.load_model_from_config(nlp.config, auto_fill=True, validate=False)
-        fresh.from_bytes(nlp.to_bytes())
+        # The word vectors are never trained: both copies share one table (tens of MB) instead of copying it
+        fresh.vocab.from_bytes(nlp.vocab.to_bytes(exclude=["vectors"]), exclude=["vectors"])
+        fresh.vocab.vectors = nlp.vocab.vectors
+        fresh.from_bytes(nlp.to_bytes(exclude=["vocab"]), exclude=["vocab"])
         return fresh
+
+    def _others(self, nlp: "Language") -> list[str]:
+        """The pipeline's components that neither are the learner's nor feed it (a tok2vec it listens to):
+        left out of updates, so that answers about one thing do not move a trained component of another."""
+        needed = {self.pipe}
+        for name, proc in nlp.pipeline:
+            if self.pipe in (getattr(proc, "listening_components", None) or []):
+                needed.add(name)
+        return [name for name in nlp.pipe_names if name not in needed]
 
     def _publish(self) -> None:
         """Swap the trained weights in for scoring (a consistent snapshot)."""
@@ -130,8 +143,10 @@ class Learner(ABC):
         rehearse = self.memory[-self.replay:] if self.replay else examples
         batch = rehearse[:]
         self._rng.shuffle(batch)
+        others = self._others(nlp)
         for start in range(0, len(batch), self.minibatch):
-            nlp.update(batch[start:start + self.minibatch], sgd=self._optimizer, losses=losses, drop=0.2)
+            nlp.update(batch[start:start + self.minibatch], sgd=self._optimizer, losses=losses, drop=0.2,
+                       exclude=others)
         self.losses = losses
         self.version += 1
         self._publish()
@@ -207,7 +222,7 @@ class TextcatLearner(Learner):
     def scores(self, texts: list[str]) -> list[dict[str, float]]:
         with self._swap:
             nlp = self.nlp
-        return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=128)]
+        return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=128, disable=self._others(nlp))]
 
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         out = []
@@ -249,6 +264,7 @@ class NerLearner(Learner):
 
     def __init__(self, nlp: "Language", labels: list[str], beam_width: int = 8) -> None:
         super().__init__(nlp, labels)
+        self.pipe = "ner"
         self.untrained = "ner" not in nlp.pipe_names  # blank, or word vectors with no recogniser yet
         if self.untrained:
             add_ner(nlp, labels)
@@ -280,8 +296,9 @@ class NerLearner(Learner):
             nlp = self.nlp
         ner = nlp.get_pipe("ner")
         docs = [nlp.make_doc(t["text"]) for t in tasks]
+        others = self._others(nlp)
         for name, proc in nlp.pipeline:
-            if name != "ner":
+            if name != "ner" and name not in others:  # a tok2vec the recogniser listens to
                 docs = list(proc.pipe(docs))
         scored = ner.scored_ents(ner.beam_parse(docs, beam_width=self.beam_width))
         out = []

