@@ -301,3 +301,11 @@ def test_the_classifier_over_vectors_also_does_exclusive_classes(tmp_path: Path)
     cats = nlp("a superb film").cats
     assert sum(cats.values()) == pytest.approx(1.0, abs=1e-5)
     assert max(cats, key=cats.get) == "POS"
+
+
+def test_textcat_without_teach_refuses_bare_vectors_and_says_what_to_do(tmp_path: Path) -> None:
+    from tuiannot.recipes import get_recipe
+
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
+    with pytest.raises(UserError, match="has no text classifier .*with --teach, one is added"):
+        get_recipe("textcat")(str(source), label="POS", model=str(vectors_pipeline(tmp_path)))

@@ -27,7 +27,8 @@ LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Comma-separated la
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of the blank spaCy tokenizer.")]
 ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", help="spaCy pipeline (folder or installed package): its tokenizer, and its entity "
-                          "recogniser suggests spans.", show_default=False)]
+                          "recogniser suggests spans. With --teach: the model to go on training, or word vectors "
+                          "(tuiannot vectors) to add a recogniser to.", show_default=False)]
 PatternsOpt = Annotated[Optional[str], typer.Option(
     "--patterns", help="JSONL of entity-ruler patterns whose matches are suggested.", show_default=False)]
 SplitOpt = Annotated[bool, typer.Option("--split-sents", help="One task per sentence of each text.")]

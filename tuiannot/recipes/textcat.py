@@ -57,7 +57,9 @@ def textcat(
         "--exclude", "-e", help="Comma-separated datasets: skip tasks already answered there.")] = None,
     model: Annotated[Optional[str], typer.Option(
         "--model", "-m", help="spaCy text classifier (a pipeline folder or installed package): labels it "
-                              "scores at or above --threshold start out selected.", show_default=False)] = None,
+                              "scores at or above --threshold start out selected. With --teach: the model to "
+                              "go on training, or word vectors (tuiannot vectors) to add a classifier to.",
+        show_default=False)] = None,
     threshold: Annotated[float, typer.Option(
         "--threshold", help="Score at which --model preselects a label.", min=0.0, max=1.0)] = 0.5,
     teach: TeachOpt = False,
@@ -99,8 +101,9 @@ def _model_scores(model: str, labels: list[str], threshold: float, exclusive: bo
 
     nlp = load_nlp(model=model)
     if not any(name in nlp.pipe_names for name in ("textcat", "textcat_multilabel")):
+        hint = "; with --teach, one is added and trained" if not nlp.pipe_names else ""
         raise UserError(f"{model}: the pipeline has no text classifier (its components: "
-                        f"{', '.join(nlp.pipe_names) or 'none'})")
+                        f"{', '.join(nlp.pipe_names) or 'none'}){hint}")
     known = set(nlp.pipe_labels.get("textcat", [])) | set(nlp.pipe_labels.get("textcat_multilabel", []))
     missing = [label for label in labels if label not in known]
     if missing:
