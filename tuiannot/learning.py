@@ -23,6 +23,10 @@ they rank candidates alike (each is a monotone function of ``|p - 0.5|``) and
 differ only in how the moving-average threshold falls. ``random`` serves the
 stream in source order, the baseline. Pattern matches (``--patterns``) are
 served first, so that a blank model gets positives to learn from.
+
+A given pipeline without the learner's component (word vectors made by
+``tuiannot vectors``, say) gets one added and trained (:func:`add_textcat`,
+:func:`add_ner`); its other components are neither trained nor run.
 """
 
 from __future__ import annotations
