@@ -25,6 +25,11 @@ A stream that ends before the budget (the model passed over the rest of the
 source) keeps its last score to the budget: no more answers, no change.
 It also writes the curves as a PNG.
 
+The recipe runs with its defaults unless told otherwise: for textcat, a new
+classifier learns over the sentence encoder when the ``vectors`` extra is
+installed (``--encoder auto``), else over a bag of words alone (``--encoder
+none`` forces that).
+
     python bench/active_learning.py --task textcat --train ../shared/data/textcat/sst2/train.jsonl \\
         --test ../shared/data/textcat/sst2/test.jsonl --budget 1000 --seeds 3
     python bench/active_learning.py --task ner --train ../shared/data/ner/wnut17/train.jsonl \\
@@ -155,8 +160,8 @@ def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epoch
 
 
 def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict], budget: int, every: int,
-        batch_size: int, workdir: Path, patterns: Path | None = None, model: str | None = None
-        ) -> tuple[list[tuple[int, float]], int]:
+        batch_size: int, workdir: Path, patterns: Path | None = None, model: str | None = None,
+        encoder: str = "auto") -> tuple[list[tuple[int, float]], int]:
     """The learning curve (answers, score) up to the budget, and how many answers were given."""
     import spacy
 
@@ -171,7 +176,7 @@ def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict]
         label, _ = positive_label(train)
         components = get_recipe("textcat")(str(source), label=label, teach=True, strategy=strategy,
                                            batch_size=batch_size, dataset="sim", model=model,
-                                           patterns=str(patterns) if patterns else None)
+                                           patterns=str(patterns) if patterns else None, encoder=encoder)
     else:
         label = ""
         components = get_recipe("ner")(str(source), label=",".join(ner_labels(train)), teach=True,
@@ -283,6 +288,8 @@ def main() -> None:
                              "--model, trained on top of that pipeline (e.g. word vectors)")
     parser.add_argument("--patterns", type=Path, default=None, help="a pattern file for the recipe")
     parser.add_argument("--model", default=None, help="start from this spaCy pipeline instead of a blank one")
+    parser.add_argument("--encoder", default="auto",
+                        help="textcat: the recipe's --encoder for a new classifier (auto, none, or an encoder)")
     parser.add_argument("--png", type=Path, default=None, help="where to write the curves (default: a temp dir)")
     args = parser.parse_args()
     if not usable(args.train, args.test):
@@ -315,7 +322,7 @@ def main() -> None:
     for strategy in strategies:
         started = time.monotonic()
         runs = [run(args.task, strategy, seed, train, test, args.budget, args.every, args.batch_size, workdir,
-                    patterns, model)
+                    patterns, model, args.encoder)
                 for seed in range(args.seeds)]
         curves = [curve for curve, _ in runs]
         short = [answered for _, answered in runs if answered < args.budget]

@@ -97,6 +97,7 @@ def test_saving_and_reloading_the_model(tmp_path: Path) -> None:
 def teach_controller(tmp_path: Path, db_path: Path, **extra: Any) -> Controller:
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": t, "label": lab} for t, lab in
                                                       [(t, "POS") for t in POS * 3] + [(t, "NEG") for t in NEG * 3]])
+    extra.setdefault("encoder", "none")  # a bag of words: fast, and what these tests are about
     components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, **extra))
     return Controller(components, tuiannot.connect(db_path), "alice").start()
 

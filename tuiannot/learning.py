@@ -229,11 +229,11 @@ class TextcatLearner(Learner):
 
     kind = "textcat"
 
-    def __init__(self, nlp: "Language", labels: list[str]) -> None:
+    def __init__(self, nlp: "Language", labels: list[str], encoder: str | None = None) -> None:
         super().__init__(nlp, labels)
         names = [n for n in ("textcat_multilabel", "textcat") if n in nlp.pipe_names]
         if not names:  # e.g. a pipeline of word vectors (`tuiannot vectors`): give it a classifier to train
-            add_textcat(nlp, labels)
+            add_textcat(nlp, labels, encoder=encoder)
             names = ["textcat_multilabel"]
         self.pipe = names[0]
         known = set(nlp.get_pipe(self.pipe).labels)
@@ -244,13 +244,25 @@ class TextcatLearner(Learner):
         self._own_features()
 
     @classmethod
-    def blank(cls, lang: str, labels: list[str], ngram_size: int = 1) -> "TextcatLearner":
-        """A fast bag-of-words classifier, one independent score per label, ready to learn."""
+    def blank(cls, lang: str, labels: list[str], ngram_size: int = 1, encoder: str | None = None
+              ) -> "TextcatLearner":
+        """A new classifier, one independent score per label, ready to learn: a bag of words, beside a
+        frozen sentence encoder's view of the text when ``encoder`` names one."""
         import spacy
 
         nlp = spacy.blank(lang)
-        add_textcat(nlp, labels, ngram_size=ngram_size)
+        add_textcat(nlp, labels, ngram_size=ngram_size, encoder=encoder)
         return cls(nlp, labels)
+
+    @property
+    def encoder(self) -> str | None:
+        """The sentence encoder the classifier learns over, if any."""
+        from .vectors import SENTENCE_ARCHITECTURE
+
+        with self._swap:
+            nlp = self.nlp
+        model = nlp.config["components"][self.pipe].get("model", {})
+        return model.get("encoder") if model.get("@architectures") == SENTENCE_ARCHITECTURE else None
 
     def scores(self, texts: list[str]) -> list[dict[str, float]]:
         with self._swap:
@@ -395,19 +407,24 @@ def has_vectors(nlp: "Language") -> bool:
     return len(nlp.vocab.vectors.shape) == 2 and nlp.vocab.vectors.shape[0] > 0 and nlp.vocab.vectors.shape[1] > 0
 
 
-def add_textcat(nlp: "Language", labels: list[str], ngram_size: int = 1) -> None:
+def add_textcat(nlp: "Language", labels: list[str], ngram_size: int = 1, encoder: str | None = None) -> None:
     """A classifier with one independent score per label, ready to learn, added to ``nlp``.
 
-    Over the pipeline's word vectors and a bag of words (:mod:`tuiannot.vectors`) when it has vectors; a bag
-    of words alone otherwise. Only the new component is initialised: the rest of the pipeline stays as it is.
+    A bag of words, beside (:mod:`tuiannot.vectors`) a frozen sentence encoder's embedding of the text when
+    ``encoder`` names one, else the mean of the pipeline's word vectors when it has them. Only the new
+    component is initialised: the rest of the pipeline stays as it is.
     """
     from spacy.training import Example
 
-    from .vectors import ARCHITECTURE, register
+    from .vectors import ARCHITECTURE, SENTENCE_ARCHITECTURE, encoder_reference, register
 
     bow = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": ngram_size,
            "no_output_layer": False, "length": 262144}
-    if has_vectors(nlp):
+    if encoder:
+        register()
+        model = {"@architectures": SENTENCE_ARCHITECTURE, "exclusive_classes": False, "ngram_size": ngram_size,
+                 "encoder": encoder_reference(encoder)}
+    elif has_vectors(nlp):
         register()
         model = {"@architectures": ARCHITECTURE, "exclusive_classes": False, "ngram_size": ngram_size}
     else:

