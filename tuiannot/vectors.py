@@ -68,6 +68,14 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
             raise UserError(f"encoder {name!r}: the package carries no model folder (get_model_path or MODEL_DIR)")
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise UserError(f"encoder {path}: not a sentence-transformers model folder (no modules.json or config.json)")
+    if _mean_pooled(path):
+        try:
+            return MeanPooledEncoder(path)
+        except ImportError:
+            raise UserError(f"a sentence encoder needs PyTorch and transformers: {INSTALL_HINT}") from None
+        except Exception as e:  # the library raises many kinds for a broken folder
+            raise UserError(f"encoder {path}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+                            ) from None
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
@@ -77,6 +85,65 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
     except Exception as e:  # the library raises many kinds for a broken folder
         raise UserError(f"encoder {path}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
                         ) from None
+
+
+def _mean_pooled(path: Path) -> bool:
+    """Whether a sentence-transformers folder is a transformer with mean pooling (and normalising), nothing
+    else: all-MiniLM-L6-v2 and most sentence encoders. :class:`MeanPooledEncoder` runs those."""
+    import json
+
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) or modules[0]["path"]:
+            return False
+        pooling = json.loads((path / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return False
+    modes = {k: v for k, v in pooling.items() if k.startswith("pooling_mode")}
+    return modes.get("pooling_mode_mean_tokens") is True and not any(v for k, v in modes.items()
+                                                                     if k != "pooling_mode_mean_tokens")
+
+
+class MeanPooledEncoder:
+    """A mean-pooling sentence-transformers model run with transformers alone: the same vectors as
+    sentence-transformers gives, and it starts about 3 s sooner (that library imports much more)."""
+
+    def __init__(self, path: Path) -> None:
+        import json
+
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()
+        config = {}
+        if (path / "sentence_bert_config.json").exists():
+            config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        self.max_length = int(config.get("max_seq_length") or 512)
+        self.lower = bool(config.get("do_lower_case"))
+        self.normalize = "Normalize" in (path / "modules.json").read_text(encoding="utf-8")
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = AutoModel.from_pretrained(str(path)).eval()
+
+    def encode(self, sentences: list[str], batch_size: int = 32, **kwargs: Any) -> Any:
+        import numpy
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(sentences), batch_size):
+                chunk = sentences[start:start + batch_size]
+                if self.lower:
+                    chunk = [s.lower() for s in chunk]
+                tokens = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
+                                        return_tensors="pt")
+                hidden = self.model(**tokens).last_hidden_state
+                mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                if self.normalize:
+                    mean = torch.nn.functional.normalize(mean, p=2, dim=1)
+                out.append(mean.numpy())
+        return numpy.concatenate(out) if out else numpy.zeros((0, 0), dtype="float32")
 
 
 def count_words(texts: Iterable[str], lang: str = "en") -> Counter[str]:

@@ -36,7 +36,7 @@ class DoneScreen(Screen[None]):
         text.append(f"This session: {total} answers")
         if total:
             text.append(" (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_answer.items())) + ")")
-        text.append(f"\nDataset ")
+        text.append("\nDataset ")
         text.append(one_line(self.dataset, 60), Style(bold=True))
         text.append(f": {self.dataset_total} answers in all")
         if self.invalid:

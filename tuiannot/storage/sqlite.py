@@ -50,7 +50,7 @@ def _migrate_1(db: "sqlite_utils.Database") -> None:
 
 # Running totals kept by triggers, so that `stats` reads a few hundred rows instead of scanning
 # millions of answers. `first`/`last` only ever widen (a replaced answer's time still counts).
-COUNTS_SCHEMA = f"""
+COUNTS_SCHEMA = """
 CREATE TABLE answer_counts (
     dataset_id INTEGER NOT NULL REFERENCES datasets(id), session TEXT NOT NULL, answer TEXT NOT NULL,
     labels TEXT NOT NULL, n INTEGER NOT NULL, first REAL, last REAL, seconds_total REAL NOT NULL,
@@ -60,7 +60,7 @@ CREATE TABLE question_counts (
     inputs INTEGER NOT NULL DEFAULT 0);
 
 CREATE TRIGGER answers_count_insert AFTER INSERT ON answers BEGIN
-    {{add_new}}
+    {add_new}
     INSERT OR IGNORE INTO question_counts (dataset_id) VALUES (NEW.dataset_id);
     UPDATE question_counts SET
         tasks = tasks + NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = NEW.dataset_id
@@ -72,7 +72,7 @@ END;
 
 CREATE TRIGGER answers_count_delete AFTER DELETE ON answers
 WHEN EXISTS (SELECT 1 FROM datasets WHERE id = OLD.dataset_id) BEGIN
-    {{remove_old}}
+    {remove_old}
     UPDATE question_counts SET
         tasks = tasks - NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = OLD.dataset_id
                                     AND task_hash = OLD.task_hash),
@@ -82,8 +82,8 @@ WHEN EXISTS (SELECT 1 FROM datasets WHERE id = OLD.dataset_id) BEGIN
 END;
 
 CREATE TRIGGER answers_count_update AFTER UPDATE ON answers BEGIN
-    {{remove_old}}
-    {{add_new}}
+    {remove_old}
+    {add_new}
     UPDATE question_counts SET
         tasks = tasks
             - (OLD.task_hash != NEW.task_hash AND NOT EXISTS (SELECT 1 FROM answers
