@@ -406,3 +406,29 @@ def test_a_span_question_keeps_its_hash_across_model_versions_and_sources() -> N
     from_pattern = set_hashes({"text": task["text"], "tokens": task["tokens"],
                                "spans": [make_span(task["tokens"], 3, 3, "LOC", source="pattern")]})
     assert from_pattern["_task_hash"] == after[14, 18, "LOC"]["_task_hash"]
+
+
+def test_questions_are_chosen_by_a_recent_model(tmp_path: Path, db_path: Path) -> None:
+    """The controller takes questions from a --teach stream only as it has room for them (a batch ahead), so
+    each is chosen by a model at most about three updates old, not by the one of 64 questions before."""
+    import random
+
+    rng = random.Random(0)
+    words = ["great", "awful", "film", "plot", "cast", "long", "fine", "story", "music", "ending", "odd", "slow"]
+    source = write_jsonl(tmp_path / "many.jsonl", [{"text": " ".join(rng.choices(words, k=6))} for _ in range(2000)])
+    components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, batch_size=10,
+                                                             encoder="none"))
+    c = Controller(components, tuiannot.connect(db_path), "alice").start()
+    learner = c.config["learner"]
+    lags = []
+    for n in range(1, 101):
+        task = c.next_task(timeout=30)
+        assert task is not None
+        lags.append(learner.version - task["_model_version"])
+        c.answer("accept" if "great" in task["text"] else "reject")
+        if n % 10 == 0:
+            c.sync_updates()
+    c.close()
+    assert learner.version == 10
+    assert max(lags[30:]) <= 3, lags  # the queue (10) and the batch waiting for room in it (10); 6-13 before
+    assert not c._thread.is_alive()  # closed: the prefetch thread has stopped, not left inside the stream

@@ -145,7 +145,12 @@ def recipe_command(name: str, func: Callable[..., Any]) -> None:
     def command(**kwargs: Any) -> None:
         runner = {k: kwargs.pop(k) for k in list(kwargs) if k in RUNNER_OPTIONS and k not in own}
         if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang
-            with _stderr_console().status(f"Starting {name}: reading the source and loading any model…"):
+            from rich.live import Live
+            from rich.spinner import Spinner
+
+            # not console.status: it captures stdout, which a user's recipe may print to
+            with Live(Spinner("dots", f"Starting {name}: reading the source and loading any model…"),
+                      console=_stderr_console(), transient=True, redirect_stdout=False, redirect_stderr=False):
                 result = func(**kwargs)
         else:
             result = func(**kwargs)

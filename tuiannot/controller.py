@@ -159,6 +159,10 @@ class Controller:
                 except Exception:  # noqa: BLE001 (they lapse after the lease anyway)
                     pass
             self._flush_updates()
+            if self._thread is not None and self._thread is not threading.current_thread():
+                # it may be inside the stream (scoring a window with a model): let it finish, not be cut
+                # off by the interpreter's exit (PyTorch aborts the process when that happens)
+                self._thread.join(timeout=30)
             if self.components.on_exit is not None:
                 self.components.on_exit(self)
         stream = self.stream if isinstance(self.stream, Stream) else None
@@ -183,7 +187,9 @@ class Controller:
                 batch.append(_Entry(task, position=stream.progress if stream is not None else None))
                 if len(batch) >= size:
                     self._offer(db, batch, offered)
-                    batch, size = [], 64
+                    # no more than the queue holds: what is taken from the stream is chosen (a --teach
+                    # stream chooses by its model of the moment), so it is taken when there is room for it
+                    batch, size = [], min(64, self._queue.maxsize)
             self._offer(db, batch, offered)
             if self.routing is not None:
                 self._serve_lapsed(db, offered)

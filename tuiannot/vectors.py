@@ -58,7 +58,7 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
 
         try:
             package = importlib.import_module(name.replace("-", "_"))
-        except ImportError:
+        except (ImportError, TypeError, ValueError):  # TypeError: a relative name ("./model"), not a package
             raise UserError(f"encoder {name!r}: not a folder, and no installed package of that name ({INSTALL_HINT})"
                             ) from None
         found = getattr(package, "get_model_path", None)
@@ -290,7 +290,6 @@ class SentenceEncoding:
         with self._lock:
             if name not in self._encoders:
                 self._encoders[name] = load_encoder(name)
-                _leave_a_core_free()
             return self._encoders[name]
 
     def __call__(self, name: str, texts: list[str]) -> Any:
@@ -315,7 +314,7 @@ class SentenceEncoding:
         return out
 
 
-def _leave_a_core_free() -> None:
+def leave_a_core_free() -> None:
     """Encoding runs beside the screen (the stream is scored on a background thread): PyTorch takes every
     core unless told otherwise, so it gets one fewer, and the screen one of its own. Not when the user set
     the number of threads (OMP_NUM_THREADS)."""

@@ -56,6 +56,11 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
             encoder = default_encoder() if nlp is None else None
         learner = TextcatLearner(nlp, labels, encoder=encoder if encoder != "none" else None) if nlp is not None \
             else TextcatLearner.blank(lang, labels, encoder=encoder if encoder != "none" else None)
+        if learner.encoder:  # loaded now (a saved model's encoder may have gone): an error before the screen starts
+            from ..vectors import encode_sentences, leave_a_core_free
+
+            encode_sentences.encoder(learner.encoder)
+            leave_a_core_free()
     elif model:
         learner = NerLearner(nlp if nlp is not None else load_nlp(model=model), labels)
     else:
