@@ -68,21 +68,16 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
             raise UserError(f"encoder {name!r}: the package carries no model folder (get_model_path or MODEL_DIR)")
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise UserError(f"encoder {path}: not a sentence-transformers model folder (no modules.json or config.json)")
-    if _mean_pooled(path):
-        try:
+    try:
+        if _mean_pooled(path):
             return MeanPooledEncoder(path)
-        except ImportError:
-            raise UserError(f"a sentence encoder needs PyTorch and transformers: {INSTALL_HINT}") from None
-        except Exception as e:  # the library raises many kinds for a broken folder
-            raise UserError(f"encoder {path}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
-                            ) from None
-    try:
         from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise UserError(f"building vectors needs sentence-transformers: {INSTALL_HINT}") from None
-    try:
+
         return SentenceTransformer(str(path), device="cpu")
-    except Exception as e:  # the library raises many kinds for a broken folder
+    except ImportError:
+        raise UserError(f"a sentence encoder needs PyTorch, transformers and sentence-transformers: {INSTALL_HINT}"
+                        ) from None
+    except Exception as e:  # the libraries raise many kinds for a broken folder
         raise UserError(f"encoder {path}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
                         ) from None
 
