@@ -45,17 +45,18 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
         raise UserError(f"--output {output}: exists and is not a folder")
     learner: Any
     if kind == "textcat":
-        named = encoder not in (None, "", "auto", "none")
         nlp = nlp if nlp is not None or not model else load_nlp(model=model)
-        if named and nlp is not None and any(n in nlp.pipe_names for n in ("textcat", "textcat_multilabel")):
-            raise UserError(f"--encoder is for a new classifier: {model} has one already")
         if encoder == "auto":
             from ..vectors import default_encoder
 
             # a given pipeline of word vectors keeps to them; a blank model gets the encoder when installed
             encoder = default_encoder() if nlp is None else None
-        learner = TextcatLearner(nlp, labels, encoder=encoder if encoder != "none" else None) if nlp is not None \
-            else TextcatLearner.blank(lang, labels, encoder=encoder if encoder != "none" else None)
+        elif encoder in ("none", ""):
+            encoder = None
+        elif encoder and nlp is not None and any(n in nlp.pipe_names for n in ("textcat", "textcat_multilabel")):
+            raise UserError(f"--encoder is for a new classifier: {model} has one already")
+        learner = TextcatLearner(nlp, labels, encoder=encoder) if nlp is not None \
+            else TextcatLearner.blank(lang, labels, encoder=encoder)
         if learner.encoder:  # loaded now (a saved model's encoder may have gone): an error before the screen starts
             from ..vectors import encode_sentences, leave_a_core_free
 
