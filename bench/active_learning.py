@@ -135,7 +135,7 @@ def seed_model(rows: list[dict], task: str, labels: list[str], path: Path, epoch
     import spacy
     from spacy.training import Example
 
-    from tuiannot.learning import NerLearner, TextcatLearner
+    from tuiannot.nlp.learning import NerLearner, TextcatLearner
 
     spacy.util.fix_random_seed(0)  # the same starting model for every strategy and run
     kind = NerLearner if task == "ner" else TextcatLearner
@@ -183,7 +183,7 @@ def run(task: str, strategy: str, seed: int, train: list[dict], test: list[dict]
                                        strategy=strategy, batch_size=batch_size, dataset="sim", model=model,
                                        patterns=str(patterns) if patterns else None)
     components = Components.from_value(components)
-    learner = components.config["learner"]
+    learner = components.model
     controller = Controller(components, tuiannot.connect(db_path), "simulated").start()
     curve = [(0, evaluate(task, learner, test, label))]
     answered = 0

@@ -44,12 +44,12 @@ COLUMNS, LINES = 160, 48
 
 def photo_order(folder: Path) -> list[str]:
     """The files the app serves, in order: sorted, recursive, the same content only once."""
-    from tuiannot import images
+    from tuiannot.images import decode
 
     seen: set[str] = set()
     order = []
-    for path in images.image_files(folder):
-        digest = images.digest_of(path.read_bytes())
+    for path in decode.image_files(folder):
+        digest = decode.digest_of(path.read_bytes())
         if digest not in seen:
             seen.add(digest)
             order.append(str(path.relative_to(folder)))
@@ -133,17 +133,17 @@ def measure_keys(folder: Path, files: list[str], work: Path, args: argparse.Name
 
 
 def measure_render(folder: Path, files: list[str]) -> dict[str, list[float]]:
-    from tuiannot import images, render
+    from tuiannot.images import decode, render
 
     cols, rows = COLUMNS - 4, LINES - 13  # the image area of the classification layout at 160x48
     times: dict[str, list[float]] = {"decode": [], "fit": [], "cells": [], "total": []}
     styles = render.StyleCache("truecolor")
-    render.halfcell(images.resize(images.load(str(folder / files[0]))[1], (8, 8)), styles=styles)  # imports
+    render.halfcell(decode.resize(decode.load(str(folder / files[0]))[1], (8, 8)), styles=styles)  # imports
     for name in files:
         t0 = time.perf_counter()
-        info, base = images.load(str(folder / name))
+        info, base = decode.load(str(folder / name))
         t1 = time.perf_counter()
-        fitted = images.resize(base, render.pixel_size("halfcell", info.width, info.height, cols, rows))
+        fitted = decode.resize(base, render.pixel_size("halfcell", info.width, info.height, cols, rows))
         t2 = time.perf_counter()
         render.halfcell(fitted, "truecolor", render.StyleCache("truecolor"))
         t3 = time.perf_counter()

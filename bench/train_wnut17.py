@@ -68,7 +68,7 @@ def score_on_test(model: Path, test: list[dict]) -> dict:
     from spacy.tokens import Doc
     from spacy.training import Example
 
-    from tuiannot.training import evaluate
+    from tuiannot.data.training import evaluate
 
     nlp = spacy.load(model)
     gold = []

@@ -22,9 +22,10 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
 from tuiannot.metrics import agreement as ag
 from tuiannot.metrics.agreement import (
-    MISSING, cohens_kappa, document_agreement, fleiss_kappa, gwet_ac1, gwet_ac2, krippendorff_alpha,
-    masi_distance, pairwise_agreement, percent_agreement, span_agreement,
+    cohens_kappa, document_agreement, fleiss_kappa, gwet_ac1, gwet_ac2, krippendorff_alpha,
+    masi_distance, pairwise_agreement, percent_agreement,
 )
+from tuiannot.metrics.spans import MISSING, span_agreement
 
 from .conftest import SHARED
 

@@ -10,7 +10,7 @@ import pytest
 from tuiannot.screens.annotate import AnnotationScreen
 from tuiannot.screens.done import DoneScreen
 from tuiannot.screens.help import HelpScreen
-from tuiannot.screens.widgets import TaskText
+from tuiannot.screens.widgets.task_text import TaskText
 
 from .conftest import make_app, stored, texts, write_jsonl
 

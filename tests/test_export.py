@@ -16,7 +16,8 @@ from spacy.tokens import DocBin
 
 import tuiannot
 from tuiannot import cli
-from tuiannot.export import Problems, Where, _words_from_tokens, make_doc
+from tuiannot.data.answers import Problems, Where
+from tuiannot.data.export import _words_from_tokens, make_doc
 
 NLP = spacy.blank("en")
 CHOICE = [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"}, {"id": "NEU", "text": "NEU"}]

@@ -16,7 +16,9 @@ import pytest
 from PIL import Image
 
 import tuiannot
-from tuiannot import images, render
+from tuiannot.images import decode, render, terminal
+from tuiannot.images import export as image_export
+from tuiannot.images import tasks as image_tasks
 from tuiannot.controller import Controller
 from tuiannot.errors import SourceError, UserError
 from tuiannot.recipes import Components, get_recipe
@@ -62,7 +64,7 @@ def image_app(source: Path, db_path: Path, labels: str = "CAT", session: str = "
 
 async def ready(pilot, file: str | None = None):
     """Wait until a task (with ``meta.file`` == file) is on screen and its image is drawn."""
-    from tuiannot.screens.image import ImageView
+    from tuiannot.screens.widgets.image_view import ImageView
 
     for _ in range(400):
         await pilot.pause()
@@ -103,16 +105,16 @@ def test_content_hash_ignores_name_and_place(tmp_path: Path) -> None:
     b = tmp_path / "elsewhere" / "renamed.png"
     b.parent.mkdir()
     b.write_bytes(a.read_bytes())
-    info_a, _ = images.load(str(a))
-    info_b, _ = images.load(str(b))
-    assert info_a.input_hash == info_b.input_hash == images.content_hash(images.digest_of(a.read_bytes()))
-    other, _ = images.load(str(make_image(tmp_path / "c.png", color=(1, 2, 3))))
+    info_a, _ = decode.load(str(a))
+    info_b, _ = decode.load(str(b))
+    assert info_a.input_hash == info_b.input_hash == decode.content_hash(decode.digest_of(a.read_bytes()))
+    other, _ = decode.load(str(make_image(tmp_path / "c.png", color=(1, 2, 3))))
     assert other.input_hash != info_a.input_hash
 
 
 def test_exif_orientation_gives_the_upright_size_and_pixels(tmp_path: Path) -> None:
     path = make_image(tmp_path / "rotated.jpg", (200, 100), orientation=6)  # stored landscape, shown portrait
-    info, image = images.load(str(path))
+    info, image = decode.load(str(path))
     assert (info.width, info.height, info.orientation) == (100, 200, 6)
     assert image.size == (100, 200)
     # orientation 6 = rotate 90° clockwise to display: the white top-left block ends up top-right
@@ -121,7 +123,7 @@ def test_exif_orientation_gives_the_upright_size_and_pixels(tmp_path: Path) -> N
 
 def test_jpeg_draft_mode_keeps_the_long_side_bounded(tmp_path: Path) -> None:
     path = make_image(tmp_path / "big.jpg", (4000, 3000))
-    info, image = images.load(str(path), size=512)
+    info, image = decode.load(str(path), size=512)
     assert (info.width, info.height) == (4000, 3000)
     assert max(image.size) == 512 and image.mode == "RGB"
 
@@ -130,12 +132,12 @@ def test_data_uri_round_trip_and_transparency(tmp_path: Path) -> None:
     rgba = Image.new("RGBA", (10, 10), (255, 0, 0, 0))
     buffer = io.BytesIO()
     rgba.save(buffer, "PNG")
-    uri = images.data_uri(buffer.getvalue())
+    uri = decode.data_uri(buffer.getvalue())
     assert uri.startswith("data:image/png;base64,")
-    info, image = images.load(uri)
-    assert (info.width, info.height) == (10, 10) and image.getpixel((0, 0)) == images.BACKGROUND
-    with pytest.raises(images.ImageError, match="base64"):
-        images.read_bytes("data:image/png,notbase64")
+    info, image = decode.load(uri)
+    assert (info.width, info.height) == (10, 10) and image.getpixel((0, 0)) == decode.BACKGROUND
+    with pytest.raises(decode.ImageError, match="base64"):
+        decode.read_bytes("data:image/png,notbase64")
 
 
 BAD_INPUTS = {
@@ -172,19 +174,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, name: str) -> None:
     reason, make = BAD_INPUTS[name]
     path = tmp_path / name
     make(path)
-    with pytest.raises(images.ImageError, match=reason) as caught:
-        images.load(str(path))
+    with pytest.raises(decode.ImageError, match=reason) as caught:
+        decode.load(str(path))
     assert "\n" not in str(caught.value)
 
 
 def test_decompression_bomb_over_the_pillow_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_image(tmp_path / "bomb.png", (300, 300))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300 * 300 - 1)  # over the limit: Pillow warns
-    with pytest.raises(images.ImageError, match="too large"):
-        images.load(str(path))
+    with pytest.raises(decode.ImageError, match="too large"):
+        decode.load(str(path))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300 * 300 // 3)  # over twice the limit: Pillow raises
-    with pytest.raises(images.ImageError, match="decompression bomb"):
-        images.load(str(path))
+    with pytest.raises(decode.ImageError, match="decompression bomb"):
+        decode.load(str(path))
 
 
 def test_folder_stream_skips_and_counts_every_bad_input(tmp_path: Path, folder: Path) -> None:
@@ -192,7 +194,7 @@ def test_folder_stream_skips_and_counts_every_bad_input(tmp_path: Path, folder: 
         make(folder / name)
     twin = folder / "sub" / "zz-copy-of-a.png"
     twin.write_bytes((folder / "a.png").read_bytes())
-    stream = images.image_stream(folder, cache=None)
+    stream = image_tasks.image_stream(folder, cache=None)
     tasks = list(stream)
     files = [t["meta"]["file"] for t in tasks]
     assert files == ["a.png", "b.jpg", "sub/c.webp", "sub/zz-copy-of-a.png"]  # sorted, recursive, lazily
@@ -210,11 +212,11 @@ def test_folder_stream_skips_and_counts_every_bad_input(tmp_path: Path, folder: 
 def test_jsonl_source_paths_relative_to_the_file_and_data_uris(tmp_path: Path) -> None:
     (tmp_path / "imgs").mkdir()
     make_image(tmp_path / "imgs" / "x.png")
-    uri = images.data_uri(_png_bytes())
+    uri = decode.data_uri(_png_bytes())
     source = write_jsonl(tmp_path / "tasks.jsonl", [
         {"image": "imgs/x.png", "meta": {"id": 1}}, {"image": uri}, {"image": "imgs/missing.png"}, {"text": "no"},
         {"image": 5}])
-    stream = images.image_stream(source, cache=None)
+    stream = image_tasks.image_stream(source, cache=None)
     tasks = list(stream)
     assert tasks[0]["image"] == str((tmp_path / "imgs" / "x.png").resolve()) and tasks[0]["meta"]["id"] == 1
     assert tasks[1]["image"] == uri and (tasks[1]["width"], tasks[1]["height"]) == (64, 64)
@@ -233,7 +235,7 @@ def test_recipe_errors_are_one_line(tmp_path: Path) -> None:
 
 
 def test_cache_is_bounded_and_fits_per_size(tmp_path: Path) -> None:
-    cache = images.ImageCache(max_bytes=3 * 100 * 100 * 3)
+    cache = decode.ImageCache(max_bytes=3 * 100 * 100 * 3)
     paths = [str(make_image(tmp_path / f"{i}.png", (100, 100), (i, i, i))) for i in range(5)]
     for i, path in enumerate(paths):
         cache.base(i, path)
@@ -249,22 +251,22 @@ def test_to_coco_and_to_folders(tmp_path: Path) -> None:
     b = make_image(tmp_path / "b.png", color=(0, 0, 255))
     answers = [
         {"image": str(a), "width": 200, "height": 100, "_input_hash": 1, "answer": "accept", "_timestamp": 1,
-         "spans": [images.rect_span("CAT", 10, 20, 30, 40), images.rect_span("DOG", 0, 0, 5, 5),
+         "spans": [image_tasks.rect_span("CAT", 10, 20, 30, 40), image_tasks.rect_span("DOG", 0, 0, 5, 5),
                    {"label": "CAT", "points": [[1, 1], [3, 1], [3, 4], [1, 4]]}, {"label": "", "x": 1}]},
-        {"image": images.data_uri(b.read_bytes()), "meta": {"file": "b.png"}, "width": 200, "height": 100,
+        {"image": decode.data_uri(b.read_bytes()), "meta": {"file": "b.png"}, "width": 200, "height": 100,
          "_input_hash": 2, "answer": "accept", "options": [{"id": "CAT"}, {"id": "DOG"}], "accept": ["DOG"]},
         {"image": str(a), "_input_hash": 3, "answer": "reject", "label": "CAT"},
         {"image": str(b), "_input_hash": 4, "answer": "ignore", "label": "CAT"},
     ]
     warnings: list[str] = []
-    coco = images.to_coco(answers, labels=["CAT", "DOG"], warn=warnings.append)
+    coco = image_export.to_coco(answers, labels=["CAT", "DOG"], warn=warnings.append)
     assert [c["name"] for c in coco["categories"]] == ["CAT", "DOG"]
     assert [(i["file_name"], i["width"]) for i in coco["images"]] == [(str(a), 200), ("b.png", 200)]
     assert coco["images"][1]["labels"] == ["DOG"]
     assert [(x["image_id"], x["category_id"], x["bbox"]) for x in coco["annotations"]] == [
         (1, 1, [10, 20, 30, 40]), (1, 2, [0, 0, 5, 5]), (1, 1, [1, 1, 2, 3])]
     assert coco["annotations"][0]["area"] == 1200 and len(warnings) == 1
-    counts = images.to_folders(answers, tmp_path / "out", rejected=True)
+    counts = image_export.to_folders(answers, tmp_path / "out", rejected=True)
     assert counts == {"CAT": 1, "DOG": 2, "not_CAT": 1}
     assert (tmp_path / "out" / "DOG" / "b.png").read_bytes() == b.read_bytes()  # written out from the data URI
     assert (tmp_path / "out" / "CAT" / "a.png").exists() and (tmp_path / "out" / "not_CAT" / "a.png").exists()
@@ -341,7 +343,7 @@ def test_detection_on_a_terminal_that_never_answers() -> None:
     master, slave = _pty()
     try:
         start = time.monotonic()
-        chosen = render.detect("auto", fd_in=slave, fd_out=slave, env=PLAIN_ENV, timeout=0.2)
+        chosen = terminal.detect("auto", fd_in=slave, fd_out=slave, env=PLAIN_ENV, timeout=0.2)
         elapsed = time.monotonic() - start
         assert chosen.mode == "halfcell" and "no reply" in chosen.reason
         assert elapsed < 1.0
@@ -355,7 +357,7 @@ def test_detection_on_a_terminal_that_never_answers() -> None:
 def test_detection_on_a_terminal_of_size_zero_asks_nothing() -> None:
     master, slave = _pty(0, 0)
     try:
-        chosen = render.detect("auto", fd_in=slave, fd_out=slave, env=PLAIN_ENV, timeout=5)
+        chosen = terminal.detect("auto", fd_in=slave, fd_out=slave, env=PLAIN_ENV, timeout=5)
         assert chosen.mode == "halfcell" and "size of zero" in chosen.reason
         os.set_blocking(master, False)
         with pytest.raises(BlockingIOError):
@@ -387,7 +389,7 @@ def test_detection_reads_the_replies(reply: bytes, env: dict, mode: str) -> None
     master, slave = _pty()
     try:
         thread = _answering(master, reply)
-        chosen = render.detect("auto", fd_in=slave, fd_out=slave, env=env, timeout=2.0)
+        chosen = terminal.detect("auto", fd_in=slave, fd_out=slave, env=env, timeout=2.0)
         thread.join(1)
         assert chosen.mode == mode
         if mode == "kitty":
@@ -402,14 +404,14 @@ def test_detection_without_asking() -> None:
     try:
         for env, mode in [({"TERM": "tmux-256color", "TMUX": "/tmp/x"}, "halfcell"), ({"NO_COLOR": "1"}, "ascii"),
                           ({"TERM": "dumb"}, "ascii"), ({"TERM": "linux"}, "halfcell")]:
-            assert render.detect("auto", fd_in=slave, fd_out=slave, env=env).mode == mode
-        assert render.detect("sixel", fd_in=slave, fd_out=slave, env=PLAIN_ENV).mode == "sixel"
+            assert terminal.detect("auto", fd_in=slave, fd_out=slave, env=env).mode == mode
+        assert terminal.detect("sixel", fd_in=slave, fd_out=slave, env=PLAIN_ENV).mode == "sixel"
     finally:
         os.close(master)
         os.close(slave)
-    assert render.detect("auto").mode == "halfcell"  # pytest: not a terminal
-    assert render.color_system({"COLORTERM": "truecolor"}) == "truecolor"
-    assert render.color_system({"TERM": "xterm-256color"}) == "256"
+    assert terminal.detect("auto").mode == "halfcell"  # pytest: not a terminal
+    assert terminal.color_system({"COLORTERM": "truecolor"}) == "truecolor"
+    assert terminal.color_system({"TERM": "xterm-256color"}) == "256"
 
 
 # -- the app: classification ----------------------------------------------------------------------
@@ -417,7 +419,7 @@ async def test_binary_question_with_the_image(tmp_path: Path, db_path: Path, fol
     app = image_app(folder, db_path, labels="CAT")
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await ready(pilot, "a.png")
-        from tuiannot.screens.image import ImageView
+        from tuiannot.screens.widgets.image_view import ImageView
 
         view = screen.query_one(ImageView)
         assert view.renders >= 1 and "▀" in view.visible_text()
@@ -433,7 +435,7 @@ async def test_binary_question_with_the_image(tmp_path: Path, db_path: Path, fol
     first = rows[0]
     assert first["_view_id"] == "classification" and "accept" not in first
     assert (first["width"], first["height"]) == (200, 100) and first["image"] == str(folder / "a.png")
-    assert first["_input_hash"] == images.content_hash(images.digest_of((folder / "a.png").read_bytes()))
+    assert first["_input_hash"] == decode.content_hash(decode.digest_of((folder / "a.png").read_bytes()))
     assert not [k for k in first if k.startswith("_") and k not in (
         "_input_hash", "_task_hash", "_session_id", "_annotator_id", "_timestamp", "_view_id", "_seconds",
         "_answer_id")
@@ -489,10 +491,10 @@ async def test_store_images_embeds_them(tmp_path: Path, db_path: Path, folder: P
         await ready(pilot, "b.jpg")
     row = stored(db_path, "pics")[0]
     assert row["image"].startswith("data:image/png;base64,") and row["meta"]["path"] == str(folder / "a.png")
-    assert images.read_bytes(row["image"]) == (folder / "a.png").read_bytes()
+    assert decode.read_bytes(row["image"]) == (folder / "a.png").read_bytes()
     # the embedded dataset travels: the exported answer can be served again without the folder
     source = write_jsonl(tmp_path / "export.jsonl", [{"image": row["image"]}])
-    assert next(iter(images.image_stream(source, cache=None)))["_input_hash"] == row["_input_hash"]
+    assert next(iter(image_tasks.image_stream(source, cache=None)))["_input_hash"] == row["_input_hash"]
 
 
 # -- the app: boxes ---------------------------------------------------------------------------------
@@ -549,7 +551,7 @@ async def test_boxes_on_a_rotated_image_in_a_resized_terminal(tmp_path: Path, db
     root = tmp_path / "rot"
     root.mkdir()
     make_image(root / "r.jpg", (400, 200), orientation=8)  # stored 400x200, shown upright as 200x400
-    from tuiannot.screens.image import ImageView
+    from tuiannot.screens.widgets.image_view import ImageView
 
     app = image_app(root, db_path, labels="CAT", boxes=True)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -589,7 +591,7 @@ async def test_undo_restores_the_boxes(tmp_path: Path, db_path: Path, folder: Pa
 
 
 async def test_pixel_renderers_in_the_app(tmp_path: Path, db_path: Path, folder: Path) -> None:
-    from tuiannot.screens.image import ImageView
+    from tuiannot.screens.widgets.image_view import ImageView
 
     for mode in ("ascii", "kitty", "sixel"):
         app = image_app(folder, db_path, labels="CAT", boxes=True, graphics=mode, dataset=mode)

@@ -11,7 +11,7 @@ import pytest
 import tuiannot
 from tuiannot.controller import Controller, answer_all
 from tuiannot.errors import UserError
-from tuiannot.learning import Learner, TextcatLearner, informativeness, select
+from tuiannot.nlp.learning import Learner, TextcatLearner, informativeness, select
 from tuiannot.recipes import Components, get_recipe
 from tuiannot.tasks import set_hashes
 
@@ -145,7 +145,7 @@ async def test_the_screen_does_not_wait_for_a_slow_update(tmp_path: Path, db_pat
 
 def test_a_short_simulated_run_improves_accuracy(tmp_path: Path, db_path: Path) -> None:
     c = teach_controller(tmp_path, db_path, batch_size=4)
-    learner = c.config["learner"]
+    learner = c.components.model
 
     def accuracy() -> float:
         tests = [("great wonderful acting", True), ("awful boring cast", False), ("loved the great story", True),
@@ -216,7 +216,7 @@ def span_question(learner: Any, text: str, start: int, end: int, label: str) -> 
 
 
 def ner_answer(text: str, word: str, label: str, answer: str) -> dict[str, Any]:
-    from tuiannot.learning import NerLearner
+    from tuiannot.nlp.learning import NerLearner
 
     doc = NerLearner.blank("en", ["X"]).nlp.make_doc(text)
     tokens = [{"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i} for t in doc]
@@ -228,7 +228,7 @@ def ner_answer(text: str, word: str, label: str, answer: str) -> dict[str, Any]:
 def test_ner_updates_change_span_scores_and_rejects_teach_too() -> None:
     import spacy
 
-    from tuiannot.learning import NerLearner
+    from tuiannot.nlp.learning import NerLearner
 
     spacy.util.fix_random_seed(0)
     text = "Yesterday Anna called from Berlin ."
@@ -258,7 +258,7 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
                                                          {"label": "LOC", "pattern": "Paris"}])
     components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True, batch_size=5,
                                                          patterns=str(patterns), output=str(tmp_path / "model")))
-    learner = components.config["learner"]
+    learner = components.model
     c = Controller(components, tuiannot.connect(db_path), "alice").start()
     unseen = people_and_places(60, NAMES[8:], CITIES[8:], seed=2)  # names and places never answered about
     assert entity_f(learner, unseen) == 0.0
@@ -280,7 +280,7 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
     assert [p for p in again.pipe_names] == ["ner"]
     components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True,
                                                          model=str(tmp_path / "model")))
-    assert entity_f(components.config["learner"], unseen) == pytest.approx(entity_f(learner, unseen))
+    assert entity_f(components.model, unseen) == pytest.approx(entity_f(learner, unseen))
 
 
 def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None:
@@ -334,7 +334,7 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
     import spacy
     from spacy.training import Example
 
-    from tuiannot.learning import NerLearner
+    from tuiannot.nlp.learning import NerLearner
 
     spacy.util.fix_random_seed(0)
     seed = NerLearner.blank("en", ["PERSON", "LOC"])  # a model trained on a manual round of annotation
@@ -353,7 +353,7 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
     source = write_jsonl(tmp_path / "more.jsonl", people_and_places(200, NAMES, CITIES, seed=6))
     components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True,
                                                          strategy="random", model=str(tmp_path / "seed")))
-    learner = components.config["learner"]
+    learner = components.model
     c = Controller(components, tuiannot.connect(db_path), "alice").start()
 
     assert answer_all(c, gold_span_answer, limit=200) == 200
@@ -366,7 +366,7 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
 
 
 def test_ner_teach_learns_every_span_of_an_accepted_answer_and_skips_bad_ones() -> None:
-    from tuiannot.learning import NerLearner
+    from tuiannot.nlp.learning import NerLearner
 
     learner = NerLearner.blank("en", ["PERSON", "LOC"])
     answer = ner_answer("Anna lives in Oslo .", "Oslo", "LOC", "accept")
@@ -384,8 +384,8 @@ def test_ner_teach_learns_every_span_of_an_accepted_answer_and_skips_bad_ones() 
 def test_a_span_question_keeps_its_hash_across_model_versions_and_sources() -> None:
     """The hash covers the span (offsets and label), not the score or source shown with it: a question is
     neither asked twice nor lost from the look-ahead when the model changes."""
-    from tuiannot.learning import NerLearner
-    from tuiannot.spans import make_span
+    from tuiannot.nlp.learning import NerLearner
+    from tuiannot.nlp.spans import make_span
 
     learner = NerLearner.blank("en", ["PERSON", "LOC"])
     answer = ner_answer("Anna lives in Oslo .", "Oslo", "LOC", "accept")
@@ -419,7 +419,7 @@ def test_questions_are_chosen_by_a_recent_model(tmp_path: Path, db_path: Path) -
     components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, batch_size=10,
                                                              encoder="none"))
     c = Controller(components, tuiannot.connect(db_path), "alice").start()
-    learner = c.config["learner"]
+    learner = c.components.model
     lags = []
     for n in range(1, 101):
         task = c.next_task(timeout=30)

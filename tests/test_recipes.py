@@ -12,7 +12,7 @@ import tuiannot
 from tuiannot.controller import AnswerRejected, Controller, answer_all
 from tuiannot.errors import UserError
 from tuiannot.recipes import Components, get_recipe, load_recipe_file, parse_labels
-from tuiannot.screens.widgets import wrap_offsets
+from tuiannot.screens.widgets.task_text import wrap_offsets
 from tuiannot.sources import Source
 from tuiannot.stream import Stream
 

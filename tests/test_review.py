@@ -13,8 +13,9 @@ from tuiannot.recipes import Components, get_recipe
 from tuiannot.screens.choice import ChoiceScreen
 from tuiannot.screens.done import DoneScreen
 from tuiannot.screens.review import ReviewScreen
-from tuiannot.screens.spans import SpanScreen, SpanText
-from tuiannot.spans import doc_tokens
+from tuiannot.screens.spans import SpanScreen
+from tuiannot.screens.widgets.span_text import SpanText
+from tuiannot.nlp.spans import doc_tokens
 
 OPTIONS = [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"}]
 

@@ -20,7 +20,7 @@ import tuiannot
 from tuiannot.controller import Controller, TaskTaken, answer_all
 from tuiannot.errors import UserError
 from tuiannot.recipes import Components, get_recipe
-from tuiannot.routing import Routing, parse_overlap, share
+from tuiannot.team.routing import Routing, parse_overlap, share
 
 from .conftest import texts, write_jsonl
 
@@ -29,7 +29,7 @@ import json, sys, time
 import tuiannot
 from tuiannot.controller import Controller
 from tuiannot.recipes import Components, get_recipe
-from tuiannot.routing import Routing, parse_overlap
+from tuiannot.team.routing import Routing, parse_overlap
 
 db_path, source, session, overlap, annotators, lease, stop_after = sys.argv[1:8]
 routing = Routing(overlap=parse_overlap(overlap), annotators=[a for a in annotators.split(",") if a],
@@ -177,7 +177,7 @@ def test_an_answer_after_the_lease_went_to_someone_else_is_not_stored(tmp_path: 
     db = tmp_path / "team.db"
     alice = controller(source, db, "alice", lease=0.4)
     task = alice.next_task(timeout=10)
-    alice._active_at -= 100  # alice went for lunch: her leases are not renewed
+    alice.claims.active_at -= 100  # alice went for lunch: her leases are not renewed
     time.sleep(0.6)
     bob = controller(source, db, "bob", lease=0.4)
     assert bob.next_task(timeout=10)["text"] == task["text"]

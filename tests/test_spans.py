@@ -12,8 +12,9 @@ from tuiannot.controller import Controller
 from tuiannot.errors import UserError
 from tuiannot.recipes import Components, get_recipe
 from tuiannot.screens.done import DoneScreen
-from tuiannot.screens.spans import SpanScreen, SpanText
-from tuiannot.spans import check_tokens, tokens_from_words
+from tuiannot.screens.spans import SpanScreen
+from tuiannot.screens.widgets.span_text import SpanText
+from tuiannot.nlp.spans import check_tokens, tokens_from_words
 
 from .conftest import stored, write_jsonl
 
@@ -196,7 +197,7 @@ def test_bad_pattern_files_are_one_line_errors(tmp_path: Path) -> None:
         get_recipe("ner")(str(source), label="ORG", patterns=str(bad))
     with pytest.raises(UserError, match="no such pattern file"):
         get_recipe("ner")(str(source), label="ORG", patterns=str(tmp_path / "none.jsonl"))
-    with pytest.raises(UserError, match="cannot load the spaCy model"):
+    with pytest.raises(UserError, match="--model .*no-model: no such directory, and no installed spaCy pipeline"):
         get_recipe("ner")(str(source), label="ORG", model=str(tmp_path / "no-model"))
     with pytest.raises(UserError, match="unknown language code"):
         get_recipe("ner")(str(source), label="ORG", lang="zz-nope")

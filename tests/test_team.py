@@ -9,10 +9,10 @@ import pytest
 import tuiannot
 from tuiannot.controller import Controller, answer_all
 from tuiannot.errors import UserError
-from tuiannot.gold import gold_correct, load_gold
+from tuiannot.team.gold import gold_correct, load_gold
 from tuiannot.recipes import Components, get_recipe
-from tuiannot.routing import Routing
-from tuiannot.team import agreement_report, aggregate, progress_report, read_ratings_csv
+from tuiannot.team.routing import Routing
+from tuiannot.team.reports import agreement_report, aggregate, progress_report, read_ratings_csv
 
 from .conftest import texts, write_jsonl
 

@@ -13,8 +13,8 @@ import spacy
 from spacy.tokens import DocBin
 
 import tuiannot
-from tuiannot.export import Problems
-from tuiannot.training import build_corpus
+from tuiannot.data.answers import Problems
+from tuiannot.data.corpus import build_corpus
 
 from .test_export import (_no_terminal, binary_answer, choice_answer, run, seed, span_answer,  # noqa: F401
                           warnings)
@@ -330,7 +330,7 @@ def test_train_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, db_pat
 
 
 def test_ctrl_c_keeps_the_best_model_so_far(tmp_path: Path, db_path: Path) -> None:
-    from tuiannot.training import train
+    from tuiannot.data.training import train
 
     seed(db_path, "ner", synthetic_ner(30))
     with tuiannot.connect(db_path) as db:

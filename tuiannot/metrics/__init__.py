@@ -1,18 +1,23 @@
-"""Metrics: pure functions over answers and their aggregates (no I/O, no SQL, no Textual)."""
+"""Metrics: pure functions over answers and their aggregates (no I/O, no SQL, no Textual).
+
+- :mod:`.agreement`: document-level agreement (kappas, alpha, AC1/AC2; multi-choice questions).
+- :mod:`.spans`: span-level agreement (strict and lenient F per pair of annotators).
+- :mod:`.aggregate`: final labels from several annotators (majority vote, Dawid-Skene).
+- :mod:`.stats`: what ``tuiannot stats`` reports, from the running totals storage keeps.
+
+Each is checked in the tests against a reference library (scikit-learn, statsmodels, krippendorff, irrCAC).
+"""
 
 from __future__ import annotations
 
+from .aggregate import dawid_skene, majority_vote
+from .agreement import (cohens_kappa, document_agreement, fleiss_kappa, gwet_ac1, gwet_ac2, krippendorff_alpha,
+                        pairwise_agreement, percent_agreement)
+from .spans import span_agreement
 from .stats import dataset_report, overview_report
 
-__all__ = ["dataset_report", "overview_report"]
-
-from .agreement import (  # noqa: E402
-    cohens_kappa, document_agreement, fleiss_kappa, gwet_ac1, gwet_ac2, krippendorff_alpha,
-    pairwise_agreement, percent_agreement, span_agreement,
-)
-from .aggregate import dawid_skene, majority_vote  # noqa: E402
-
-__all__ += [
-    "cohens_kappa", "dawid_skene", "document_agreement", "fleiss_kappa", "gwet_ac1", "gwet_ac2",
-    "krippendorff_alpha", "majority_vote", "pairwise_agreement", "percent_agreement", "span_agreement",
+__all__ = [
+    "cohens_kappa", "dataset_report", "dawid_skene", "document_agreement", "fleiss_kappa", "gwet_ac1", "gwet_ac2",
+    "krippendorff_alpha", "majority_vote", "overview_report", "pairwise_agreement", "percent_agreement",
+    "span_agreement",
 ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any, Hashable, Iterable, NamedTuple
 
-from .agreement import Rating, RatingTable, _ordered
+from .agreement import Rating, RatingTable, ordered
 
 __all__ = ["DawidSkeneResult", "MajorityVote", "dawid_skene", "majority_vote"]
 
@@ -47,7 +47,7 @@ def majority_vote(ratings: "Iterable[Rating] | RatingTable") -> MajorityVote:
         if len(best) == 1:
             labels[item] = best[0]
         else:
-            ties[item] = _ordered(best)
+            ties[item] = ordered(best)
     return MajorityVote(labels, ties)
 
 
@@ -83,7 +83,7 @@ def dawid_skene(ratings: "Iterable[Rating] | RatingTable", max_iter: int = 100, 
     if max_iter < 0 or tol < 0 or smoothing < 0:
         raise ValueError("max_iter, tol and smoothing must not be negative")
     table = RatingTable.build(ratings)
-    classes = _ordered({label for answers in table.items.values() for label in answers.values()})
+    classes = ordered({label for answers in table.items.values() for label in answers.values()})
     annotators = table.annotators
     k_count = len(classes)
     cls = {c: i for i, c in enumerate(classes)}

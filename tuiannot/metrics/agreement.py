@@ -1,4 +1,4 @@
-"""Inter-annotator agreement: document-level coefficients and span-level F-scores.
+"""Inter-annotator agreement at the document level: kappas, alpha, AC1/AC2, and for multi-choice questions.
 
 Pure functions in plain Python (no I/O, no numpy): 8,000 ratings take a few milliseconds.
 
@@ -10,10 +10,6 @@ Document level: ``ratings`` is an iterable of ``(item, annotator, label)`` tripl
 (``"POS"``, ``"accept"``, ``3``). A missing answer is simply absent; a ``None`` (or NaN) label counts as
 absent too. If the same annotator rates the same item twice, the last rating wins (as an answer replaced
 after an undo); :func:`document_agreement` counts these ``duplicates``.
-
-Span level: ``annotations`` maps ``(item, annotator)`` to that annotator's spans on that item, each
-``(start, end, label)`` or a Prodigy span dict (``{"start", "end", "label"}``). A key with an empty list
-means "annotated, no span"; an absent key means "not annotated".
 
 Which items count
 =================
@@ -83,25 +79,9 @@ answer ("none of them apply").
   similarity, Passonneau 2006) and ``krippendorff_alpha_masi`` (alpha with the MASI distance, as NLTK
   computes it): partial credit for overlapping sets. Two empty sets agree fully.
 
-Spans
-=====
-
-For each pair of annotators ``(A, B)`` (sorted names, ``A`` the reference) over the items both annotated:
-
-* **strict**: a span of B matches one of A with the same start, end and label;
-* **lenient**: a span of B matches one of A that overlaps it (``[start, end)`` intervals share a
-  character; equal empty spans overlap) and has the same label. Matching is one-to-one (a maximum
-  matching): one long span does not count for two short ones.
-
-``tp`` is the number of matched spans; ``precision = tp / |B|``, ``recall = tp / |A|``,
-``f = 2 tp / (|A| + |B|)``, symmetric in A and B. Counts are summed over items (micro average), per pair,
-per label and over all pairs. With no span on either side, precision, recall and F are ``None``.
-
-The ``confusion`` matrix (rows A's label, columns B's label, :data:`MISSING` for no counterpart) counts
-matched spans on the diagonal, spans with the same boundaries (strict) or an overlap (lenient) but a
-different label off it, and spans with no counterpart in the ``MISSING`` row or column. Row sums are A's
-spans, column sums B's.
+Span-level agreement (strict and lenient F-scores) is in :mod:`.spans`.
 """
+
 
 from __future__ import annotations
 
@@ -109,20 +89,17 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 Rating = tuple[Hashable, Hashable, Any]
-Span = tuple[int, int, Hashable]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 WEIGHTS = ("identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar")
-MISSING = "(missing)"
-"""The row/column of the span confusion matrix for a span with no counterpart."""
 
 __all__ = [
-    "LEVELS", "MISSING", "WEIGHTS", "cohens_kappa", "document_agreement", "fleiss_kappa", "gwet_ac1",
+    "LEVELS", "WEIGHTS", "cohens_kappa", "document_agreement", "fleiss_kappa", "gwet_ac1",
     "gwet_ac2", "jaccard_distance", "krippendorff_alpha", "masi_distance", "pairwise_agreement",
-    "percent_agreement", "span_agreement", "weight_matrix",
+    "percent_agreement", "weight_matrix",
 ]
 
 
@@ -182,7 +159,7 @@ class RatingTable:
 
     @property
     def annotators(self) -> list[Hashable]:
-        return _ordered({a for answers in self.items.values() for a in answers})
+        return ordered({a for answers in self.items.values() for a in answers})
 
     def compared(self) -> list[dict[Hashable, Any]]:
         """The answers of the items with two or more annotators."""
@@ -193,17 +170,17 @@ class RatingTable:
         return sum(1 for answers in self.items.values() if len(answers) == 1)
 
 
-def _ordered(values: Iterable[Any]) -> list[Any]:
+def ordered(values: Iterable[Any]) -> list[Any]:
     values = list(values)
     try:
         return sorted(values)
     except TypeError:
-        return sorted(values, key=lambda v: (type(v).__name__, _sort_repr(v)))
+        return sorted(values, key=lambda v: (type(v).__name__, sort_repr(v)))
 
 
-def _sort_repr(value: Any) -> str:
+def sort_repr(value: Any) -> str:
     if isinstance(value, frozenset):
-        return repr(_ordered(value))
+        return repr(ordered(value))
     return repr(value)
 
 
@@ -216,11 +193,11 @@ def _categories(counts: list[tuple[int, Counter]], categories: Sequence[Any] | N
     for _, c in counts:
         used.update(c)
     if categories is None:
-        return _ordered(used)
+        return ordered(used)
     cats = list(dict.fromkeys(categories))
     unknown = used.difference(cats)
     if unknown:
-        raise ValueError(f"labels not in categories: {', '.join(map(repr, _ordered(unknown)))}")
+        raise ValueError(f"labels not in categories: {', '.join(map(repr, ordered(unknown)))}")
     return cats
 
 
@@ -589,7 +566,7 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
         notes.append("Cohen's kappa is for two annotators: see the pairs, Fleiss' kappa, Krippendorff's alpha")
 
     if not multi_label:
-        report["categories"] = {k: used[k] for k in _ordered(used)}
+        report["categories"] = {k: used[k] for k in ordered(used)}
         report.update(_figures(table, categories))
         if compared and len(used) == 1:
             notes.append("a single category was used: kappa and alpha are undefined (0/0), AC1 is 1.0")
@@ -605,7 +582,7 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
     labels = set().union(*used) if used else set()
     if categories is not None:
         labels.update(categories)
-    labels = _ordered(labels)
+    labels = ordered(labels)
     per_label: dict[Any, dict[str, Any]] = {}
     for label in labels:
         binary = RatingTable(items={item: {a: label in s for a, s in answers.items()}
@@ -628,234 +605,4 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
     if compared and any(f["fleiss_kappa"] is None for f in per_label.values()):
         notes.append("labels chosen by all or by none of the annotators have no kappa or alpha (0/0)")
     report["notes"] = notes
-    return report
-
-
-# -- spans -------------------------------------------------------------------------------------------
-
-def _span(span: Any) -> tuple[int, int, Any]:
-    if isinstance(span, Mapping):
-        return int(span["start"]), int(span["end"]), span.get("label")
-    start, end, label = span
-    return int(start), int(end), label
-
-
-def _overlap(a: tuple[int, int, Any], b: tuple[int, int, Any]) -> int:
-    """Characters shared by two half-open spans; -1 if they do not overlap (0 for equal empty spans)."""
-    shared = min(a[1], b[1]) - max(a[0], b[0])
-    if shared > 0:
-        return shared
-    return 0 if (a[0] == b[0] and a[1] == b[1]) else -1
-
-
-def _max_matching(adjacency: list[list[int]], right: int) -> list[int]:
-    """A maximum bipartite matching (augmenting paths, iterative); ``match[left] = right or -1``."""
-    match_left = [-1] * len(adjacency)
-    match_right = [-1] * right
-    for start in range(len(adjacency)):
-        if not adjacency[start]:
-            continue
-        seen = [False] * right
-        parent: dict[int, int] = {}
-        stack = [(start, iter(adjacency[start]))]
-        found = -1
-        while stack and found < 0:
-            node, neighbours = stack[-1]
-            for v in neighbours:
-                if seen[v]:
-                    continue
-                seen[v] = True
-                parent[v] = node
-                if match_right[v] < 0:
-                    found = v
-                else:
-                    stack.append((match_right[v], iter(adjacency[match_right[v]])))
-                break
-            else:
-                stack.pop()
-        v = found
-        while v >= 0:
-            node = parent[v]
-            previous = match_left[node]
-            match_left[node] = v
-            match_right[v] = node
-            v = previous
-    return match_left
-
-
-def _match(a: list[tuple[int, int, Any]], b: list[tuple[int, int, Any]], same_label: bool
-           ) -> list[tuple[int, int]]:
-    adjacency = []
-    for x in a:
-        neighbours = []
-        for j, y in enumerate(b):
-            if same_label and x[2] != y[2]:
-                continue
-            shared = _overlap(x, y)
-            if shared >= 0:
-                neighbours.append((-shared, y[0], y[1], j))
-        adjacency.append([j for *_, j in sorted(neighbours, key=lambda t: t[:3])])
-    match = _max_matching(adjacency, len(b))
-    return [(i, j) for i, j in enumerate(match) if j >= 0]
-
-
-class _Tally:
-    def __init__(self) -> None:
-        self.tp = 0
-        self.a = 0
-        self.b = 0
-
-    def add(self, tp: int, a: int, b: int) -> None:
-        self.tp += tp
-        self.a += a
-        self.b += b
-
-    def report(self, direction: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"tp": self.tp}
-        if direction:
-            out["precision"] = self.tp / self.b if self.b else None
-            out["recall"] = self.tp / self.a if self.a else None
-        out["f"] = 2 * self.tp / (self.a + self.b) if self.a + self.b else None
-        return out
-
-
-def _confusion_add(matrix: dict[Any, Counter], row: Any, col: Any) -> None:
-    matrix.setdefault(row, Counter())[col] += 1
-
-
-def _item_pair(a: list[tuple[int, int, Any]], b: list[tuple[int, int, Any]],
-               strict: dict[Any, _Tally], lenient: dict[Any, _Tally],
-               confusion: dict[str, dict[Any, Counter]]) -> None:
-    a = sorted(a, key=_span_key)
-    b = sorted(b, key=_span_key)
-    ca = Counter(x[2] for x in a)
-    cb = Counter(y[2] for y in b)
-    # strict: same boundaries, same label; leftovers at the same boundaries are label confusions
-    by_bounds: dict[tuple[int, int], tuple[list, list]] = {}
-    for x in a:
-        by_bounds.setdefault((x[0], x[1]), ([], []))[0].append(x[2])
-    for y in b:
-        by_bounds.setdefault((y[0], y[1]), ([], []))[1].append(y[2])
-    tp_strict: Counter = Counter()
-    for la, lb in by_bounds.values():
-        ma, mb = Counter(la), Counter(lb)
-        both = ma & mb
-        tp_strict.update(both)
-        for label, c in both.items():
-            confusion["strict"].setdefault(label, Counter())[label] += c
-        rest_a = _ordered((ma - both).elements())
-        rest_b = _ordered((mb - both).elements())
-        for k in range(max(len(rest_a), len(rest_b))):
-            _confusion_add(confusion["strict"], rest_a[k] if k < len(rest_a) else MISSING,
-                           rest_b[k] if k < len(rest_b) else MISSING)
-    # lenient: one-to-one overlap with the same label, then with another label (for the confusion only)
-    pairs = _match(a, b, same_label=True)
-    tp_lenient = Counter(a[i][2] for i, _ in pairs)
-    for label, c in tp_lenient.items():
-        confusion["lenient"].setdefault(label, Counter())[label] += c
-    done_a = {i for i, _ in pairs}
-    done_b = {j for _, j in pairs}
-    rest_a = [i for i in range(len(a)) if i not in done_a]
-    rest_b = [j for j in range(len(b)) if j not in done_b]
-    crossed = _match([a[i] for i in rest_a], [b[j] for j in rest_b], same_label=False)
-    for i, j in crossed:
-        _confusion_add(confusion["lenient"], a[rest_a[i]][2], b[rest_b[j]][2])
-    crossed_a = {rest_a[i] for i, _ in crossed}
-    crossed_b = {rest_b[j] for _, j in crossed}
-    for i in rest_a:
-        if i not in crossed_a:
-            _confusion_add(confusion["lenient"], a[i][2], MISSING)
-    for j in rest_b:
-        if j not in crossed_b:
-            _confusion_add(confusion["lenient"], MISSING, b[j][2])
-    for label in set(ca) | set(cb):
-        strict.setdefault(label, _Tally()).add(tp_strict[label], ca[label], cb[label])
-        lenient.setdefault(label, _Tally()).add(tp_lenient[label], ca[label], cb[label])
-
-
-def _span_key(span: tuple[int, int, Any]) -> tuple[int, int, str]:
-    return span[0], span[1], _sort_repr(span[2])
-
-
-def _matrix(confusion: dict[Any, Counter], labels: list[Any]) -> dict[Any, dict[Any, int]]:
-    axis = labels + [MISSING]
-    return {row: {col: confusion.get(row, Counter()).get(col, 0) for col in axis} for row in axis}
-
-
-def span_agreement(annotations: Mapping[tuple[Hashable, Hashable], Iterable[Any]]) -> dict[str, Any]:
-    """Strict and lenient span F-scores per annotator pair, per label and overall, with label confusion
-    matrices (see the module docstring). Returns JSON-ready data::
-
-        {"items", "annotators", "items_compared", "items_single_annotator", "labels",
-         "strict": {"tp", "f", "by_label": {label: {"tp", "f"}}}, "lenient": {...},
-         "pairs": [{"a", "b", "items", "a_spans", "b_spans",
-                    "strict": {"tp", "precision", "recall", "f"}, "lenient": {...},
-                    "by_label": {label: {"a_spans", "b_spans", "strict": {...}, "lenient": {...}}},
-                    "confusion": {"strict": matrix, "lenient": matrix}}],
-         "confusion": {"strict": matrix, "lenient": matrix}}   # matrix[a_label][b_label] = spans
-    """
-    by_item: dict[Hashable, dict[Hashable, list[tuple[int, int, Any]]]] = {}
-    for (item, annotator), spans in annotations.items():
-        by_item.setdefault(item, {})[annotator] = [_span(s) for s in spans]
-    annotators = _ordered({a for answers in by_item.values() for a in answers})
-    rank = {a: i for i, a in enumerate(annotators)}
-    labels: set = set()
-    for answers in by_item.values():
-        for spans in answers.values():
-            labels.update(s[2] for s in spans)
-    pair_state: dict[tuple[Hashable, Hashable], dict[str, Any]] = {}
-    compared = 0
-    for answers in by_item.values():
-        if len(answers) < 2:
-            continue
-        compared += 1
-        names = sorted(answers, key=rank.__getitem__)
-        for a, b in combinations(names, 2):
-            state = pair_state.get((a, b))
-            if state is None:
-                state = pair_state[(a, b)] = {"items": 0, "strict": {}, "lenient": {},
-                                              "confusion": {"strict": {}, "lenient": {}}}
-            state["items"] += 1
-            _item_pair(answers[a], answers[b], state["strict"], state["lenient"], state["confusion"])
-    label_list = _ordered(labels)
-    total = {"strict": {}, "lenient": {}}
-    total_confusion: dict[str, dict[Any, Counter]] = {"strict": {}, "lenient": {}}
-    pairs = []
-    for a, b in combinations(annotators, 2):
-        state = pair_state.get((a, b))
-        if state is None:
-            continue
-        row: dict[str, Any] = {"a": a, "b": b, "items": state["items"]}
-        by_label: dict[Any, dict[str, Any]] = {}
-        for mode in ("strict", "lenient"):
-            overall = _Tally()
-            for label, tally in state[mode].items():
-                overall.add(tally.tp, tally.a, tally.b)
-                total[mode].setdefault(label, _Tally()).add(tally.tp, tally.a, tally.b)
-                entry = by_label.setdefault(label, {"a_spans": tally.a, "b_spans": tally.b})
-                entry[mode] = tally.report()
-            row["a_spans"], row["b_spans"] = overall.a, overall.b
-            row[mode] = overall.report()
-            for r, cols in state["confusion"][mode].items():
-                target = total_confusion[mode].setdefault(r, Counter())
-                target.update(cols)
-        row["by_label"] = {label: by_label[label] for label in label_list if label in by_label}
-        row["confusion"] = {mode: _matrix(state["confusion"][mode], label_list) for mode in ("strict", "lenient")}
-        pairs.append(row)
-    report: dict[str, Any] = {
-        "items": len(by_item),
-        "annotators": annotators,
-        "items_compared": compared,
-        "items_single_annotator": sum(1 for answers in by_item.values() if len(answers) == 1),
-        "labels": label_list,
-    }
-    for mode in ("strict", "lenient"):
-        overall = _Tally()
-        for tally in total[mode].values():
-            overall.add(tally.tp, tally.a, tally.b)
-        report[mode] = {**overall.report(direction=False),
-                        "by_label": {label: total[mode][label].report(direction=False)
-                                     for label in label_list if label in total[mode]}}
-    report["pairs"] = pairs
-    report["confusion"] = {mode: _matrix(total_confusion[mode], label_list) for mode in ("strict", "lenient")}
     return report

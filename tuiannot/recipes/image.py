@@ -10,22 +10,22 @@ plus ``image`` (an absolute path, or a data URI with ``--store-images``),
 ``width`` and ``height`` (upright, after EXIF orientation).
 
 The terminal's graphics are chosen here, before the app starts (the terminal's
-replies would otherwise go to Textual's input thread): see :mod:`tuiannot.render`.
+replies would otherwise go to Textual's input thread): see :mod:`tuiannot.images.terminal`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import UserError
-from . import keyed_labels, parse_labels, recipe
+from .registry import keyed_labels, parse_labels, recipe
+from .options import DatasetOpt, ExcludeOpt, LabelOpt
 from .textcat import _move_label_to_meta, ask_about
 
 GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "ascii")
-STORED_VIEW = {"image_classification": "classification", "image_choice": "choice", "image_manual": "image_manual"}
 PIXEL_BASE_MAX = 1024  # the pixel renderers send at most this (render.MAX_KITTY_PIXELS)
 
 
@@ -34,8 +34,7 @@ def image(
     source: Annotated[str, typer.Argument(help="A folder of images (jpg, png, webp, gif, bmp, tiff; recursive) or "
                                                "a JSONL/JSON file of tasks with an 'image' path or data URI.",
                                           metavar="SOURCE", show_default=False)],
-    label: Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. CAT,DOG.",
-                                       metavar="LABELS", show_default=False)],
+    label: LabelOpt,
     boxes: Annotated[bool, typer.Option("--boxes", help="Draw labelled boxes instead of classifying.")] = False,
     exclusive: Annotated[bool, typer.Option(
         "--exclusive", help="One label per image: a number key picks it and submits.")] = False,
@@ -45,25 +44,23 @@ def image(
     store_images: Annotated[bool, typer.Option(
         "--store-images", help="Embed each image in its answer (a base64 data URI), so that the dataset travels "
                                "without the folder. Default: store the path.")] = False,
-    dataset: Annotated[Optional[str], typer.Option(
-        "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")] = None,
-    exclude: Annotated[Optional[str], typer.Option(
-        "--exclude", "-e", help="Comma-separated datasets: skip images already answered there.")] = None,
+    dataset: DatasetOpt = None,
+    exclude: ExcludeOpt = None,
 ) -> dict[str, Any]:
-    from .. import images
-    from ..render import detect
+    from ..images import decode, tasks
+    from ..images.terminal import detect
 
     labels = keyed_labels(label, "CAT,DOG")
     if graphics not in GRAPHICS:
         raise UserError(f"--graphics {graphics!r}: choose from {', '.join(GRAPHICS)}")
     chosen = detect(graphics)
-    base_size = images.BASE_SIZE
+    base_size = decode.BASE_SIZE
     if chosen.pixels:
         import shutil
 
         columns, lines = shutil.get_terminal_size((120, 40))
         base_size = max(512, min(PIXEL_BASE_MAX, max(columns * chosen.cell[0], lines * chosen.cell[1])))
-    stream = images.image_stream(source, size=base_size)
+    stream = tasks.image_stream(source, size=base_size)
     stream.map(_move_label_to_meta)
     if boxes:
         view_id = "image_manual"
@@ -74,10 +71,7 @@ def image(
         "choice_style": "single" if exclusive else "multiple",
         "graphics": chosen.mode, "colors": chosen.colors, "cell": list(chosen.cell),
         "graphics_reason": chosen.reason, "base_size": base_size, "store_images": store_images,
-        "prefetch": 8,  # decoded photos held ahead (each about 0.6 MB)
     }
-    if boxes:
-        config["exclude_by"] = "input"  # boxes given in the source may change between runs: one image, one answer
     return {
         "dataset": dataset or Path(source.rstrip("/\\") or source).stem or "images",
         "stream": stream,
@@ -85,13 +79,16 @@ def image(
         "labels": labels,
         "config": config,
         "exclude": parse_labels(exclude),
-        "before_db": _before_db(view_id, store_images, stream),
+        "prefetch": 8,  # decoded photos held ahead (each about 0.6 MB)
+        # boxes given in the source may change between runs: one image, one answer
+        "exclude_by": "input" if boxes else "task",
+        "before_db": _store_images(stream) if store_images else None,
     }
 
 
 def _check_spans(labels: list[str], stream: Any) -> Any:
     """Boxes a task already has (pre-annotations) are kept when they are rectangles inside the image."""
-    from ..images import rect_span, span_box
+    from ..images.tasks import rect_span, span_box
 
     def check(task: dict[str, Any]) -> dict[str, Any]:
         given = task.get("spans")
@@ -117,17 +114,14 @@ def _check_spans(labels: list[str], stream: Any) -> Any:
     return check
 
 
-def _before_db(view_id: str, store_images: bool, stream: Any) -> Any:
-    """Store the view as Prodigy names it and, with ``--store-images``, the image itself."""
-    from ..images import ImageError, data_uri, is_data_uri, read_bytes
-
-    stored_view = STORED_VIEW[view_id]
+def _store_images(stream: Any) -> Any:
+    """With ``--store-images``: the image itself in the answer (a data URI), its path in ``meta``."""
+    from ..images.decode import ImageError, data_uri, is_data_uri, read_bytes
 
     def before_db(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for task in tasks:
-            task["_view_id"] = stored_view
             ref = task.get("image")
-            if store_images and isinstance(ref, str) and not is_data_uri(ref):
+            if isinstance(ref, str) and not is_data_uri(ref):
                 try:
                     data = read_bytes(ref)
                 except ImageError as e:

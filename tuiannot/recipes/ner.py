@@ -15,36 +15,23 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from ..sources import LOADERS, Source
+from ..sources import Source
 from ..stream import Stream
-from . import keyed_labels, parse_labels, recipe
-from .teach import BatchOpt, OutputOpt, StrategyOpt, TeachOpt
+from .registry import keyed_labels, parse_labels, recipe
+from .options import (BatchOpt, DatasetOpt, ExcludeOpt, LabelOpt, LoaderOpt, OutputOpt, SourceArg, SpanModelOpt,
+                      StrategyOpt, TeachOpt, TokenizerLangOpt)
 
-SourceArg = Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE",
-                                          show_default=False)]
-LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. PERSON,ORG.",
-                                       metavar="LABELS", show_default=False)]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of the blank spaCy tokenizer.")]
-ModelOpt = Annotated[Optional[str], typer.Option(
-    "--model", "-m", help="spaCy pipeline (folder or installed package): its tokenizer, and its entity "
-                          "recogniser suggests spans. With --teach: the model to go on training, or word vectors "
-                          "(tuiannot vectors) to add a recogniser to.", show_default=False)]
 PatternsOpt = Annotated[Optional[str], typer.Option(
     "--patterns", help="JSONL of entity-ruler patterns whose matches are suggested.", show_default=False)]
 SplitOpt = Annotated[bool, typer.Option("--split-sents", help="One task per sentence of each text.")]
-DatasetOpt = Annotated[Optional[str], typer.Option(
-    "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")]
-LoaderOpt = Annotated[Optional[str], typer.Option(
-    "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")]
-ExcludeOpt = Annotated[Optional[str], typer.Option(
-    "--exclude", "-e", help="Comma-separated datasets: skip texts already answered there.")]
 
 
 def span_components(source: str, label: str, *, view_id: str, lang: str, model: str | None,
                     patterns: str | None, split_sents: bool, dataset: str | None, loader: str | None,
                     exclude: str | None, teach: bool = False, strategy: str = "uncertainty",
                     batch_size: int = 10, output: str | None = None) -> dict[str, Any]:
-    from ..spans import Suggester, align_spans, load_nlp, load_patterns, split_sentences, task_tokens
+    from ..nlp.load import load_nlp
+    from ..nlp.spans import Suggester, align_spans, load_patterns, split_sentences, task_tokens
 
     labels = keyed_labels(label, "PERSON,ORG")
     overlapping = view_id == "spans_manual"
@@ -76,7 +63,8 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
 
         components = teach_components("ner", stream, labels, lang=lang, model=model, patterns=patterns,
                                       strategy=strategy, batch_size=batch_size, output=output, nlp=nlp)
-        components["config"].update(stored_view_id="ner", overlapping=False)
+        components["config"].update(overlapping=False)
+        components["stored_view"] = "ner"  # a yes/no question about one span is Prodigy's "ner" view
         return {"dataset": dataset or Path(source).stem, "labels": labels, "exclude": parse_labels(exclude),
                 **components}
     return {
@@ -84,14 +72,14 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
         "stream": stream,
         "view_id": view_id,
         "labels": labels,
-        "config": {"exclude_by": "input", "overlapping": overlapping,
-                   "model": model, "patterns": patterns},
+        "config": {"overlapping": overlapping, "model": model, "patterns": patterns},
+        "exclude_by": "input",  # suggestions may change between runs: a text answered once is not asked again
         "exclude": parse_labels(exclude),
     }
 
 
 @recipe("ner", help="Mark named entities (no overlaps) with the keyboard; spaCy tokens.")
-def ner(source: SourceArg, label: LabelOpt, lang: LangOpt = "en", model: ModelOpt = None,
+def ner(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model: SpanModelOpt = None,
         patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
         loader: LoaderOpt = None, exclude: ExcludeOpt = None, teach: TeachOpt = False,
         strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None
@@ -102,7 +90,7 @@ def ner(source: SourceArg, label: LabelOpt, lang: LangOpt = "en", model: ModelOp
 
 
 @recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")
-def spans(source: SourceArg, label: LabelOpt, lang: LangOpt = "en", model: ModelOpt = None,
+def spans(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model: SpanModelOpt = None,
           patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
           loader: LoaderOpt = None, exclude: ExcludeOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="spans_manual", lang=lang, model=model, patterns=patterns,

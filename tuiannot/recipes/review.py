@@ -9,16 +9,18 @@ answer goes to the output dataset with its provenance in ``_review``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Any, Iterator
 
 import typer
 
+from ..components import views
 from ..errors import UserError
 from ..tasks import set_hashes
-from . import parse_labels, recipe
+from .registry import parse_labels, recipe
+from .options import DbOpt
 
 VERSION_KEYS = ("answer", "label", "accept", "spans")
-REVIEWABLE = ("classification", "choice", "ner_manual", "spans_manual")
+REVIEWABLE = views(reviewable=True)
 
 
 def version_of(answer: dict[str, Any]) -> tuple[Any, ...]:
@@ -75,8 +77,7 @@ def review(
                                         show_default=False)],
     only_conflicts: Annotated[bool, typer.Option(
         "--only-conflicts", help="Skip inputs where every annotator gave the same version.")] = False,
-    db: Annotated[Optional[str], typer.Option("--db", help="Database file. Default: $TUIANNOT_DB, else "
-                                                        "~/.tuiannot/tuiannot.db.", show_default=False)] = None,
+    db: DbOpt = None,
 ) -> dict[str, Any]:
     from ..storage import connect
 
@@ -85,17 +86,13 @@ def review(
         raise UserError("name at least one dataset to review")
     if output in names:
         raise UserError("--output must be a new dataset, not one of those reviewed")
-    database = connect(db)
-    for name in names:
-        if not database.has_dataset(name):
-            raise UserError(f"no dataset named {name!r} in {database.location}")
 
     def answers() -> Iterator[dict[str, Any]]:
         for name in names:
-            yield from database.answers(name)
+            yield from database.answers(name)  # an unknown dataset: UnknownDataset, naming the database
 
-    tasks = list(review_tasks(answers(), only_conflicts))
-    database.close()
+    with connect(db) as database:
+        tasks = list(review_tasks(answers(), only_conflicts))
     if not tasks:
         raise UserError("nothing to review" + (" (no conflicts)" if only_conflicts else ""))
     view_ids = {t["_review"]["view_id"] for t in tasks}
@@ -111,4 +108,4 @@ def review(
             if isinstance(o, dict) and o.get("id") not in labels:
                 labels.append(o.get("id"))
     return {"dataset": output, "stream": tasks, "view_id": "review", "labels": labels[:10],
-            "config": {"exclude_by": "input", "review_view": view_ids.pop(), "reviewed": names}}
+            "exclude_by": "input", "review_view": view_ids.pop(), "config": {"reviewed": names}}

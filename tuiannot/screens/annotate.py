@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from ..sanitize import one_line
-from .widgets import TaskText, safe
+from .widgets.task_text import TaskText, safe
 
 LABEL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.worker import get_current_worker
 from textual.app import App
+from textual.worker import get_current_worker
 
+from ..components import VIEWS
 from ..controller import AnswerRejected, Controller, TaskTaken
 from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
@@ -30,11 +31,10 @@ from .image import BoxScreen, ImageBinaryScreen, ImageChoiceScreen
 from .review import ReviewScreen
 from .spans import OverlappingSpanScreen, SpanScreen
 
-SCREENS: dict[str, type[AnnotationScreen]] = {"classification": BinaryScreen, "choice": ChoiceScreen,
-                                              "ner_manual": SpanScreen, "spans_manual": OverlappingSpanScreen,
-                                              "review": ReviewScreen,
-                                              "image_classification": ImageBinaryScreen, "image_choice": ImageChoiceScreen,
-                                              "image_manual": BoxScreen}
+SCREENS: dict[str, type[AnnotationScreen]] = {
+    screen.VIEW_ID: screen for screen in (BinaryScreen, ChoiceScreen, SpanScreen, OverlappingSpanScreen, ReviewScreen,
+                                          ImageBinaryScreen, ImageChoiceScreen, BoxScreen)}
+"""The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal)."""
 
 
 def load_keymap() -> tuple[dict[str, str], str | None]:
@@ -59,8 +59,12 @@ class AnnotationApp(App[int]):
         super().__init__()
         self.controller = controller
         self.failure: str | None = None
+        components = controller.components
+        # what the screens display: the recipe's config, and for a review the view reviewed
+        self.screen_config = {**components.config, "review_view": components.review_view} \
+            if components.review_view else components.config
         self.annotation_screen = SCREENS[controller.view_id](
-            controller.dataset, controller.session, controller.labels, controller.config)
+            controller.dataset, controller.session, controller.labels, self.screen_config)
         self._frozen = False
         self._editor: AnnotationScreen | None = None  # review: the normal view, editing one version
         self._edit_task: dict[str, Any] | None = None
@@ -81,7 +85,7 @@ class AnnotationApp(App[int]):
 
     def on_review_screen_edit_requested(self, message: ReviewScreen.EditRequested) -> None:
         task = self.annotation_screen.current_task
-        view_id = self.controller.config.get("review_view")
+        view_id = self.controller.components.review_view
         if task is None or view_id not in SCREENS:
             return
         edit_task = {k: v for k, v in task.items() if k != "_review"}
@@ -91,16 +95,14 @@ class AnnotationApp(App[int]):
         edit_task.pop("answer", None)
         self._edit_task = edit_task
         self._editor = SCREENS[view_id](self.controller.dataset, self.controller.session, self.controller.labels,
-                                        {**self.controller.config, "overlapping": view_id == "spans_manual"})
+                                        {**self.screen_config, "overlapping": VIEWS[view_id].overlapping})
         self.push_screen(self._editor)
 
     # -- tasks in ----------------------------------------------------------------
     def progress(self) -> Progress:
         c = self.controller
-        learner = c.config.get("learner")
         return Progress(session=c.session_answers, dataset=c.dataset_answers, source=c.source_progress,
-                        invalid=c.invalid, last_warning=c.last_warning,
-                        model=learner.status() if learner is not None else None)
+                        invalid=c.invalid, last_warning=c.last_warning, model=c.model_status)
 
     def show_next(self) -> None:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .annotate import LABEL_KEYS, AnnotationScreen
-from .widgets import LabelBar
+from .widgets.label_bar import LabelBar
 
 
 class ChoiceScreen(AnnotationScreen):

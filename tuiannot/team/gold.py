@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
-from .sources import Source
-from .stream import Stream
-from .tasks import ANSWERS, Task
+from ..errors import UserError
+from ..sources import Source
+from ..stream import Stream
+from ..tasks import ANSWERS, Task
 
 
 def split_gold(task: Task) -> Task:

@@ -1,7 +1,7 @@
-"""Images: loading, content hashes, EXIF orientation, checked decoding, a cache, exports.
+"""Images: reading, content hashes, EXIF orientation, checked decoding, fitting, a cache.
 
-The core of the image capability; it imports no Textual (and Pillow only when an
-image is touched, so that ``import tuiannot`` stays fast).
+The ground floor of the image capability; it imports no Textual (and Pillow only
+when an image is touched, so that ``import tuiannot`` stays fast).
 
 * An image task is ``{"image": PATH_OR_DATA_URI, "width": W, "height": H, ...}``.
   Its ``_input_hash`` comes from the file's *content* (BLAKE2b of the bytes), so a
@@ -16,8 +16,8 @@ image is touched, so that ``import tuiannot`` stays fast).
 * :class:`ImageCache` keeps the decoded, downscaled images (a small LRU, by bytes)
   and their fits to a display size, keyed by input hash; nothing decoded is ever
   put in a task (tasks are stored as JSON).
-* :func:`to_coco` and :func:`to_folders` turn answers into COCO JSON and a
-  folder per label.
+
+Image tasks and streams are in :mod:`.tasks`, COCO and folder exports in :mod:`.export`.
 """
 
 from __future__ import annotations
@@ -26,22 +26,16 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import os
 import re
-import shutil
 import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import InvalidRecord, SourceError
-from .sanitize import one_line
-from .sources import Source
-from .stream import Stream
-from .tasks import hash_value
+from ..tasks import hash_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image as PILImage
@@ -410,286 +404,3 @@ def _nbytes(image: Any) -> int:
 
 CACHE = ImageCache()
 """The process's cache: images are keyed by content hash, so one cache serves every stream and screen."""
-
-
-# -- sources ------------------------------------------------------------------------------
-def image_files(folder: str | os.PathLike[str], on_error: Callable[[str, str], None] | None = None
-                ) -> Iterator[Path]:
-    """The image files under ``folder`` (by extension, recursive, in a stable sorted order), lazily."""
-    root = Path(folder)
-
-    def onerror(e: OSError) -> None:
-        if on_error is not None:
-            on_error(str(e.filename or root), f"cannot be read ({e.strerror or e})")
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.lower().endswith(EXTENSIONS):
-                yield Path(dirpath) / name
-
-
-def check_image_task(task: Any) -> str | None:
-    """Why ``task`` is not an image task (a JSON object with an ``image`` string), or None."""
-    if not isinstance(task, dict):
-        return f"expected a JSON object, got {type(task).__name__}"
-    image = task.get("image")
-    if image is None:
-        return "no 'image' field"
-    if not isinstance(image, str) or not image.strip():
-        return "'image' must be a path or a data URI (a non-empty string)"
-    if "meta" in task and not isinstance(task["meta"], dict):
-        return "'meta' must be an object"
-    return None
-
-
-def prepare_task(task: dict[str, Any], ref: str, *, size: int = BASE_SIZE, cache: ImageCache | None = CACHE
-                 ) -> dict[str, Any]:
-    """Load and check the task's image, set its content hash and upright size (:class:`ImageError` if bad).
-
-    The decoded image goes to ``cache``, never into the task.
-    """
-    info, image = load(ref, size)
-    task["width"], task["height"] = info.width, info.height
-    task.pop("_task_hash", None)  # recomputed from the content hash
-    task["_input_hash"] = info.input_hash
-    if cache is not None:
-        cache.prepare(info.input_hash, image, size, (info.width, info.height))
-    return task
-
-
-# -- boxes -----------------------------------------------------------------------------------
-def rect_span(label: str, x: int, y: int, width: int, height: int) -> dict[str, Any]:
-    """A box as Prodigy stores it (``image_manual``): original pixels, ``points`` clockwise from top-left."""
-    x, y, width, height = int(x), int(y), int(width), int(height)
-    return {"label": label, "type": "rect", "x": x, "y": y, "width": width, "height": height,
-            "points": [[x, y], [x + width, y], [x + width, y + height], [x, y + height]]}
-
-
-def span_box(span: dict[str, Any]) -> tuple[float, float, float, float] | None:
-    """(x, y, width, height) of a stored box (from ``x``/``y``/``width``/``height`` or ``points``)."""
-    try:
-        if all(k in span for k in ("x", "y", "width", "height")):
-            return float(span["x"]), float(span["y"]), float(span["width"]), float(span["height"])
-        points = span.get("points")
-        if points:
-            xs = [float(p[0]) for p in points]
-            ys = [float(p[1]) for p in points]
-            return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return None
-
-
-# -- exports -----------------------------------------------------------------------------------
-def _accepted(answers: Iterable[dict[str, Any]], answer: str | None) -> Iterator[dict[str, Any]]:
-    for task in answers:
-        if answer is None or task.get("answer") == answer:
-            yield task
-
-
-def _image_labels(task: dict[str, Any]) -> list[str]:
-    """The labels an accepted classification answer gives its image."""
-    if "options" in task or "accept" in task:
-        accept = task.get("accept") or []
-        return [str(a) for a in accept] if isinstance(accept, list) else [str(accept)]
-    label = task.get("label")
-    return [label] if isinstance(label, str) else []
-
-
-def _file_name(task: dict[str, Any]) -> str:
-    image = str(task.get("image", ""))
-    meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
-    if is_data_uri(image):
-        ext = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-               "image/bmp": ".bmp", "image/tiff": ".tif"}.get(image[5:image.find(";")].lower(), ".img")
-        stem = Path(str(meta.get("file", ""))).stem or f"image-{task.get('_input_hash', 0) & 0xFFFFFFFF:08x}"
-        return stem + ext
-    return Path(image).name
-
-
-def to_coco(answers: Iterable[dict[str, Any]], labels: list[str] | None = None, *, answer: str | None = "accept",
-            warn: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """COCO detection JSON (``images``, ``annotations``, ``categories``) of image answers.
-
-    Boxes (``spans`` of ``type: rect``) become annotations with ``bbox`` [x, y, w, h]
-    in original pixels; classification answers give their images (and, under
-    ``tuiannot``, their labels in the image's ``labels``). ``labels`` fixes the
-    category ids (1-based, in that order); other labels get ids after them in
-    the order first seen. One image per input hash (the latest answer wins).
-    ``warn`` is told about each box it cannot use.
-    """
-    categories: dict[str, int] = {}
-    for label in labels or []:
-        categories.setdefault(str(label), len(categories) + 1)
-    latest: dict[Any, dict[str, Any]] = {}
-    for task in _accepted(answers, answer):
-        key = task.get("_input_hash", task.get("image"))
-        previous = latest.get(key)
-        if previous is None or task.get("_timestamp", 0) >= previous.get("_timestamp", 0):
-            latest.pop(key, None)
-            latest[key] = task
-    images, annotations = [], []
-    for image_id, task in enumerate(latest.values(), 1):
-        entry: dict[str, Any] = {"id": image_id, "file_name": str(task.get("image", "")) if not is_data_uri(
-            str(task.get("image", ""))) else _file_name(task), "width": task.get("width"), "height": task.get("height")}
-        tags = _image_labels(task) if task.get("answer", "accept") == "accept" else []
-        for tag in tags:
-            categories.setdefault(tag, len(categories) + 1)
-        if tags:
-            entry["labels"] = tags
-        images.append(entry)
-        for span in task.get("spans") or []:
-            box = span_box(span) if isinstance(span, dict) else None
-            label = span.get("label") if isinstance(span, dict) else None
-            if box is None or not label or box[2] <= 0 or box[3] <= 0:
-                if warn:
-                    warn(f"image {entry['file_name']}: a box without a label or a size is left out")
-                continue
-            category = categories.setdefault(str(label), len(categories) + 1)
-            x, y, w, h = box
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category,
-                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0,
-                                "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]]})
-    return {"images": images, "annotations": annotations,
-            "categories": [{"id": i, "name": name, "supercategory": ""} for name, i in categories.items()]}
-
-
-_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
-
-
-def to_folders(answers: Iterable[dict[str, Any]], out_dir: str | os.PathLike[str], *, rejected: bool = False,
-               link: bool = False, warn: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Copy each accepted image into ``out_dir/LABEL/`` (ImageNet-style folders); the counts per folder.
-
-    A classification answer goes under each label it accepts, an answer with
-    boxes under each label it has a box of; with ``rejected``, a rejected yes/no
-    question goes under ``not_LABEL``. Images stored as data URIs are written
-    out. A name already taken in a folder gets the content hash appended; one
-    image goes once into a folder. ``link`` makes hard links where it can.
-    ``warn`` is told about each image that cannot be written.
-    """
-    out = Path(out_dir)
-    counts: dict[str, int] = {}
-    written: set[tuple[str, Any]] = set()
-    for task in answers:
-        kind = task.get("answer")
-        if kind == "accept":
-            labels = _image_labels(task)
-            for span in task.get("spans") or []:
-                if isinstance(span, dict) and span.get("label") and str(span["label"]) not in labels:
-                    labels.append(str(span["label"]))
-        elif kind == "reject" and rejected and isinstance(task.get("label"), str) and "options" not in task:
-            labels = [f"not_{task['label']}"]
-        else:
-            continue
-        image = str(task.get("image", ""))
-        key = task.get("_input_hash", image)
-        name = _file_name(task)
-        for label in labels:
-            if (label, key) in written:
-                continue
-            folder = out / (_UNSAFE_NAME.sub("_", label).strip(". ") or "_")
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            if target.exists():
-                target = folder / f"{target.stem}-{hash_value(key) & 0xFFFFFFFF:08x}{target.suffix}"
-            try:
-                if is_data_uri(image):
-                    target.write_bytes(read_bytes(image))
-                elif link:
-                    try:
-                        os.link(image, target)
-                    except OSError:
-                        shutil.copyfile(image, target)
-                else:
-                    shutil.copyfile(image, target)
-            except (OSError, ImageError) as e:
-                if warn:
-                    warn(f"{one_line(image, 80)}: not written to {label}/ ({getattr(e, 'strerror', None) or e})")
-                continue
-            written.add((label, key))
-            counts[label] = counts.get(label, 0) + 1
-    return counts
-
-
-def write_coco(answers: Iterable[dict[str, Any]], path: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
-    coco = to_coco(answers, **kwargs)
-    Path(path).write_text(json.dumps(coco, ensure_ascii=False, indent=1), encoding="utf-8")
-    return coco
-
-
-# -- streams -------------------------------------------------------------------------------------
-def image_stream(source: str | os.PathLike[str], *, size: int = BASE_SIZE, cache: ImageCache | None = CACHE,
-                 loader: str | None = None) -> Any:
-    """A lazy :class:`~tuiannot.stream.Stream` of checked image tasks from a folder or a JSONL/JSON file.
-
-    A folder gives ``{"image": ABSOLUTE_PATH, "meta": {"file": PATH_IN_FOLDER}}`` per image file
-    (recursive, sorted); a file gives its tasks, each ``image`` a path relative to the file (made
-    absolute) or a data URI. Each image is read, hashed and decoded in the stream step (the
-    controller's prefetch thread), so the screen finds it ready; a bad one is skipped with a
-    warning naming the file and the reason.
-    """
-    path = Path(source)
-    if not path.exists():
-        raise SourceError(f"{source}: no such file or folder")
-    if path.is_dir():
-        stream = _FolderStream([], name=str(source))
-        stream.source = _folder_tasks(path, stream)
-
-        def load_file(task: dict[str, Any]) -> dict[str, Any] | None:
-            shown = os.path.join(str(source), task["meta"]["file"])
-            try:
-                return prepare_task(task, task["image"], size=size, cache=cache)
-            except ImageError as e:
-                stream.warn(None, f"{one_line(shown, 300)}: {e}")
-                return None
-
-        return stream.map(load_file)
-    base_dir = path.parent
-    stream = Stream(Source(path, loader=loader, validate=check_image_task))
-
-    def load_record(task: dict[str, Any]) -> dict[str, Any]:
-        given = task["image"]
-        ref = resolve(given, base_dir)
-        try:
-            prepare_task(task, ref, size=size, cache=cache)
-        except ImageError as e:
-            shown = f"data URI ({len(given) // 1024} KB)" if is_data_uri(given) else one_line(given, 200)
-            raise ValueError(f"{shown}: {e}") from None
-        task["image"] = ref
-        meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
-        if not is_data_uri(ref):
-            meta.setdefault("file", given)
-        task["meta"] = meta
-        return task
-
-    return stream.map(load_record)
-
-
-def _folder_tasks(root: Path, stream: Any) -> Iterator[dict[str, Any]]:
-    def unreadable(where: str, reason: str) -> None:
-        stream.warn(None, f"{one_line(where, 300)}: {reason}")
-
-    for file in image_files(root, on_error=unreadable):
-        yield {"image": os.path.abspath(file), "meta": {"file": str(file.relative_to(root))}}
-
-
-class _FolderStream(Stream):
-    """A folder has no lines: a warning names the image file instead."""
-
-    def warn(self, line: int | None, reason: str, dropped: bool = True) -> None:
-        if line is not None:
-            super().warn(line, reason, dropped)
-            return
-        if dropped:
-            self.invalid += 1
-        else:
-            self.problems += 1
-        if self.strict:
-            error = InvalidRecord(self.name, 0, reason)
-            error.args = (reason,)
-            raise error
-        self.warnings.append(reason)
-        if self.on_warning is not None:
-            self.on_warning(reason)

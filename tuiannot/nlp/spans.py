@@ -18,31 +18,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from .errors import UserError
+from ..errors import UserError
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
 Report = Callable[[str], None]
-
-
-def load_nlp(lang: str = "en", model: str | None = None) -> "Language":
-    """A blank pipeline for ``lang``, or the pipeline at ``model`` (a path or an installed package)."""
-    import spacy
-
-    from .vectors import register
-
-    register()  # models that --teach saved may use tuiannot's classifier architecture
-    if model:
-        try:
-            return spacy.load(model)
-        except (OSError, IOError, ValueError) as e:
-            raise UserError(f"cannot load the spaCy model {model!r}: not a pipeline folder or an installed "
-                            f"package ({str(e).splitlines()[0][:200]})") from None
-    try:
-        return spacy.blank(lang)
-    except (ImportError, KeyError, ValueError) as e:
-        raise UserError(f"unknown language code {lang!r} for spaCy ({type(e).__name__})") from None
 
 
 def doc_tokens(doc: Any) -> list[dict[str, Any]]:
@@ -217,7 +198,7 @@ class Suggester:
 
 def split_sentences(nlp: "Language", task: dict[str, Any], report: Report) -> Iterator[dict[str, Any]]:
     """One task per sentence (spaCy's sentencizer), spans moved along, the document kept in ``meta``."""
-    from .tasks import input_hash
+    from ..tasks import input_hash
 
     sentencizer = _sentencizer(nlp)
     text = task["text"]

@@ -34,14 +34,14 @@ of updates (and, after it, of scoring).
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 import random as random_module
 import threading
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from .errors import UserError
-from .tasks import input_hash, set_hashes
+from ..errors import UserError
+from ..tasks import input_hash, set_hashes
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -248,16 +248,16 @@ class TextcatLearner(Learner):
               ) -> "TextcatLearner":
         """A new classifier, one independent score per label, ready to learn: a bag of words, beside a
         frozen sentence encoder's view of the text when ``encoder`` names one."""
-        import spacy
+        from .load import blank
 
-        nlp = spacy.blank(lang)
+        nlp = blank(lang)
         add_textcat(nlp, labels, ngram_size=ngram_size, encoder=encoder)
         return cls(nlp, labels)
 
     @property
     def encoder(self) -> str | None:
         """The sentence encoder the classifier learns over, if any."""
-        from .vectors import SENTENCE_ARCHITECTURE
+        from .architectures import SENTENCE_ARCHITECTURE
 
         with self._swap:
             nlp = self.nlp
@@ -336,9 +336,9 @@ class NerLearner(Learner):
 
     @classmethod
     def blank(cls, lang: str, labels: list[str]) -> "NerLearner":
-        import spacy
+        from .load import blank
 
-        return cls(spacy.blank(lang), labels)
+        return cls(blank(lang), labels)
 
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         from .spans import make_span
@@ -410,13 +410,14 @@ def has_vectors(nlp: "Language") -> bool:
 def add_textcat(nlp: "Language", labels: list[str], ngram_size: int = 1, encoder: str | None = None) -> None:
     """A classifier with one independent score per label, ready to learn, added to ``nlp``.
 
-    A bag of words, beside (:mod:`tuiannot.vectors`) a frozen sentence encoder's embedding of the text when
+    A bag of words, beside (:mod:`tuiannot.nlp.encoders`) a frozen sentence encoder's embedding of the text when
     ``encoder`` names one, else the mean of the pipeline's word vectors when it has them. Only the new
     component is initialised: the rest of the pipeline stays as it is.
     """
     from spacy.training import Example
 
-    from .vectors import ARCHITECTURE, SENTENCE_ARCHITECTURE, encoder_reference, register
+    from .architectures import ARCHITECTURE, SENTENCE_ARCHITECTURE, register
+    from .encoders import encoder_reference
 
     bow = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": ngram_size,
            "no_output_layer": False, "length": 262144}

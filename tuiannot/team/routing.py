@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import UserError
+from ..errors import UserError
 
 EVERYONE = 1_000_000  # "all" without a list of annotators: as many as come
 DEFAULT_LEASE = 300.0

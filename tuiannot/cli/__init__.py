@@ -1,0 +1,19 @@
+"""The ``tuiannot`` command line (Typer): a thin layer over the library, as sqlite-utils is over its own.
+
+- :mod:`.program`: the app, recipes as commands, exit codes, crash handling; :func:`main` is the entry point.
+- :mod:`.annotate`: a recipe becomes a command; its components run in the Textual app.
+- :mod:`.datasets`: ``stats``, ``db-out``, ``db-in``, ``drop``.
+- :mod:`.team`: ``iaa``, ``progress``, ``aggregate``.
+- :mod:`.train`: ``data-to-spacy``, ``train``, ``vectors``.
+- :mod:`.show`: every table, progress bar, summary and error line a person reads.
+
+Options shared by commands are declared once, in :mod:`tuiannot.recipes.options`. The commands import what
+they use when they run, so ``tuiannot --help`` starts without spaCy, Textual or the storage.
+"""
+
+from __future__ import annotations
+
+from . import team, datasets, train  # noqa: F401, I001  (they register their commands on the app, in this order)
+from .program import app, main
+
+__all__ = ["app", "main"]

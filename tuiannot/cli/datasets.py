@@ -1,0 +1,291 @@
+"""The lead's commands on datasets: ``stats``, ``db-out`` (every export format), ``db-in`` and ``drop``.
+
+Exports are written through :func:`tuiannot.data.files.atomic_file` (a half-written
+file never replaces a good one) or to standard output; what a format cannot hold
+is counted and named in warnings by :mod:`tuiannot.data.export`. An unknown dataset
+is the storage's own one-line error (:class:`~tuiannot.storage.UnknownDataset`),
+naming the database, so no command checks first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..data.files import atomic_file
+from ..errors import UserError
+from ..recipes.options import DbOpt, JsonOpt
+from ..tasks import ANSWERS, INPUT_KEYS
+from .program import app
+
+@app.command("stats")
+def stats(
+    dataset: Annotated[Optional[str], typer.Argument(help="A dataset; without one, every dataset.",
+                                                     show_default=False)] = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """What has been annotated, by whom, and how fast."""
+    from ..metrics import dataset_report, overview_report
+    from ..storage import connect
+
+    with connect(db) as database:
+        if dataset is None:
+            report: Any = {"database": database.location, "datasets": overview_report(database.overview())}
+        else:
+            report = {"database": database.location, **dataset_report(database.dataset_counts(dataset))}
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    from .show import print_dataset, print_overview
+
+    (print_overview if dataset is None else print_dataset)(report)
+
+
+@app.command("db-out")
+def db_out(
+    dataset: Annotated[str, typer.Argument(help="The dataset to export.", show_default=False)],
+    output: Annotated[Optional[Path], typer.Argument(
+        help="File to write. Default: standard output (not for --format spacy).", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="jsonl: the stored answers as they are (Prodigy JSONL). spacy: a DocBin (.spacy) with "
+        "doc.ents (ner_manual), doc.spans['sc'] (spans_manual) or doc.cats. conll: IOB2, one 'token<TAB>tag' "
+        "line per token, a blank line between texts. doccano: JSONL {text, label}. label-studio: a JSON array "
+        "of tasks with annotations. coco: COCO JSON of image boxes (categories from the labels). folders: a "
+        "folder per label with the images (OUTPUT is the folder).",
+        metavar="jsonl|spacy|conll|doccano|label-studio|coco|folders")] = "jsonl",
+    answer: Annotated[Optional[str], typer.Option(
+        "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl; accepted "
+        "answers and rejected yes/no questions (the label does not apply) for spacy; accepted answers for the "
+        "other formats.", show_default=False)] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of spaCy's tokenizer, for answers stored without tokens (spacy, conll).")] = "en",
+    db: DbOpt = None,
+) -> None:
+    """Export a dataset's answers: Prodigy-compatible JSONL, or a training format.
+
+    A span a format cannot represent (not on token boundaries, overlapping in IOB, bad offsets) is reported
+    as a warning naming the answer's line in the JSONL export, and counted in the summary.
+    """
+    from ..data.export import FORMATS
+    from ..storage import connect
+
+    if answer is not None and answer not in ANSWERS:
+        raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
+    if fmt in ("coco", "folders"):
+        _export_images(dataset, output, fmt, answer, db)
+        return
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    to_stdout = output is None or str(output) == "-"
+    if fmt == "spacy" and to_stdout:
+        raise typer.BadParameter("--format spacy writes a binary file: give OUTPUT, e.g. train.spacy",
+                                 param_hint="OUTPUT")
+    if not to_stdout and output is not None and output.is_dir():
+        raise UserError(f"{output}: is a directory; give a file name")
+    with connect(db) as database:
+        if fmt != "jsonl":
+            _export_format(database, dataset, output, fmt, answer, lang)
+            return
+        rows = database.answers_json(dataset, answer)
+        if to_stdout:
+            try:
+                write = sys.stdout.write
+                for content in rows:
+                    write(content + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `db-out ds | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        assert output is not None
+        total = database.count_answers(dataset)
+        count = _write_atomically(output, rows, total)
+    print(f"Exported {count} answers from {dataset!r} to {output}", file=sys.stderr)
+
+
+def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str, answer: Optional[str],
+                   lang: str) -> None:
+    """db-out in a training format (spacy, conll, doccano, label-studio), with a progress bar on stderr."""
+    from rich.progress import Progress
+
+    from ..data.answers import Problems
+    from ..data.export import export
+    from ..nlp.load import blank
+    from .show import stderr_console
+
+    if fmt in ("spacy", "conll"):
+        blank(lang)  # an unknown language fails before anything is written
+    total = database.count_answers(dataset)
+    to_stdout = output is None or str(output) == "-"
+    console = stderr_console()
+    with Progress(transient=True, disable=total < 2_000 or not console.is_terminal, console=console) as bar:
+        job = bar.add_task(f"Exporting ({fmt})", total=total)
+
+        def advance(n: int) -> None:
+            if n % 500 == 0:
+                bar.update(job, completed=n)
+
+        problems = Problems()
+        if to_stdout:
+            try:
+                summary = export(database, dataset, fmt, sys.stdout, answer=answer, lang=lang, problems=problems,
+                                 advance=advance)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return
+        else:
+            assert output is not None
+            with atomic_file(output, binary=fmt == "spacy") as f:
+                summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
+                                 advance=advance)
+    from ..sanitize import one_line
+
+    left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.left_out.items()))
+    not_shown = []
+    if problems.spans:
+        not_shown.append(f"{problems.spans} span{'s' if problems.spans != 1 else ''} could not be represented")
+    if problems.answers:
+        not_shown.append(f"{problems.answers} answer{'s' if problems.answers != 1 else ''} not exported")
+    if problems.notes:
+        not_shown.append(f"{problems.notes} answer{'s' if problems.notes != 1 else ''} tokenised again")
+    print(f"Exported {summary.records} record{'s' if summary.records != 1 else ''} ({fmt}) from "
+          f"{one_line(dataset)!r} to {'standard output' if to_stdout else output}"
+          f"{'; not included: ' + left_out + ' answers (choose with --answer)' if left_out else ''}"
+          f"{'; ' + ', '.join(not_shown) + ' (warnings above)' if not_shown else ''}.", file=sys.stderr)
+
+
+def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optional[str], db: Optional[str]) -> None:
+    from ..images.export import to_coco, to_folders
+    from ..sanitize import one_line
+    from ..storage import connect
+
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        print(f"warning: {one_line(message, 300)}", file=sys.stderr)
+
+    if fmt == "folders" and (output is None or str(output) == "-"):
+        raise typer.BadParameter("--format folders writes a folder per label: give OUTPUT, the folder",
+                                 param_hint="OUTPUT")
+    if fmt == "folders" and output is not None and output.exists() and not output.is_dir():
+        raise UserError(f"{output}: exists and is not a folder")
+    with connect(db) as database:
+        answers = database.answers(dataset, answer=answer)
+        if fmt == "coco":
+            coco = to_coco(answers, answer=answer or "accept", warn=warn)
+            text = json.dumps(coco, ensure_ascii=False, indent=1)
+            if output is None or str(output) == "-":
+                print(text)
+            else:
+                with atomic_file(output) as f:
+                    f.write(text)
+            print(f"Exported {len(coco['images'])} images, {len(coco['annotations'])} boxes, "
+                  f"{len(coco['categories'])} categories (coco) from {one_line(dataset)!r}"
+                  f"{'; ' + str(len(warnings)) + ' problems (warnings above)' if warnings else ''}.", file=sys.stderr)
+            return
+        assert output is not None
+        counts = to_folders(answers, output, rejected=answer == "reject", warn=warn)
+    total = sum(counts.values())
+    print(f"Exported {total} images into {len(counts)} label folders under {output}"
+          f"{': ' + ', '.join(f'{k} {v}' for k, v in sorted(counts.items())) if counts else ''}"
+          f"{'; ' + str(len(warnings)) + ' problems (warnings above)' if warnings else ''}.", file=sys.stderr)
+
+
+def _write_atomically(output: Path, rows: Any, total: int) -> int:
+    from rich.progress import Progress
+
+    from .show import stderr_console
+
+    count = 0
+    with atomic_file(output) as f:
+        with Progress(transient=True, disable=total < 50_000, console=stderr_console()) as bar:
+            job = bar.add_task("Exporting", total=total)
+            buffer: list[str] = []
+            for content in rows:
+                buffer.append(content)
+                if len(buffer) == 10_000:
+                    f.write("\n".join(buffer) + "\n")
+                    count += len(buffer)
+                    bar.update(job, completed=count)
+                    buffer.clear()
+            if buffer:
+                f.write("\n".join(buffer) + "\n")
+                count += len(buffer)
+    return count
+
+
+def _check_answer_record(task: Any) -> str | None:
+    if not isinstance(task, dict):
+        return "expected a JSON object"
+    if not any(k in task for k in INPUT_KEYS) and not isinstance(task.get("_input_hash"), int):
+        return f"no input field ({', '.join(INPUT_KEYS)}) and no _input_hash"
+    answer = task.get("answer", "accept")
+    if answer not in ANSWERS:
+        return f"'answer' must be accept, reject or ignore, not {answer!r}"
+    for key in ("_input_hash", "_task_hash"):
+        if key in task and not isinstance(task[key], int):
+            return f"{key!r} must be an integer"
+    return None
+
+
+@app.command("db-in")
+def db_in(
+    dataset: Annotated[str, typer.Argument(help="Dataset to import into (created if new).", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="JSONL of annotated tasks.", show_default=False)],
+    answer: Annotated[str, typer.Option("--answer", help="Answer for records that have none.")] = "accept",
+    db: DbOpt = None,
+) -> None:
+    """Import annotations (Prodigy-style JSONL) into a dataset; hashes are added where missing."""
+    from collections import Counter
+
+    from ..sources import Source
+    from ..storage import connect
+    from ..stream import Stream
+
+    if answer not in ANSWERS:
+        raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
+    stream = Stream(Source(file, loader="jsonl", validate=_check_answer_record))
+    kinds: Counter[str] = Counter()
+
+    def tasks() -> Any:
+        for task in stream:
+            task.setdefault("answer", answer)
+            kinds[task["answer"]] += 1
+            yield task
+
+    with connect(db) as database:
+        count = database.add_answers(dataset, tasks())
+        location = database.location
+    for warning in list(stream.warnings)[:20]:
+        print(f"warning: {warning}", file=sys.stderr)
+    detail = ", ".join(f"{k} {kinds[k]}" for k in ANSWERS if kinds[k])
+    print(f"Imported {count} answers into {dataset!r}{' (' + detail + ')' if detail else ''}; "
+          f"{stream.invalid} invalid records skipped. Database: {location}")
+
+
+@app.command("drop")
+def drop(
+    dataset: Annotated[str, typer.Argument(help="The dataset to delete.", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Delete a dataset and all its answers."""
+    from ..storage import connect
+
+    with connect(db) as database:
+        count = database.count_answers(dataset)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UserError("not deleting without confirmation: pass --yes (no terminal to ask)")
+            if not typer.confirm(f"Delete dataset {dataset!r} and its {count} answers?", default=False):
+                print("Nothing deleted.", file=sys.stderr)
+                raise typer.Exit(1)
+        deleted = database.drop_dataset(dataset)
+    print(f"Deleted dataset {dataset!r} ({deleted} answers).")

@@ -1,0 +1,128 @@
+"""The ``tuiannot`` program: the Typer app, recipes as commands, exit codes and crash handling.
+
+Exit codes: 0 success, 1 a user error (missing file, unknown dataset, bad
+input under ``--strict``, an aborted confirmation), 2 a usage error. Errors
+are one line on stderr (usage errors add the usage line, as Click does); an
+unexpected failure also writes its traceback to ``~/.tuiannot/crash.log``
+instead of the terminal.
+
+The commands live beside this module, a module per group (:mod:`.annotate`
+runs recipes, :mod:`.datasets`, :mod:`.team`, :mod:`.train`), and print
+through :mod:`.show`. Recipes (built in, or a user's loaded with ``-F FILE``)
+become sub-commands when the app is built (:func:`build_app`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UserError
+from ..recipes import REGISTRY, get_recipe, load_recipe_file
+
+app = typer.Typer(
+    name="tuiannot", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
+    help="Terminal-native, keyboard-driven data annotation. Every answer is saved the moment you give it.")
+
+
+@app.callback()
+def _main(
+    file: Annotated[Optional[list[str]], typer.Option(
+        "-F", "--file", help="Python file with your own @recipe functions; they become commands.", metavar="FILE",
+        show_default=False)] = None,
+) -> None:
+    """Terminal-native, keyboard-driven data annotation."""
+
+
+def _split_recipe_files(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Take ``-F FILE`` / ``--file FILE`` out of the arguments before the command name."""
+    files: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-F", "--file") and i + 1 < len(argv):
+            files.append(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--file="):
+            files.append(arg.split("=", 1)[1])
+        elif not arg.startswith("-") or arg in ("-h", "--help"):
+            rest.extend(argv[i:])
+            break
+        else:
+            rest.append(arg)
+        i += 1
+    return files, rest
+
+
+def build_app(files: list[str]) -> typer.Typer:
+    """The app with every recipe as a command: the built-in ones and those ``files`` register."""
+    from .annotate import recipe_command
+
+    get_recipe("textcat")  # registers the built-in recipes
+    for file in files:
+        load_recipe_file(file)
+    registered = {c.name for c in app.registered_commands}
+    for name, func in sorted(REGISTRY.items()):
+        if name not in registered:
+            recipe_command(app, name, func)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    code = 0
+    try:
+        files, rest = _split_recipe_files(argv)
+        command = typer.main.get_command(build_app(files))
+        result = command.main(args=rest, prog_name="tuiannot", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.Exit as e:
+        code = e.exit_code
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        code = 1
+    except UserError as e:
+        from .show import err
+
+        err(str(e))
+        code = e.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        code = 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except Exception as e:
+        if _is_click_error(e):  # usage errors (Typer may vendor its own click)
+            e.show()  # type: ignore[attr-defined]
+            code = 2 if any(c.__name__ == "UsageError" for c in type(e).__mro__) else e.exit_code  # type: ignore
+            sys.exit(code)
+        # a bug: one line here, the traceback in the crash log
+        from .show import err
+
+        log = _crash_log()
+        err(f"internal error: {type(e).__name__}: {e} (details in {log})")
+        code = 1
+    sys.exit(code)
+
+
+def _is_click_error(e: BaseException) -> bool:
+    return any(c.__name__ == "ClickException" for c in type(e).__mro__) and hasattr(e, "show")
+
+
+def _crash_log() -> str:
+    path = Path(os.path.expanduser("~")) / ".tuiannot" / "crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(traceback.format_exc() + "\n")
+    except OSError:
+        return "(crash log not writable)"
+    return str(path)

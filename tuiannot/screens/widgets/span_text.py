@@ -1,0 +1,238 @@
+"""Text with spans over it: the span views' text widget, also used by review to show each version.
+
+Spans are drawn in a colour per label (Okabe-Ito, told apart by colour-blind
+users) with the label name glued to them, so that they stay distinguishable
+without colour too: the label badge, bold and underline carry the meaning,
+colour only helps. Suggested spans are underlined, with ``?`` in their badge.
+Pieces are styled with one sweep over the spans and cached styles, and only the
+visible lines are drawn (Textual's Line API), so long texts with many spans stay fast.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...sanitize import one_line, printable
+from .task_text import wrap_offsets
+
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
+           "#88CCEE", "#DDCC77"]
+CURSOR = Style(reverse=True, bold=True)
+SELECTION = Style(bgcolor="#5f5f87", underline=True, bold=True)
+
+
+@lru_cache(maxsize=64)
+def label_style(index: int) -> Style:
+    return Style(bgcolor=PALETTE[index % len(PALETTE)], color="#000000")
+
+
+@lru_cache(maxsize=128)
+def span_style(index: int, suggested: bool, overlapped: bool) -> Style:
+    """A span's text: label colour behind it (own spans), or underlined in it (suggestions)."""
+    if suggested:
+        return Style(color=PALETTE[index % len(PALETTE)], underline=True, italic=True)
+    return label_style(index) + Style(bold=True, underline=overlapped)
+
+
+@dataclass
+class _Piece:
+    display_start: int
+    text: str
+    style: Style | None
+    source_start: int | None  # None for a label badge
+
+
+class SpanText(ScrollView, can_focus=False):
+    """Text with tokens, spans, a cursor and a selection, drawn a line at a time."""
+
+    DEFAULT_CSS = """
+    SpanText { height: 1fr; scrollbar-gutter: stable; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = ""
+        self.tokens: list[dict[str, Any]] = []
+        self.spans: list[dict[str, Any]] = []
+        self.labels: list[str] = []
+        self.cursor = 0
+        self.anchor: int | None = None
+        self.shown = ""
+        self._pieces: list[_Piece] = []
+        self._piece_starts: list[int] = []
+        self._source_pieces: list[tuple[int, int]] = []  # (source_start, display_start), sorted
+        self._lines: list[tuple[int, int]] = []
+        self._line_starts: list[int] = []
+        self._wrapped_width = -1
+
+    # -- building -----------------------------------------------------------------
+    def show(self, text: str, tokens: list[dict[str, Any]], spans: list[dict[str, Any]], labels: list[str],
+             cursor: int, anchor: int | None, *, new_text: bool = False) -> None:
+        self.text, self.tokens, self.spans, self.labels = printable(text), tokens, spans, labels
+        self.cursor, self.anchor = cursor, anchor
+        self._build()
+        self._wrapped_width = -1
+        self._rewrap()
+        if new_text:
+            self.scroll_to(0, 0, animate=False)
+        self.follow_cursor()
+        self.refresh()
+
+    def selection(self) -> tuple[int, int] | None:
+        if self.anchor is None or not self.tokens:
+            return None
+        return min(self.anchor, self.cursor), max(self.anchor, self.cursor)
+
+    def _style_at(self, pos: int, cursor: tuple[int, int] | None, selection: tuple[int, int] | None,
+                  covering: list[dict[str, Any]] | None = None) -> Style | None:
+        if covering is None:
+            covering = [s for s in self.spans if s["start"] <= pos < s["end"]]
+        style: Style | None = None
+        if covering:
+            inner = min(covering, key=lambda s: s["end"] - s["start"])
+            index = self.labels.index(inner["label"]) if inner["label"] in self.labels else 7
+            style = span_style(index, bool(inner.get("suggested")), len(covering) > 1)
+        if selection and selection[0] <= pos < selection[1]:
+            style = (style or Style()) + SELECTION
+        if cursor and cursor[0] <= pos < cursor[1]:
+            style = (style or Style()) + CURSOR
+        return style
+
+    def _build(self) -> None:
+        text = self.text
+        cursor = None
+        if self.tokens:
+            t = self.tokens[min(self.cursor, len(self.tokens) - 1)]
+            cursor = (t["start"], t["end"])
+        sel = self.selection()
+        selection = (self.tokens[sel[0]]["start"], self.tokens[sel[1]]["end"]) if sel else None
+        bounds = {0, len(text)}
+        ends: dict[int, list[dict[str, Any]]] = {}
+        for s in self.spans:
+            bounds.update((s["start"], s["end"]))
+            ends.setdefault(s["end"], []).append(s)
+        for r in (cursor, selection):
+            if r:
+                bounds.update(r)
+        points = sorted(b for b in bounds if 0 <= b <= len(text))
+        pieces: list[_Piece] = []
+        display_pos = 0
+        by_start = sorted(self.spans, key=lambda s: s["start"])
+        next_span = 0
+        active: list[dict[str, Any]] = []  # the spans covering the current piece (a sweep, not a scan)
+        for i, start in enumerate(points):
+            while next_span < len(by_start) and by_start[next_span]["start"] <= start:
+                active.append(by_start[next_span])
+                next_span += 1
+            active = [s for s in active if s["end"] > start]
+            for span in sorted(ends.get(start, []), key=lambda s: -s["start"]):
+                index = self.labels.index(span["label"]) if span["label"] in self.labels else 7
+                suggested = bool(span.get("suggested"))
+                # Glued to the span (no space), so wrapping never parts a span from its label.
+                badge = f"▕{one_line(span['label'], 30)}{'?' if suggested else ''}"
+                style = (Style(color=PALETTE[index % len(PALETTE)], italic=True, dim=True) if suggested
+                         else label_style(index) + Style(bold=True, reverse=True))
+                pieces.append(_Piece(display_pos, badge, style, None))
+                display_pos += len(badge)
+            if i + 1 < len(points):
+                end = points[i + 1]
+                if end > start:
+                    pieces.append(_Piece(display_pos, text[start:end],
+                                         self._style_at(start, cursor, selection, active), start))
+                    display_pos += end - start
+        self._pieces = pieces
+        self._piece_starts = [p.display_start for p in pieces]
+        self._source_pieces = [(p.source_start, p.display_start) for p in pieces if p.source_start is not None]
+        self.shown = "".join(p.text for p in pieces)
+
+    def _rewrap(self) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or width == self._wrapped_width:
+            return
+        self._lines = wrap_offsets(self.shown, width)
+        self._line_starts = [s for s, _ in self._lines]
+        self._wrapped_width = width
+        self.virtual_size = Size(width, len(self._lines))
+
+    def on_resize(self) -> None:
+        self._rewrap()
+        self.follow_cursor()
+        self.refresh()
+
+    # -- geometry -----------------------------------------------------------------
+    def display_offset(self, source: int) -> int:
+        keys = [s for s, _ in self._source_pieces]
+        i = bisect_right(keys, source) - 1
+        if i < 0:
+            return 0
+        s, d = self._source_pieces[i]
+        return d + (source - s)
+
+    def line_of(self, display: int) -> int:
+        return max(0, bisect_right(self._line_starts, display) - 1)
+
+    def token_position(self, index: int) -> tuple[int, int]:
+        """(line, column) of a token's first character on screen."""
+        d = self.display_offset(self.tokens[index]["start"])
+        line = self.line_of(d)
+        return line, d - self._lines[line][0] if self._lines else 0
+
+    def token_on_line(self, line: int, column: int) -> int | None:
+        best, best_distance = None, None
+        for i, t in enumerate(self.tokens):
+            if t["text"].isspace():
+                continue
+            tl, tc = self.token_position(i)
+            if tl == line:
+                distance = abs(tc - column)
+                if best_distance is None or distance < best_distance:
+                    best, best_distance = i, distance
+            elif tl > line:
+                break
+        return best
+
+    def follow_cursor(self) -> None:
+        if not self.tokens or not self._lines:
+            return
+        line, _ = self.token_position(min(self.cursor, len(self.tokens) - 1))
+        top = round(self.scroll_offset.y)
+        height = max(1, self.scrollable_content_region.height)
+        if line < top:
+            self.scroll_to(y=line, animate=False)
+        elif line >= top + height:
+            self.scroll_to(y=line - height + 1, animate=False)
+
+    # -- drawing ------------------------------------------------------------------
+    def visible_text(self) -> str:
+        top = round(self.scroll_offset.y)
+        return "\n".join(self.shown[s:e] for s, e in self._lines[top:top + self.scrollable_content_region.height])
+
+    def render_line(self, y: int) -> Strip:
+        if self._wrapped_width != self.scrollable_content_region.width:
+            self._rewrap()
+        index = y + round(self.scroll_offset.y)
+        base = self.rich_style
+        width = self.scrollable_content_region.width
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        start, end = self._lines[index]
+        segments = []
+        i = max(0, bisect_right(self._piece_starts, start) - 1)
+        while i < len(self._pieces) and self._pieces[i].display_start < end:
+            piece = self._pieces[i]
+            a = max(start, piece.display_start) - piece.display_start
+            b = min(end, piece.display_start + len(piece.text)) - piece.display_start
+            if b > a:
+                chunk = piece.text[a:b]
+                segments.append(Segment(chunk, base + piece.style if piece.style else base))
+            i += 1
+        return Strip(segments).adjust_cell_length(width, base)

@@ -1,0 +1,9 @@
+"""Teams: many annotators on one dataset, each in their own process on one shared database.
+
+- :mod:`.routing`: who gets which task (overlap, the expected annotators, a recipe's own router).
+- :mod:`.claims`: one session's claims on tasks, with leases (claimed before shown, renewed while active).
+- :mod:`.gold`: gold questions with known answers, mixed in unannounced and scored.
+- :mod:`.reports`: what a team lead asks of a dataset (agreement, progress per annotator, aggregated labels).
+
+Nothing here imports Textual; SQL stays in :mod:`tuiannot.storage`, figures in :mod:`tuiannot.metrics`.
+"""
