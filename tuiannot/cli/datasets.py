@@ -280,7 +280,7 @@ def drop(
     from ..storage import connect
 
     with connect(db) as database:
-        count = database.count_answers(dataset)
+        count = database.dataset_counts(dataset).answers  # an unknown dataset: UnknownDataset, before asking
         if not yes:
             if not sys.stdin.isatty():
                 raise UserError("not deleting without confirmation: pass --yes (no terminal to ask)")
