@@ -95,10 +95,11 @@ def write_source(rows: list[dict], task: str, path: Path, seed: int) -> None:
 def evaluate(task: str, learner, test: list[dict], label: str) -> float:
     if task == "textcat":
         scores = learner.scores([r["text"] for r in test])
-        return sum((s.get(label, 0.0) >= 0.5) == (str(r["label"]) == label) for s, r in zip(scores, test)) / len(test)
+        return sum((s.get(label, 0.0) >= 0.5) == (str(r["label"]) == label)
+                   for s, r in zip(scores, test, strict=True)) / len(test)
     nlp = learner.nlp
     tp = fp = fn = 0
-    for doc, r in zip(nlp.pipe([r["text"] for r in test], batch_size=256), test):
+    for doc, r in zip(nlp.pipe([r["text"] for r in test], batch_size=256), test, strict=True):
         predicted = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
         gold = {(s["start"], s["end"], s["label"]) for s in r["spans"] if s["label"] in learner.labels}
         tp += len(predicted & gold)
@@ -261,7 +262,8 @@ def plot(curves: dict[str, list[tuple[int, float]]], path: Path, title: str) -> 
     for i, (name, curve) in enumerate(curves.items()):
         colour = colours.get(name, "black")
         draw.line([at(n, v) for n, v in curve], fill=colour, width=3)
-        draw.text((width - margin - 150, height - margin - 12 - 16 * (len(curves) - i)), name, fill=colour)  # bottom right: learning curves rise
+        # bottom right: learning curves rise
+        draw.text((width - margin - 150, height - margin - 12 - 16 * (len(curves) - i)), name, fill=colour)
     draw.text((margin, 20), title, fill="black")
     draw.text((width // 2 - 40, height - 30), "answers", fill="black")
     image.save(path)

@@ -151,7 +151,8 @@ def main() -> int:
     try:
         print(f"(a) start to first task visible, {args.runs} runs:")
         starts = measure_start(source, work, args)
-        print(f"(b) key 'a' to next task visible, {args.keys} keys, paced ({args.pause * 1000:.0f} ms after each task):")
+        print(f"(b) key 'a' to next task visible, {args.keys} keys, "
+              f"paced ({args.pause * 1000:.0f} ms after each task):")
         keys, checks_ok = measure_keys(source, work, args, args.pause, "paced")
         if not args.no_back_to_back:
             print(f"(b') key 'a' to next task visible, {args.keys} keys, back-to-back:")

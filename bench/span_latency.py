@@ -426,7 +426,7 @@ def check_text_box(term: Terminal, model: Model) -> str | None:
         chars, attrs = term.chars[r][first:last], term.attrs[r][first:last]
         rows.append("".join(chars))
         run = ""
-        for ch, a in zip(chars + [" "], attrs + [0]):
+        for ch, a in zip(chars + [" "], attrs + [0], strict=True):
             if a & REVERSE:
                 run += ch
                 continue
@@ -521,7 +521,7 @@ def run_app(source: Path, texts: list[str], tokens: list[list[dict]], plans: lis
     app = PtyApp(argv, columns=args.columns, lines=args.lines, env=app_env(work))
     driver = Driver(app, args.columns, args.lines)
     run = Run()
-    models = [Model(t, toks) for t, toks in zip(texts, tokens)]
+    models = [Model(t, toks) for t, toks in zip(texts, tokens, strict=True)]
     try:
         try:
             seen = driver.wait([models[0].question()], 0, timeout=60)
@@ -529,7 +529,7 @@ def run_app(source: Path, texts: list[str], tokens: list[list[dict]], plans: lis
             run.problem(f"the first task never appeared; output tail: {app.text()[-300:]!r}")
             return run
         run.start = seen - app.spawned_at
-        for t, (model, plan) in enumerate(zip(models, plans)):
+        for t, (model, plan) in enumerate(zip(models, plans, strict=True)):
             driver.drain(0.3)  # let the first frame and any follow-up refresh settle
             problem = check_text_box(driver.term, model)
             if problem:
@@ -607,7 +607,7 @@ def check_answers(db: Path, models: list[Model], run: Run) -> None:
     if len(rows) != len(models):
         run.problem(f"database: {len(rows)} answers, expected {len(models)}")
     good = 0
-    for t, ((answer, content), model) in enumerate(zip(rows, models)):
+    for t, ((answer, content), model) in enumerate(zip(rows, models, strict=False)):  # a mismatch is reported above
         task = json.loads(content)
         stored = task.get("spans") or []
         got = sorted((task["text"][s["start"]:s["end"]], s["label"]) for s in stored)
@@ -693,7 +693,7 @@ def main() -> int:
     if not source.exists() or source.read_text(encoding="utf-8") != content:
         source.write_text(content, encoding="utf-8")
     tokens = tokenize(texts)
-    plans = [make_plan(Model(t, toks), rng, args.tabs) for t, toks in zip(texts, tokens)]
+    plans = [make_plan(Model(t, toks), rng, args.tabs) for t, toks in zip(texts, tokens, strict=True)]
     work = Path(tempfile.mkdtemp(prefix="spans-", dir=BENCH_DIR))
     counts = {k: sum(key_type(a) == k for p in plans for a in p) for k in KEY_TYPES}
     print(f"tuiannot span view (ner, labels {','.join(LABELS)}) in a {args.columns}x{args.lines} pty "

@@ -207,9 +207,9 @@ def main() -> int:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     db, reused, took = ensure_db(args.answers)
     size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+    how = "reused" if reused else f"built in {took:.1f} s, {(args.answers + sum(SMALL.values())) / took:,.0f} answers/s"
     print(f"database: {db}: {args.answers:,} answers in {DATASET!r} + {sum(SMALL.values()):,} in "
-          f"{len(SMALL)} small datasets, {size / 1e6:.0f} MB "
-          f"({'reused' if reused else f'built in {took:.1f} s, {(args.answers + sum(SMALL.values())) / took:,.0f} answers/s'})")
+          f"{len(SMALL)} small datasets, {size / 1e6:.0f} MB ({how})")
     work = Path(tempfile.mkdtemp(prefix="storage-", dir=BENCH_DIR))
     results: list[bool] = []
     try:

@@ -82,7 +82,7 @@ def score_on_test(model: Path, test: list[dict]) -> dict:
     seconds = time.monotonic() - started
     predicted = nlp.pipe(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
                          for d in gold)
-    scores = Scorer(nlp=nlp).score([Example(p, g) for p, g in zip(predicted, gold)])
+    scores = Scorer(nlp=nlp).score([Example(p, g) for p, g in zip(predicted, gold, strict=True)])
     per_type = scores.get("ents_per_type") or {}
     gold_tokens = {"precision": scores["ents_p"], "recall": scores["ents_r"], "f": scores["ents_f"],
                    "per_label": {label: {"precision": per_type.get(label, {}).get("p", 0.0),

@@ -56,6 +56,16 @@ def _type_name(value: Any) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
+@dataclass(slots=True)
+class _CsvState:
+    """How far the lines fed to the CSV reader have gone: the physical line and offset last read, and
+    the first problem met in the row being read (the csv module sees only text)."""
+
+    line: int = 0
+    offset: int = 0
+    bad: str | None = None
+
+
 class Source:
     """A readable file and the loader that reads it; iterate it for records."""
 
@@ -117,22 +127,24 @@ class Source:
                     continue
                 yield lineno, offset, line, None
 
-    def _decoded_lines(self) -> Iterator[Record]:
+    def _decoded_lines(self) -> Iterator[tuple[Record, str | None]]:
+        """(record, decoded line) for every physical line: a record to fill in and the line, or a
+        record with the error and None."""
         for lineno, offset, raw, error in self._raw_lines():
-            if error is not None:
-                yield Record(lineno, offset, error=error)
+            if raw is None:  # too large: the error says why
+                yield Record(lineno, offset, error=error), None
                 continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield Record(lineno, offset, error=f"invalid UTF-8 at byte {e.start}")
+                yield Record(lineno, offset, error=f"invalid UTF-8 at byte {e.start}"), None
                 continue
-            yield Record(lineno, offset, task=text)  # the decoded line, for now
+            yield Record(lineno, offset), text
 
     def _jsonl(self) -> Iterator[Record]:
-        for record in self._decoded_lines():
-            if record.error is None:
-                line = record.task.strip()
+        for record, text in self._decoded_lines():
+            if text is not None:
+                line = text.strip()
                 if not line:
                     continue
                 try:
@@ -142,9 +154,9 @@ class Source:
             yield record
 
     def _txt(self) -> Iterator[Record]:
-        for record in self._decoded_lines():
-            if record.error is None:
-                line = record.task.rstrip("\r\n")
+        for record, text in self._decoded_lines():
+            if text is not None:
+                line = text.rstrip("\r\n")
                 if not line.strip():
                     continue
                 record.task = {"text": line}
@@ -152,19 +164,19 @@ class Source:
 
     def _csv(self) -> Iterator[Record]:
         delimiter = "\t" if self.loader == "tsv" else ","
-        state = {"line": 0, "offset": 0, "bad": None}
+        state = _CsvState()
 
         def lines() -> Iterator[str]:
             for lineno, offset, raw, error in self._raw_lines():
-                state["line"], state["offset"] = lineno, offset
-                if error is not None:
-                    state["bad"] = state["bad"] or error
+                state.line, state.offset = lineno, offset
+                if raw is None:  # too large: the error says why
+                    state.bad = state.bad or error
                     yield "\n"
                     continue
                 try:
                     yield raw.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    state["bad"] = state["bad"] or f"invalid UTF-8 at byte {e.start}"
+                    state.bad = state.bad or f"invalid UTF-8 at byte {e.start}"
                     yield raw.decode("utf-8", errors="replace")
 
         csv.field_size_limit(self.max_record_bytes)
@@ -177,31 +189,31 @@ class Source:
         except StopIteration:
             return
         while True:
-            first_line = state["line"] + 1
+            first_line = state.line + 1
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as e:
-                yield Record(state["line"], state["offset"], error=f"invalid CSV: {e}")
-                state["bad"] = None
+                yield Record(state.line, state.offset, error=f"invalid CSV: {e}")
+                state.bad = None
                 continue
-            line, bad = first_line, state["bad"]
-            state["bad"] = None
+            line, bad = first_line, state.bad
+            state.bad = None
             if bad:
-                yield Record(line, state["offset"], error=bad)
+                yield Record(line, state.offset, error=bad)
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != len(columns):
-                yield Record(line, state["offset"],
+                yield Record(line, state.offset,
                              error=f"expected {len(columns)} fields (as in the header), got {len(row)}")
                 continue
-            meta = {c: v for i, (c, v) in enumerate(zip(columns, row)) if i != text_index}
+            meta = {c: v for i, (c, v) in enumerate(zip(columns, row, strict=True)) if i != text_index}
             task: dict[str, Any] = {"text": row[text_index]}
             if meta:
                 task["meta"] = meta
-            yield Record(line, state["offset"], task=task)
+            yield Record(line, state.offset, task=task)
 
     def _json(self) -> Iterator[Record]:
         """Stream the objects of a top-level JSON array without loading the whole file.

@@ -25,7 +25,8 @@ MAX_KEPT_WARNINGS = 1000
 class Stream:
     def __init__(self, source: Source | Iterable[Task], *, name: str | None = None) -> None:
         self.source = source
-        self.name = name or getattr(source, "name", "<stream>")
+        source_name: str = getattr(source, "name", "<stream>")
+        self.name = name or source_name
         self.strict = False
         self.invalid = 0  # records skipped
         self.problems = 0  # records kept, with a part left out (a misaligned span, say)

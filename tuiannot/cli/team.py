@@ -39,6 +39,7 @@ def iaa(
     else:
         from ..storage import connect
 
+        assert dataset is not None  # one of the two, checked above
         with connect(db) as database:
             report = agreement_report(database, dataset)
     print_json_or(report, as_json, print_agreement)

@@ -163,7 +163,8 @@ def positive_labels(task: dict[str, Any]) -> list[str]:
 
 def task_spans(task: dict[str, Any], where: Where, problems: Problems) -> list[Span3]:
     """The answer's spans with valid offsets and labels, sorted; the others reported."""
-    text = task.get("text") if isinstance(task.get("text"), str) else ""
+    text = task.get("text")
+    text = text if isinstance(text, str) else ""
     result: list[Span3] = []
     for span in task.get("spans") or []:
         if not isinstance(span, dict):

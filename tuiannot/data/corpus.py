@@ -103,7 +103,7 @@ def _who(answer: SpanAnswer | CatValue) -> str:
 def collect(db: Any, sources: dict[str, list[str]], problems: Problems,
             on_answer: Callable[[], None] | None = None) -> Collected:
     """Read the datasets (``{"ner": [...], "spans": [...], "textcat": [...]}``) and merge answers by input."""
-    for kind, datasets in sources.items():
+    for datasets in sources.values():
         for dataset in datasets:  # every name checked before the long read
             if not db.has_dataset(dataset):
                 raise UnknownDataset(dataset, db.location)
@@ -133,7 +133,8 @@ def collect(db: Any, sources: dict[str, list[str]], problems: Problems,
                 if not isinstance(key, int):
                     key = input_hash(task)
                 where = Where(dataset, n, key)
-                meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+                meta = task.get("meta")
+                meta = meta if isinstance(meta, dict) else {}
                 group = ("doc", meta["doc_hash"]) if meta.get("doc_hash") is not None else ("input", key)
                 item = out.items.get(key)
                 if item is None:

@@ -84,7 +84,7 @@ def _words_from_tokens(text: str, tokens: Any) -> tuple[list[str], list[bool]] |
     words = [t["text"] for t in tokens]
     spaces = [bool(t.get("ws", True)) for t in tokens]
     spaces[-1] = spaces[-1] and text.endswith(" ")
-    if "".join(w + (" " if s else "") for w, s in zip(words, spaces)) != text:
+    if "".join(w + (" " if s else "") for w, s in zip(words, spaces, strict=True)) != text:
         return None
     return words, spaces
 
@@ -94,7 +94,8 @@ def make_doc(nlp: "Language", task: dict[str, Any], where: Where | None = None,
     """A Doc of the task's text: words from its ``tokens`` when they fit the text, else ``nlp``'s tokenizer."""
     from spacy.tokens import Doc
 
-    text = task.get("text") if isinstance(task.get("text"), str) else ""
+    text = task.get("text")
+    text = text if isinstance(text, str) else ""
     tokens = task.get("tokens")
     if tokens:
         found = _words_from_tokens(text, tokens)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import UserError
-from ..nlp.load import load_pipeline
+from ..nlp.load import lang_of, load_pipeline
 from ..sanitize import one_line
 from .answers import SPANS_KEY
 from .corpus import MAX_SUGGESTER_SIZE, Corpus, write_docbin
@@ -78,7 +78,7 @@ def base_model_config(base: str, base_nlp: "Language", corpus: Corpus) -> tuple[
     """A config that starts from ``base``: its components sourced, the one trained unfrozen (with its own copy
     of a shared tok2vec), or added if the base has none; the rest frozen. Returns (config, labels to add
     to the trained component after initialisation)."""
-    generated = make_config(corpus, base_nlp.lang)
+    generated = make_config(corpus, lang_of(base_nlp))
     config = base_nlp.config.copy()
     for section in ("paths", "corpora", "training", "initialize", "pretraining"):
         config[section] = generated[section].copy() if section in generated else {}
@@ -103,7 +103,7 @@ def base_model_config(base: str, base_nlp: "Language", corpus: Corpus) -> tuple[
             new_labels += missing
             trained.append(name)
         else:
-            config["components"][factory] = _standalone_component(base_nlp.lang, factory)
+            config["components"][factory] = _standalone_component(lang_of(base_nlp), factory)
             config["nlp"]["pipeline"] = [*config["nlp"]["pipeline"], factory]
             trained.append(factory)
     config["training"]["frozen_components"] = [n for n in base_nlp.pipe_names if n not in trained]
@@ -184,7 +184,8 @@ def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | N
         write_docbin(corpus.dev, work / "dev.spacy")
         new_labels: list[str] = []
         if base_model:
-            config, new_labels = base_model_config(base_model, base_nlp or load_pipeline(base_model, "--base-model"), corpus)
+            config, new_labels = base_model_config(base_model, base_nlp or load_pipeline(base_model, "--base-model"),
+                                                   corpus)
         else:
             config = make_config(corpus, lang)
         _register_logger()
@@ -205,8 +206,9 @@ def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | N
             raise UserError(f"spaCy rejected the training config: {one_line(str(e), 500)}") from None
         for name in corpus.components:
             if name == "ner" and name in nlp.pipe_names:
+                ner: Any = nlp.get_pipe(name)  # an EntityRecognizer (Cython, untyped)
                 for label in new_labels:
-                    nlp.get_pipe(name).add_label(label)
+                    ner.add_label(label)
 
         def step(info: dict[str, Any] | None) -> None:
             nonlocal steps, best
@@ -264,7 +266,7 @@ def evaluate(nlp: "Language", docs: list["Doc"], kind: str) -> dict[str, Any]:
     from spacy.training import Example
 
     predicted = nlp.pipe(nlp.make_doc(d.text) for d in docs)
-    examples = [Example(p, d) for p, d in zip(predicted, docs)]
+    examples = [Example(p, d) for p, d in zip(predicted, docs, strict=True)]
     scores = Scorer(nlp=nlp).score(examples)
     support: dict[str, int] = {}
     if kind in ("ner", "spans"):
@@ -304,11 +306,11 @@ def evaluate(nlp: "Language", docs: list["Doc"], kind: str) -> dict[str, Any]:
     # spaCy averages over every label; a label absent from the held-out answers and never predicted there
     # (an option nobody chose) would count as F = 0, so it is left out of the average.
     if exclusive:
-        predicted = {max(eg.predicted.cats, key=eg.predicted.cats.__getitem__) for eg in examples
-                     if eg.predicted.cats}
+        predicted_labels = {max(eg.predicted.cats, key=eg.predicted.cats.__getitem__) for eg in examples
+                            if eg.predicted.cats}
     else:
-        predicted = {label for eg in examples for label, v in eg.predicted.cats.items() if v >= 0.5}
-    averaged = [v.get("f", 0.0) for label, v in per_type.items() if support.get(label) or label in predicted]
+        predicted_labels = {label for eg in examples for label, v in eg.predicted.cats.items() if v >= 0.5}
+    averaged = [v.get("f", 0.0) for label, v in per_type.items() if support.get(label) or label in predicted_labels]
     return {
         "exclusive": exclusive,
         "accuracy": _round(correct / total) if total else None,

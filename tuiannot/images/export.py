@@ -38,7 +38,8 @@ def _image_labels(task: dict[str, Any]) -> list[str]:
 
 def _file_name(task: dict[str, Any]) -> str:
     image = str(task.get("image", ""))
-    meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+    meta = task.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     if is_data_uri(image):
         ext = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
                "image/bmp": ".bmp", "image/tiff": ".tif"}.get(image[5:image.find(";")].lower(), ".img")
@@ -68,7 +69,8 @@ def to_coco(answers: Iterable[dict[str, Any]], labels: list[str] | None = None, 
         if previous is None or task.get("_timestamp", 0) >= previous.get("_timestamp", 0):
             latest.pop(key, None)
             latest[key] = task
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, task in enumerate(latest.values(), 1):
         entry: dict[str, Any] = {"id": image_id, "file_name": str(task.get("image", "")) if not is_data_uri(
             str(task.get("image", ""))) else _file_name(task), "width": task.get("width"), "height": task.get("height")}
@@ -80,12 +82,12 @@ def to_coco(answers: Iterable[dict[str, Any]], labels: list[str] | None = None, 
         images.append(entry)
         for span in task.get("spans") or []:
             box = span_box(span) if isinstance(span, dict) else None
-            label = span.get("label") if isinstance(span, dict) else None
-            if box is None or not label or box[2] <= 0 or box[3] <= 0:
+            box_label = span.get("label") if isinstance(span, dict) else None
+            if box is None or not box_label or box[2] <= 0 or box[3] <= 0:
                 if warn:
                     warn(f"image {entry['file_name']}: a box without a label or a size is left out")
                 continue
-            category = categories.setdefault(str(label), len(categories) + 1)
+            category = categories.setdefault(str(box_label), len(categories) + 1)
             x, y, w, h = box
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category,
                                 "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0,

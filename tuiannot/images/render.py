@@ -210,7 +210,7 @@ def halfcell_row(top: list[int], bottom: list[int] | None, styles: StyleCache,
                  tags: Mapping[int, tuple[str, Style]] | None = None) -> list[Segment]:
     """One row of cells: ``▀`` with the upper pixel as foreground and the lower as background."""
     segments: list[Segment] = []
-    run_key = None
+    run_key = (-1, -1)  # the (top, bottom) colours of the current run; any value while run == 0
     run = 0
     pair = styles.pair
     width = len(top)
@@ -218,7 +218,7 @@ def halfcell_row(top: list[int], bottom: list[int] | None, styles: StyleCache,
         if tags and x in tags:
             if run:
                 segments.append(Segment(UPPER_HALF * run, pair(*run_key)))
-                run, run_key = 0, None
+                run, run_key = 0, (-1, -1)
             text, style = tags[x]
             segments.append(Segment(text, style))
             continue
@@ -249,7 +249,8 @@ def halfcell(image: Any, colors: str = "truecolor", styles: StyleCache | None = 
     return rows
 
 
-def tag_cells(overlays: Iterable[Overlay], mode: str, size: tuple[int, int]) -> dict[tuple[int, int], tuple[str, Style]]:
+def tag_cells(overlays: Iterable[Overlay], mode: str,
+              size: tuple[int, int]) -> dict[tuple[int, int], tuple[str, Style]]:
     """Cell renderers: each box's tag in the cells at its top-left corner, black on the label's colour."""
     cols, rows = size
     cells: dict[tuple[int, int], tuple[str, Style]] = {}

@@ -103,7 +103,7 @@ def image_stream(source: str | os.PathLike[str], *, size: int = BASE_SIZE, cache
     if not path.exists():
         raise SourceError(f"{source}: no such file or folder")
     if path.is_dir():
-        stream = _FolderStream([], name=str(source))
+        stream: Stream = _FolderStream([], name=str(source))
         stream.source = _folder_tasks(path, stream)
 
         def load_file(task: dict[str, Any]) -> dict[str, Any] | None:
@@ -127,7 +127,8 @@ def image_stream(source: str | os.PathLike[str], *, size: int = BASE_SIZE, cache
             shown = f"data URI ({len(given) // 1024} KB)" if is_data_uri(given) else one_line(given, 200)
             raise ValueError(f"{shown}: {e}") from None
         task["image"] = ref
-        meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+        meta = task.get("meta")
+        meta = meta if isinstance(meta, dict) else {}
         if not is_data_uri(ref):
             meta.setdefault("file", given)
         task["meta"] = meta

@@ -113,7 +113,8 @@ def dawid_skene(ratings: "Iterable[Rating] | RatingTable", max_iter: int = 100, 
             break
         iterations += 1
         new_post, log_likelihood = _e_step(obs, priors, confusion, k_count, floor)
-        change = max((abs(x - y) for p, q in zip(post, new_post) for x, y in zip(p, q)), default=0.0)
+        change = max((abs(x - y) for p, q in zip(post, new_post, strict=True) for x, y in zip(p, q, strict=True)),
+                     default=0.0)
         post = new_post
         if change < tol:
             converged = True
@@ -122,13 +123,13 @@ def dawid_skene(ratings: "Iterable[Rating] | RatingTable", max_iter: int = 100, 
 
     labels: dict[Hashable, Any] = {}
     posteriors: dict[Hashable, dict[Any, float]] = {}
-    for item, p in zip(items, post):
+    for item, p in zip(items, post, strict=True):
         best = max(range(k_count), key=lambda k: (p[k], -k))
         labels[item] = classes[best]
         posteriors[item] = {classes[k]: p[k] for k in range(k_count)}
     right = [0.0] * len(annotators)
     seen = [0] * len(annotators)
-    for answers, p in zip(obs, post):
+    for answers, p in zip(obs, post, strict=True):
         for a, label in answers:
             right[a] += p[label]
             seen[a] += 1
@@ -150,7 +151,7 @@ def _m_step(post: list[list[float]], obs: list[list[tuple[int, int]]], k_count: 
     priors = [sum(p[k] for p in post) / n for k in range(k_count)] if n else [1.0 / max(k_count, 1)] * k_count
     extra = smoothing / k_count if k_count else 0.0
     counts = [[[extra] * k_count for _ in range(k_count)] for _ in range(a_count)]
-    for answers, p in zip(obs, post):
+    for answers, p in zip(obs, post, strict=True):
         for a, label in answers:
             rows = counts[a]
             for k in range(k_count):

@@ -290,6 +290,7 @@ def fleiss_kappa(ratings: "Iterable[Rating] | RatingTable") -> float | None:
     if not counts or len(cats) < 2:
         return None
     pa = _pa(counts)
+    assert pa is not None  # counts is not empty
     pe = math.fsum(p * p for p in _prevalence(counts, cats))
     return (pa - pe) / (1 - pe)
 
@@ -413,7 +414,7 @@ def krippendorff_alpha(ratings: "Iterable[Rating] | RatingTable",
     if not counts:
         return None
     if callable(level) or level in _DISTANCES:
-        distance = _DISTANCES.get(level, level) if isinstance(level, str) else level
+        distance = _DISTANCES[level] if isinstance(level, str) else level
         values = _categories(counts, categories)
     elif level in LEVELS:
         values = _categories(counts, categories)
@@ -579,10 +580,10 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
         report["notes"] = notes
         return report
 
-    labels = set().union(*used) if used else set()
+    label_set = set().union(*used) if used else set()
     if categories is not None:
-        labels.update(categories)
-    labels = ordered(labels)
+        label_set.update(categories)
+    labels = ordered(label_set)
     per_label: dict[Any, dict[str, Any]] = {}
     for label in labels:
         binary = RatingTable(items={item: {a: label in s for a, s in answers.items()}

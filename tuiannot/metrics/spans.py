@@ -233,7 +233,7 @@ def span_agreement(annotations: Mapping[tuple[Hashable, Hashable], Iterable[Any]
             state["items"] += 1
             _item_pair(answers[a], answers[b], state["strict"], state["lenient"], state["confusion"])
     label_list = ordered(labels)
-    total = {"strict": {}, "lenient": {}}
+    total: dict[str, dict[Any, _Tally]] = {"strict": {}, "lenient": {}}
     total_confusion: dict[str, dict[Any, Counter]] = {"strict": {}, "lenient": {}}
     pairs = []
     for a, b in combinations(annotators, 2):

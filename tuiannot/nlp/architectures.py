@@ -15,7 +15,7 @@ known in a process that loads a pipeline before those are read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from . import encoders
 from .encoders import DEFAULT_ENCODER
@@ -23,6 +23,7 @@ from .encoders import DEFAULT_ENCODER
 if TYPE_CHECKING:
     from spacy.tokens import Doc
     from thinc.api import Model
+    from thinc.types import Floats2d
 
 ARCHITECTURE = "tuiannot.TextCatVectors.v1"
 SENTENCE_ARCHITECTURE = "tuiannot.TextCatSentence.v1"
@@ -57,7 +58,7 @@ def _mean_vectors_forward(model: "Model", docs: list["Doc"], is_train: bool) -> 
                 norm = float(numpy.linalg.norm(mean))
                 if norm > 0:
                     out[i] = mean * (model.attrs["scale"] / norm)
-    return model.ops.asarray2f(out), lambda d_out: []
+    return model.ops.asarray2f(cast("Floats2d", out)), lambda d_out: []
 
 
 def textcat_vectors(exclusive_classes: bool, ngram_size: int = 1, length: int = 262144, use_bow: bool = True,
@@ -111,14 +112,14 @@ def _textcat_over(features: "Model", exclusive_classes: bool, ngram_size: int, l
     from spacy.ml.models.textcat import build_bow_text_classifier_v3
     from thinc.api import Linear, Logistic, add, chain, softmax_activation
 
-    dense = chain(features, Linear(nO=nO, init_W=_zeros))
+    dense: Model = chain(features, Linear(nO=nO, init_W=_zeros))
     parts = [dense]
     if use_bow:
         parts.append(build_bow_text_classifier_v3(exclusive_classes, ngram_size, no_output_layer=True,
                                                   length=length, nO=nO))
     scores = add(*parts) if len(parts) > 1 else dense
     output = softmax_activation() if exclusive_classes else Logistic()  # no weights of their own
-    model = chain(scores, output)
+    model: Model = chain(scores, output)
     if nO is not None:
         model.set_dim("nO", nO)
     model.attrs["multi_label"] = not exclusive_classes

@@ -28,7 +28,7 @@ INSTALL_HINT = ("pip install 'tuiannot[vectors]' (it needs PyTorch: on a machine
 class Encoder(Protocol):
     """What :func:`build_vectors` needs of a sentence encoder (sentence-transformers' ``encode``)."""
 
-    def encode(self, sentences: list[str], batch_size: int = ..., **kwargs: Any) -> Any: ...
+    def encode(self, sentences: list[str], /, *, batch_size: int = ...) -> Any: ...
 
 
 def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
@@ -187,7 +187,7 @@ class SentenceEncoding:
                 encoded = numpy.asarray(encoder.encode(missing, batch_size=64), dtype="float32")
                 norms = numpy.linalg.norm(encoded, axis=1, keepdims=True)
                 encoded /= numpy.where(norms > 0, norms, 1.0)
-                for text, row in zip(missing, encoded):
+                for text, row in zip(missing, encoded, strict=True):
                     rows[text] = row
             out = numpy.stack([rows[t] for t in texts]) if texts else numpy.zeros((0, 0), dtype="float32")
             for text in texts:

@@ -38,13 +38,14 @@ import random as random_module
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 from ..errors import UserError
 from ..tasks import input_hash, set_hashes
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.pipeline import TextCategorizer
 
 STRATEGIES = ("uncertainty", "margin", "entropy", "random")
 INCORRECT = "incorrect_spans"
@@ -236,7 +237,7 @@ class TextcatLearner(Learner):
             add_textcat(nlp, labels, encoder=encoder)
             names = ["textcat_multilabel"]
         self.pipe = names[0]
-        known = set(nlp.get_pipe(self.pipe).labels)
+        known = set(cast("TextCategorizer", nlp.get_pipe(self.pipe)).labels)
         missing = [label for label in labels if label not in known]
         if missing:
             raise UserError(f"the model's classifier does not know the labels {', '.join(missing)}")
@@ -272,7 +273,7 @@ class TextcatLearner(Learner):
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         out = []
         version = self.version
-        for task, cats in zip(tasks, self.scores([t["text"] for t in tasks])):
+        for task, cats in zip(tasks, self.scores([t["text"] for t in tasks]), strict=True):
             if self.exclusive and len(self.labels) > 1:
                 probs = [cats.get(label, 0.0) for label in self.labels]
                 label = self.labels[max(range(len(probs)), key=probs.__getitem__)]
@@ -313,7 +314,7 @@ class NerLearner(Learner):
         self.untrained = "ner" not in nlp.pipe_names  # blank, or word vectors with no recogniser yet
         if self.untrained:
             add_ner(nlp, labels)
-        ner = nlp.get_pipe("ner")
+        ner: Any = nlp.get_pipe("ner")  # an EntityRecognizer (Cython, untyped)
         self.incorrect_key = ner.cfg.get("incorrect_spans_key") or INCORRECT
         if ner.cfg.get("incorrect_spans_key") is None:  # trained elsewhere: rejects must teach too
             ner.cfg["incorrect_spans_key"] = self.incorrect_key
@@ -345,16 +346,17 @@ class NerLearner(Learner):
 
         with self._swap:
             nlp = self.nlp
-        ner = nlp.get_pipe("ner")
+        ner: Any = nlp.get_pipe("ner")  # an EntityRecognizer (Cython, untyped)
         docs = [nlp.make_doc(t["text"]) for t in tasks]
         for name, proc in nlp.pipeline:
             if name == "ner":  # what comes before may annotate for it (an entity ruler, a tok2vec)
                 break
-            docs = list(proc.pipe(docs))
+            # a component made from a plain function has no .pipe: it is called per doc, as spaCy's nlp.pipe does
+            docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(doc) for doc in docs]
         scored = ner.scored_ents(ner.beam_parse(docs, beam_width=self.beam_width))
         out = []
         version = self.version
-        for task, doc, spans in zip(tasks, docs, scored):
+        for task, doc, spans in zip(tasks, docs, scored, strict=True):
             tokens = task.get("tokens") or []
             if len(tokens) != len(doc):
                 continue  # the task's own tokens differ from the model's: no span can be placed
@@ -430,7 +432,7 @@ def add_textcat(nlp: "Language", labels: list[str], ngram_size: int = 1, encoder
         model = {"@architectures": ARCHITECTURE, "exclusive_classes": False, "ngram_size": ngram_size}
     else:
         model = bow
-    textcat = nlp.add_pipe("textcat_multilabel", config={"model": model})
+    textcat = cast("TextCategorizer", nlp.add_pipe("textcat_multilabel", config={"model": model}))
     for label in labels:
         textcat.add_label(label)
     sample = Example.from_dict(nlp.make_doc("text"), {"cats": {label: 0.0 for label in labels}})
@@ -449,7 +451,7 @@ def add_ner(nlp: "Language", labels: list[str]) -> None:
             "tok2vec": {"@architectures": "spacy.HashEmbedCNN.v2", "pretrained_vectors": True, "width": 96,
                         "depth": 4, "embed_size": 2000, "window_size": 1, "maxout_pieces": 3,
                         "subword_features": True}}
-    ner = nlp.add_pipe("ner", config=config)
+    ner: Any = nlp.add_pipe("ner", config=config)  # an EntityRecognizer (Cython, untyped)
     for label in labels:
         ner.add_label(label)
     ner.initialize(lambda: [Example.from_dict(nlp.make_doc("text"), {})], nlp=nlp)

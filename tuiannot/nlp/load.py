@@ -33,6 +33,13 @@ def blank(lang: str) -> "Language":
         raise UserError(f"unknown language code {lang!r} for spaCy (e.g. en, de, fr, xx)") from None
 
 
+def lang_of(nlp: "Language") -> str:
+    """The pipeline's language code. spaCy types ``Language.lang`` as optional (a bare ``Language()`` has
+    none); every pipeline opened here comes from a language class, which sets it."""
+    assert nlp.lang is not None
+    return nlp.lang
+
+
 def resolve_pipeline(name: str, option: str = "--model") -> str:
     """A pipeline directory (made absolute), or the name of an installed pipeline package."""
     import spacy.util

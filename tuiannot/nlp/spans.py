@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 from ..errors import UserError
+from .load import lang_of
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.pipeline import EntityRuler
 
 Report = Callable[[str], None]
 
@@ -174,9 +176,9 @@ class Suggester:
         if patterns:
             import spacy
 
-            ruler_nlp = spacy.blank(nlp.lang, vocab=nlp.vocab)  # one StringStore for docs and labels
+            ruler_nlp = spacy.blank(lang_of(nlp), vocab=nlp.vocab)  # one StringStore for docs and labels
             ruler_nlp.tokenizer = nlp.tokenizer
-            ruler = ruler_nlp.add_pipe("entity_ruler")
+            ruler = cast("EntityRuler", ruler_nlp.add_pipe("entity_ruler"))
             try:
                 ruler.add_patterns(patterns)
             except Exception as e:  # spaCy's own validation of token patterns
@@ -204,7 +206,8 @@ def split_sentences(nlp: "Language", task: dict[str, Any], report: Report) -> It
     text = task["text"]
     doc = sentencizer(nlp.make_doc(text))
     doc_hash = task.get("_input_hash") or input_hash(task)
-    spans = task.get("spans") if isinstance(task.get("spans"), list) else []
+    spans = task.get("spans")
+    spans = spans if isinstance(spans, list) else []
     used: set[int] = set()
     for index, sent in enumerate(doc.sents):
         start, end = sent.start_char, sent.end_char
@@ -238,7 +241,7 @@ def _sentencizer(nlp: "Language") -> Any:
     if key not in _SENTENCIZERS:
         import spacy
 
-        blank = spacy.blank(nlp.lang)
+        blank = spacy.blank(lang_of(nlp))
         blank.add_pipe("sentencizer")
         _SENTENCIZERS[key] = blank.get_pipe("sentencizer")
     return _SENTENCIZERS[key]

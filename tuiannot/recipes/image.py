@@ -128,7 +128,8 @@ def _store_images(stream: Any) -> Any:
                     stream.note(f"{ref}: stored by path, not embedded ({e})")
                     continue
                 task["image"] = data_uri(data)
-                meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+                meta = task.get("meta")
+                meta = meta if isinstance(meta, dict) else {}
                 meta.setdefault("path", ref)
                 task["meta"] = meta
         return tasks

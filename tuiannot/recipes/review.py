@@ -98,7 +98,7 @@ def review(
     view_ids = {t["_review"]["view_id"] for t in tasks}
     if len(view_ids) > 1:
         raise UserError(f"the datasets mix views ({', '.join(sorted(view_ids))}); review them one view at a time")
-    labels: list[str] = []
+    labels: list[Any] = []  # label names, and option ids as the tasks give them
     for t in tasks:
         for v in t["_review"]["versions"]:
             for label in [v.get("label")] + list(v.get("accept") or []) + [s["label"] for s in v.get("spans") or []]:

@@ -9,10 +9,13 @@ model on the update worker; the stream is re-ranked by :func:`tuiannot.nlp.learn
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UserError
 from ..nlp.learning import STRATEGIES
+
+if TYPE_CHECKING:
+    from spacy.pipeline import EntityRuler
 
 
 def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, model: str | None,
@@ -85,7 +88,7 @@ def _pattern_first(kind: str, learner: Any, patterns: list[dict[str, Any]], labe
     from ..tasks import set_hashes
 
     nlp = spacy.blank(learner.nlp.lang, vocab=learner.nlp.vocab)
-    ruler = nlp.add_pipe("entity_ruler")
+    ruler = cast("EntityRuler", nlp.add_pipe("entity_ruler"))
     try:
         ruler.add_patterns([p for p in patterns if p["label"] in labels])
     except Exception as e:  # spaCy validates token patterns

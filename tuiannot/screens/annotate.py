@@ -9,7 +9,7 @@ ids so that a user keymap can move them (see :mod:`tuiannot.screens.app`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.types import CSSPathType
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -38,7 +39,7 @@ class Progress:
 
 
 class AnnotationScreen(Screen[None]):
-    CSS_PATH = "annotate.tcss"
+    CSS_PATH: ClassVar[CSSPathType | None] = "annotate.tcss"
     VIEW_ID = ""
 
     BINDINGS = [
@@ -56,7 +57,8 @@ class AnnotationScreen(Screen[None]):
           for i, key in enumerate(LABEL_KEYS)],
     ]
 
-    HELP = {
+    # binding id -> what it does, for the help screen; Textual's own HELP (a Markdown string) goes unused
+    HELP: ClassVar[dict[str, str]] = {  # type: ignore[assignment]  # not Textual's HELP (see above)
         "accept": "accept: store this answer as right",
         "reject": "reject: store this answer as wrong",
         "ignore": "ignore: skip this task (stored as ignore)",

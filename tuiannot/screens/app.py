@@ -154,6 +154,7 @@ class AnnotationApp(App[int]):
     def on_annotation_screen_answered(self, message: AnnotationScreen.Answered) -> None:
         if self._editor is not None and self.screen is self._editor:  # an edited review version
             self._close_editor()
+            assert isinstance(self.annotation_screen, ReviewScreen)  # only a review opens the editor
             self.annotation_screen.edited_answer(message.answer, message.accept, message.fields)
             return
         if self.annotation_screen.waiting or self.annotation_screen.current_task is None:

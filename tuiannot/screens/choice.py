@@ -39,7 +39,7 @@ class ChoiceScreen(AnnotationScreen):
     def _draw(self) -> None:
         options = self._options()
         names = []
-        for o in (self.current_task or {}).get("options") or [{"id": l, "text": l} for l in options]:
+        for o in (self.current_task or {}).get("options") or [{"id": label, "text": label} for label in options]:
             names.append(str(o.get("text", o.get("id"))) if isinstance(o, dict) else str(o))
         shown = {names[i] for i, o in enumerate(options) if o in self.selected}
         self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive)

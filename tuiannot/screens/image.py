@@ -37,6 +37,9 @@ ALT_WINDOW = 0.05  # seconds: an escape this close before an arrow is alt+arrow 
 class ImageMixin:
     """The parts every image screen shares: the image in place of the text."""
 
+    current_task: dict[str, Any] | None  # set by the screen this is mixed into (AnnotationScreen)
+    waiting: bool
+
     def text_widget(self) -> Widget:
         return ImageView(self.config, id="text")  # type: ignore[attr-defined]
 
@@ -51,7 +54,7 @@ class ImageMixin:
                                (int(task.get("width") or 1), int(task.get("height") or 1)), self.overlays())
 
     def show_loading(self, message: str = "Loading the next image…") -> None:
-        self.current_task, self.waiting = None, True  # type: ignore[attr-defined]
+        self.current_task, self.waiting = None, True
         self.image_view().show_message(message)
         for wid in ("#meta", "#question", "#previous"):
             self.query_one(wid, Static).update("")  # type: ignore[attr-defined]

@@ -55,6 +55,7 @@ class ReviewScreen(AnnotationScreen):
         if isinstance(widget, SpanText):
             widget.show(message, [], [], self.labels, 0, None, new_text=True)
         else:
+            assert isinstance(widget, TaskText)  # text_widget() made one or the other
             widget.set_text(message)
         for wid in ("#meta", "#question", "#previous"):
             self.query_one(wid, Static).update("")
@@ -77,6 +78,7 @@ class ReviewScreen(AnnotationScreen):
             widget.show(str(task.get("text", "")), list(task.get("tokens") or []),
                         [dict(s) for s in version.get("spans") or []], self.labels, 0, None, new_text=new_text)
         elif new_text:
+            assert isinstance(widget, TaskText)  # text_widget() made one or the other
             widget.set_text(str(task.get("text", "")))
 
     def show_question(self, task: dict[str, Any]) -> None:

@@ -57,7 +57,7 @@ class SpanScreen(AnnotationScreen):
         self.tokens: list[dict[str, Any]] = []
         self.spans: list[dict[str, Any]] = []
         self.cursor = 0
-        self.anchor: int | None = None
+        self.anchor: int | None = None  # type: ignore[assignment]  # the selection's other end: hides Widget.anchor()
 
     @property
     def overlapping(self) -> bool:

@@ -28,24 +28,30 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def _migrate_1(db: "sqlite_utils.Database") -> None:
-    db["datasets"].create({"id": int, "name": str, "created": float, "meta": str}, pk="id")
-    db["datasets"].create_index(["name"], unique=True)
-    db["sessions"].create(
+    db.table("datasets").create({"id": int, "name": str, "created": float, "meta": str}, pk="id")
+    db.table("datasets").create_index(["name"], unique=True)
+    db.table("sessions").create(
         {"id": int, "dataset_id": int, "session": str, "started": float, "meta": str}, pk="id",
         foreign_keys=[("dataset_id", "datasets", "id")])
-    db["sessions"].create_index(["dataset_id", "session"])
-    db["answers"].create(
+    db.table("sessions").create_index(["dataset_id", "session"])
+    db.table("answers").create(
         {"id": int, "dataset_id": int, "task_hash": int, "input_hash": int, "session": str, "answer": str,
          "labels": str, "view_id": str, "timestamp": float, "seconds": float, "content": str},
         pk="id", not_null={"dataset_id", "task_hash", "input_hash", "session", "answer", "content"},
         foreign_keys=[("dataset_id", "datasets", "id")])
     # Each index serves one query: exports in order, resume/exclude, per-input merges, the medians.
-    db["answers"].create_index(["dataset_id"])
-    db["answers"].create_index(["dataset_id", "task_hash"])
-    db["answers"].create_index(["dataset_id", "input_hash"])
-    db["answers"].create_index(["dataset_id", "session", "seconds"])
-    db["answers"].create_index(["dataset_id", "seconds"])
+    db.table("answers").create_index(["dataset_id"])
+    db.table("answers").create_index(["dataset_id", "task_hash"])
+    db.table("answers").create_index(["dataset_id", "input_hash"])
+    db.table("answers").create_index(["dataset_id", "session", "seconds"])
+    db.table("answers").create_index(["dataset_id", "seconds"])
     db.executescript(COUNTS_SCHEMA)
+
+
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row the cursor's INSERT just added (sqlite3 types it Optional: None before any INSERT)."""
+    assert cursor.lastrowid is not None
+    return int(cursor.lastrowid)
 
 
 # Running totals kept by triggers, so that `stats` reads a few hundred rows instead of scanning
@@ -254,7 +260,7 @@ class SQLiteDatabase(Database):
             # so the dataset is made again rather than the answer lost.
             self._dataset_ids.pop(dataset, None)
             cursor = self.conn.execute(self._INSERT, self._row(self._dataset_id(dataset, create=True), stored))
-        return int(cursor.lastrowid)
+        return _inserted_id(cursor)
 
     def replace_answer(self, answer_id: int, task: dict[str, Any]) -> None:
         row = self.conn.execute("SELECT d.name FROM answers a JOIN datasets d ON d.id = a.dataset_id "
@@ -404,7 +410,7 @@ class SQLiteDatabase(Database):
             cursor = self.conn.execute(self._INSERT, self._row(dataset_id, stored))
             self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ?",
                               (dataset_id, key, session))
-        return int(cursor.lastrowid)
+        return _inserted_id(cursor)
 
     def renew_claims(self, dataset: str, session: str, keys: Iterable[int], lease: float) -> None:
         keys = list(keys)

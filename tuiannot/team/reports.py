@@ -187,7 +187,7 @@ def aggregate(db: Database, dataset: str, method: str, output: str) -> dict[str,
     for item, who, label in ratings:
         votes[item][who] = label
     ties: dict[Any, list[Any]] = {}
-    accuracy: dict[str, float] = {}
+    accuracy: dict[Any, float] = {}
     posteriors: dict[Any, dict[Any, float]] = {}
     if method == "majority":
         result = majority_vote(ratings)
