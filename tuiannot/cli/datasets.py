@@ -19,7 +19,7 @@ import typer
 
 from ..data.files import atomic_file
 from ..errors import UserError
-from ..recipes.options import DbOpt, JsonOpt
+from ..recipes.options import DbOpt, JsonOpt, TokenizerLangOpt
 from ..tasks import ANSWERS, INPUT_KEYS
 from .program import app
 
@@ -63,8 +63,7 @@ def db_out(
         "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl; accepted "
         "answers and rejected yes/no questions (the label does not apply) for spacy; accepted answers for the "
         "other formats.", show_default=False)] = None,
-    lang: Annotated[str, typer.Option(
-        "--lang", help="Language of spaCy's tokenizer, for answers stored without tokens (spacy, conll).")] = "en",
+    lang: TokenizerLangOpt = "en",
     db: DbOpt = None,
 ) -> None:
     """Export a dataset's answers: Prodigy-compatible JSONL, or a training format.

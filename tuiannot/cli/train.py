@@ -15,7 +15,7 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 
 from ..errors import UserError
-from ..recipes.options import DbOpt, ExportLangOpt, JsonOpt
+from ..recipes.options import DbOpt, JsonOpt, LoaderOpt, PipelineLangOpt
 from .program import app
 
 EvalSplitOption = Annotated[float, typer.Option(
@@ -64,7 +64,7 @@ def data_to_spacy(
         "--textcat", help="Comma-separated datasets of text classification answers (choice, classification).",
         show_default=False)] = None,
     eval_split: EvalSplitOption = 0.2,
-    lang: ExportLangOpt = "en",
+    lang: PipelineLangOpt = "en",
     seed: SeedOption = 0,
     as_json: JsonOpt = False,
     db: DbOpt = None,
@@ -118,7 +118,7 @@ def train_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the trained pipeline "
                                          "(spacy.load(DIR) opens it).", show_default=False)],
     eval_split: EvalSplitOption = 0.2,
-    lang: ExportLangOpt = "en",
+    lang: PipelineLangOpt = "en",
     base_model: Annotated[Optional[str], typer.Option(
         "--base-model", help="Start from this spaCy pipeline: a directory, or an installed package (nothing is "
         "downloaded).", show_default=False)] = None,
@@ -185,11 +185,8 @@ def vectors_command(
     max_words: Annotated[int, typer.Option("--max-words", min=1, help="Keep this many of the most frequent words.")
                          ] = 50_000,
     min_count: Annotated[int, typer.Option("--min-count", min=1, help="Leave out words seen fewer times.")] = 1,
-    lang: Annotated[str, typer.Option("--lang", help="Language: spaCy's tokenizer for the texts, and the "
-                                      "pipeline's language.")] = "en",
-    loader: Annotated[Optional[str], typer.Option(
-        "--loader", help="Read every source as jsonl, json, csv, tsv or txt. Default: from each extension.",
-        show_default=False)] = None,
+    lang: PipelineLangOpt = "en",
+    loader: LoaderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Make word vectors offline, from a sentence encoder installed on this machine.

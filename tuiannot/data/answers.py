@@ -9,7 +9,7 @@ A stored answer is a Prodigy-compatible task dict. Three kinds carry training da
 * yes/no answers (view ``classification``): one ``label``, ``accept`` = it applies, ``reject`` = it does not.
 
 What an answer *means* (:func:`answer_kind`, :func:`cats`, :func:`task_spans`) is decided here once, and
-used by ``db-out`` (:mod:`.export`, one record per answer) and by :mod:`.training` (answers merged per input).
+used by ``db-out`` (:mod:`.export`, one record per answer) and by :mod:`.corpus` (answers merged per input).
 
 Nothing is dropped silently: a span that cannot be represented (misaligned with the tokens, overlapping
 where the format forbids it, bad offsets) is reported through :class:`Problems` as

@@ -31,10 +31,12 @@ ExcludeOpt = Annotated[Optional[str], typer.Option(
     "--exclude", "-e", help="Comma-separated datasets: skip tasks already answered there.")]
 
 # --lang and --model mean a little different things by command: each meaning is declared here
-TokenizerLangOpt = Annotated[str, typer.Option("--lang", help="Language of the blank spaCy tokenizer.")]
+TokenizerLangOpt = Annotated[str, typer.Option(
+    "--lang", help="Language of the blank spaCy tokenizer (for texts, and answers stored without tokens).")]
 TeachLangOpt = Annotated[str, typer.Option("--lang", help="With --teach and no --model: language of the new model.")]
-ExportLangOpt = Annotated[str, typer.Option(
-    "--lang", help="Language: spaCy's tokenizer for answers stored without tokens, and the pipeline's language.")]
+PipelineLangOpt = Annotated[str, typer.Option(
+    "--lang", help="Language: spaCy's tokenizer for texts and answers stored without tokens, and the pipeline's "
+                   "language.")]
 TextcatModelOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", help="spaCy text classifier (a pipeline folder or installed package): labels it "
                           "scores at or above --threshold start out selected. With --teach: the model to "

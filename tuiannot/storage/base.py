@@ -157,7 +157,7 @@ class Database(ABC):
     @abstractmethod
     def count_answers(self, dataset: str, session: str | None = None) -> int: ...
 
-    # -- routing: claims with leases (see tuiannot.routing) ---------------------
+    # -- routing: claims with leases (see tuiannot.team.routing) ---------------------
     @abstractmethod
     def answer_sessions(self, dataset: str, keys: Iterable[int], by: str = "task") -> dict[int, set[str]]:
         """For each key (task or input hash) answered in the dataset: the sessions that answered it."""
