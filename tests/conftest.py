@@ -1,19 +1,16 @@
-"""Shared fixtures: a fresh database file per test, small source files, the real app headless."""
+"""Shared fixtures: a fresh database file per test, no real home directory, the command line made quiet and wide.
+
+Plain helpers (source files, seeded databases, the real app headless, waiting for it) are in helpers.py.
+"""
 
 from __future__ import annotations
 
-import json
+import io
+import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterator
 
 import pytest
-
-import tuiannot
-from tuiannot.controller import Controller
-from tuiannot.recipes import Components, get_recipe
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -30,30 +27,22 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "answers.db"
 
 
-def write_jsonl(path: Path, rows: Iterable[Any]) -> Path:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
-    return path
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For modules that run the command line in-process (``pytestmark = pytest.mark.usefixtures("cli_env")``).
 
+    User recipes loaded with -F register globally: forget them after each test. Rich wraps at 80 columns
+    when not on a terminal; most tests look at content, not at wrapping, so the output is made wide. Standard
+    input is not a terminal."""
+    from tuiannot import cli
+    from tuiannot.recipes import REGISTRY, get_recipe
 
-def texts(n: int, prefix: str = "text") -> list[dict[str, Any]]:
-    return [{"text": f"{prefix} number {i}"} for i in range(n)]
-
-
-def make_controller(source: Path, db_path: Path, labels: str = "POS,NEG", session: str = "alice",
-                    strict: bool = False, **recipe_args: Any) -> Controller:
-    components = Components.from_value(get_recipe("textcat")(str(source), label=labels, **recipe_args))
-    return Controller(components, tuiannot.connect(db_path), session, strict=strict).start()
-
-
-def make_app(source: Path, db_path: Path, labels: str = "POS,NEG", session: str = "alice",
-             strict: bool = False, **recipe_args: Any):
-    from tuiannot.screens.app import AnnotationApp
-
-    return AnnotationApp(make_controller(source, db_path, labels, session, strict, **recipe_args))
-
-
-def stored(db_path: Path, dataset: str) -> list[dict[str, Any]]:
-    with tuiannot.connect(db_path) as db:
-        return list(db.answers(dataset))
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a TTY
+    get_recipe("textcat")  # the built-in recipes register on first use: keep them
+    registry = dict(REGISTRY)
+    commands = list(cli.app.registered_commands)
+    yield
+    REGISTRY.clear()
+    REGISTRY.update(registry)
+    cli.app.registered_commands[:] = commands

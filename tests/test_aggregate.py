@@ -12,7 +12,7 @@ import pytest
 
 from tuiannot.metrics.aggregate import DawidSkeneResult, dawid_skene, majority_vote
 
-from .conftest import SHARED
+from .helpers import SHARED
 
 SNOW = SHARED / "agreement" / "snow2008_rte"
 

@@ -27,7 +27,7 @@ from tuiannot.metrics.agreement import (
 )
 from tuiannot.metrics.spans import MISSING, span_agreement
 
-from .conftest import SHARED
+from .helpers import SHARED
 
 TOL = 1e-6
 SNOW = SHARED / "agreement" / "snow2008_rte"
@@ -351,7 +351,7 @@ def test_missing_labels_duplicates_and_single_items_are_counted() -> None:
 def brute_alpha(ratings, distance) -> float:
     """Krippendorff's alpha from its pair definition (an independent implementation)."""
     by_item: dict = {}
-    for item, annotator, value in ratings:
+    for item, _annotator, value in ratings:
         by_item.setdefault(item, []).append(value)
     units = [v for v in by_item.values() if len(v) >= 2]
     values = [x for v in units for x in v]
@@ -548,7 +548,7 @@ def test_snow2008_rte_document_agreement_equals_references() -> None:
     assert sum(p["items"] for p in pairs) == 800 * 45
     for p in pairs[:: max(1, len(pairs) // 40)]:
         common = [(v[p["a"]], v[p["b"]]) for v in by_item.values() if p["a"] in v and p["b"] in v]
-        expected = cohen_kappa_score(*zip(*common)) if len(set(sum(common, ()))) > 1 else None
+        expected = cohen_kappa_score(*zip(*common, strict=True)) if len(set(sum(common, ()))) > 1 else None
         if expected is None:
             assert p["cohens_kappa"] is None
         else:

@@ -12,45 +12,20 @@ from tuiannot.screens.done import DoneScreen
 from tuiannot.screens.help import HelpScreen
 from tuiannot.screens.widgets.task_text import TaskText
 
-from .conftest import make_app, stored, texts, write_jsonl
-
-
-async def wait_task(pilot, text: str | None = None) -> None:
-    """Let the app settle until a task (optionally with this text) is on screen."""
-    for _ in range(200):
-        await pilot.pause()
-        screen = pilot.app.annotation_screen
-        if not screen.waiting and screen.current_task is not None:
-            if text is None or screen.current_task["text"] == text:
-                return
-        if isinstance(pilot.app.screen, DoneScreen):
-            return
-    raise AssertionError(f"no task shown (wanted {text!r})")
-
-
-async def wait_done(pilot) -> None:
-    for _ in range(200):
-        await pilot.pause()
-        if isinstance(pilot.app.screen, DoneScreen):
-            return
-    raise AssertionError("the summary screen did not appear")
-
-
-def shown_text(app) -> str:
-    return app.annotation_screen.query_one("#text", TaskText).text
+from .helpers import make_app, stored, texts, wait_done, wait_for_task, wait_until, write_jsonl
 
 
 async def test_binary_accept_reject_ignore(tmp_path: Path, db_path: Path) -> None:
     source = write_jsonl(tmp_path / "data.jsonl", texts(4))
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("a")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         await pilot.press("x")
-        await wait_task(pilot, "text number 2")
+        await wait_for_task(pilot, text="text number 2")
         await pilot.press("space")
-        await wait_task(pilot, "text number 3")
+        await wait_for_task(pilot, text="text number 3")
     rows = stored(db_path, "data")
     assert [(r["text"], r["answer"], r["label"]) for r in rows] == [
         ("text number 0", "accept", "POS"), ("text number 1", "reject", "POS"), ("text number 2", "ignore", "POS")]
@@ -66,11 +41,11 @@ async def test_choice_toggles_and_submits(tmp_path: Path, db_path: Path) -> None
     source = write_jsonl(tmp_path / "data.jsonl", texts(3))
     app = make_app(source, db_path, labels="POS,NEG,NEUTRAL")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("1", "3", "a")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         await pilot.press("2", "2", "1", "a")  # 2 on, 2 off, 1 on
-        await wait_task(pilot, "text number 2")
+        await wait_for_task(pilot, text="text number 2")
         await pilot.press("9")  # no ninth label: nothing happens
         await pilot.press("x")
         await wait_done(pilot)
@@ -86,11 +61,11 @@ async def test_exclusive_one_key_per_decision(tmp_path: Path, db_path: Path) -> 
     source = write_jsonl(tmp_path / "data.jsonl", texts(3))
     app = make_app(source, db_path, labels="POS,NEG", exclusive=True)
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("2")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         await pilot.press("1")
-        await wait_task(pilot, "text number 2")
+        await wait_for_task(pilot, text="text number 2")
         await pilot.press("2")
         await wait_done(pilot)
     assert [(r["answer"], r["accept"]) for r in stored(db_path, "data")] == [
@@ -101,16 +76,16 @@ async def test_undo_restores_the_answer_and_replaces_it(tmp_path: Path, db_path:
     source = write_jsonl(tmp_path / "data.jsonl", texts(5))
     app = make_app(source, db_path, labels="POS,NEG")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("1", "a")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         await pilot.press("backspace")
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         screen = app.annotation_screen
         assert screen.selected == ["POS"]  # the earlier answer is restored on screen
         assert "earlier answer" in str(screen.query_one("#previous").render())
         await pilot.press("1", "2", "a")  # POS off, NEG on
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         assert app.annotation_screen.selected == []
     rows = stored(db_path, "data")
     assert [(r["text"], r["accept"]) for r in rows] == [("text number 0", ["NEG"])]
@@ -121,20 +96,20 @@ async def test_undo_several_steps_then_new_answers(tmp_path: Path, db_path: Path
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
         for i in range(4):
-            await wait_task(pilot, f"text number {i}")
+            await wait_for_task(pilot, text=f"text number {i}")
             await pilot.press("a")
-        await wait_task(pilot, "text number 4")
+        await wait_for_task(pilot, text="text number 4")
         for i in (3, 2, 1):
             await pilot.press("backspace")
-            await wait_task(pilot, f"text number {i}")
+            await wait_for_task(pilot, text=f"text number {i}")
         await pilot.press("x")  # 1 changes to reject
-        await wait_task(pilot, "text number 2")  # the tasks stepped back over come again, in order
+        await wait_for_task(pilot, text="text number 2")  # the tasks stepped back over come again, in order
         await pilot.press("a")
-        await wait_task(pilot, "text number 3")
+        await wait_for_task(pilot, text="text number 3")
         await pilot.press("space")  # 3 changes to ignore
-        await wait_task(pilot, "text number 4")  # then new tasks
+        await wait_for_task(pilot, text="text number 4")  # then new tasks
         await pilot.press("a")
-        await wait_task(pilot, "text number 5")
+        await wait_for_task(pilot, text="text number 5")
         assert app.controller.session_answers == 5
     rows = stored(db_path, "data")
     assert [(r["text"], r["answer"]) for r in rows] == [
@@ -147,13 +122,13 @@ async def test_undo_with_nothing_to_undo_and_from_the_summary(tmp_path: Path, db
     source = write_jsonl(tmp_path / "data.jsonl", texts(1))
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("backspace")  # nothing to undo: still the same task
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("a")
         await wait_done(pilot)
         await pilot.press("backspace")  # back from the summary to the last answer
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         assert isinstance(app.screen, AnnotationScreen)
         await pilot.press("x")
         await wait_done(pilot)
@@ -164,20 +139,20 @@ async def test_resume_after_restart_skips_answered(tmp_path: Path, db_path: Path
     source = write_jsonl(tmp_path / "data.jsonl", texts(4))
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("a")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         await pilot.press("x")
-        await wait_task(pilot, "text number 2")
+        await wait_for_task(pilot, text="text number 2")
         await pilot.press("q")
     app.controller.close()
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot)
+        await wait_for_task(pilot)
         assert app.annotation_screen.current_task["text"] == "text number 2"
         assert app.controller.dataset_answers == 2
         await pilot.press("a")
-        await wait_task(pilot, "text number 3")
+        await wait_for_task(pilot, text="text number 3")
     assert [r["text"] for r in stored(db_path, "data")] == ["text number 0", "text number 1", "text number 2"]
 
 
@@ -186,9 +161,9 @@ async def test_duplicates_in_the_source_are_skipped(tmp_path: Path, db_path: Pat
     source = write_jsonl(tmp_path / "data.jsonl", rows)
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "same")
+        await wait_for_task(pilot, text="same")
         await pilot.press("a")
-        await wait_task(pilot, "other")
+        await wait_for_task(pilot, text="other")
         await pilot.press("a")
         await wait_done(pilot)
     assert [r["text"] for r in stored(db_path, "data")] == ["same", "other"]
@@ -198,12 +173,12 @@ async def test_exclude_skips_tasks_answered_in_other_datasets(tmp_path: Path, db
     source = write_jsonl(tmp_path / "data.jsonl", texts(3))
     app = make_app(source, db_path, labels="POS", dataset="first")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("a")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
     app = make_app(source, db_path, labels="POS", dataset="second", exclude="first,missing")
     async with app.run_test() as pilot:
-        await wait_task(pilot)
+        await wait_for_task(pilot)
         assert app.annotation_screen.current_task["text"] == "text number 1"
 
 
@@ -212,9 +187,9 @@ async def test_invalid_lines_are_skipped_counted_and_shown(tmp_path: Path, db_pa
         {"text": "good one"}, "{not json", {"txt": "no text"}, {"text": 5}, {"text": "good two"}])
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "good one")
+        await wait_for_task(pilot, text="good one")
         await pilot.press("a")
-        await wait_task(pilot, "good two")
+        await wait_for_task(pilot, text="good two")
         assert app.controller.invalid == 3
         warning = str(app.annotation_screen.query_one("#warning").render())
         assert "data.jsonl:4" in warning and "'text' must be a string" in warning
@@ -231,14 +206,11 @@ async def test_strict_ends_the_session_at_the_first_invalid_record(tmp_path: Pat
     source = write_jsonl(tmp_path / "data.jsonl", [{"text": "good one"}, {"text": "good two"}, "{bad", {"text": "x"}])
     app = make_app(source, db_path, labels="POS", strict=True)
     async with app.run_test() as pilot:
-        await wait_task(pilot, "good one")
+        await wait_for_task(pilot, text="good one")
         await pilot.press("a")
-        await wait_task(pilot, "good two")
+        await wait_for_task(pilot, text="good two")
         await pilot.press("x")
-        for _ in range(100):
-            await pilot.pause()
-            if app.return_code is not None:
-                break
+        await wait_until(pilot, lambda: app.return_code is not None, "the app's exit")
     assert app.return_code == 1
     assert app.failure is not None and "data.jsonl:3: invalid JSON" in app.failure
     assert [r["answer"] for r in stored(db_path, "data")] == ["accept", "reject"]
@@ -249,7 +221,7 @@ async def test_escape_sequences_and_markup_are_shown_literally(tmp_path: Path, d
     source = write_jsonl(tmp_path / "data.jsonl", [{"text": nasty, "meta": {"[b]k[/b]": "\x1b[5m"}}])
     app = make_app(source, db_path, labels="[red]LABEL[/red]")
     async with app.run_test() as pilot:
-        await wait_task(pilot, nasty)
+        await wait_for_task(pilot, text=nasty)
         screen = app.annotation_screen
         widget = screen.query_one("#text", TaskText)
         shown = widget.visible_text()
@@ -288,7 +260,7 @@ async def test_a_one_megabyte_text_is_shown_and_scrolls(tmp_path: Path, db_path:
     source = write_jsonl(tmp_path / "data.jsonl", [{"text": big}, {"text": "small"}])
     app = make_app(source, db_path, labels="POS")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_task(pilot, big)
+        await wait_for_task(pilot, text=big)
         widget = app.annotation_screen.query_one("#text", TaskText)
         assert widget.line_count > 10_000
         assert widget.visible_text().startswith("word0 word1")
@@ -296,7 +268,7 @@ async def test_a_one_megabyte_text_is_shown_and_scrolls(tmp_path: Path, db_path:
         await pilot.pause()
         assert widget.scroll_offset.y > 0
         await pilot.press("a")
-        await wait_task(pilot, "small")
+        await wait_for_task(pilot, text="small")
     assert len(stored(db_path, "data")[0]["text"]) == len(big)
 
 
@@ -304,7 +276,7 @@ async def test_help_screen_lists_every_key(tmp_path: Path, db_path: Path) -> Non
     source = write_jsonl(tmp_path / "data.jsonl", texts(2))
     app = make_app(source, db_path, labels="POS,NEG")
     async with app.run_test() as pilot:
-        await wait_task(pilot)
+        await wait_for_task(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -317,7 +289,7 @@ async def test_help_screen_lists_every_key(tmp_path: Path, db_path: Path) -> Non
         await pilot.pause()
         assert isinstance(app.screen, AnnotationScreen)
         await pilot.press("a")  # keys work again after the help
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
     assert len(stored(db_path, "data")) == 1
 
 
@@ -328,11 +300,11 @@ async def test_keymap_moves_keys(tmp_path: Path, db_path: Path, monkeypatch: pyt
     source = write_jsonl(tmp_path / "data.jsonl", texts(3))
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("y")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         await pilot.press("n")
-        await wait_task(pilot, "text number 2")
+        await wait_for_task(pilot, text="text number 2")
     assert [r["answer"] for r in stored(db_path, "data")] == ["accept", "reject"]
 
 
@@ -340,9 +312,9 @@ async def test_progress_counts_session_dataset_and_source(tmp_path: Path, db_pat
     source = write_jsonl(tmp_path / "data.jsonl", texts(4))
     app = make_app(source, db_path, labels="POS")
     async with app.run_test() as pilot:
-        await wait_task(pilot, "text number 0")
+        await wait_for_task(pilot, text="text number 0")
         await pilot.press("a")
-        await wait_task(pilot, "text number 1")
+        await wait_for_task(pilot, text="text number 1")
         progress = str(app.annotation_screen.query_one("#progress").render())
         assert "1 this session" in progress and "1 in the dataset" in progress
         assert "source 50%" in progress  # the second of four equal lines

@@ -12,51 +12,20 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 import tuiannot
-from tuiannot import cli
-from tuiannot.recipes import REGISTRY, get_recipe
 from tuiannot.tasks import input_hash, task_hash
 
-from .conftest import make_controller, stored, texts, write_jsonl
+from .helpers import assert_one_line_error, make_controller, run, seed, stored, texts, write_jsonl
 
 PRODIGY_FIELDS = ("text", "answer", "_input_hash", "_task_hash", "_session_id", "_annotator_id", "_timestamp",
                   "_view_id")
 
 
-@pytest.fixture(autouse=True)
-def _clean_registry_and_wide_output(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """User recipes loaded with -F register globally: forget them after each test. Rich wraps at 80 columns
-    when not on a terminal; most tests look at content, not at wrapping, so the output is made wide."""
-    monkeypatch.setenv("COLUMNS", "400")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a TTY
-    get_recipe("textcat")  # the built-in recipes register on first use: keep them
-    registry = dict(REGISTRY)
-    commands = list(cli.app.registered_commands)
-    yield
-    REGISTRY.clear()
-    REGISTRY.update(registry)
-    cli.app.registered_commands[:] = commands
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: Any) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
-
-
-def assert_one_line_error(err: str, *needles: str) -> None:
-    assert err.endswith("\n") and err.count("\n") == 1, repr(err)
-    assert err.startswith("error: "), repr(err)
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, (needle, err)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def jsonl(text: str) -> list[dict[str, Any]]:
@@ -109,11 +78,10 @@ def test_stats_json_figures(capsys: pytest.CaptureFixture[str], tmp_path: Path, 
 
 
 def test_stats_json_exact_rates(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
-        db.add_answers("timed", [
-            {"text": t, "answer": "accept", "label": "L", "_session_id": "timed-ann", "_seconds": s,
-             "_timestamp": 1_700_000_000 + i}
-            for i, (t, s) in enumerate([("a", 10), ("b", 20), ("c", 5000)])])
+    seed(db_path, "timed", [
+        {"text": t, "answer": "accept", "label": "L", "_session_id": "timed-ann", "_seconds": s,
+         "_timestamp": 1_700_000_000 + i}
+        for i, (t, s) in enumerate([("a", 10), ("b", 20), ("c", 5000)])])
     code, out, _ = run(capsys, "stats", "timed", "--json", "--db", db_path)
     report = json.loads(out)
     assert code == 0
@@ -347,9 +315,8 @@ class FakeTTY(io.StringIO):
 
 
 def seed_small(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
-        db.add_answers("doomed", [{"text": f"t{i}", "answer": "accept"} for i in range(3)])
-        db.add_answers("kept", [{"text": "k", "answer": "accept"}])
+    seed(db_path, "doomed", [{"text": f"t{i}", "answer": "accept"} for i in range(3)])
+    seed(db_path, "kept", [{"text": "k", "answer": "accept"}])
 
 
 def datasets(db_path: Path) -> list[str]:
@@ -641,8 +608,7 @@ def test_process_db_out_and_stats(tmp_path: Path, db_path: Path) -> None:
 
 @pytest.fixture
 def big_dataset(db_path: Path) -> Path:
-    with tuiannot.connect(db_path) as db:
-        db.add_answers("big", ({"text": f"text {i} " + "x" * 100, "answer": "accept"} for i in range(5000)))
+    seed(db_path, "big", ({"text": f"text {i} " + "x" * 100, "answer": "accept"} for i in range(5000)))
     return db_path
 
 

@@ -23,7 +23,7 @@ import pytest
 
 import tuiannot
 
-from .conftest import stored, write_jsonl
+from .helpers import stored, write_jsonl
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and file semantics")
 
@@ -129,7 +129,7 @@ def finish(processes: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
         except subprocess.TimeoutExpired:
             p.kill()
             out, err = p.communicate()
-            raise AssertionError(f"a worker hung: {err}")
+            raise AssertionError(f"a worker hung: {err}") from None
         assert p.returncode == 0, err
         assert err == "", err  # no warnings, no errors, no tracebacks
         results.append(json.loads(out))
@@ -159,7 +159,7 @@ def test_four_processes_with_their_own_sources(tmp_path: Path, db_path: Path) ->
     by_session: dict[str, list[int]] = {}
     for row in rows:
         by_session.setdefault(row["_session_id"], []).append(row["_task_hash"])
-    for session, result in zip(sessions, results):
+    for session, result in zip(sessions, results, strict=True):
         # each worker's answers are stored in the order it gave them
         assert by_session[f"shared-{session}"] == result["answered"]
     with tuiannot.connect(db_path) as db:
@@ -191,7 +191,7 @@ def test_four_processes_on_the_same_source(tmp_path: Path, db_path: Path) -> Non
     rows = stored(db_path, "shared")
     assert len(rows) == sum(len(r["answered"]) for r in results)
     assert {r["text"] for r in rows} == {f"shared text number {i}" for i in range(n)}  # all answered
-    for session, result in zip(sessions, results):
+    for session, result in zip(sessions, results, strict=True):
         mine = [r["_task_hash"] for r in rows if r["_session_id"] == f"shared-{session}"]
         assert mine == result["answered"]
     for row in rows:
@@ -201,7 +201,7 @@ def test_four_processes_on_the_same_source(tmp_path: Path, db_path: Path) -> Non
         counts = db.dataset_counts("shared")
         assert (counts.answers, counts.tasks, counts.inputs) == (len(rows), n, n)
         assert {name: s.answers for name, s in counts.sessions.items() if s.answers} == {
-            s: len(r["answered"]) for s, r in zip(sessions, results) if r["answered"]}
+            s: len(r["answered"]) for s, r in zip(sessions, results, strict=True) if r["answered"]}
 
 
 @pytest.mark.parametrize("killer", ["kill-self", "kill-parent"])
@@ -226,7 +226,7 @@ def test_sigkill_right_after_answer_keeps_the_answers(tmp_path: Path, db_path: P
     assert [r["answer"] for r in rows] == ["accept", "reject", "ignore"]
     assert all(r["_session_id"] == "shared-victim" for r in rows)
     # and the database is healthy: the next annotator continues where the killed one stopped
-    from .conftest import make_controller
+    from .helpers import make_controller
 
     controller = make_controller(source, db_path, labels="POS,NEG", session="next", dataset="shared")
     try:

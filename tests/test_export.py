@@ -3,87 +3,21 @@ a format cannot hold reported on stderr (never dropped silently)."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import sys
 from pathlib import Path
-from typing import Any, Iterator
 
 import pytest
-import spacy
 from spacy.tokens import DocBin
 
 import tuiannot
-from tuiannot import cli
 from tuiannot.data.answers import Problems, Where
 from tuiannot.data.export import _words_from_tokens, make_doc
 
-NLP = spacy.blank("en")
-CHOICE = [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"}, {"id": "NEU", "text": "NEU"}]
+from .helpers import binary_answer, blank_nlp, choice_answer, run, seed, span_answer, warnings
 
-
-# -- helpers (also used by test_training.py) ---------------------------------------------
-def tokens(text: str) -> list[dict[str, Any]]:
-    """Prodigy token dicts, as the ner recipes store them."""
-    return [{"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i, "ws": bool(t.whitespace_)}
-            for t in NLP.make_doc(text)]
-
-
-def span_answer(text: str, spans: list[tuple[int, int, str]], answer: str = "accept", view: str = "ner_manual",
-                session: str = "alice", with_tokens: bool = True, timestamp: int = 1_700_000_000,
-                **extra: Any) -> dict[str, Any]:
-    task: dict[str, Any] = {
-        "text": text,
-        "spans": [{"start": s, "end": e, "label": label} for s, e, label in spans],
-        "answer": answer, "_view_id": view, "_session_id": f"ds-{session}", "_annotator_id": f"ds-{session}",
-        "_timestamp": timestamp, **extra}
-    if with_tokens:
-        task["tokens"] = tokens(text)
-        for span in task["spans"]:
-            starts = {t["start"]: t["id"] for t in task["tokens"]}
-            ends = {t["end"]: t["id"] for t in task["tokens"]}
-            if span["start"] in starts and span["end"] in ends:
-                span["token_start"], span["token_end"] = starts[span["start"]], ends[span["end"]]
-    return task
-
-
-def choice_answer(text: str, accept: list[str], answer: str = "accept", session: str = "alice",
-                  timestamp: int = 1_700_000_000, options: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {"text": text, "options": options or CHOICE, "accept": accept, "answer": answer, "_view_id": "choice",
-            "_session_id": f"ds-{session}", "_annotator_id": f"ds-{session}", "_timestamp": timestamp,
-            "config": {"choice_style": "multiple"}}
-
-
-def binary_answer(text: str, label: str, answer: str = "accept", session: str = "alice",
-                  timestamp: int = 1_700_000_000) -> dict[str, Any]:
-    return {"text": text, "label": label, "answer": answer, "_view_id": "classification",
-            "_session_id": f"ds-{session}", "_annotator_id": f"ds-{session}", "_timestamp": timestamp}
-
-
-def seed(db_path: Path, dataset: str, answers: list[dict[str, Any]]) -> None:
-    with tuiannot.connect(db_path) as db:
-        db.add_answers(dataset, answers)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: Any) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
-
-
-def warnings(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("warning: ")]
-
-
-@pytest.fixture(autouse=True)
-def _no_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("COLUMNS", "400")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    yield
+NLP = blank_nlp("en")
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 # The NER dataset: 1 clean, 1 misaligned span, 1 overlap, 1 rejected, 1 without tokens, 1 ignored.

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
-import tuiannot
 from tuiannot.controller import Controller, answer_all
 from tuiannot.errors import UserError
 from tuiannot.nlp.learning import Learner, TextcatLearner, informativeness, select
 from tuiannot.recipes import Components, get_recipe
 from tuiannot.tasks import set_hashes
 
-from .conftest import write_jsonl
+from .helpers import recipe_app, recipe_controller, stored, tokens, wait_for_task, write_jsonl
 
 POS = ["a great wonderful film", "loved it, great acting", "wonderful story and great cast", "great fun"]
 NEG = ["a terrible boring film", "hated it, awful acting", "boring story and awful cast", "awful mess"]
@@ -66,6 +65,7 @@ def test_strategies_order_a_fixed_scored_stream() -> None:
     assert all(abs(big[t] - 0.5) <= 0.5 for t in served)
 
 
+@pytest.mark.slow
 def test_updates_change_scores_and_rejects_teach_too() -> None:
     learner = TextcatLearner.blank("en", ["POS"])
     before = learner.scores(["great film", "awful film"])
@@ -83,6 +83,7 @@ def test_updates_change_scores_and_rejects_teach_too() -> None:
     assert only_rejects.scores(["awful film"])[0]["POS"] < base
 
 
+@pytest.mark.slow
 def test_saving_and_reloading_the_model(tmp_path: Path) -> None:
     import spacy
 
@@ -98,25 +99,23 @@ def teach_controller(tmp_path: Path, db_path: Path, **extra: Any) -> Controller:
     source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": t, "label": lab} for t, lab in
                                                       [(t, "POS") for t in POS * 3] + [(t, "NEG") for t in NEG * 3]])
     extra.setdefault("encoder", "none")  # a bag of words: fast, and what these tests are about
-    components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, **extra))
-    return Controller(components, tuiannot.connect(db_path), "alice").start()
+    return recipe_controller("textcat", db_path, str(source), label="POS", teach=True, **extra)
 
 
 def test_teach_stores_score_and_model_version(tmp_path: Path, db_path: Path) -> None:
     c = teach_controller(tmp_path, db_path, batch_size=2, output=str(tmp_path / "out"))
     answered = answer_all(c, lambda t: ("accept" if t["meta"]["label"] == "POS" else "reject", None), limit=6)
     c.close()
-    rows = list(tuiannot.connect(db_path).answers("reviews"))
+    rows = stored(db_path, "reviews")
     assert answered == 6 and len(rows) == 6
     assert all(isinstance(r["score"], float) and isinstance(r["_model_version"], int) for r in rows)
     assert all(r["label"] == "POS" and r["_view_id"] == "classification" for r in rows)
     assert (tmp_path / "out" / "meta.json").exists()  # saved on exit
 
 
+@pytest.mark.slow
 async def test_the_screen_does_not_wait_for_a_slow_update(tmp_path: Path, db_path: Path) -> None:
     from tuiannot.screens.app import AnnotationApp
-
-    from .test_app import wait_task
 
     c = teach_controller(tmp_path, db_path, batch_size=1, strategy="random")
     real = c.components.update
@@ -128,15 +127,11 @@ async def test_the_screen_does_not_wait_for_a_slow_update(tmp_path: Path, db_pat
     c.components.update = slow_update
     app = AnnotationApp(c)
     async with app.run_test() as pilot:
-        await wait_task(pilot)
+        await wait_for_task(pilot)
         first = app.annotation_screen.current_task["text"]
         started = time.monotonic()
         await pilot.press("a")  # an update starts now and takes 1.5 s
-        for _ in range(200):
-            await pilot.pause()
-            task = app.annotation_screen.current_task
-            if task is not None and task["_task_hash"] != c.history[-1].task["_task_hash"]:
-                break
+        await wait_for_task(pilot, predicate=lambda s: s.current_task["_task_hash"] != c.history[-1].task["_task_hash"])
         assert time.monotonic() - started < 1.0  # the next task came while the model was busy
         assert "model:" in str(app.annotation_screen.query_one("#progress").render())
     c.close()
@@ -151,7 +146,7 @@ def test_a_short_simulated_run_improves_accuracy(tmp_path: Path, db_path: Path) 
         tests = [("great wonderful acting", True), ("awful boring cast", False), ("loved the great story", True),
                  ("hated the awful film", False)]
         scores = learner.scores([t for t, _ in tests])
-        return sum((s["POS"] >= 0.5) == gold for s, (_, gold) in zip(scores, tests)) / len(tests)
+        return sum((s["POS"] >= 0.5) == gold for s, (_, gold) in zip(scores, tests, strict=True)) / len(tests)
 
     before = accuracy()
     answer_all(c, lambda t: ("accept" if t["meta"]["label"] == "POS" else "reject", None))
@@ -190,7 +185,7 @@ def people_and_places(n: int, names: list[str], cities: list[str], seed: int) ->
 
 def entity_f(learner: Any, rows: list[dict[str, Any]]) -> float:
     tp = fp = fn = 0
-    for doc, r in zip(learner.nlp.pipe([r["text"] for r in rows]), rows):
+    for doc, r in zip(learner.nlp.pipe([r["text"] for r in rows]), rows, strict=True):
         predicted = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
         gold = {tuple(g) for g in r["meta"]["gold"]}
         tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
@@ -216,15 +211,15 @@ def span_question(learner: Any, text: str, start: int, end: int, label: str) -> 
 
 
 def ner_answer(text: str, word: str, label: str, answer: str) -> dict[str, Any]:
-    from tuiannot.nlp.learning import NerLearner
+    """A --teach answer about one word (tokens from spaCy's blank English tokenizer, the recogniser's own)."""
+    question_tokens = tokens(text, ws=False)
+    i = [t["text"] for t in question_tokens].index(word)
+    span = {"start": question_tokens[i]["start"], "end": question_tokens[i]["end"], "token_start": i, "token_end": i,
+            "label": label}
+    return {"text": text, "tokens": question_tokens, "spans": [span], "answer": answer}
 
-    doc = NerLearner.blank("en", ["X"]).nlp.make_doc(text)
-    tokens = [{"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i} for t in doc]
-    i = [t["text"] for t in tokens].index(word)
-    span = {"start": tokens[i]["start"], "end": tokens[i]["end"], "token_start": i, "token_end": i, "label": label}
-    return {"text": text, "tokens": tokens, "spans": [span], "answer": answer}
 
-
+@pytest.mark.slow
 def test_ner_updates_change_span_scores_and_rejects_teach_too() -> None:
     import spacy
 
@@ -237,7 +232,7 @@ def test_ner_updates_change_span_scores_and_rejects_teach_too() -> None:
     before = span_question(accepts, text, start, start + 6, "LOC")
     for _ in range(10):
         accepts.update([ner_answer(f"{w} is far from {c} .", c, "LOC", "accept")
-                        for w, c in zip(NAMES, CITIES)])
+                        for w, c in zip(NAMES, CITIES, strict=True)])
     assert accepts.version == 10
     assert span_question(accepts, text, start, start + 6, "LOC") > max(0.5, before)
 
@@ -248,6 +243,7 @@ def test_ner_updates_change_span_scores_and_rejects_teach_too() -> None:
     assert span_question(rejects, text, start, start + 6, "LOC") < max(0.001, before)
 
 
+@pytest.mark.slow
 def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Path) -> None:
     import spacy
 
@@ -256,10 +252,9 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
     patterns = write_jsonl(tmp_path / "patterns.jsonl", [{"label": "PERSON", "pattern": "Anna"},
                                                          {"label": "LOC", "pattern": "Berlin"},
                                                          {"label": "LOC", "pattern": "Paris"}])
-    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True, batch_size=5,
-                                                         patterns=str(patterns), output=str(tmp_path / "model")))
-    learner = components.model
-    c = Controller(components, tuiannot.connect(db_path), "alice").start()
+    c = recipe_controller("ner", db_path, str(source), label="PERSON,LOC", teach=True, batch_size=5,
+                          patterns=str(patterns), output=str(tmp_path / "model"))
+    learner = c.components.model
     unseen = people_and_places(60, NAMES[8:], CITIES[8:], seed=2)  # names and places never answered about
     assert entity_f(learner, unseen) == 0.0
     first = c.next_task()
@@ -269,7 +264,7 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
     c.close()
     assert answered == 150
     assert entity_f(learner, unseen) > 0.25  # 0.38 here; 0 before
-    rows = list(tuiannot.connect(db_path).answers("people"))
+    rows = stored(db_path, "people")
     assert len(rows) == 150 and {r["answer"] for r in rows} == {"accept", "reject"}
     assert all(len(r["spans"]) == 1 and isinstance(r["spans"][0].get("score", 0.0), float) for r in rows)
     assert all(isinstance(r["_model_version"], int) for r in rows)
@@ -283,6 +278,7 @@ def test_ner_teach_learns_from_patterns_and_answers(tmp_path: Path, db_path: Pat
     assert entity_f(components.model, unseen) == pytest.approx(entity_f(learner, unseen))
 
 
+@pytest.mark.slow
 def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None:
     probs = {"sure yes": 0.99, "sure no": 0.01, "unsure": 0.5, "fairly unsure": 0.4, "sure too": 0.98}
     learner = FixedLearner(probs)
@@ -298,8 +294,7 @@ def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None
     assert "--strategy random" not in learner.finished_note("random")
 
     source = write_jsonl(tmp_path / "people.jsonl", people_and_places(40, NAMES, CITIES, seed=3))
-    blank = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True))
-    c = Controller(blank, tuiannot.connect(db_path), "alice").start()
+    c = recipe_controller("ner", db_path, str(source), label="PERSON,LOC", teach=True)
     answer_all(c, lambda t: ("reject", None))
     note = c.close().note
     assert "with no --patterns starts with no idea" in note
@@ -310,19 +305,15 @@ def test_a_teach_stream_says_why_it_ended(tmp_path: Path, db_path: Path) -> None
 
 
 async def test_the_summary_screen_says_why_a_teach_stream_ended(tmp_path: Path, db_path: Path) -> None:
-    from tuiannot.screens.app import AnnotationApp
     from tuiannot.screens.done import DoneScreen
 
     source = write_jsonl(tmp_path / "one.jsonl", [{"text": "Anna lives in Oslo ."}])
-    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True))
-    app = AnnotationApp(Controller(components, tuiannot.connect(db_path), "alice").start())
+    app = recipe_app("ner", db_path, str(source), label="PERSON,LOC", teach=True)
     async with app.run_test() as pilot:
-        for _ in range(400):
-            await pilot.pause()
-            if isinstance(app.screen, DoneScreen):
-                break
-            if app.annotation_screen.current_task is not None:
-                await pilot.press("x")
+        await wait_for_task(pilot)  # a question, or the summary
+        while not isinstance(app.screen, DoneScreen):  # every question rejected
+            await pilot.press("x")
+            await wait_for_task(pilot)
         assert isinstance(app.screen, DoneScreen)
         summary = str(app.screen.query_one("#summary").render())
         assert "No more tasks." in summary and "with no --patterns" in summary
@@ -330,6 +321,7 @@ async def test_the_summary_screen_says_why_a_teach_stream_ended(tmp_path: Path, 
     app.controller.close()
 
 
+@pytest.mark.slow
 def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path, db_path: Path) -> None:
     import spacy
     from spacy.training import Example
@@ -351,10 +343,9 @@ def test_ner_teach_refines_a_trained_model_instead_of_undoing_it(tmp_path: Path,
     assert start_f > 0.8
 
     source = write_jsonl(tmp_path / "more.jsonl", people_and_places(200, NAMES, CITIES, seed=6))
-    components = Components.from_value(get_recipe("ner")(str(source), label="PERSON,LOC", teach=True,
-                                                         strategy="random", model=str(tmp_path / "seed")))
-    learner = components.model
-    c = Controller(components, tuiannot.connect(db_path), "alice").start()
+    c = recipe_controller("ner", db_path, str(source), label="PERSON,LOC", teach=True, strategy="random",
+                          model=str(tmp_path / "seed"))
+    learner = c.components.model
 
     assert answer_all(c, gold_span_answer, limit=200) == 200
     c.close()
@@ -408,6 +399,7 @@ def test_a_span_question_keeps_its_hash_across_model_versions_and_sources() -> N
     assert from_pattern["_task_hash"] == after[14, 18, "LOC"]["_task_hash"]
 
 
+@pytest.mark.slow
 def test_questions_are_chosen_by_a_recent_model(tmp_path: Path, db_path: Path) -> None:
     """The controller takes questions from a --teach stream only as it has room for them (a batch ahead), so
     each is chosen by a model at most about three updates old, not by the one of 64 questions before."""
@@ -416,9 +408,7 @@ def test_questions_are_chosen_by_a_recent_model(tmp_path: Path, db_path: Path) -
     rng = random.Random(0)
     words = ["great", "awful", "film", "plot", "cast", "long", "fine", "story", "music", "ending", "odd", "slow"]
     source = write_jsonl(tmp_path / "many.jsonl", [{"text": " ".join(rng.choices(words, k=6))} for _ in range(2000)])
-    components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, batch_size=10,
-                                                             encoder="none"))
-    c = Controller(components, tuiannot.connect(db_path), "alice").start()
+    c = recipe_controller("textcat", db_path, str(source), label="POS", teach=True, batch_size=10, encoder="none")
     learner = c.components.model
     lags = []
     for n in range(1, 101):

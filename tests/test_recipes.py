@@ -16,7 +16,7 @@ from tuiannot.screens.widgets.task_text import wrap_offsets
 from tuiannot.sources import Source
 from tuiannot.stream import Stream
 
-from .conftest import make_controller, stored, texts, write_jsonl
+from .helpers import make_controller, stored, texts, write_jsonl
 
 
 def components(source: Path, **extra) -> Components:

@@ -22,7 +22,7 @@ from tuiannot.errors import UserError
 from tuiannot.recipes import Components, get_recipe
 from tuiannot.team.routing import Routing, parse_overlap, share
 
-from .conftest import texts, write_jsonl
+from .helpers import texts, write_jsonl
 
 WORKER = r'''
 import json, sys, time

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import texts, write_jsonl
+from .helpers import texts, write_jsonl
 from tuiannot.errors import InvalidRecord, SourceError, UserError
 from tuiannot.sanitize import one_line, printable
 from tuiannot.sources import Record, Source, check_text_task, guess_loader

@@ -7,38 +7,19 @@ from pathlib import Path
 
 import pytest
 
-import tuiannot
-from tuiannot.controller import Controller
 from tuiannot.errors import UserError
 from tuiannot.recipes import Components, get_recipe
-from tuiannot.screens.done import DoneScreen
-from tuiannot.screens.spans import SpanScreen
 from tuiannot.screens.widgets.span_text import SpanText
 from tuiannot.nlp.spans import check_tokens, tokens_from_words
 
-from .conftest import stored, write_jsonl
+from .helpers import recipe_app, stored, wait_for_task, write_jsonl
 
 TEXT = "Acme Corp hired Ann Lee in Berlin last week."
 # tokens:  0 Acme 1 Corp 2 hired 3 Ann 4 Lee 5 in 6 Berlin 7 last 8 week 9 .
 
 
 def ner_app(source: Path, db_path: Path, labels: str = "PERSON,ORG,LOC", recipe: str = "ner", **args):
-    from tuiannot.screens.app import AnnotationApp
-
-    components = Components.from_value(get_recipe(recipe)(str(source), label=labels, **args))
-    return AnnotationApp(Controller(components, tuiannot.connect(db_path), "alice").start())
-
-
-async def ready(pilot, text: str | None = None) -> SpanScreen:
-    for _ in range(300):
-        await pilot.pause()
-        screen = pilot.app.annotation_screen
-        if isinstance(pilot.app.screen, DoneScreen):
-            return screen
-        if not screen.waiting and screen.current_task is not None:
-            if text is None or screen.current_task["text"] == text:
-                return screen
-    raise AssertionError(f"no task {text!r}")
+    return recipe_app(recipe, db_path, str(source), label=labels, **args)
 
 
 def spans_of(row: dict) -> list[tuple[str, str]]:
@@ -49,7 +30,7 @@ async def test_select_extend_label_and_accept(tmp_path: Path, db_path: Path) -> 
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": TEXT}, {"text": "Second one."}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await ready(pilot, TEXT)
+        screen = await wait_for_task(pilot, text=TEXT)
         assert screen.cursor == 0
         await pilot.press("shift+right", "2")  # Acme Corp -> ORG
         assert screen.cursor == 2  # on to the next word
@@ -57,7 +38,7 @@ async def test_select_extend_label_and_accept(tmp_path: Path, db_path: Path) -> 
         await pilot.press("l", "6")  # 6: no sixth label: nothing
         await pilot.press("3")  # Berlin (the token under the cursor) -> LOC
         await pilot.press("a")
-        await ready(pilot, "Second one.")
+        await wait_for_task(pilot, text="Second one.")
     row = stored(db_path, "notes")[0]
     assert spans_of(row) == [("Acme Corp", "ORG"), ("Ann Lee", "PERSON"), ("Berlin", "LOC")]
     assert [(s["token_start"], s["token_end"]) for s in row["spans"]] == [(0, 1), (3, 4), (6, 6)]
@@ -70,7 +51,7 @@ async def test_cursor_keys_home_end_h_l_and_extend_left(tmp_path: Path, db_path:
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": TEXT}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await ready(pilot, TEXT)
+        screen = await wait_for_task(pilot, text=TEXT)
         await pilot.press("end")
         assert screen.cursor == 9
         await pilot.press("left", "h")
@@ -85,7 +66,7 @@ async def test_cursor_keys_home_end_h_l_and_extend_left(tmp_path: Path, db_path:
         assert screen.anchor is None
         await pilot.press("shift+left", "3")  # in..Berlin? no: selection from Berlin(6) to in(5)
         await pilot.press("a")
-        await ready(pilot)
+        await wait_for_task(pilot)
     assert spans_of(stored(db_path, "notes")[0]) == [("in Berlin", "LOC")]
 
 
@@ -95,7 +76,7 @@ async def test_up_and_down_move_by_wrapped_line(tmp_path: Path, db_path: Path) -
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": text}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(40, 30)) as pilot:
-        screen = await ready(pilot, text)
+        screen = await wait_for_task(pilot, text=text)
         widget = screen.query_one("#text", SpanText)
         line0, _ = widget.token_position(0)
         await pilot.press("down")
@@ -114,7 +95,7 @@ async def test_remove_and_jump_between_spans(tmp_path: Path, db_path: Path) -> N
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": TEXT, "spans": given}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await ready(pilot, TEXT)
+        screen = await wait_for_task(pilot, text=TEXT)
         await pilot.press("tab")
         assert screen.cursor == 3
         await pilot.press("tab")
@@ -127,7 +108,7 @@ async def test_remove_and_jump_between_spans(tmp_path: Path, db_path: Path) -> N
         await pilot.press("shift+tab", "d")  # Ann Lee goes
         await pilot.press("home", "right", "right", "d")  # 'hired': no span there: nothing
         await pilot.press("a")
-        await ready(pilot)
+        await wait_for_task(pilot)
     assert spans_of(stored(db_path, "notes")[0]) == [("Acme Corp", "ORG")]
 
 
@@ -135,16 +116,16 @@ async def test_ner_replaces_overlaps_spans_view_keeps_them(tmp_path: Path, db_pa
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": TEXT}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, TEXT)
+        await wait_for_task(pilot, text=TEXT)
         await pilot.press("shift+right", "2", "home", "1", "a")  # Acme Corp ORG, then Acme PERSON replaces it
-        await ready(pilot)
+        await wait_for_task(pilot)
     assert spans_of(stored(db_path, "notes")[0]) == [("Acme", "PERSON")]
 
     app = ner_app(source, db_path, recipe="spans", dataset="sc")
     async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, TEXT)
+        await wait_for_task(pilot, text=TEXT)
         await pilot.press("shift+right", "2", "home", "1", "a")
-        await ready(pilot)
+        await wait_for_task(pilot)
     row = stored(db_path, "sc")[0]
     assert spans_of(row) == [("Acme", "PERSON"), ("Acme Corp", "ORG")]
     assert row["_view_id"] == "spans_manual"
@@ -154,14 +135,14 @@ async def test_undo_restores_the_spans_and_replaces_the_answer(tmp_path: Path, d
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": TEXT}, {"text": "Paris is nice."}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await ready(pilot, TEXT)
+        screen = await wait_for_task(pilot, text=TEXT)
         await pilot.press("shift+right", "2", "a")
-        await ready(pilot, "Paris is nice.")
+        await wait_for_task(pilot, text="Paris is nice.")
         await pilot.press("backspace")
-        screen = await ready(pilot, TEXT)
+        screen = await wait_for_task(pilot, text=TEXT)
         assert [(s["start"], s["end"], s["label"]) for s in screen.spans] == [(0, 9, "ORG")]
         await pilot.press("d", "1", "a")  # ORG removed, Acme -> PERSON
-        await ready(pilot, "Paris is nice.")
+        await wait_for_task(pilot, text="Paris is nice.")
     rows = stored(db_path, "notes")
     assert len(rows) == 1 and spans_of(rows[0]) == [("Acme", "PERSON")]
 
@@ -173,14 +154,14 @@ async def test_pattern_suggestions_look_different_until_accepted(tmp_path: Path,
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": TEXT}, {"text": "Nothing here."}])
     app = ner_app(source, db_path, patterns=str(patterns))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await ready(pilot, TEXT)
+        screen = await wait_for_task(pilot, text=TEXT)
         assert [(s["label"], s.get("suggested")) for s in screen.spans] == [("ORG", True), ("LOC", True)]
         widget = screen.query_one("#text", SpanText)
         assert "Acme Corp▕ORG?" in widget.visible_text()  # the label beside it, marked as a suggestion
         style = widget._style_at(0, None, None)
         assert style.underline and style.italic and not style.bgcolor  # unlike an accepted span
         await pilot.press("a")
-        await ready(pilot, "Nothing here.")
+        await wait_for_task(pilot, text="Nothing here.")
     row = stored(db_path, "notes")[0]
     assert spans_of(row) == [("Acme Corp", "ORG"), ("Berlin", "LOC")]
     assert all(s["source"] == "pattern" and "suggested" not in s for s in row["spans"])
@@ -295,7 +276,7 @@ async def test_long_text_scrolls_to_follow_the_cursor(tmp_path: Path, db_path: P
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": text}])
     app = ner_app(source, db_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await ready(pilot, text)
+        screen = await wait_for_task(pilot, text=text)
         widget = screen.query_one("#text", SpanText)
         await pilot.press("end")
         await pilot.pause()
@@ -311,7 +292,7 @@ async def test_untrusted_text_in_the_span_view(tmp_path: Path, db_path: Path) ->
     source = write_jsonl(tmp_path / "notes.jsonl", [{"text": text}])
     app = ner_app(source, db_path, labels="[red]ORG")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await ready(pilot, text)
+        screen = await wait_for_task(pilot, text=text)
         await pilot.press("1")
         widget = screen.query_one("#text", SpanText)
         drawn = "".join(seg.text for seg in widget.render_line(0))

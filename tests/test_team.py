@@ -14,27 +14,17 @@ from tuiannot.recipes import Components, get_recipe
 from tuiannot.team.routing import Routing
 from tuiannot.team.reports import agreement_report, aggregate, progress_report, read_ratings_csv
 
-from .conftest import texts, write_jsonl
+from .helpers import seed_votes, texts, vote, write_jsonl
 
 
-def vote(text: str, who: str, answer: str, label: str = "POS", **extra) -> dict:
-    return {"text": text, "label": label, "answer": answer, "_view_id": "classification",
-            "_session_id": f"ds-{who}", "_seconds": 2.0, **extra}
-
-
-def seed(db_path: Path) -> None:
-    rows = []
-    for i, truth in enumerate(["accept", "reject", "accept", "accept", "reject", "accept"]):
-        text = f"item {i}"
-        rows.append(vote(text, "alice", truth))
-        rows.append(vote(text, "bob", truth if i != 2 else "reject"))
-        rows.append(vote(text, "carol", "accept"))
-    with tuiannot.connect(db_path) as db:
-        db.add_answers("ds", rows)
+def entities(who: str, spans: list[tuple[int, int, str]]) -> dict:
+    """One annotator's entities in 'Acme hired Ann', dataset 'ds'."""
+    return {"text": "Acme hired Ann", "answer": "accept", "_view_id": "ner_manual", "_session_id": f"ds-{who}",
+            "spans": [{"start": s, "end": e, "label": label} for s, e, label in spans]}
 
 
 def test_agreement_report_for_yes_no_questions(db_path: Path) -> None:
-    seed(db_path)
+    seed_votes(db_path)
     with tuiannot.connect(db_path) as db:
         report = agreement_report(db, "ds")
     docs = report["documents"]
@@ -44,19 +34,16 @@ def test_agreement_report_for_yes_no_questions(db_path: Path) -> None:
 
 
 def test_agreement_report_for_spans(db_path: Path) -> None:
-    def ents(who, spans):
-        return {"text": "Acme hired Ann", "answer": "accept", "_view_id": "ner_manual", "_session_id": f"ds-{who}",
-                "spans": [{"start": s, "end": e, "label": l} for s, e, l in spans]}
-
     with tuiannot.connect(db_path) as db:
-        db.add_answers("ds", [ents("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]), ents("bob", [(0, 4, "ORG")])])
+        db.add_answers("ds", [entities("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]),
+                              entities("bob", [(0, 4, "ORG")])])
         report = agreement_report(db, "ds")
     assert report["kind"] == "spans"
     assert report["spans"]["strict"]["f"] == pytest.approx(2 / 3)
 
 
 def test_majority_and_dawid_skene_write_the_final_labels(db_path: Path) -> None:
-    seed(db_path)
+    seed_votes(db_path)
     with tuiannot.connect(db_path) as db:
         result = aggregate(db, "ds", "majority", "final")
         final = {r["text"]: r for r in db.answers("final")}
@@ -136,7 +123,7 @@ def test_bad_gold_files(tmp_path: Path) -> None:
 
 
 def test_progress_of_a_team(tmp_path: Path, db_path: Path) -> None:
-    seed(db_path)
+    seed_votes(db_path)
     with tuiannot.connect(db_path) as db:
         report = progress_report(db, "ds")
         assert [p["annotator"] for p in report["annotators"]] == ["alice", "bob", "carol"]
@@ -150,11 +137,8 @@ def test_progress_of_a_team(tmp_path: Path, db_path: Path) -> None:
 
 
 def test_progress_of_span_annotators_uses_strict_span_f(db_path: Path) -> None:
-    def ents(who, spans):
-        return {"text": "Acme hired Ann", "answer": "accept", "_view_id": "ner_manual", "_session_id": f"ds-{who}",
-                "spans": [{"start": s, "end": e, "label": l} for s, e, l in spans]}
-
     with tuiannot.connect(db_path) as db:
-        db.add_answers("ds", [ents("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]), ents("bob", [(0, 4, "ORG")])])
+        db.add_answers("ds", [entities("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]),
+                              entities("bob", [(0, 4, "ORG")])])
         report = progress_report(db, "ds")
     assert [p["agreement_with_others"] for p in report["annotators"]] == [pytest.approx(2 / 3, abs=1e-4)] * 2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import texts, write_jsonl
+from .helpers import texts, write_jsonl
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 

