@@ -6,22 +6,35 @@ why the line could not become one, always with the line number and the byte
 offset reached (the source's progress). Loaders never raise for a bad record;
 the stream decides whether to skip it (with a warning) or stop (``--strict``).
 A source that cannot be read at all raises :class:`SourceError` when opened.
+
+A regular file may be read several times (its header is checked, then it is
+read from the start). A pipe, a FIFO, a device or standard input (``-``) is
+opened once and read once, in order, from the start: the bytes the checks look
+at are kept and read again by the loader, never lost, and nothing seeks. On a
+restart such a source is read anew from its beginning, and tasks already
+answered are skipped as they come.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
+import math
 import os
 import re
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from .errors import SourceError
 
 MAX_RECORD_BYTES = 10 * 1024 * 1024
+STDIN = "-"
+"""A source named ``-`` is standard input."""
 LOADERS = ("jsonl", "json", "csv", "tsv", "txt")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 _BOM = codecs.BOM_UTF8
@@ -73,17 +86,31 @@ class Source:
                  validate: Callable[[Any], str | None] | None = check_text_task,
                  max_record_bytes: int = MAX_RECORD_BYTES) -> None:
         self.path = Path(path)
-        self.name = str(path)
+        self.name = "<stdin>" if str(path) == STDIN else str(path)
         self.loader = loader or guess_loader(self.path)
         if self.loader not in LOADERS:
             raise SourceError(f"{self.name}: unknown loader '{self.loader}' (choose from {', '.join(LOADERS)})")
         self.validate = validate
         self.max_record_bytes = max_record_bytes
-        self.size = _check_readable(self.path)
         self.offset = 0
+        self._stream: BinaryIO | None = None  # a pipe, FIFO, device or stdin: opened once, read once
+        self._head = b""  # what the checks read of it: read again by the loader
+        self._read = False
+        if str(path) == STDIN or _is_special(self.path):
+            self.size = 0
+            self._stream = _open_special(self.path, self.name)
+            self._head = _read_head(self._stream, self.loader in ("csv", "tsv"))
+            head = self._head
+        else:
+            self.size = _check_readable(self.path)
+            head = b""
+        if self._stream is not None and b"\x00" in head[:8192]:
+            raise SourceError(f"{self.name}: looks like a binary file, not text")
         if self.loader in ("csv", "tsv"):
-            self._columns = _csv_header(self.path, "\t" if self.loader == "tsv" else ",")
-        if self.loader == "json" and _first_char(self.path) not in ("[", ""):
+            self._columns = _csv_header(self.path, "\t" if self.loader == "tsv" else ",",
+                                        head if self._stream is not None else None, self.name)
+        if self.loader == "json" and _first_char(self.path, head if self._stream is not None else None) \
+                not in ("[", ""):
             raise SourceError(f"{self.name}: expected a JSON array of tasks")
 
     def __iter__(self) -> Iterator[Record]:
@@ -98,15 +125,27 @@ class Source:
             yield record
 
     @property
-    def progress(self) -> float:
+    def progress(self) -> float | None:
+        """The share of the file read (bytes); None for a pipe, whose size is not known."""
+        if self._stream is not None:
+            return None
         return 1.0 if not self.size else min(1.0, self.offset / self.size)
+
+    def _open(self) -> BinaryIO:
+        """The bytes from the start: the file opened anew, or the pipe's kept head and then the rest of it."""
+        if self._stream is None:
+            return open(self.path, "rb")
+        if self._read:
+            raise SourceError(f"{self.name}: a pipe or FIFO can be read only once")
+        self._read = True
+        return io.BufferedReader(_Prefixed(self._head, self._stream), 1 << 16)  # type: ignore[arg-type]
 
     # -- loaders -----------------------------------------------------------------
 
     def _raw_lines(self) -> Iterator[tuple[int, int, bytes | None, str | None]]:
         """(line number, offset after it, bytes or None, error) for every physical line."""
         limit = self.max_record_bytes
-        with open(self.path, "rb") as f:
+        with self._open() as f:
             lineno = offset = 0
             while True:
                 line = f.readline(limit + 1)
@@ -148,9 +187,11 @@ class Source:
                 if not line:
                     continue
                 try:
-                    record.task = json.loads(line)
+                    record.task = _DECODER.decode(line)
                 except json.JSONDecodeError as e:
                     record.task, record.error = None, f"invalid JSON: {e.msg} (column {e.colno})"
+                except (ValueError, RecursionError) as e:  # a poison record: skipped like any bad one
+                    record.task, record.error = None, _unreadable(e)
             yield record
 
     def _txt(self) -> Iterator[Record]:
@@ -222,22 +263,23 @@ class Source:
         lone surrogates inside the one element that holds it: that element is reported
         and the elements around it are kept.
         """
-        decoder = json.JSONDecoder()
+        decoder = _DECODER
         incremental = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         limit = self.max_record_bytes
-        with open(self.path, "rb") as f:
-            buf, pos, line, eof = "", 0, 1, False
+        with self._open() as f:
+            buf, pos, line, eof, read = "", 0, 1, False, 0
 
             def fill() -> bool:
-                nonlocal buf, pos, eof
+                nonlocal buf, pos, eof, read
                 if eof:
                     return False
                 chunk = f.read(1 << 16)
+                read += len(chunk)  # counted, not asked of the file: a pipe cannot tell
                 if not chunk:
                     eof = True
                     buf = buf[pos:] + incremental.decode(b"", final=True)
                 else:
-                    if f.tell() == len(chunk) and chunk.startswith(_BOM):
+                    if read == len(chunk) and chunk.startswith(_BOM):
                         chunk = chunk[len(_BOM):]
                     buf = buf[pos:] + incremental.decode(chunk)
                 pos = 0
@@ -266,42 +308,110 @@ class Source:
                     if c == "]":
                         return
                     if c != ",":
-                        yield Record(line, f.tell(), error="invalid JSON: expected ',' or ']' after an element; "
+                        yield Record(line, read, error="invalid JSON: expected ',' or ']' after an element; "
                                                            "the rest of the file is skipped" if c else
                                                            "unexpected end of file: the JSON array is not closed")
                         return
                     pos += 1
                     c = skip_ws()
                 if c == "":
-                    yield Record(line, f.tell(), error="unexpected end of file: the JSON array is not closed")
+                    yield Record(line, read, error="unexpected end of file: the JSON array is not closed")
                     return
+                poison = None
                 while True:
                     try:
                         task, end = decoder.raw_decode(buf, pos)
                         break
-                    except json.JSONDecodeError as e:
+                    except (ValueError, RecursionError) as e:
+                        if not isinstance(e, json.JSONDecodeError):  # well-formed, but Python cannot hold it
+                            while (end := _element_end(buf, pos)) < 0 and len(buf) - pos <= limit and fill():
+                                pass
+                            if end >= 0:
+                                poison = _unreadable(e)
+                                break
                         if len(buf) - pos > limit or not fill():
                             reason = (f"record too large (over {_size(limit)})" if len(buf) - pos > limit
-                                      else f"invalid JSON: {e.msg}")
-                            yield Record(line, f.tell(), error=f"{reason}; the rest of the file is skipped")
+                                      else f"invalid JSON: {e.msg}" if isinstance(e, json.JSONDecodeError)
+                                      else _unreadable(e))
+                            yield Record(line, read, error=f"{reason}; the rest of the file is skipped")
                             return
                 first = False
                 record_line = line
                 line += buf.count("\n", pos, end)
+                if poison is not None:
+                    pos = end
+                    yield Record(record_line, read, error=poison)
+                    continue
                 bad = _ESCAPED_BYTE.search(buf, pos, end)
                 pos = end
                 if bad:
-                    yield Record(record_line, f.tell(), error="invalid UTF-8")
+                    yield Record(record_line, read, error="invalid UTF-8")
                 else:
-                    yield Record(record_line, f.tell(), task=task)
+                    yield Record(record_line, read, task=task)
 
 
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_STRUCTURE = re.compile(r'["\\\[\]{},]')
 
 
-def _first_char(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(4096)
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (strict readers refuse it; write null, or a number)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large for JSON readers (it would be Infinity)")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+"""Strict JSON: NaN and Infinity (which Python's json reads, and strict parsers refuse) are invalid records,
+so no export ever carries them."""
+
+
+def _unreadable(e: BaseException) -> str:
+    """Why well-formed JSON cannot be read: a number too long for Python, or nesting too deep."""
+    if isinstance(e, RecursionError):
+        return "invalid JSON: nested too deeply"
+    if "digits" in str(e):
+        return "invalid JSON: a number with too many digits (the limit is 4300)"
+    return f"invalid JSON: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}"
+
+
+def _element_end(buf: str, pos: int) -> int:
+    """Where the JSON value at ``pos`` ends (strings and brackets matched), or -1 if ``buf`` ends first."""
+    depth, in_string, i = 0, False, pos
+    while True:
+        m = _STRUCTURE.search(buf, i)
+        if m is None:
+            return -1
+        c, i = m.group(), m.end()
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+                if depth == 0:
+                    return i
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            if depth == 0:
+                return m.start()  # a scalar ended by the array's close
+            depth -= 1
+            if depth == 0:
+                return i
+        elif c == "," and depth == 0:
+            return m.start()
+
+
+def _first_char(path: Path, head: bytes | None = None) -> str:
+    if head is None:
+        with open(path, "rb") as f:
+            head = f.read(4096)
     if head.startswith(_BOM):
         head = head[len(_BOM):]
     stripped = head.lstrip(b" \t\r\n")
@@ -324,6 +434,73 @@ def guess_loader(path: Path) -> str:
                       f"pass --loader ({', '.join(LOADERS)})")
 
 
+def _is_special(path: Path) -> bool:
+    """A pipe, FIFO, socket or device (following symlinks, so ``<(cmd)``'s /dev/fd/63 is one)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # missing: _check_readable says so
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _open_special(path: Path, name: str) -> BinaryIO:
+    if str(path) == STDIN:
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb", buffering=0)  # a FIFO waits here for its writer, as `cat` would
+    except OSError as e:
+        raise SourceError(f"{name}: cannot be read ({e.strerror})") from None
+
+
+def _read_head(stream: BinaryIO, whole_line: bool) -> bytes:
+    """The first bytes of a pipe, for the checks: 8 KB, or with ``whole_line`` at least the first line
+    (a CSV header), at most :data:`MAX_RECORD_BYTES`. They are read again by the loader."""
+    head = b""
+    try:
+        while len(head) < MAX_RECORD_BYTES:
+            chunk = _read_some(stream, 1 << 16)
+            if not chunk:
+                break
+            head += chunk
+            if len(head) >= 8192 and (not whole_line or b"\n" in head):
+                break
+    except OSError as e:
+        raise SourceError(f"cannot read the source ({e.strerror})") from None
+    return head
+
+
+def _read_some(stream: BinaryIO, size: int) -> bytes:
+    """What the pipe has now, up to ``size`` bytes (one read; b"" at the end)."""
+    read1 = getattr(stream, "read1", None)  # a buffered stream's read(n) would wait for all n bytes
+    return read1(size) if read1 is not None else stream.read(size)
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a pipe, then the rest of the pipe: the loader reads from the start."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        chunk = _read_some(self._rest, len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        if self._rest is not sys.stdin.buffer:
+            self._rest.close()
+        super().close()
+
+
 def _check_readable(path: Path) -> int:
     if not path.exists():
         raise SourceError(f"{path}: no such file")
@@ -342,9 +519,13 @@ def _check_readable(path: Path) -> int:
         return 0
 
 
-def _csv_header(path: Path, delimiter: str) -> list[str]:
-    with open(path, "rb") as f:
-        raw = f.readline(MAX_RECORD_BYTES)
+def _csv_header(path: Path, delimiter: str, head: bytes | None = None, name: str | None = None) -> list[str]:
+    if head is None:
+        with open(path, "rb") as f:
+            raw = f.readline(MAX_RECORD_BYTES)
+    else:
+        raw = head.split(b"\n", 1)[0]
+    path = Path(name) if name is not None else path
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
     try:

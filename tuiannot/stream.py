@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .errors import InvalidRecord
 from .sources import Record, Source
-from .tasks import Task, set_hashes
+from .tasks import Task, is_hash, set_hashes
 
 Step = Callable[[Task], "Task | Iterable[Task] | None"]
 
@@ -109,6 +109,9 @@ class Stream:
 
     def _apply(self, record: Record, task: Any, step: int) -> Iterator[Task]:
         if step == len(self._steps):
+            for key in ("_input_hash", "_task_hash"):
+                if key in task and not is_hash(task[key]):
+                    self.note(f"{key} {_shown(task[key])} is not a 64-bit hash: computed from the task instead")
             try:
                 yield set_hashes(task)
             except (TypeError, ValueError) as e:
@@ -126,3 +129,8 @@ class Stream:
         else:
             for item in result:
                 yield from self._apply(record, item, step + 1)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any, Iterable
 
 INPUT_KEYS: tuple[str, ...] = ("text", "image", "html", "audio", "video")
@@ -69,13 +70,66 @@ def task_hash(task: Task, task_keys: Iterable[str] = TASK_KEYS, *, in_hash: int 
     return hash_value(parts)
 
 
+HASH_MIN, HASH_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def is_hash(value: Any) -> bool:
+    """Whether ``value`` can be a hash: a whole number (not a boolean) that fits in signed 64 bits, as
+    every database stores them. Prodigy's hashes are 32-bit; tuiannot's own 64-bit."""
+    return isinstance(value, int) and not isinstance(value, bool) and HASH_MIN <= value <= HASH_MAX
+
+
 def set_hashes(task: Task, *, overwrite: bool = False) -> Task:
-    """Add ``_input_hash`` and ``_task_hash`` to ``task`` (in place) and return it."""
-    if overwrite or not isinstance(task.get("_input_hash"), int):
+    """Add ``_input_hash`` and ``_task_hash`` to ``task`` (in place) and return it.
+
+    A hash the task already has is kept; anything else in those fields (a string, ``true``, a number too
+    large for 64 bits) is not a hash, and is replaced by the computed one."""
+    if overwrite or not is_hash(task.get("_input_hash")):
         task["_input_hash"] = input_hash(task)
-    if overwrite or not isinstance(task.get("_task_hash"), int):
+    if overwrite or not is_hash(task.get("_task_hash")):
         task["_task_hash"] = task_hash(task, in_hash=task["_input_hash"])
     return task
+
+
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: what a date can show
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def answer_problem(task: Task) -> str | None:
+    """Why ``task`` cannot be stored as an answer (a field of the wrong kind), or None when it can.
+
+    Checked on the way in (``db-in``, the storage), so that no row can break a report later: a timestamp
+    of 1e308 or a hash too large for 64 bits is refused with its reason, not stored."""
+    answer = task.get("answer")
+    if answer not in ANSWERS:
+        return f"'answer' must be accept, reject or ignore, not {_shown(answer)}"
+    for key in ("_input_hash", "_task_hash"):
+        if key in task and not is_hash(task[key]):
+            return f"{key!r} must be an integer that fits in 64 bits, not {_shown(task[key])}"
+    if "_timestamp" in task and not (_number(task["_timestamp"]) and 0 <= task["_timestamp"] <= MAX_TIMESTAMP):
+        return f"'_timestamp' must be seconds since 1970 (a number up to year 9999), not {_shown(task['_timestamp'])}"
+    seconds = task.get("_seconds")
+    if seconds is not None and not (_number(seconds) and seconds >= 0):
+        return f"'_seconds' must be a number of seconds (0 or more), not {_shown(task['_seconds'])}"
+    for key in ("_session_id", "_annotator_id", "_view_id", "label"):
+        if task.get(key) is not None and not isinstance(task[key], str):
+            return f"{key!r} must be a string, not {_shown(task[key])}"
+    if task.get("accept") is not None and not isinstance(task["accept"], (list, str)):
+        return f"'accept' must be a list of labels, not {_shown(task['accept'])}"
+    for key in ("spans", "options", "tokens"):
+        if task.get(key) is not None and not isinstance(task[key], list):
+            return f"{key!r} must be a list, not {_shown(task[key])}"
+    if task.get("meta") is not None and not isinstance(task["meta"], dict):
+        return f"'meta' must be an object, not {_shown(task['meta'])}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def accepted_labels(task: Task) -> list[str]:

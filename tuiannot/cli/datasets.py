@@ -1,7 +1,8 @@
 """The lead's commands on datasets: ``stats``, ``db-out`` (every export format), ``db-in`` and ``drop``.
 
-Exports are written through :func:`tuiannot.data.files.atomic_file` (a half-written
-file never replaces a good one) or to standard output; what a format cannot hold
+Exports are written through :func:`tuiannot.data.files.output_file` (a half-written
+file never replaces a good one; a FIFO, device or symlink is written in place) or to
+standard output; what a format cannot hold
 is counted and named in warnings by :mod:`tuiannot.data.export`. An unknown dataset
 is the storage's own one-line error (:class:`~tuiannot.storage.UnknownDataset`),
 naming the database, so no command checks first.
@@ -17,10 +18,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..data.files import atomic_file
+from ..data.files import output_file
 from ..errors import UserError
 from ..recipes.options import DbOpt, JsonOpt, TokenizerLangOpt
-from ..tasks import ANSWERS, INPUT_KEYS
+from ..tasks import ANSWERS, INPUT_KEYS, answer_problem, is_hash
 from .program import app
 
 @app.command("stats")
@@ -140,7 +141,7 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
                 return
         else:
             assert output is not None
-            with atomic_file(output, binary=fmt == "spacy") as f:
+            with output_file(output, binary=fmt == "spacy") as f:
                 summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
                                  advance=advance)
     from ..sanitize import one_line
@@ -183,7 +184,7 @@ def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optio
             if output is None or str(output) == "-":
                 print(text)
             else:
-                with atomic_file(output) as f:
+                with output_file(output) as f:
                     f.write(text)
             print(f"Exported {len(coco['images'])} images, {len(coco['annotations'])} boxes, "
                   f"{len(coco['categories'])} categories (coco) from {one_line(dataset)!r}"
@@ -203,7 +204,7 @@ def _write_atomically(output: Path, rows: Any, total: int) -> int:
     from .show import stderr_console
 
     count = 0
-    with atomic_file(output) as f:
+    with output_file(output) as f:
         with Progress(transient=True, disable=total < 50_000, console=stderr_console()) as bar:
             job = bar.add_task("Exporting", total=total)
             buffer: list[str] = []
@@ -223,25 +224,28 @@ def _write_atomically(output: Path, rows: Any, total: int) -> int:
 def _check_answer_record(task: Any) -> str | None:
     if not isinstance(task, dict):
         return "expected a JSON object"
-    if not any(k in task for k in INPUT_KEYS) and not isinstance(task.get("_input_hash"), int):
+    if not any(k in task for k in INPUT_KEYS) and not is_hash(task.get("_input_hash")):
         return f"no input field ({', '.join(INPUT_KEYS)}) and no _input_hash"
-    answer = task.get("answer", "accept")
-    if answer not in ANSWERS:
-        return f"'answer' must be accept, reject or ignore, not {answer!r}"
-    for key in ("_input_hash", "_task_hash"):
-        if key in task and not isinstance(task[key], int):
-            return f"{key!r} must be an integer"
-    return None
+    return answer_problem({**task, "answer": task.get("answer", "accept")})
 
 
 @app.command("db-in")
 def db_in(
     dataset: Annotated[str, typer.Argument(help="Dataset to import into (created if new).", show_default=False)],
-    file: Annotated[Path, typer.Argument(help="JSONL of annotated tasks.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="JSONL of annotated tasks; - reads standard input.",
+                                         show_default=False)],
     answer: Annotated[str, typer.Option("--answer", help="Answer for records that have none.")] = "accept",
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Import nothing if any record is invalid. Default: import the valid records and name "
+                         "each invalid one (file:line: reason), as annotating does.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Import annotations (Prodigy-style JSONL) into a dataset; hashes are added where missing."""
+    """Import annotations (Prodigy-style JSONL) into a dataset; hashes are added where missing.
+
+    Every record is checked on the way in (the answer, hashes, timestamps, types): an invalid one is reported
+    as file:line: reason and skipped, or with --strict the import stops there and nothing is imported (it runs
+    in one transaction).
+    """
     from collections import Counter
 
     from ..sources import Source
@@ -250,7 +254,10 @@ def db_in(
 
     if answer not in ANSWERS:
         raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
+    from ..sanitize import one_line
+
     stream = Stream(Source(file, loader="jsonl", validate=_check_answer_record))
+    stream.strict = strict
     kinds: Counter[str] = Counter()
 
     def tasks() -> Any:
@@ -263,10 +270,13 @@ def db_in(
         count = database.add_answers(dataset, tasks())
         location = database.location
     for warning in list(stream.warnings)[:20]:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {one_line(warning, 300)}", file=sys.stderr)
+    if stream.invalid > 20:
+        print(f"warning: … and {stream.invalid - 20} more invalid records", file=sys.stderr)
     detail = ", ".join(f"{k} {kinds[k]}" for k in ANSWERS if kinds[k])
-    print(f"Imported {count} answers into {dataset!r}{' (' + detail + ')' if detail else ''}; "
-          f"{stream.invalid} invalid records skipped. Database: {location}")
+    invalid = f"{stream.invalid} invalid record{'s' if stream.invalid != 1 else ''}"
+    print(f"Imported {count} answer{'s' if count != 1 else ''} into {one_line(dataset)!r}"
+          f"{' (' + detail + ')' if detail else ''}; {invalid} skipped. Database: {one_line(location, 300)}")
 
 
 @app.command("drop")

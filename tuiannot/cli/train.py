@@ -76,6 +76,7 @@ def data_to_spacy(
     are resolved by keeping the latest, each reported. The evaluation split is by input and seeded.
     """
     from ..data.corpus import parse_datasets, write_docbin
+    from ..data.files import output_file
     from ..data.training import make_config
     from ..nlp.load import blank
     from ..storage import connect
@@ -94,7 +95,8 @@ def data_to_spacy(
         output_dir.mkdir(parents=True, exist_ok=True)
         write_docbin(corpus.train, output_dir / "train.spacy")
         write_docbin(corpus.dev, output_dir / "dev.spacy")
-        config.to_disk(output_dir / "config.cfg")
+        with output_file(output_dir / "config.cfg") as f:
+            f.write(config.to_str())
     except OSError as e:
         raise UserError(f"{output_dir}: cannot write ({e.strerror})") from None
     command = (f"python -m spacy train {output_dir / 'config.cfg'} --paths.train {output_dir / 'train.spacy'} "

@@ -349,4 +349,7 @@ def _label_counts(kinds: list[str], train: list["Doc"], dev: list["Doc"]) -> dic
 def write_docbin(docs: Iterable["Doc"], path: Path) -> None:
     from spacy.tokens import DocBin
 
-    DocBin(docs=docs, store_user_data=False).to_disk(path)
+    from .files import output_file
+
+    with output_file(path, binary=True) as f:  # a FIFO or a symlink is written in place
+        f.write(DocBin(docs=docs, store_user_data=False).to_bytes())

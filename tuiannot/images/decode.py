@@ -28,6 +28,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import threading
 import warnings
 from collections import OrderedDict
@@ -118,9 +119,16 @@ def read_bytes(ref: str) -> bytes:
             data = base64.b64decode(ref[match.end():], validate=False)
         except (binascii.Error, ValueError) as e:
             raise ImageError(f"invalid base64 in the data URI ({e})") from None
+        if not data:
+            raise ImageError("empty data URI (no image in it)")
     else:
         try:
-            size = os.path.getsize(ref)
+            info = os.stat(ref)
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):  # a FIFO would hang, /dev/zero read 256 MB of nothing
+                raise ImageError("not a regular file (a pipe, FIFO or device): images are read from files")
+            size = info.st_size
             if size > MAX_FILE_BYTES:
                 raise ImageError(f"file too large ({size / 2**20:.0f} MB; the limit is "
                                  f"{MAX_FILE_BYTES / 2**20:.0f} MB)")

@@ -21,7 +21,10 @@ from ..tasks import ANSWERS
 def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):  # a row stored before timestamps were checked on the way in
+        return None
 
 
 def per_hour(answers: int, seconds: float) -> float | None:

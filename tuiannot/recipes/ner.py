@@ -15,9 +15,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from ..sources import Source
 from ..stream import Stream
-from .registry import keyed_labels, parse_labels, recipe
+from .registry import annotation_source, keyed_labels, parse_labels, recipe
 from .options import (BatchOpt, DatasetOpt, ExcludeOpt, LabelOpt, LoaderOpt, OutputOpt, SourceArg, SpanModelOpt,
                       StrategyOpt, TeachOpt, TokenizerLangOpt)
 
@@ -35,7 +34,7 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
 
     labels = keyed_labels(label, "PERSON,ORG")
     overlapping = view_id == "spans_manual"
-    stream = Stream(Source(source, loader=loader))
+    stream = Stream(annotation_source(source, loader))
     nlp = load_nlp(lang, model)
     if output and not teach:
         raise UserError("--output goes with --teach")

@@ -17,8 +17,10 @@ from ..nlp.learning import STRATEGIES
 from ..sources import LOADERS
 
 # -- what every annotation command takes ---------------------------------------------------
-SourceArg = Annotated[str, typer.Argument(help="File of texts: JSONL, JSON, CSV or TXT.", metavar="SOURCE",
-                                          show_default=False)]
+SourceArg = Annotated[str, typer.Argument(
+    help="File of texts: JSONL, JSON, CSV or TXT. A pipe or FIFO (e.g. <(zcat x.jsonl.gz) with --loader) is read "
+         "once from the start; on a restart, tasks already answered are skipped as they come.", metavar="SOURCE",
+    show_default=False)]
 DatasetOpt = Annotated[Optional[str], typer.Option(
     "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")]
 LoaderOpt = Annotated[Optional[str], typer.Option(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import UserError
+from ..sources import STDIN, Source
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
 
@@ -45,6 +46,15 @@ def load_recipe_file(path: str | Path) -> list[str]:
     except Exception as e:  # the user's code: report it in one line
         raise UserError(f"{path}: error while importing: {type(e).__name__}: {e}") from None
     return sorted(set(REGISTRY) - before)
+
+
+def annotation_source(path: str, loader: str | None = None) -> Source:
+    """The source of an annotation command: a file, a FIFO or a pipe, but not standard input (``-``), which is
+    the keyboard while annotating."""
+    if path == STDIN:
+        raise UserError("annotating reads your keys from standard input, so the source cannot be '-': give a "
+                        "file, a FIFO, or a pipe such as <(zcat data.jsonl.gz) with --loader")
+    return Source(path, loader=loader)
 
 
 MAX_KEYED_LABELS = 10

@@ -14,9 +14,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from ..sources import Source
 from ..stream import Stream
-from .registry import keyed_labels, parse_labels, recipe
+from .registry import annotation_source, keyed_labels, parse_labels, recipe
 from .options import (BatchOpt, DatasetOpt, EncoderOpt, ExcludeOpt, LabelOpt, LoaderOpt, OutputOpt, SourceArg,
                       StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
 
@@ -65,7 +64,7 @@ def textcat(
     encoder: EncoderOpt = "auto",
 ) -> dict[str, Any]:
     labels = keyed_labels(label, "POS,NEG")
-    stream = Stream(Source(source, loader=loader)).map(_move_label_to_meta)
+    stream = Stream(annotation_source(source, loader)).map(_move_label_to_meta)
     if teach:
         from .teach import teach_components
 

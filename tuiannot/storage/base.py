@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ..errors import UserError
-from ..tasks import accepted_labels, set_hashes
+from ..tasks import accepted_labels, answer_problem, set_hashes
 
 IDLE_CAP_SECONDS = 300.0
 """Time on one task counted at most this long for rates (an annotator who went for lunch)."""
@@ -51,10 +51,11 @@ class StoredAnswer:
 
     @classmethod
     def from_task(cls, dataset: str, task: dict[str, Any]) -> "StoredAnswer":
+        problem = answer_problem(task)
+        if problem is not None:
+            raise ValueError(problem)
         set_hashes(task)
-        answer = task.get("answer")
-        if answer not in ("accept", "reject", "ignore"):
-            raise ValueError(f"answer must be accept, reject or ignore, not {answer!r}")
+        answer = task["answer"]
         task.setdefault("_timestamp", int(time.time()))
         session = session_name(dataset, task)
         seconds = task.get("_seconds")

@@ -1,0 +1,300 @@
+"""Special files and poison records: nothing lost, nothing silently wrong (issue 13, its high items).
+
+Special files are made in a temporary folder (``mkfifo``, symlinks, ``mknod`` as root), never the real
+``/dev`` entries: the bug these tests keep out replaced such files with plain ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import tuiannot
+from tuiannot.sources import Source
+from tuiannot.stream import Stream
+
+ROOT = os.geteuid() == 0
+TUIANNOT = [sys.executable, "-m", "tuiannot"]
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db_with_answers(tmp_path: Path) -> Path:
+    db_path = tmp_path / "t.db"
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [{"text": f"text {i}", "label": "X", "answer": "accept"} for i in range(400)])
+    return db_path
+
+
+def db_out(db_path: Path, *args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TUIANNOT, "db-out", "ds", *map(str, args), "--db", str(db_path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def read_fifo(path: Path, into: list[bytes]) -> threading.Thread:
+    def read() -> None:
+        with open(path, "rb") as f:
+            into.append(f.read())
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "doccano", "label-studio"])
+def test_db_out_writes_into_a_fifo_instead_of_replacing_it(tmp_path: Path, db_with_answers: Path, fmt: str) -> None:
+    fifo = tmp_path / "o.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = read_fifo(fifo, got)
+    result = db_out(db_with_answers, fifo, "--format", fmt)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a FIFO
+    text = got[0].decode("utf-8")
+    records = json.loads(text) if fmt == "label-studio" else [json.loads(line) for line in text.splitlines()]
+    assert len(records) == 400
+
+
+def test_db_out_writes_through_a_symlink_and_keeps_a_files_permissions(tmp_path: Path,
+                                                                        db_with_answers: Path) -> None:
+    target = tmp_path / "elsewhere" / "answers.jsonl"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    assert db_out(db_with_answers, link).returncode == 0
+    assert link.is_symlink() and len(target.read_text().splitlines()) == 400
+    os.chmod(target, 0o640)
+    assert db_out(db_with_answers, target).returncode == 0
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640 and len(target.read_text().splitlines()) == 400
+
+
+@pytest.mark.skipif(not ROOT, reason="mknod needs root (CI runs as root)")
+def test_db_out_to_device_nodes(tmp_path: Path, db_with_answers: Path) -> None:
+    null, full = tmp_path / "null", tmp_path / "full"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    assert db_out(db_with_answers, null).returncode == 0
+    assert stat.S_ISCHR(os.stat(null).st_mode)  # still the device
+    result = db_out(db_with_answers, full)
+    assert result.returncode == 1 and stat.S_ISCHR(os.stat(full).st_mode)
+    assert result.stderr.strip().splitlines()[-1] == f"error: {full}: cannot write (No space left on device)"
+
+
+def test_db_out_to_a_pipe_given_as_a_path(tmp_path: Path, db_with_answers: Path) -> None:
+    """``db-out DS >(gzip > x.gz)``: the shell passes /dev/fd/N, a pipe."""
+    out = tmp_path / "x.gz"
+    result = subprocess.run(["bash", "-c", f'{" ".join(TUIANNOT)} db-out ds >(gzip > "{out}") --db "{db_with_answers}"'
+                             "; wait"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for _ in range(100):
+        if out.exists() and out.stat().st_size:
+            break
+        threading.Event().wait(0.05)
+    import gzip
+
+    assert len(gzip.decompress(out.read_bytes()).splitlines()) == 400
+
+
+def numbered(n: int) -> list[dict[str, str]]:
+    return [{"text": f"text number {i}"} for i in range(n)]
+
+
+@pytest.mark.parametrize("loader", ["jsonl", "json", "csv", "txt"])
+def test_a_pipe_is_read_once_from_the_start(tmp_path: Path, loader: str) -> None:
+    """``<(cat file)``: every record, in order, from the first (the checks' bytes are not lost)."""
+    rows = numbered(1000)
+    if loader == "jsonl":
+        content = "".join(json.dumps(r) + "\n" for r in rows)
+    elif loader == "json":
+        content = json.dumps(rows)
+    elif loader == "csv":
+        content = "id,text\n" + "".join(f"{i},{r['text']}\n" for i, r in enumerate(rows))
+    else:
+        content = "".join(r["text"] + "\n" for r in rows)
+    read, write = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write, content.encode()), os.close(write)), daemon=True)
+    writer.start()
+    source = Source(f"/dev/fd/{read}", loader=loader)
+    tasks = list(Stream(source))
+    os.close(read)
+    assert [t["text"] for t in tasks] == [r["text"] for r in rows]
+    assert source.progress is None  # a pipe has no size: no made-up percentage
+    with pytest.raises(tuiannot.errors.SourceError, match="read only once"):
+        list(Stream(source))
+
+
+def test_a_fifo_is_read_when_its_writer_comes(tmp_path: Path) -> None:
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in numbered(50)))
+
+    threading.Thread(target=write, daemon=True).start()
+    assert len(list(Stream(Source(fifo, loader="jsonl")))) == 50
+
+
+def test_db_in_reads_standard_input(tmp_path: Path) -> None:
+    content = "".join(json.dumps({"text": f"t{i}", "label": "X", "answer": "accept"}) + "\n" for i in range(30))
+    result = subprocess.run([*TUIANNOT, "db-in", "ds", "-", "--db", str(tmp_path / "t.db")], input=content,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Imported 30 answers" in result.stdout
+    with tuiannot.connect(tmp_path / "t.db") as db:
+        assert db.count_answers("ds") == 30
+
+
+POISON_JSONL = [
+    '{"text": "first"}',
+    '{"text": "a long number", "n": ' + "1" * 5000 + "}",
+    '{"text": "deep", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    '{"text": "a huge hash", "_input_hash": 1180591620717411303424}',
+    '{"text": "a boolean hash", "_input_hash": true}',
+    '{"text": "after"}',
+]
+
+
+def test_poison_records_are_skipped_with_their_line_and_the_rest_is_served(tmp_path: Path) -> None:
+    source = tmp_path / "poison.jsonl"
+    source.write_text("\n".join(POISON_JSONL) + "\n", encoding="utf-8")
+    stream = Stream(Source(source))
+    tasks = list(stream)
+    assert [t["text"] for t in tasks] == ["first", "a huge hash", "a boolean hash", "after"]
+    warnings = list(stream.warnings)
+    assert warnings[0] == f"{source}:2: invalid JSON: a number with too many digits (the limit is 4300)"
+    assert warnings[1] == f"{source}:3: invalid JSON: nested too deeply"
+    assert warnings[2].startswith(f"{source}:4: _input_hash 1180591620717411303424 is not a 64-bit hash")
+    assert warnings[3].startswith(f"{source}:5: _input_hash True is not a 64-bit hash")
+    assert stream.invalid == 2
+    # the hashes were computed instead: the answers are saved
+    with tuiannot.connect(tmp_path / "t.db") as db:
+        for task in tasks:
+            db.add_answer("ds", {**task, "answer": "accept"})
+        assert db.count_answers("ds") == 4
+
+
+def test_poison_elements_of_a_json_array_are_skipped(tmp_path: Path) -> None:
+    big = "1" * 5000
+    source = tmp_path / "poison.json"
+    source.write_text('[{"text": "first"},\n {"text": "big", "n": ' + big + '},\n {"text": "deep", "x": '
+                      + "[" * 100_000 + "]" * 100_000 + "},\n " + big + ',\n {"text": "s\\"tr]", "y": [1, {"a": "}"}]'
+                      '},\n {"text": "after"}]', encoding="utf-8")
+    stream = Stream(Source(source))
+    assert [t["text"] for t in stream] == ["first", 's"tr]', "after"]
+    assert [w.split(": ", 1)[0] for w in stream.warnings] == [f"{source}:2", f"{source}:3", f"{source}:4"]
+
+
+def test_a_poison_record_does_not_stop_annotation(tmp_path: Path) -> None:
+    """The prefetch thread skips it, and a restart goes past it too."""
+    from tuiannot.controller import Controller
+    from tuiannot.recipes import Components, get_recipe
+
+    source = tmp_path / "poison.jsonl"
+    source.write_text("\n".join(POISON_JSONL) + "\n", encoding="utf-8")
+    for run in range(2):
+        components = Components.from_value(get_recipe("textcat")(str(source), label="X"))
+        with tuiannot.connect(tmp_path / "t.db") as db:
+            controller = Controller(components, db, "alice").start()
+            answered = 0
+            while controller.next_task(timeout=30) is not None:
+                controller.answer("accept")
+                answered += 1
+            summary = controller.close()
+        assert answered == (4 if run == 0 else 0) and summary.error is None and summary.invalid == 2
+    with tuiannot.connect(tmp_path / "t.db") as db:
+        assert db.count_answers("poison") == 4
+
+
+BAD_ANSWERS = [
+    ('{"text": "yesterday", "_timestamp": "yesterday"}', "'_timestamp' must be seconds since 1970"),
+    ('{"text": "far", "_timestamp": 1e308}', "'_timestamp' must be seconds since 1970"),
+    ('{"text": "giant", "_task_hash": 1180591620717411303424}', "'_task_hash' must be an integer that fits in 64"),
+    ('{"text": "list", "label": ["A"]}', "'label' must be a string"),
+    ('{"text": "object", "_session_id": {"a": 1}}', "'_session_id' must be a string"),
+    ('{"text": "minus", "_seconds": -3}', "'_seconds' must be a number of seconds"),
+    ('{"text": "deep", "meta": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+    ('{"text": "huge", "n": ' + "9" * 5000 + "}", "too many digits"),
+    ('{"text": "nan", "score": NaN}', "NaN is not JSON"),
+]
+
+
+def test_db_in_names_every_bad_record_and_imports_the_rest(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = ['{"text": "good one", "label": "X"}'] + [line for line, _ in BAD_ANSWERS] + ['{"text": "good two"}']
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db_path = tmp_path / "t.db"
+    result = subprocess.run([*TUIANNOT, "db-in", "ds", str(source), "--db", str(db_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == len(BAD_ANSWERS)
+    for n, (warning, (_, reason)) in enumerate(zip(warnings, BAD_ANSWERS, strict=True), start=2):
+        assert warning.startswith(f"warning: {source}:{n}: ") and reason in warning, warning
+    assert f"Imported 2 answers into 'ds' (accept 2); {len(BAD_ANSWERS)} invalid records skipped" in result.stdout
+    # and every report still works on what was imported
+    for command in (["stats"], ["stats", "ds"], ["progress", "ds"]):
+        report = subprocess.run([*TUIANNOT, *command, "--db", str(db_path), "--json"], capture_output=True,
+                                text=True, timeout=120)
+        assert report.returncode == 0, report.stderr
+        json.loads(report.stdout)
+
+
+def test_db_in_strict_imports_nothing_when_a_record_is_bad(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "good"}\n{"text": "bad", "_timestamp": "yesterday"}\n{"text": "good too"}\n')
+    db_path = tmp_path / "t.db"
+    result = subprocess.run([*TUIANNOT, "db-in", "ds", str(source), "--strict", "--db", str(db_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {source}:2: '_timestamp' must be seconds since 1970")
+    with tuiannot.connect(db_path) as db:
+        assert db.count_answers("ds") == 0
+
+
+def test_reports_survive_rows_stored_before_fields_were_checked(tmp_path: Path) -> None:
+    """An old row with a timestamp of 1e308 no longer breaks stats and progress for the whole database."""
+    import sqlite3
+
+    db_path = tmp_path / "t.db"
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [{"text": "fine", "answer": "accept"}, {"text": "odd", "answer": "accept"}])
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE answers SET timestamp = 1e308 WHERE content LIKE '%odd%'")
+    conn.commit()
+    conn.close()
+    for command in (["stats"], ["stats", "ds"], ["progress", "ds"]):
+        result = subprocess.run([*TUIANNOT, *command, "--db", str(db_path)], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+
+
+def test_an_image_path_that_is_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    from tuiannot.images.decode import ImageError, read_bytes
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_bytes(str(fifo))  # no writer: opening it would hang
+
+
+def test_annotating_from_standard_input_is_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run([*TUIANNOT, "textcat", "-", "--label", "X", "--loader", "jsonl", "--db",
+                             str(tmp_path / "t.db")], input='{"text": "a"}\n', capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: annotating reads your keys from standard input")
+    assert result.stderr.count("\n") == 1
