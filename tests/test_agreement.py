@@ -16,7 +16,9 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+from irrCAC import datasets as irr_datasets
 from irrCAC.raw import CAC
+from irrCAC.table import CAC as TableCAC
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
@@ -30,6 +32,7 @@ from tuiannot.metrics.spans import MISSING, span_agreement
 from .helpers import SHARED
 
 TOL = 1e-6
+EXACT = 1e-9  # against a reference computed here (irrCAC, krippendorff, statsmodels, scikit-learn)
 SNOW = SHARED / "agreement" / "snow2008_rte"
 
 
@@ -44,9 +47,9 @@ def from_matrix(rows: list[list]) -> list[tuple]:
     return [(u, c, v) for c, row in enumerate(rows) for u, v in enumerate(row) if v is not None]
 
 
-def wide(ratings, compared_only: bool = True) -> pd.DataFrame:
-    """Items x annotators with NaN, as irrCAC wants; by default only the items with 2+ annotators
-    (our convention: single-rated items are left out of every figure, chance terms included)."""
+def wide(ratings, compared_only: bool = False) -> pd.DataFrame:
+    """Items x annotators with NaN, as irrCAC wants: every rated item (single-rated ones count in the chance
+    term of Fleiss' kappa and AC1/AC2), or with ``compared_only`` only the items with 2+ annotators."""
     df = pd.DataFrame(ratings, columns=["item", "annotator", "label"]).pivot(
         index="item", columns="annotator", values="label").astype(float)
     if compared_only:
@@ -55,12 +58,21 @@ def wide(ratings, compared_only: bool = True) -> pd.DataFrame:
 
 
 def coders_by_units(ratings) -> np.ndarray:
-    return wide(ratings, compared_only=False).T.values
+    return wide(ratings).T.values
 
 
 def irr(ratings, method: str, weights: str = "identity", categories=None) -> dict:
     cac = CAC(wide(ratings), weights=weights, categories=categories, digits=12)
     return getattr(cac, method)()["est"]
+
+
+def from_frame(df: pd.DataFrame) -> list[tuple]:
+    """irrCAC's layout (units x raters, NaN or None for missing) -> (unit, rater, value) triples."""
+    return [(unit, rater, value) for rater in df.columns for unit, value in df[rater].items() if not pd.isna(value)]
+
+
+def single_rated(ratings) -> int:
+    return sum(1 for n in Counter(item for item, _, _ in ratings).values() if n == 1)
 
 
 def random_ratings(seed: int, items: int = 80, annotators: int = 5, categories: int = 4,
@@ -172,36 +184,200 @@ def test_cohen_wikipedia_yes_no_example() -> None:
                                 "cohens_kappa": report["cohens_kappa"]}]
 
 
-def test_gwet_irrcac_documented_example_on_the_compared_units() -> None:
-    # irrCAC's own example (the same 4 x 12 data) gives AC1 0.77544 with unit 12's lone rating in the
-    # chance term; we leave single-rated units out, which is irrCAC on units 1-11.
+def test_gwet_irrcac_documented_example_counts_the_single_rating_in_the_chance_term() -> None:
+    # irrCAC's own example (the same 4 x 12 data, its raw_4raters) gives AC1 0.77544 and Fleiss' kappa 0.76117
+    # with unit 12's lone rating in the chance term (docstring of irrCAC/raw.py, irrCAC 0.4.4). Gwet's
+    # definition: observed agreement on units 1-11, category prevalence over all 12 units.
     ratings = from_matrix(KRIPPENDORFF_2011)
-    assert close(gwet_ac1(ratings), irr(ratings, "gwet")["coefficient_value"])
-    assert round(gwet_ac1(ratings), 4) == 0.7752
-    full = CAC(wide(ratings, compared_only=False), digits=12).gwet()["est"]["coefficient_value"]
-    assert round(full, 5) == 0.77544 and abs(full - gwet_ac1(ratings)) < 1e-3
+    assert single_rated(ratings) == 1
+    assert round(gwet_ac1(ratings), 5) == 0.77544 and round(fleiss_kappa(ratings), 5) == 0.76117
+    assert round(gwet_ac2(ratings, "bipolar"), 5) == 0.90037
+    assert close(gwet_ac1(ratings), irr(ratings, "gwet")["coefficient_value"], EXACT)
+    assert close(fleiss_kappa(ratings), irr(ratings, "fleiss")["coefficient_value"], EXACT)
+    # not the figures of the table restricted to units 1-11 (what this module computed before issue 13)
+    restricted = CAC(wide(ratings, compared_only=True), digits=12)
+    assert round(restricted.gwet()["est"]["coefficient_value"], 6) == 0.775152
+    assert round(restricted.fleiss()["est"]["coefficient_value"], 6) == 0.762483
+    assert not close(gwet_ac1(ratings), restricted.gwet()["est"]["coefficient_value"])
+    # percent agreement and alpha are over units 1-11 either way
+    assert close(percent_agreement(ratings), restricted.gwet()["est"]["pa"], EXACT)
+    assert close(krippendorff_alpha(ratings), restricted.krippendorff()["est"]["coefficient_value"], EXACT)
+
+
+def test_single_rated_items_count_in_the_chance_term_only() -> None:
+    # item 1: x x x, item 2: x y, item 3: y alone, item 4: z alone: q = 3 categories, n = 4 rated, n' = 2 compared
+    ratings = [(1, "a", "x"), (1, "b", "x"), (1, "c", "x"), (2, "a", "x"), (2, "b", "y"), (3, "c", "y"),
+               (4, "a", "z")]
+    compared = [r for r in ratings if r[0] in (1, 2)]
+    assert percent_agreement(ratings) == 0.5 == percent_agreement(compared)  # (1 + 0) / 2
+    # pi = (1 + 1/2 + 0 + 0) / 4, (0 + 1/2 + 1 + 0) / 4, (0 + 0 + 0 + 1) / 4 = 3/8, 3/8, 1/4
+    # Fleiss: p_e = 9/64 + 9/64 + 4/64 = 22/64, kappa = (32 - 22) / (64 - 22) = 5/21
+    assert abs(fleiss_kappa(ratings) - 5 / 21) < 1e-12
+    # AC1: p_e = (15/64 + 15/64 + 12/64) / 2 = 21/64, AC1 = (32 - 21) / (64 - 21) = 11/43
+    assert abs(gwet_ac1(ratings) - 11 / 43) < 1e-12
+    # without items 3 and 4: pi = 3/4, 1/4 and q = 2, so kappa (8 - 10) / (16 - 10) = -1/3 and AC1 (8 - 6) / (16 - 6)
+    assert abs(fleiss_kappa(compared) + 1 / 3) < 1e-12 and abs(gwet_ac1(compared) - 1 / 5) < 1e-12
+    assert krippendorff_alpha(ratings) == krippendorff_alpha(compared)
+    assert cohens_kappa([r for r in ratings if r[1] != "c"]) == cohens_kappa([r for r in compared if r[1] != "c"])
+    numeric = [(i, a, "xyz".index(v) + 1.0) for i, a, v in ratings]
+    assert close(fleiss_kappa(ratings), irr(numeric, "fleiss")["coefficient_value"], EXACT)
+    assert close(gwet_ac1(ratings), irr(numeric, "gwet")["coefficient_value"], EXACT)
+    report = document_agreement(ratings)
+    assert report["items_single_annotator"] == 2 and report["items_compared"] == 2
+    assert report["fleiss_kappa"] == fleiss_kappa(ratings) and report["gwet_ac1"] == gwet_ac1(ratings)
+    assert any("chance term" in n for n in report["notes"])
+
+
+def test_one_category_compared_another_only_on_single_rated_items() -> None:
+    ratings = [(i, a, "POS") for i in range(4) for a in ("ann", "bob")] + [(9, "ann", "NEG")]
+    assert percent_agreement(ratings) == 1.0
+    assert krippendorff_alpha(ratings) is None and cohens_kappa(ratings) is None  # 0/0 on the compared items
+    assert close(fleiss_kappa(ratings), 1.0, EXACT) and close(gwet_ac1(ratings), 1.0, EXACT)
+    numeric = [(i, a, 1.0 if v == "POS" else 0.0) for i, a, v in ratings]
+    assert close(fleiss_kappa(ratings), irr(numeric, "fleiss")["coefficient_value"], EXACT)
+    assert close(gwet_ac1(ratings), irr(numeric, "gwet")["coefficient_value"], EXACT)
+    report = document_agreement(ratings)
+    assert any("single category on the items compared" in n for n in report["notes"])
+    # a label set given: categories= must hold the single-rated items' labels too
+    with pytest.raises(ValueError, match="not in categories"):
+        gwet_ac1(ratings, categories=["POS"])
+
+
+# irrCAC's own tests (github.com/afergadis/irrCAC, test/unit/irrCAC/raw/test_fleiss.py, test_gwet.py and
+# test_krippendorff.py, irrCAC 0.4.4) on its datasets (irrCAC.datasets, from Gwet 2014): the coefficients,
+# published to 3 places (digits=3). raw_4raters is Krippendorff's 2011 example (unit 12 rated once), raw_g1g2
+# and raw_ben_gerry also have a single-rated unit, raw_5observers and raw_gender have none.
+IRRCAC_DATASETS = ("raw_4raters", "raw_5observers", "raw_g1g2", "raw_gender", "raw_ben_gerry")
+IRRCAC_PUBLISHED = {
+    # dataset: (Fleiss' kappa, AC1, Krippendorff's alpha, percent agreement (pa))
+    "raw_4raters": (0.761, 0.775, 0.743, 0.818),
+    "raw_5observers": (0.458, 0.497, 0.481, 0.616),
+    "raw_g1g2": (0.657, 0.685, 0.632, 0.744),
+    "raw_gender": (0.129, 0.208, 0.143, 0.456),
+    "raw_ben_gerry": (0.649, 0.661, 0.665, 0.727),
+}
+IRRCAC_PUBLISHED_AC2 = {  # test_gwet.py, raw_4raters with weights
+    "bipolar": 0.900, "circular": 0.830, "linear": 0.859, "ordinal": 0.899, "quadratic": 0.914, "radical": 0.820,
+    "ratio": 0.857, "custom": 0.783,
+}
+# The same coefficients to 6 places: irrCAC 0.4.4's CAC(data, digits=6) (its tests round them to 3).
+IRRCAC_6 = {
+    "raw_4raters": (0.761169, 0.775444, 0.743421, 0.818182),
+    "raw_5observers": (0.457622, 0.496622, 0.480530, 0.615556),
+    "raw_g1g2": (0.657245, 0.684604, 0.631806, 0.743590),
+    "raw_gender": (0.128889, 0.208081, 0.143407, 0.455556),
+    "raw_ben_gerry": (0.649351, 0.661442, 0.664894, 0.727273),
+}
+IRRCAC_6_AC2 = {
+    "bipolar": 0.900373, "circular": 0.830195, "linear": 0.858739, "ordinal": 0.898940, "quadratic": 0.914001,
+    "radical": 0.819812, "ratio": 0.857368, "custom": 0.783218,
+}
+# test_gwet.py's custom weights (not symmetric)
+IRRCAC_CUSTOM_WEIGHTS = [
+    [1.00, 0.75, 0.50, 0.25, 0.00],
+    [0.00, 1.00, 0.75, 0.50, 0.25],
+    [0.25, 0.00, 1.00, 0.75, 0.50],
+    [0.50, 0.25, 0.00, 1.00, 0.75],
+    [0.75, 0.50, 0.25, 0.00, 1.00],
+]
+
+
+@pytest.mark.parametrize("name", IRRCAC_DATASETS)
+def test_irrcac_test_examples(name: str) -> None:
+    data = getattr(irr_datasets, name)()
+    ratings = from_frame(data)
+    assert single_rated(ratings) == (0 if name in ("raw_5observers", "raw_gender") else 1)
+    ours = (fleiss_kappa(ratings), gwet_ac1(ratings), krippendorff_alpha(ratings), percent_agreement(ratings))
+    assert tuple(round(v, 3) for v in ours) == IRRCAC_PUBLISHED[name]
+    for value, published in zip(ours, IRRCAC_6[name], strict=True):
+        assert close(value, published, TOL)
+    cac = CAC(data, digits=12)
+    assert close(ours[0], cac.fleiss()["est"]["coefficient_value"], EXACT)
+    assert close(ours[1], cac.gwet()["est"]["coefficient_value"], EXACT)
+    assert close(ours[2], cac.krippendorff()["est"]["coefficient_value"], EXACT)
+    assert close(ours[3], cac.gwet()["est"]["pa"], EXACT)
+
+
+@pytest.mark.parametrize("weights", list(IRRCAC_PUBLISHED_AC2))
+def test_irrcac_test_examples_ac2(weights: str) -> None:
+    data = irr_datasets.raw_4raters()
+    ratings = from_frame(data)
+    w = IRRCAC_CUSTOM_WEIGHTS if weights == "custom" else weights
+    ac2 = gwet_ac2(ratings, w)
+    assert round(ac2, 3) == IRRCAC_PUBLISHED_AC2[weights]
+    assert close(ac2, IRRCAC_6_AC2[weights], TOL)
+    reference = CAC(data, weights=np.array(w) if weights == "custom" else w, digits=12).gwet()["est"]
+    assert close(ac2, reference["coefficient_value"], EXACT)
 
 
 # -- the reference packages on random data with missing values ----------------------------------------
 
 SEEDS = [0, 1, 2, 3, 4, 5]
+WEIGHT_NAMES = ("identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_data_equals_reference_packages(seed: int) -> None:
     ratings = random_ratings(seed)
-    table = wide(ratings)
-    assert len(table) < 80  # some items had a single annotator or none
+    assert single_rated(ratings) > 0
     est = irr(ratings, "fleiss")
-    assert close(fleiss_kappa(ratings), est["coefficient_value"])
-    assert close(percent_agreement(ratings), est["pa"])
-    assert close(gwet_ac1(ratings), irr(ratings, "gwet")["coefficient_value"])
+    assert close(fleiss_kappa(ratings), est["coefficient_value"], EXACT)
+    assert close(percent_agreement(ratings), est["pa"], EXACT)
+    assert close(gwet_ac1(ratings), irr(ratings, "gwet")["coefficient_value"], EXACT)
     for weights in ("identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar"):
-        assert close(gwet_ac2(ratings, weights), irr(ratings, "gwet", weights)["coefficient_value"]), weights
+        assert close(gwet_ac2(ratings, weights), irr(ratings, "gwet", weights)["coefficient_value"], EXACT), weights
     data = coders_by_units(ratings)
     for level in ("nominal", "ordinal", "interval", "ratio"):
-        assert close(krippendorff_alpha(ratings, level), krippendorff.alpha(data, level_of_measurement=level)), level
-    assert close(krippendorff_alpha(ratings), irr(ratings, "krippendorff")["coefficient_value"])
+        expected = krippendorff.alpha(data, level_of_measurement=level)
+        assert close(krippendorff_alpha(ratings, level), expected, EXACT), level
+    assert close(krippendorff_alpha(ratings), irr(ratings, "krippendorff")["coefficient_value"], EXACT)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_many_single_rated_items_every_coefficient_equals_irrcac(seed: int) -> None:
+    # a third of the rated items have a single annotator: they move Fleiss' kappa and AC1/AC2, not alpha or p_a
+    ratings = random_ratings(seed, items=60, annotators=4, categories=5, missing=0.55)
+    assert single_rated(ratings) >= 15
+    est = irr(ratings, "fleiss")
+    assert close(fleiss_kappa(ratings), est["coefficient_value"], EXACT)
+    assert close(percent_agreement(ratings), est["pa"], EXACT)
+    restricted = CAC(wide(ratings, compared_only=True), digits=12)
+    assert not close(fleiss_kappa(ratings), restricted.fleiss()["est"]["coefficient_value"])
+    assert close(percent_agreement(ratings), restricted.fleiss()["est"]["pa"], EXACT)
+    for weights in WEIGHT_NAMES:
+        reference = irr(ratings, "gwet", weights)["coefficient_value"]
+        assert close(gwet_ac2(ratings, weights), reference, EXACT), weights
+    assert close(gwet_ac1(ratings), irr(ratings, "gwet")["coefficient_value"], EXACT)
+    cats = [1, 2, 3, 4, 5, 6, 7]  # two categories nobody used
+    assert close(gwet_ac1(ratings, categories=cats), irr(ratings, "gwet", categories=cats)["coefficient_value"], EXACT)
+    assert close(gwet_ac2(ratings, "quadratic", categories=cats),
+                 irr(ratings, "gwet", "quadratic", categories=cats)["coefficient_value"], EXACT)
+    # named labels, in order
+    names = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
+    named = [(i, a, names[v]) for i, a, v in ratings]
+    assert close(fleiss_kappa(named), fleiss_kappa(ratings), EXACT)
+    assert close(gwet_ac2(named, "linear", categories=list(names.values())), gwet_ac2(ratings, "linear"), EXACT)
+    # alpha: unpairable values left out (Krippendorff), as both references compute it
+    assert close(krippendorff_alpha(ratings), irr(ratings, "krippendorff")["coefficient_value"], EXACT)
+    data = coders_by_units(ratings)
+    for level in ("nominal", "ordinal", "interval", "ratio"):
+        expected = krippendorff.alpha(data, level_of_measurement=level)
+        assert close(krippendorff_alpha(ratings, level), expected, EXACT), level
+    # Cohen's kappa per pair: the items both rated (irrCAC's two-rater table and scikit-learn)
+    for p in pairwise_agreement(ratings):
+        two = [r for r in ratings if r[1] in (p["a"], p["b"])]
+        by_item: dict = {}
+        for item, annotator, label in two:
+            by_item.setdefault(item, {})[annotator] = label
+        common = [(v[p["a"]], v[p["b"]]) for v in by_item.values() if len(v) == 2]
+        y1, y2 = [x for x, _ in common], [y for _, y in common]
+        if len(set(y1) | set(y2)) < 2:
+            continue
+        assert close(cohens_kappa(two), cohen_kappa_score(y1, y2), EXACT)
+        labels = sorted(set(y1) | set(y2))
+        crosstab = pd.DataFrame([[sum(1 for x, y in common if (x, y) == (k, el)) for el in labels] for k in labels],
+                                index=labels, columns=labels)
+        assert close(cohens_kappa(two), TableCAC(crosstab, digits=12).cohen()["est"]["coefficient_value"], EXACT)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -14,34 +14,47 @@ after an undo); :func:`document_agreement` counts these ``duplicates``.
 Which items count
 =================
 
-Agreement needs at least two annotators on an item. Items rated by a single annotator are **counted**
-(``items_single_annotator``) **and left out of every figure**, chance terms included, so a figure depends only
-on the comparable data. This is Krippendorff's definition (unpairable values), and it is what Fleiss' kappa
-and Gwet's AC1 (and irrCAC's implementation of both) give on the table restricted to those items.
-(Gwet's book also lets single-rated items into the category prevalence of AC1; we do not: the
-annotators who never overlap tell nothing about agreement.)
+Agreement needs at least two annotators on an item. Items rated by a single annotator are counted
+(``items_single_annotator``) and never compared; each coefficient then takes them as its own definition does:
+
+* **observed agreement** (percent agreement, the ``p_a`` of Fleiss' kappa and of Gwet's AC1/AC2) is over the
+  ``n'`` items with two or more ratings: a lone rating agrees or disagrees with nobody.
+* **the chance term of Fleiss' kappa and Gwet's AC1/AC2** (the category prevalence ``pi_k``) is over all ``n``
+  rated items, single-rated ones included: a lone rating still tells how often a category is chosen. This is
+  Gwet's (2014) definition and irrCAC's computation; the categories (and AC1's ``q``) are likewise those used
+  on any rated item.
+* **Krippendorff's alpha** leaves them out altogether (unpairable values, Krippendorff's definition, as the
+  ``krippendorff`` package and irrCAC compute it), and **Cohen's kappa** takes the items both annotators rated.
+
+With no single-rated item every figure is the textbook one on the whole table. With some, Fleiss' kappa and AC1
+are not their value on the table restricted to the compared items: on Krippendorff's (2011) example of 4
+annotators and 12 items, one of them rated once, AC1 is 0.775444 (0.775152 without that rating) and Fleiss'
+kappa 0.761169 (0.762483).
 
 Coefficients
 ============
 
-With ``r_i`` annotators on item ``i`` and ``r_ik`` of them choosing category ``k``, over the ``n`` items with
-``r_i >= 2``:
+With ``r_i`` annotators on item ``i`` and ``r_ik`` of them choosing category ``k``, ``n`` rated items and the
+``n'`` of them with ``r_i >= 2``:
 
-* **percent agreement** ``p_a``: the share of agreeing annotator pairs on an item, averaged over items,
-  ``mean_i sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))``. With two annotators: the share of items they agree on.
+* **percent agreement** ``p_a``: the share of agreeing annotator pairs on an item, averaged over the ``n'``
+  items, ``(1/n') sum_i sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))``. With two annotators: the share of items they
+  agree on.
 * **Cohen's kappa** (exactly two annotators; :func:`cohens_kappa` raises :class:`ValueError` with more,
   returns ``None`` with fewer): on the items both rated, ``(p_o - p_e) / (1 - p_e)`` with ``p_e`` from each
   annotator's own marginals. Equal to ``sklearn.metrics.cohen_kappa_score``. Optional linear or quadratic
   weights (equal to sklearn's when the categories are consecutive integers or ordered names).
-* **Fleiss' kappa**: ``p_a`` as above, ``p_e = sum_k pi_k^2`` with ``pi_k = mean_i r_ik / r_i``. Fleiss (1971)
-  assumes the same number of raters per item; when it varies we use this generalisation (Gwet 2014, the
-  ``irrCAC`` package), which is exactly Fleiss' formula (and ``statsmodels``' ``fleiss_kappa``) when it
-  does not. We do not refuse varying numbers: crowds and partial overlaps are the normal case.
+* **Fleiss' kappa**: ``p_a`` as above, ``p_e = sum_k pi_k^2`` with ``pi_k = (1/n) sum_i r_ik / r_i`` over all
+  ``n`` rated items. Fleiss (1971) assumes the same number of raters per item; when it varies we use this
+  generalisation (Gwet 2014, the ``irrCAC`` package), which is exactly Fleiss' formula (and ``statsmodels``'
+  ``fleiss_kappa``) when it does not. We do not refuse varying numbers: crowds and partial overlaps are the
+  normal case. Equal to ``irrCAC``.
 * **Krippendorff's alpha**: ``1 - D_o / D_e`` from the coincidence matrix of pairable values, at the
   ``nominal``, ``ordinal``, ``interval`` or ``ratio`` level, or with a distance of your own (``"masi"`` and
   ``"jaccard"`` for sets of labels). Equal to the ``krippendorff`` package.
-* **Gwet's AC1**: ``p_a`` as above, ``p_e = sum_k pi_k (1 - pi_k) / (q - 1)``, ``q`` the number of categories
-  (those used, or ``categories=`` when the label set is known: an unused category changes AC1).
+* **Gwet's AC1**: ``p_a`` as above, ``p_e = sum_k pi_k (1 - pi_k) / (q - 1)`` with ``pi_k`` as for Fleiss, ``q``
+  the number of categories (those used, or ``categories=`` when the label set is known: an unused category
+  changes AC1).
   **AC2** is the weighted form: ``p_a`` counts partial credit ``w_kl`` between categories and
   ``p_e = T_w sum_k pi_k (1 - pi_k) / (q (q - 1))`` with ``T_w`` the sum of the weights. Weights:
   ``identity`` (AC2 = AC1), ``linear``, ``quadratic``, ``ordinal``, ``radical``, ``ratio``, ``circular``,
@@ -60,7 +73,9 @@ A figure that is undefined is ``None`` (JSON ``null``), and :func:`document_agre
 * **a single category used** (everyone always said ``POS``): the expected agreement is 1 and kappa and
   alpha are ``0/0``: Cohen's and Fleiss' kappa and Krippendorff's alpha are ``None`` (scikit-learn and
   statsmodels give NaN, the krippendorff package raises). Percent agreement is 1.0, and Gwet's AC1/AC2 are
-  1.0, as irrCAC gives: AC1's chance term is 0 when one category takes all ratings.
+  1.0, as irrCAC gives: AC1's chance term is 0 when one category takes all ratings. If the compared items
+  all have one category and another appears only on single-rated items, Cohen's kappa and alpha are still
+  ``None``, and Fleiss' kappa and AC1 are 1.0 (``p_a = 1`` and a chance term below 1), as in irrCAC.
 
 Multi-choice questions (several labels per answer)
 ==================================================
@@ -188,6 +203,13 @@ def _counts(compared: list[dict[Hashable, Any]]) -> list[tuple[int, Counter]]:
     return [(len(answers), Counter(answers.values())) for answers in compared]
 
 
+def _rated_and_compared(ratings: "Iterable[Rating] | RatingTable"
+                        ) -> tuple[list[tuple[int, Counter]], list[tuple[int, Counter]]]:
+    """The counts of every rated item (for the chance term) and of those with 2+ ratings (observed agreement)."""
+    rated = _counts(list(RatingTable.build(ratings).items.values()))
+    return rated, [(r, cnt) for r, cnt in rated if r >= 2]
+
+
 def _categories(counts: list[tuple[int, Counter]], categories: Sequence[Any] | None) -> list[Any]:
     used: set[Any] = set()
     for _, c in counts:
@@ -270,6 +292,7 @@ def _pa(counts: list[tuple[int, Counter]]) -> float | None:
 
 
 def _prevalence(counts: list[tuple[int, Counter]], cats: list[Any]) -> list[float]:
+    """``pi_k = (1/n) sum_i r_ik / r_i`` over ``counts``: every rated item (Gwet 2014, irrCAC)."""
     n = len(counts)
     sums = dict.fromkeys(cats, 0.0)
     for r, cnt in counts:
@@ -284,25 +307,27 @@ def percent_agreement(ratings: "Iterable[Rating] | RatingTable") -> float | None
 
 
 def fleiss_kappa(ratings: "Iterable[Rating] | RatingTable") -> float | None:
-    """Fleiss' kappa, generalised to a varying number of annotators per item (module docstring)."""
-    counts = _counts(RatingTable.build(ratings).compared())
-    cats = _categories(counts, None)
+    """Fleiss' kappa, generalised to a varying number of annotators per item: observed agreement on the items
+    with 2+ annotators, chance agreement from every rated item (module docstring)."""
+    rated, counts = _rated_and_compared(ratings)
+    cats = _categories(rated, None)
     if not counts or len(cats) < 2:
         return None
     pa = _pa(counts)
     assert pa is not None  # counts is not empty
-    pe = math.fsum(p * p for p in _prevalence(counts, cats))
+    pe = math.fsum(p * p for p in _prevalence(rated, cats))
     return (pa - pe) / (1 - pe)
 
 
 def gwet_ac2(ratings: "Iterable[Rating] | RatingTable", weights: "str | Sequence[Sequence[float]]" = "linear",
              categories: Sequence[Any] | None = None) -> float | None:
     """Gwet's AC2 with ``weights`` (``identity`` gives AC1). ``categories``: every possible label, in order
-    (needed for weights unless the labels are numbers; an unused category changes the figure)."""
-    counts = _counts(RatingTable.build(ratings).compared())
+    (needed for weights unless the labels are numbers; an unused category changes the figure). Observed
+    agreement on the items with 2+ annotators, chance agreement from every rated item (module docstring)."""
+    rated, counts = _rated_and_compared(ratings)
     if not counts:
         return None
-    cats = _weighted_categories(counts, categories, weights)
+    cats = _weighted_categories(rated, categories, weights)
     q = len(cats)
     w = weight_matrix(cats, weights)
     index = {k: i for i, k in enumerate(cats)}
@@ -317,7 +342,7 @@ def gwet_ac2(ratings: "Iterable[Rating] | RatingTable", weights: "str | Sequence
     pa = total / len(counts)
     if q < 2:
         return 1.0  # one category: irrCAC's convention (chance agreement taken as 1 - 1e-15)
-    pi = _prevalence(counts, cats)
+    pi = _prevalence(rated, cats)
     tw = math.fsum(math.fsum(row) for row in w)
     pe = tw * math.fsum(p * (1 - p) for p in pi) / (q * (q - 1))
     if pe >= 1:
@@ -527,7 +552,8 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
     """Every document-level figure and the counts behind them, as JSON-ready data.
 
     Keys: ``ratings``, ``items``, ``annotators`` (names), ``items_compared`` (2+ annotators),
-    ``items_single_annotator`` (left out), ``items_unanimous``, ``duplicates``, ``categories`` (label ->
+    ``items_single_annotator`` (never compared: only in the chance term of Fleiss' kappa and AC1/AC2, see the
+    module docstring), ``items_unanimous``, ``duplicates``, ``categories`` (label ->
     ratings on compared items), ``percent_agreement``, ``cohens_kappa`` (two annotators only, else
     ``None``), ``fleiss_kappa``, ``krippendorff_alpha``, ``gwet_ac1``, ``pairs`` (see
     :func:`pairwise_agreement`), ``multi_label`` and ``notes`` (why a figure is ``None``). With ``weights``
@@ -561,7 +587,10 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
         notes.append("fewer than two annotators: no agreement to measure")
     elif not compared:
         notes.append("no item has two or more annotators: no agreement to measure")
-    if table.single:
+    if table.single and compared:
+        notes.append(f"{table.single} item(s) with a single annotator: left out of the observed agreement and "
+                     "alpha, counted in the chance term of Fleiss' kappa and AC1")
+    elif table.single:
         notes.append(f"{table.single} item(s) with a single annotator left out")
     if len(annotators) > 2:
         notes.append("Cohen's kappa is for two annotators: see the pairs, Fleiss' kappa, Krippendorff's alpha")
@@ -570,7 +599,11 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
         report["categories"] = {k: used[k] for k in ordered(used)}
         report.update(_figures(table, categories))
         if compared and len(used) == 1:
-            notes.append("a single category was used: kappa and alpha are undefined (0/0), AC1 is 1.0")
+            if len({label for answers in table.items.values() for label in answers.values()}) == 1:
+                notes.append("a single category was used: kappa and alpha are undefined (0/0), AC1 is 1.0")
+            else:
+                notes.append("a single category on the items compared (others only on single-rated items): "
+                             "Cohen's kappa and alpha are undefined (0/0), Fleiss' kappa and AC1 are 1.0")
         if weights is not None:
             report["weights"] = weights if isinstance(weights, str) else "custom"
             report["gwet_ac2"] = gwet_ac2(table, weights, categories)
@@ -603,7 +636,7 @@ def document_agreement(ratings: "Iterable[Rating] | RatingTable", *, categories:
     report["krippendorff_alpha_masi"] = krippendorff_alpha(table, "masi")
     report["per_label"] = per_label
     report["pairs"] = pairwise_agreement(table)
-    if compared and any(f["fleiss_kappa"] is None for f in per_label.values()):
+    if compared and any(f["fleiss_kappa"] is None or f["krippendorff_alpha"] is None for f in per_label.values()):
         notes.append("labels chosen by all or by none of the annotators have no kappa or alpha (0/0)")
     report["notes"] = notes
     return report
