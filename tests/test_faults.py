@@ -20,13 +20,10 @@ import tuiannot
 from tuiannot.sources import Source
 from tuiannot.stream import Stream
 
+from .helpers import recipe_app, wait_for_task, write_jsonl
+
 ROOT = os.geteuid() == 0
 TUIANNOT = [sys.executable, "-m", "tuiannot"]
-
-
-def write_jsonl(path: Path, rows: list[object]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -298,3 +295,55 @@ def test_annotating_from_standard_input_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 1
     assert result.stderr.startswith("error: annotating reads your keys from standard input")
     assert result.stderr.count("\n") == 1
+
+
+def test_folders_export_copies_images_only(tmp_path: Path) -> None:
+    """An answer may name any path (an import, say): only image files are copied; a long label still works."""
+    from PIL import Image
+
+    from tuiannot.images.export import to_folders
+
+    photo = tmp_path / "cat.png"
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(photo)
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    fifo = tmp_path / "f.png"
+    os.mkfifo(fifo)
+    long_label = "L" * 300
+    answers = [{"image": str(photo), "answer": "accept", "accept": ["CAT", long_label], "_input_hash": 1},
+               {"image": str(secret), "answer": "accept", "accept": ["CAT"], "_input_hash": 2},
+               {"image": str(fifo), "answer": "accept", "accept": ["CAT"], "_input_hash": 3}]
+    warnings: list[str] = []
+    counts = to_folders(answers, tmp_path / "out", warn=warnings.append)
+    assert sum(counts.values()) == 2 and len(warnings) == 2
+    assert "not an image file" in warnings[0] and "not a regular file" in warnings[1]
+    copied = sorted(p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert len(copied) == 2 and all(p.name == "cat.png" for p in copied)
+    assert not any((tmp_path / "out").rglob("passwd"))
+
+
+def test_a_second_text_column_and_junk_after_a_json_array_are_reported(tmp_path: Path) -> None:
+    csv_path = tmp_path / "two.csv"
+    csv_path.write_text("text,id,Text\nx,1,y\n")
+    with pytest.raises(tuiannot.errors.SourceError, match=r"two.csv:1: the CSV header has 2 'text' columns"):
+        Source(csv_path)
+    json_path = tmp_path / "junk.json"
+    json_path.write_text('[{"text": "a"},\n{"text": "b"}]\n junk\n')
+    stream = Stream(Source(json_path))
+    assert [t["text"] for t in stream] == ["a", "b"]
+    assert list(stream.warnings) == [f"{json_path}:3: text after the end of the JSON array (']'): ignored"]
+
+
+async def test_a_keymap_path_with_markup_is_shown_literally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid keymap at km/[/bold]x/keymap.json is a warning, not Textual's traceback."""
+    bad = tmp_path / "km" / "[/bold]x" / "keymap.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("[1, 2]")
+    monkeypatch.setenv("TUIANNOT_KEYMAP", str(bad))
+    source = write_jsonl(tmp_path / "t.jsonl", [{"text": "hello"}])
+    app = recipe_app("textcat", tmp_path / "t.db", str(source), label="X")
+    async with app.run_test() as pilot:
+        await wait_for_task(pilot, app.annotation_screen)
+        await pilot.pause()
+        shown = [n.message for n in app._notifications]  # noqa: SLF001
+        assert any("[/bold]x" in m and "keymap ignored" in m for m in shown), shown

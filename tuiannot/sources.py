@@ -302,11 +302,12 @@ class Source:
             first = True
             while True:
                 c = skip_ws()
-                if c == "]" and first:
+                if c == "]":  # the end of the array: anything after it but space is reported, not ignored
+                    pos += 1
+                    if skip_ws():
+                        yield Record(line, read, error="text after the end of the JSON array (']'): ignored")
                     return
                 if not first:
-                    if c == "]":
-                        return
                     if c != ",":
                         yield Record(line, read, error="invalid JSON: expected ',' or ']' after an element; "
                                                            "the rest of the file is skipped" if c else
@@ -533,6 +534,11 @@ def _csv_header(path: Path, delimiter: str, head: bytes | None = None, name: str
     except (UnicodeDecodeError, csv.Error) as e:
         raise SourceError(f"{path}:1: cannot read the CSV header ({e})") from None
     header = [h.strip() for h in header]
-    if "text" not in [h.lower() for h in header]:
+    lowered = [h.lower() for h in header]
+    if "text" not in lowered:
         raise SourceError(f"{path}:1: the CSV header has no 'text' column (columns: {', '.join(header) or 'none'})")
+    if lowered.count("text") > 1:
+        where = ", ".join(str(i) for i, h in enumerate(lowered, 1) if h == "text")
+        raise SourceError(f"{path}:1: the CSV header has {lowered.count('text')} 'text' columns (columns {where}): "
+                          "rename all but the one to annotate")
     return header

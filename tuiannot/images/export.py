@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..sanitize import one_line
 from ..tasks import hash_value
-from .decode import ImageError, is_data_uri, read_bytes
+from .decode import ImageError, is_data_uri, read_bytes, sniff_format
 from .tasks import span_box
 
 
@@ -96,6 +95,19 @@ def to_coco(answers: Iterable[dict[str, Any]], labels: list[str] | None = None, 
             "categories": [{"id": i, "name": name, "supercategory": ""} for name, i in categories.items()]}
 
 
+MAX_FOLDER_NAME = 100
+
+
+def _folder_name(label: str) -> str:
+    """A label as a folder name: unsafe characters replaced, and a long one cut with a hash (names over 255
+    bytes cannot be made)."""
+    name = _UNSAFE_NAME.sub("_", label).strip(". ") or "_"
+    if len(name.encode("utf-8")) > MAX_FOLDER_NAME:
+        cut = name.encode("utf-8")[:MAX_FOLDER_NAME - 9].decode("utf-8", "ignore")
+        name = f"{cut}-{hash_value(label) & 0xFFFFFFFF:08x}"
+    return name
+
+
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
@@ -127,24 +139,28 @@ def to_folders(answers: Iterable[dict[str, Any]], out_dir: str | os.PathLike[str
         image = str(task.get("image", ""))
         key = task.get("_input_hash", image)
         name = _file_name(task)
+        data: bytes | None = None
         for label in labels:
             if (label, key) in written:
                 continue
-            folder = out / (_UNSAFE_NAME.sub("_", label).strip(". ") or "_")
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            if target.exists():
-                target = folder / f"{target.stem}-{hash_value(key) & 0xFFFFFFFF:08x}{target.suffix}"
+            folder = out / _folder_name(label)
             try:
-                if is_data_uri(image):
-                    target.write_bytes(read_bytes(image))
-                elif link:
+                if data is None:
+                    # only images are copied: an answer may name any path (an imported one, say /etc/passwd)
+                    data = read_bytes(image)  # a data URI, or a regular file (not a FIFO or a device)
+                    if sniff_format(data) is None:
+                        raise ImageError("not an image file (JPEG, PNG, WebP, GIF, BMP or TIFF)")
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / name
+                if target.exists():
+                    target = folder / f"{target.stem}-{hash_value(key) & 0xFFFFFFFF:08x}{target.suffix}"
+                if link and not is_data_uri(image):
                     try:
                         os.link(image, target)
                     except OSError:
-                        shutil.copyfile(image, target)
+                        target.write_bytes(data)
                 else:
-                    shutil.copyfile(image, target)
+                    target.write_bytes(data)
             except (OSError, ImageError) as e:
                 if warn:
                     warn(f"{one_line(image, 80)}: not written to {label}/ ({getattr(e, 'strerror', None) or e})")

@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from ..components import VIEWS
 from ..controller import AnswerRejected, Controller, TaskTaken
+from ..sanitize import one_line
 from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
@@ -75,7 +76,7 @@ class AnnotationApp(App[int]):
             self.set_keymap(keymap)
         self.push_screen(self.annotation_screen)
         if problem:
-            self.notify(problem, severity="warning", timeout=8)
+            self.notify(one_line(problem, 300), severity="warning", timeout=8, markup=False)  # a path is data
 
     def on_annotation_screen_ready(self, _: Any) -> None:
         if self._editor is not None and self.screen is self._editor and self._edit_task is not None:
@@ -162,12 +163,13 @@ class AnnotationApp(App[int]):
         try:
             self.controller.answer(message.answer, message.accept, message.fields)
         except AnswerRejected as e:
-            self.notify(str(e), title="Not accepted", severity="warning")
+            self.notify(one_line(str(e), 300), title="Not accepted", severity="warning", markup=False)
             return
         except TaskTaken as e:
-            self.notify(str(e), title="Moved on", severity="warning", timeout=8)
+            self.notify(one_line(str(e), 300), title="Moved on", severity="warning", timeout=8, markup=False)
         except Exception as e:  # the database refused: keep the task on screen, lose nothing
-            self.notify(f"The answer was NOT saved: {e}", title="Storage error", severity="error", timeout=15)
+            self.notify(f"The answer was NOT saved: {one_line(str(e), 300)}", title="Storage error", severity="error",
+                        timeout=15, markup=False)
             return
         self.show_next()
 
