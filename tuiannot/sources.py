@@ -296,7 +296,10 @@ class Source:
                     if not fill():
                         return ""
 
-            if skip_ws() != "[":
+            start = skip_ws()
+            if start == "":  # an empty file: no tasks, as an empty JSONL file
+                return
+            if start != "[":
                 raise SourceError(f"{self.name}: expected a JSON array of tasks")
             pos += 1
             first = True
