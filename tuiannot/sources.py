@@ -109,9 +109,8 @@ class Source:
         if self.loader in ("csv", "tsv"):
             self._columns = _csv_header(self.path, "\t" if self.loader == "tsv" else ",",
                                         head if self._stream is not None else None, self.name)
-        if self.loader == "json" and _first_char(self.path, head if self._stream is not None else None) \
-                not in ("[", ""):
-            raise SourceError(f"{self.name}: expected a JSON array of tasks")
+        if self.loader == "json" and _first_char(self.path, head if self._stream is not None else None) != "[":
+            raise SourceError(f"{self.name}: expected a JSON array of tasks")  # at open, not mid-stream
 
     def __iter__(self) -> Iterator[Record]:
         reader = {"jsonl": self._jsonl, "json": self._json, "csv": self._csv, "tsv": self._csv,
@@ -296,10 +295,7 @@ class Source:
                     if not fill():
                         return ""
 
-            start = skip_ws()
-            if start == "":  # an empty file: no tasks, as an empty JSONL file
-                return
-            if start != "[":
+            if skip_ws() != "[":  # checked at open too: only a file changed since then gets here
                 raise SourceError(f"{self.name}: expected a JSON array of tasks")
             pos += 1
             first = True
