@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable
 
 from .errors import UserError
+from .sanitize import blank
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,9 @@ class Components:
         """One-line errors for what the controller could not act on."""
         if self.view_id not in RECIPE_VIEWS:
             raise UserError(f"{recipe_name}: unknown view_id {self.view_id!r} (available: {', '.join(RECIPE_VIEWS)})")
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise UserError(f"{recipe_name}: the dataset name must be a non-empty string")
+        if not isinstance(self.dataset, str) or blank(self.dataset):
+            raise UserError(f"{recipe_name}: the dataset name must be a non-empty string with something to see "
+                            f"(not {self.dataset!r})")
         if not isinstance(self.config, dict):
             raise UserError(f"{recipe_name}: config must be a dict, not {type(self.config).__name__}")
         moved = sorted(set(self.config) & set(MOVED_CONFIG))

@@ -4,8 +4,10 @@
 parameters are the command's arguments and options, and the runner's own options
 (``--db``, ``--session``, ``--strict`` and the team options, declared once in
 :mod:`tuiannot.recipes.options`) are added unless the recipe declares them.
-:func:`run_components` connects the components to a controller and the Textual
-app, and prints the summary when the annotator quits.
+:func:`run_components` checks the runner's options (a blank session name, a
+``--lease`` out of range: one-line errors, before the terminal is asked for),
+connects the components to a controller and the Textual app, and prints the
+summary when the annotator quits.
 """
 
 from __future__ import annotations
@@ -30,8 +32,20 @@ RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
+def check_runner_options(session: str | None, lease: float | str) -> float:
+    """One-line errors for a blank annotator name and a ``--lease`` out of range; the lease in seconds."""
+    from ..controller import default_session
+    from ..sanitize import blank
+    from ..team.routing import parse_lease
+
+    if blank(session if session is not None else default_session()):  # the controller's default: the login name
+        where = f"--session {session!r}" if session is not None else "the login name ($USER)"
+        raise UserError(f"{where} is blank: name the annotator with --session NAME")
+    return parse_lease(lease)
+
+
 def run_components(components: Components, db: str | None, session: str | None, strict: bool,
-                   overlap: str = "1", annotators: str | None = None, lease: float = 300.0,
+                   overlap: str = "1", annotators: str | None = None, lease: float | str = 300.0,
                    gold: str | None = None, gold_rate: float = 0.05) -> int:
     """Annotate a recipe's components in the terminal; return the exit code."""
     from ..controller import Controller
@@ -42,9 +56,10 @@ def run_components(components: Components, db: str | None, session: str | None, 
     from ..team.routing import Routing, parse_overlap
     from .show import print_summary
 
+    lease = check_runner_options(session, lease)
+    routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
-    routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
     gold_tasks = load_gold(gold, components.stream if isinstance(components.stream, Stream) else None) \
         if gold else None
     database = connect(db)
@@ -63,7 +78,7 @@ def run_components(components: Components, db: str | None, session: str | None, 
     failure = annotation_app.failure
     if failure is None and annotation_app.return_code not in (0, None):
         failure = "the app stopped on an unexpected error (shown above); every answer given was saved"
-    return print_summary(summary, failure)
+    return print_summary(summary, failure, strict=strict)
 
 
 def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> None:
@@ -80,25 +95,29 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
 
     def command(**kwargs: Any) -> None:
         runner = {k: kwargs.pop(k) for k in list(kwargs) if k in RUNNER_OPTIONS and k not in own}
+        given = {**{k: kwargs.get(k) for k in RUNNER_OPTIONS if k in own}, **runner}
+        defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
+        options = {k: (defaults[k] if given.get(k) is None else given[k]) for k in RUNNER_OPTIONS}
+        check_runner_options(options["session"], options["lease"])  # before the source is read and a model loaded
         if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang
             from rich.live import Live
             from rich.spinner import Spinner
+            from rich.text import Text
 
-            # not console.status: it captures stdout, which a user's recipe may print to
+            from ..sanitize import one_line
             from .show import stderr_console
 
-            with Live(Spinner("dots", f"Starting {name}: reading the source and loading any model…"),
+            # not console.status: it captures stdout, which a user's recipe may print to
+            with Live(Spinner("dots", Text(f"Starting {one_line(name, 60)}: reading the source and loading any "
+                                           "model…")),
                       console=stderr_console(), transient=True, redirect_stdout=False, redirect_stderr=False):
                 result = func(**kwargs)
         else:
             result = func(**kwargs)
         components = Components.from_value(result, name)
-        options = {**{k: kwargs.get(k) for k in RUNNER_OPTIONS if k in own}, **runner}
-        defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
-        options = {k: (defaults[k] if options.get(k) is None else options[k]) for k in RUNNER_OPTIONS}
         raise typer.Exit(run_components(components, options["db"], options["session"], bool(options["strict"]),
                                         overlap=str(options["overlap"]), annotators=options["annotators"],
-                                        lease=float(options["lease"]), gold=options["gold"],
+                                        lease=options["lease"], gold=options["gold"],
                                         gold_rate=float(options["gold_rate"])))
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 1 a user error (missing file, unknown dataset, bad
 input under ``--strict``, an aborted confirmation), 2 a usage error. Errors
-are one line on stderr (usage errors add the usage line, as Click does); an
+are one line on stderr (usage errors add the usage line, as Click does), made
+printable (:mod:`tuiannot.sanitize`: they may quote what was typed); an
 unexpected failure also writes its traceback to ``~/.tuiannot/crash.log``
 instead of the terminal.
 
@@ -14,6 +15,7 @@ become sub-commands when the app is built (:func:`build_app`).
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -101,7 +103,11 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as e:
         if _is_click_error(e):  # usage errors (Typer may vendor its own click)
-            e.show()  # type: ignore[attr-defined]
+            from ..sanitize import printable
+
+            shown = io.StringIO()
+            e.show(file=shown)  # type: ignore[attr-defined]
+            sys.stderr.write(printable(shown.getvalue()))  # "No such option: --x…" quotes what was typed
             code = 2 if any(c.__name__ == "UsageError" for c in type(e).__mro__) else e.exit_code  # type: ignore
             sys.exit(code)
         # a bug: one line here, the traceback in the crash log

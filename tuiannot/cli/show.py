@@ -1,16 +1,19 @@
 """Everything the command line shows people: Rich tables, progress, summaries, one-line errors.
 
 The commands compute reports (plain dicts, the same ``--json`` prints) and hand
-them here. Untrusted text (dataset, label and session names, file names, task
-text) is made one printable line (:func:`tuiannot.sanitize.one_line`) and put in
+them here. Untrusted text (dataset, label and session names, file and database
+paths, task text, messages that quote them) is made one printable line
+(:func:`tuiannot.sanitize.one_line`; a path: :func:`shown_path`) and put in
 :class:`rich.text.Text`, so Rich markup in data is shown literally and no escape
-sequence reaches the terminal. Progress and warnings go to stderr, so that
-stdout stays clean for ``--json`` and for pipes. Rich honours ``NO_COLOR``.
+sequence, bidirectional control or invisible character reaches the terminal
+unmarked. ``--json`` goes through :func:`print_json`, whose JSON escapes those
+characters (``\\uXXXX``) and parses to the very values. Progress and warnings
+(:func:`warn`) go to stderr, so that stdout stays clean for ``--json`` and for
+pipes. Counts are said with :func:`plural`. Rich honours ``NO_COLOR``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Callable, Optional
 
@@ -19,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..metrics.stats import iso
-from ..sanitize import one_line
+from ..sanitize import json_text, one_line
 from ..tasks import ANSWERS
 
 
@@ -28,29 +31,65 @@ def err(message: str) -> None:
     print(f"error: {one_line(message, 2000)}", file=sys.stderr)
 
 
+def warn(message: str) -> None:
+    """A warning, one printable line on stderr (file names and records in it are untrusted)."""
+    print(f"warning: {one_line(message, 300)}", file=sys.stderr)
+
+
+def shown_path(path: Any) -> str:
+    """A file or database path, printable and on one line, never shortened (as long as a path can be)."""
+    return one_line(str(path), 4096)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 answer``, ``2 answers``; ``words`` for a plural that is not ``word + "s"``."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
 def stderr_console() -> Console:
     return Console(stderr=True)
 
 
+def print_json(report: Any) -> None:
+    """A report as ``--json`` prints it: indented JSON on stdout, controls and invisible characters escaped."""
+    print(json_text(report, indent=2, default=str))
+
+
 def print_json_or(report: Any, as_json: bool, show: Callable[[Any], None]) -> None:
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        print_json(report)
     else:
         show(report)
 
 
 # -- annotating ------------------------------------------------------------------------------------
-def print_summary(summary: Any, failure: str | None) -> int:
+STRICT_UNNAMED = ("--strict: the source has an invalid record after the last task shown (it was read ahead); "
+                  "fix it, or run without --strict to skip invalid records")
+
+
+def print_summary(summary: Any, failure: str | None, strict: bool = False) -> int:
+    """What a session saved (stdout), what it skipped and why it stopped (stderr); return the exit code.
+
+    ``failure`` is why the app stopped, if it did; else the controller's ``summary.error``, if any. Under
+    ``--strict`` nothing is skipped: the first invalid record ends the session and is the error (``FILE:LINE:
+    reason``), exit code 1; also when the annotator quit before reaching it (read ahead: the source has it), named
+    if the controller's summary carries it, else said without its line (:data:`STRICT_UNNAMED`)."""
+    failure = failure or summary.error
     counts = ", ".join(f"{k} {summary.by_answer.get(k, 0)}" for k in ANSWERS if summary.by_answer.get(k))
-    print(f"Saved {summary.answers} answers to dataset {one_line(summary.dataset)!r} "
+    print(f"Saved {plural(summary.answers, 'answer')} to dataset {one_line(summary.dataset)!r} "
           f"(session {one_line(summary.session)!r}){': ' + counts if counts else ''}.")
-    print(f"Database: {summary.database}")
-    if summary.invalid:
-        print(f"Skipped {summary.invalid} invalid records:", file=sys.stderr)
-        for warning in summary.warnings[:20]:
+    print(f"Database: {shown_path(summary.database)}")
+    if strict and summary.invalid:  # nothing skipped: the record named in the error ended the session
+        if summary.error and failure == summary.error:
+            failure = f"--strict: stopped at an invalid record: {summary.error}"
+        failure = failure or STRICT_UNNAMED
+    elif summary.invalid:
+        shown = list(summary.warnings)[:20]
+        print(f"Skipped {plural(summary.invalid, 'invalid record')}{':' if shown else '.'}", file=sys.stderr)
+        for warning in shown:
             print(f"  {one_line(warning, 300)}", file=sys.stderr)
-        if summary.invalid > 20:
-            print(f"  … and {summary.invalid - 20} more", file=sys.stderr)
+        if shown and summary.invalid > len(shown):
+            print(f"  … and {summary.invalid - len(shown)} more", file=sys.stderr)
     if summary.exhausted:
         print(one_line(summary.note, 600) if summary.note else "The source has no more tasks.")
     if failure:
@@ -66,7 +105,7 @@ def _t(value: Any) -> Text:
 
 def print_overview(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(f"Database: {report['database']}"), soft_wrap=True)
+    console.print(Text(f"Database: {shown_path(report['database'])}"), soft_wrap=True)
     if not report["datasets"]:
         console.print("No datasets yet.")
         return
@@ -78,10 +117,11 @@ def print_overview(report: dict[str, Any], console: Console | None = None) -> No
 
 def print_dataset(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(f"Database: {report['database']}"), soft_wrap=True)
+    console.print(Text(f"Database: {shown_path(report['database'])}"), soft_wrap=True)
     console.print(Text.assemble("Dataset ", (one_line(report["dataset"]), "bold"),
-                                f": {report['answers']} answers to {report['tasks']} questions about "
-                                f"{report['inputs']} inputs, by {report['sessions']} sessions"))
+                                f": {plural(report['answers'], 'answer')} to {plural(report['tasks'], 'question')} "
+                                f"about {plural(report['inputs'], 'input')}, "
+                                f"by {plural(report['sessions'], 'session')}"))
     console.print(Text(f"First {report['first'] or '—'}, last {report['last'] or '—'}; "
                        f"{report['answers_per_hour'] or '—'} answers per hour, "
                        f"median {report['median_seconds'] if report['median_seconds'] is not None else '—'} s "
@@ -119,10 +159,11 @@ def print_agreement(report: dict[str, Any], console: Console | None = None) -> N
     name = report.get("dataset") or report.get("source")
     if "documents" in report:
         d = report["documents"]
-        console.print(Text(f"{one_line(str(name))}: {d.get('items', 0)} items, {d.get('ratings', 0)} ratings, "
-                           f"{len(d.get('annotators') or [])} annotators; {d.get('items_compared', 0)} items "
-                           f"compared, {d.get('items_single_annotator', 0)} with one annotator left out"),
-                      soft_wrap=True)
+        console.print(Text(f"{one_line(str(name))}: {plural(d.get('items', 0), 'item')}, "
+                           f"{plural(d.get('ratings', 0), 'rating')}, "
+                           f"{plural(len(d.get('annotators') or []), 'annotator')}; "
+                           f"{plural(d.get('items_compared', 0), 'item')} compared, "
+                           f"{d.get('items_single_annotator', 0)} with one annotator left out"), soft_wrap=True)
         table = Table("measure", "value", title="Agreement")
         for key in FIGURES:
             if key in d:
@@ -139,8 +180,8 @@ def print_agreement(report: dict[str, Any], console: Console | None = None) -> N
             console.print(Text(f"note: {one_line(str(note), 200)}", style="yellow"))
         return
     s = report["spans"]
-    console.print(Text(f"{one_line(str(name))}: spans of {s.get('items', 0)} items by "
-                       f"{len(s.get('annotators') or [])} annotators; {s.get('items_compared', 0)} compared"),
+    console.print(Text(f"{one_line(str(name))}: spans of {plural(s.get('items', 0), 'item')} by "
+                       f"{plural(len(s.get('annotators') or []), 'annotator')}; {s.get('items_compared', 0)} compared"),
                   soft_wrap=True)
     table = Table("match", "F", title="Span agreement (pairwise F)")
     table.add_row("strict (same boundaries and label)", _f(s["strict"].get("f")))
@@ -157,9 +198,9 @@ def print_agreement(report: dict[str, Any], console: Console | None = None) -> N
 
 def print_progress(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(f"{one_line(report['dataset'])}: {report['answers']} answers to "
-                       f"{report['inputs_answered']} inputs ({_f(report['annotations_per_input'])} per input); "
-                       f"{report['inputs_in_progress']} held by annotators right now"), soft_wrap=True)
+    console.print(Text(f"{one_line(report['dataset'])}: {plural(report['answers'], 'answer')} to "
+                       f"{plural(report['inputs_answered'], 'input')} ({_f(report['annotations_per_input'])} per "
+                       f"input); {report['inputs_in_progress']} held by annotators right now"), soft_wrap=True)
     table = Table("annotator", "answers", "share", "per hour", "median s", "gold", "agreement", "holding",
                   "last answer", title="Annotators")
     for p in report["annotators"]:
@@ -172,12 +213,15 @@ def print_progress(report: dict[str, Any], console: Console | None = None) -> No
 
 def print_aggregate(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(f"{report['method']}: wrote {report['written']} final answers from "
+    console.print(Text(f"{one_line(report['method'])}: wrote {plural(report['written'], 'final answer')} from "
                        f"{one_line(report['dataset'])!r} to {one_line(report['output'])!r}"), soft_wrap=True)
     if report["ties"]:
-        console.print(Text(f"{len(report['ties'])} ties left out (no majority):", style="yellow"))
+        console.print(Text(f"{plural(len(report['ties']), 'tie')} left out (no majority):", style="yellow"))
         for item, labels in list(report["ties"].items())[:20]:
-            console.print(Text(f"  input {item}: {', '.join(labels)}"))
+            console.print(Text(f"  input {one_line(item, 40)}: {', '.join(one_line(label, 60) for label in labels)}"),
+                          soft_wrap=True)
+        if len(report["ties"]) > 20:
+            console.print(Text(f"  … and {len(report['ties']) - 20} more (all of them in --json)"))
     if report["annotator_accuracy"]:
         table = Table("annotator", "estimated accuracy", title="Dawid-Skene")
         for who, acc in report["annotator_accuracy"].items():
@@ -229,7 +273,7 @@ def corpus_report(corpus: Any) -> None:
     console.print(Text(f"Examples: {len(corpus.train)} training, {len(corpus.dev)} evaluation. "
                        f"Components: {components}."))
     if corpus.exclusive is not None:
-        console.print(Text(f"Text classification: {corpus.exclusive_reason}."))
+        console.print(Text(f"Text classification: {one_line(corpus.exclusive_reason, 300)}."))
     table = Table("component", "label", "train", "dev")
     kind_names = {"ner": "ner", "spans": "spancat", "textcat": "textcat"}
     for kind, labels in corpus.labels.items():
@@ -238,14 +282,14 @@ def corpus_report(corpus: Any) -> None:
     console.print(table)
     if corpus.left_out:
         console.print(Text("Left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(corpus.left_out.items()))
-                           + " answers."))
+                           + f" {'answer' if sum(corpus.left_out.values()) == 1 else 'answers'}."))
     if corpus.conflicts:
-        console.print(Text(f"Contradictions: {corpus.conflicts} answers overruled on {corpus.conflicted_inputs} "
-                           "inputs (the latest answer kept; warnings above)."))
+        console.print(Text(f"Contradictions: {plural(corpus.conflicts, 'answer')} overruled on "
+                           f"{plural(corpus.conflicted_inputs, 'input')} (the latest answer kept; warnings above)."))
     if corpus.problems.spans:
         console.print(Text(f"Spans not represented: {corpus.problems.spans} (warnings above)."))
     for note in corpus.notes:
-        console.print(Text(f"Note: {note}."))
+        console.print(Text(f"Note: {one_line(note, 600)}."))
 
 
 def print_scores(report: dict[str, Any]) -> None:
@@ -254,12 +298,12 @@ def print_scores(report: dict[str, Any]) -> None:
 
     console = Console(soft_wrap=True)
     stopped = " (stopped by Ctrl-C: the best model so far)" if report["interrupted"] else ""
-    console.print(Text(f"Trained {report['kind']} in {report['seconds']} s ({report['steps']} steps){stopped}. "
-                       f"Saved to {report['output']}"))
+    console.print(Text(f"Trained {report['kind']} in {report['seconds']} s ({plural(report['steps'], 'step')})"
+                       f"{stopped}. Saved to {shown_path(report['output'])}"))
     scores = report["scores"]
     n_dev = report["examples"]["dev"]
     table = Table("label", "precision", "recall", "F", "support",
-                  title=f"Held-out evaluation ({n_dev} examples)", title_justify="left")
+                  title=f"Held-out evaluation ({plural(n_dev, 'example')})", title_justify="left")
     for label, s in scores["per_label"].items():
         table.add_row(Text(one_line(label, 60)), f(s["precision"]), f(s["recall"]), f(s["f"]), str(s["support"]))
     if report["kind"] == "textcat":

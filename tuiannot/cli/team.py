@@ -2,7 +2,7 @@
 
 Each computes a report in :mod:`tuiannot.team.reports` (plain data, what ``--json``
 prints) and shows it with :mod:`.show`. An unknown dataset is the storage's own
-one-line error, naming the database.
+one-line error, naming the database; a blank ``--output`` dataset name is refused.
 """
 
 from __future__ import annotations
@@ -72,10 +72,14 @@ def aggregate_command(
     db: DbOpt = None,
 ) -> None:
     """Final labels from several annotators: majority vote (ties reported) or Dawid-Skene."""
+    from ..errors import UserError
+    from ..sanitize import blank
     from ..storage import connect
     from ..team.reports import aggregate
     from .show import print_aggregate, print_json_or
 
+    if blank(output):
+        raise UserError(f"--output {output!r} is blank: name the dataset that receives the final labels")
     with connect(db) as database:
         report = aggregate(database, dataset, method, output)
     print_json_or(report, as_json, print_aggregate)

@@ -7,8 +7,6 @@ stderr and the reports (:mod:`.show`).
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Optional
 
@@ -80,7 +78,7 @@ def data_to_spacy(
     from ..data.training import make_config
     from ..nlp.load import blank
     from ..storage import connect
-    from .show import corpus_report
+    from .show import corpus_report, print_json, shown_path
 
     sources = {"ner": parse_datasets(ner), "spans": parse_datasets(spans), "textcat": parse_datasets(textcat)}
     if not any(sources.values()):
@@ -103,12 +101,12 @@ def data_to_spacy(
                f"--paths.dev {output_dir / 'dev.spacy'}")
     if as_json:
         files = {name: str(output_dir / name) for name in ("train.spacy", "dev.spacy", "config.cfg")}
-        print(json.dumps({"output": str(output_dir), "files": files, **corpus.summary(), "train_command": command},
-                         ensure_ascii=False, indent=2))
+        print_json({"output": str(output_dir), "files": files, **corpus.summary(), "train_command": command})
         return
     corpus_report(corpus)
-    print(f"Wrote {output_dir / 'train.spacy'}, {output_dir / 'dev.spacy'} and {output_dir / 'config.cfg'}.")
-    print(f"Train with: {command}")
+    print(f"Wrote {shown_path(output_dir / 'train.spacy')}, {shown_path(output_dir / 'dev.spacy')} and "
+          f"{shown_path(output_dir / 'config.cfg')}.")
+    print(f"Train with: {shown_path(command)}")
 
 
 @app.command("train")
@@ -144,7 +142,7 @@ def train_command(
     from ..data.training import check_output_dir, evaluate, train
     from ..nlp.load import blank, load_pipeline, resolve_pipeline
     from ..storage import connect
-    from .show import TrainingDisplay, corpus_report, print_scores
+    from .show import TrainingDisplay, corpus_report, print_json, print_scores
 
     names = parse_datasets(datasets)
     if not names:
@@ -168,7 +166,7 @@ def train_command(
               "seconds": round(result.seconds, 1), "steps": result.steps, "interrupted": result.interrupted,
               **corpus.summary(), "scores": scores}
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print_json(report)
         return
     corpus_report(corpus)
     print_scores(report)
@@ -203,7 +201,7 @@ def vectors_command(
     from ..nlp.encoders import load_encoder
     from ..nlp.vectors import build_vectors, count_words
     from ..sources import Source
-    from .show import stderr_console
+    from .show import print_json, shown_path, stderr_console, warn
 
     _check_not_a_file(output)
     opened = [Source(path, loader) for path in sources]  # a missing or unreadable file fails first
@@ -217,7 +215,7 @@ def vectors_command(
             for record in source:
                 if record.task is None:
                     skipped += 1
-                    print(f"warning: {source.name}:{record.line}: skipped ({record.error})", file=sys.stderr)
+                    warn(f"{source.name}:{record.line}: skipped ({record.error})")
                     continue
                 yield record.task["text"]
 
@@ -239,7 +237,8 @@ def vectors_command(
     report = {"output": str(output), "encoder": encoder, "words": rows, "width": width,
               "distinct_words_seen": len(counts), "skipped_records": skipped}
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print_json(report)
         return
-    print(f"Wrote {rows:,} word vectors ({width} dimensions) of the {len(counts):,} distinct words seen to {output}.")
-    print(f"Use them with: tuiannot textcat SOURCE --label ... --teach --model {output}")
+    print(f"Wrote {rows:,} word {'vector' if rows == 1 else 'vectors'} ({width} dimensions) of the {len(counts):,} "
+          f"distinct {'word' if len(counts) == 1 else 'words'} seen to {shown_path(output)}.")
+    print(f"Use them with: tuiannot textcat SOURCE --label ... --teach --model {shown_path(output)}")

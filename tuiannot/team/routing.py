@@ -8,8 +8,9 @@ one transaction that checks how many annotators have answered it or hold a
 live claim on it: so no task is answered by more annotators than its overlap,
 and nobody sees a task twice. A claim is a lease: the process renews it while
 the annotator is active, and a crashed or disconnected session's claims lapse
-after ``lease`` seconds, when the task goes to someone else. A recipe may
-route tasks itself with ``task_router(task, sessions, state) -> [sessions]``.
+after ``lease`` seconds (more than 0, at most :data:`MAX_LEASE`: a day), when
+the task goes to someone else. A recipe may route tasks itself with
+``task_router(task, sessions, state) -> [sessions]``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..errors import UserError
 
 EVERYONE = 1_000_000  # "all" without a list of annotators: as many as come
 DEFAULT_LEASE = 300.0
+MAX_LEASE = 86_400.0  # a day: a longer lease would keep a crashed session's tasks from everyone else
 
 
 def parse_overlap(value: str | float | int | None) -> float | str:
@@ -37,6 +39,20 @@ def parse_overlap(value: str | float | int | None) -> float | str:
     if not math.isfinite(overlap) or overlap < 1:
         raise UserError(f"--overlap must be a number >= 1 or 'all', not {value!r}")
     return overlap
+
+
+def parse_lease(value: str | float | int) -> float:
+    """``--lease``: seconds, more than 0 and at most :data:`MAX_LEASE` (``inf`` and ``nan`` are refused: a lease
+    that never runs out would never give a crashed session's tasks to others)."""
+    try:
+        lease = float(value)
+    except (TypeError, ValueError):
+        lease = math.nan
+    if not (math.isfinite(lease) and 0 < lease <= MAX_LEASE):
+        shown = f"{value:g}" if isinstance(value, float) else repr(value)
+        raise UserError(f"--lease must be a number of seconds greater than 0 and at most {MAX_LEASE:.0f} (a day), "
+                        f"not {shown}")
+    return lease
 
 
 def share(task_key: int) -> float:
@@ -63,8 +79,7 @@ class Routing:
                             f"({', '.join(self.annotators)}); ask the lead or pass --session")
         if isinstance(self.overlap, float) and self.annotators and self.overlap > len(self.annotators):
             raise UserError(f"--overlap {self.overlap:g} is more than the {len(self.annotators)} annotators")
-        if self.lease <= 0:
-            raise UserError("--lease must be a positive number of seconds")
+        parse_lease(self.lease)
 
     def target(self, task_key: int) -> int:
         """How many distinct annotators this task should get."""
