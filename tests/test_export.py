@@ -1,20 +1,25 @@
-"""``tuiannot db-out --format spacy|conll|doccano|label-studio``: every field of every format, and every span
-a format cannot hold reported on stderr (never dropped silently)."""
+"""``tuiannot db-out --format spacy|conll|doccano|label-studio``: every field of every format, every span
+a format cannot hold reported on stderr (never dropped silently), accepted answers with no spans kept as
+"no entities", and the output read back by peers' own readers (seqeval; Label Studio's task shape), on
+hand-made answers and on WNUT-17 from ../shared."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from seqeval.metrics.sequence_labeling import get_entities
 from spacy.tokens import DocBin
 
 import tuiannot
-from tuiannot.data.answers import Problems, Where
-from tuiannot.data.export import _words_from_tokens, make_doc
+from tuiannot.data.answers import Problems, Where, answer_kind
+from tuiannot.data.export import MAX_TASK_ID, _words_from_tokens, export, label_studio_id, make_doc
 
-from .helpers import binary_answer, blank_nlp, choice_answer, run, seed, span_answer, warnings
+from .helpers import SHARED, binary_answer, blank_nlp, choice_answer, run, seed, span_answer, warnings
 
 NLP = blank_nlp("en")
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -139,8 +144,11 @@ def test_label_studio_tasks(capsys: pytest.CaptureFixture[str], news_db: Path) -
     seed(news_db, "tc", [choice_answer("Good.", ["POS"]), binary_answer("Meh.", "POS", answer="reject")])
     code, out, err = run(capsys, "db-out", "tc", "--format", "label-studio", "--db", news_db)
     tasks = json.loads(out)
-    assert tasks == [{"data": {"text": "Good."}, "annotations": [{"result": [
-        {"id": "1-0", "from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["POS"]}}]}]}]
+    with tuiannot.connect(news_db) as db:
+        good_hash = next(iter(db.answers("tc")))["_input_hash"]
+    assert tasks == [{"id": label_studio_id({"_input_hash": good_hash}, set()), "data": {"text": "Good."},
+                      "annotations": [{"result": [{"id": "1-0", "from_name": "label", "to_name": "text",
+                                                   "type": "choices", "value": {"choices": ["POS"]}}]}]}]
     assert "not included: 1 reject answers" in err
 
 
@@ -254,3 +262,264 @@ def test_jsonl_stays_the_default_and_unchanged(capsys: pytest.CaptureFixture[str
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == len(NEWS) and [r["text"] for r in rows] == [a["text"] for a in NEWS]
     assert all("_answer_id" not in r for r in rows)
+
+
+# -- helpers of the tests below --------------------------------------------------------------
+WNUT = SHARED / "ner" / "wnut17"
+
+
+def conll_blocks(out: str) -> list[list[tuple[str, ...]]]:
+    return [[tuple(line.split("\t")) for line in block.splitlines()] for block in out.strip("\n").split("\n\n")]
+
+
+def token_spans(text: str, words: list[str], spans: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """``(label, first token, last token)`` of character spans over ``words`` (found in ``text`` in order):
+    what seqeval's ``get_entities`` returns for correct IOB2 tags."""
+    starts, ends, position = {}, {}, 0
+    for i, word in enumerate(words):
+        position = text.index(word, position)
+        starts[position], ends[position + len(word)] = i, i
+        position += len(word)
+    return [(s["label"], starts[s["start"]], ends[s["end"]]) for s in spans]
+
+
+def wnut(part: str) -> list[dict[str, Any]]:
+    path = WNUT / f"{part}.jsonl"
+    if not path.exists():
+        pytest.skip(f"shared data missing: {path} (../shared is not beside the repository)")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def prodigy_style(record: dict[str, Any]) -> dict[str, Any]:
+    """A WNUT-17 sentence as an accepted answer imported from Prodigy: tokens as plain strings, and no
+    ``spans`` key where nothing was marked (as in explosion's ner_drugs set)."""
+    answer = {"text": record["text"], "tokens": record["tokens"], "answer": "accept"}
+    if record["spans"]:
+        answer["spans"] = record["spans"]
+    return answer
+
+
+def check_label_studio_shape(tasks: list[dict[str, Any]]) -> None:
+    """What label_studio_sdk's Converter reads from each task (``annotation_result_from_task``, ``get_data``):
+    ``id`` (KeyError without it), ``data``, ``annotations[].result[]`` with from_name, to_name, type, value.
+    The SDK itself is not a test dependency (it needs numpy 2 and OpenCV); it was run on this export by hand."""
+    ids = [t["id"] for t in tasks]
+    assert all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_TASK_ID for i in ids)
+    assert len(set(ids)) == len(ids)
+    for task in tasks:
+        assert isinstance(task["data"]["text"], str) and len(task["annotations"]) == 1
+        for result in task["annotations"][0]["result"]:
+            assert {"id", "from_name", "to_name", "type", "value"} <= set(result)
+            if result["type"] == "labels":
+                value = result["value"]
+                assert task["data"]["text"][value["start"]:value["end"]] == value["text"]
+
+
+# -- accepted answers that mark nothing -------------------------------------------------------
+@pytest.mark.parametrize("task,kind", [
+    ({"_view_id": "ner_manual", "tokens": [{"text": "Hi", "start": 0, "end": 2}]}, "spans"),  # no spans key
+    ({"_view_id": "spans_manual"}, "spans"),  # a manual span view: spans even without tokens
+    ({"tokens": ["Hi", "there"]}, "spans"),  # imported without a view: tokens and nothing else
+    ({"spans": []}, "spans"),
+    ({"tokens": ["Hi"], "label": "POS"}, "textcat"),  # a yes/no question that shows tokens
+    ({"tokens": ["Hi"], "options": [{"id": "A"}], "accept": ["A"]}, "textcat"),
+    ({"_view_id": "classification", "label": "POS", "spans": []}, "textcat"),
+    ({"_view_id": "choice", "tokens": ["Hi"], "options": [{"id": "A"}], "accept": []}, "textcat"),
+    ({"_view_id": "classification", "tokens": ["Hi"]}, None),  # a question with no label: nothing to train on
+    ({"_view_id": "ner", "spans": [{"start": 0, "end": 2, "label": "X"}], "tokens": ["Hi"]}, None),  # binary
+    ({"_view_id": "ner", "tokens": ["Hi"]}, None),
+    ({}, None),
+    ({"tokens": []}, None),
+])
+def test_answer_kind_span_answers_need_no_spans_key(task: dict[str, Any], kind: str | None) -> None:
+    assert answer_kind({"text": "Hi there", "answer": "accept", **task}) == kind
+    assert answer_kind({"image": "x.png", **task}) is None
+
+
+def test_accepted_answers_without_spans_mean_no_entities(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                         db_path: Path) -> None:
+    def marked_nothing(text: str, **fields: Any) -> dict[str, Any]:
+        answer = span_answer(text, [], **fields)
+        del answer["spans"]
+        return answer
+
+    without_view = marked_nothing("No view either.")
+    del without_view["_view_id"]
+    seed(db_path, "quiet", [
+        span_answer("Ann sang.", [(0, 3, "PERSON")]),
+        marked_nothing("Nothing here."),  # ner_manual with tokens, no spans key
+        without_view,  # imported: tokens only
+        marked_nothing("No tokens at all.", with_tokens=False),  # ner_manual, tokenised by spaCy
+        marked_nothing("Also rejected.", answer="reject"),
+    ])
+    code, out, err = run(capsys, "db-out", "quiet", "--format", "conll", "--db", db_path)
+    assert code == 0 and warnings(err) == [], err
+    assert conll_blocks(out) == [[("Ann", "B-PERSON"), ("sang", "O"), (".", "O")],
+                                 [("Nothing", "O"), ("here", "O"), (".", "O")],
+                                 [("No", "O"), ("view", "O"), ("either", "O"), (".", "O")],
+                                 [("No", "O"), ("tokens", "O"), ("at", "O"), ("all", "O"), (".", "O")]]
+    assert err.splitlines()[-1].startswith("Exported 4 records (conll)")
+    code, _, err = run(capsys, "db-out", "quiet", tmp_path / "q.spacy", "--format", "spacy", "--db", db_path)
+    assert code == 0 and warnings(err) == []
+    docs = list(DocBin().from_disk(tmp_path / "q.spacy").get_docs(NLP.vocab))
+    assert len(docs) == 4 and [len(d.ents) for d in docs] == [1, 0, 0, 0]
+    assert all(d.has_annotation("ENT_IOB") and all(t.ent_iob_ in "BIO" for t in d) for d in docs)  # O, not missing
+    code, out, _ = run(capsys, "db-out", "quiet", "--format", "doccano", "--db", db_path)
+    assert [json.loads(line)["label"] for line in out.splitlines()] == [[[0, 3, "PERSON"]], [], [], []]
+    code, out, _ = run(capsys, "db-out", "quiet", "--format", "label-studio", "--db", db_path)
+    assert [len(t["annotations"][0]["result"]) for t in json.loads(out)] == [1, 0, 0, 0]
+    seed(db_path, "sc", [marked_nothing("Plain words.", view="spans_manual")])
+    code, _, err = run(capsys, "db-out", "sc", tmp_path / "sc.spacy", "--format", "spacy", "--db", db_path)
+    (doc,) = DocBin().from_disk(tmp_path / "sc.spacy").get_docs(NLP.vocab)
+    assert code == 0 and "sc" in doc.spans and len(doc.spans["sc"]) == 0 and doc.ents == ()
+
+
+# -- tokens given as strings, whitespace inside a token ---------------------------------------
+def test_tokens_given_as_strings_are_used(capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
+    text = "Visit U.S.A.-based Acme  now"
+    words = ["Visit", "U.S.A.", "-", "based", "Acme", "now"]
+    assert [t.text for t in NLP.make_doc(text)] != words  # spaCy would tokenise it otherwise
+    task = span_answer(text, [(6, 12, "GPE"), (19, 23, "ORG")], with_tokens=False, tokens=words)
+    bad = span_answer("Ann sang.", [(0, 3, "PERSON")], with_tokens=False, tokens=["Bob", "sang", "."])
+    seed(db_path, "tok", [task, bad])
+    code, _, err = run(capsys, "db-out", "tok", tmp_path / "t.spacy", "--format", "spacy", "--db", db_path)
+    assert code == 0
+    doc, again = DocBin().from_disk(tmp_path / "t.spacy").get_docs(NLP.vocab)
+    assert [t.text for t in doc] == ["Visit", "U.S.A.", "-", "based", "Acme", " ", "now"] and doc.text == text
+    assert [(e.text, e.label_) for e in doc.ents] == [("U.S.A.", "GPE"), ("Acme", "ORG")]
+    # strings that are not the text's words: re-tokenised, and said so for that answer only
+    assert [line.split(": ", 1)[1] for line in warnings(err)] == [
+        f"tok answer 2 (input hash {_input_hashes(db_path, 'tok')[1]}): its tokens do not match its text; "
+        "tokenised again (spans may not align)"]
+    assert [(e.text, e.label_) for e in again.ents] == [("Ann", "PERSON")]
+    code, out, err = run(capsys, "db-out", "tok", "--format", "conll", "--db", db_path)
+    assert conll_blocks(out)[0] == [("Visit", "O"), ("U.S.A.", "B-GPE"), ("-", "O"), ("based", "O"),
+                                    ("Acme", "B-ORG"), ("now", "O")]
+
+
+def _input_hashes(db_path: Path, dataset: str) -> list[int]:
+    with tuiannot.connect(db_path) as db:
+        return [a["_input_hash"] for a in db.answers(dataset)]
+
+
+def test_conll_notes_whitespace_inside_a_token(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
+    seed(db_path, "ws", [
+        span_answer("I love New York.", [(7, 15, "GPE")], with_tokens=False, tokens=["I", "love", "New York", "."]),
+        span_answer("Plain one.", [], with_tokens=False, tokens=["Plain", "one", "."]),
+        span_answer("Pay 10\u00a0000 now", [], with_tokens=False, tokens=["Pay", "10\u00a0000", "now"])])
+    code, out, err = run(capsys, "db-out", "ws", "--format", "conll", "--db", db_path)
+    assert code == 0
+    assert conll_blocks(out) == [[("I", "O"), ("love", "O"), ("New_York", "B-GPE"), (".", "O")],
+                                 [("Plain", "O"), ("one", "O"), (".", "O")],
+                                 [("Pay", "O"), ("10_000", "O"), ("now", "O")]]
+    hashes = _input_hashes(db_path, "ws")
+    assert warnings(err) == [
+        f'warning: ws answer 1 (input hash {hashes[0]}): 1 token has whitespace inside (first "New York"): '
+        "written with _ in its place",
+        f'warning: ws answer 3 (input hash {hashes[2]}): 1 token has whitespace inside (first "10\u00a0000"): '
+        "written with _ in its place"]
+    problems = Problems(write=lambda line: None)
+    with tuiannot.connect(db_path) as db:
+        export(db, "ws", "conll", io.StringIO(), answer=None, lang="en", problems=problems)
+    assert problems.notes == 2 and problems.summary() == ["2 answers with whitespace in a token written as _"]
+
+
+# -- Label Studio task ids --------------------------------------------------------------------
+@pytest.mark.parametrize("input_hash,taken,expected", [
+    (4711, set(), 4711),  # a positive hash that fits is the id itself
+    (MAX_TASK_ID, set(), MAX_TASK_ID),
+    (MAX_TASK_ID + 1, set(), 2),  # wrapped into 1..MAX_TASK_ID
+    (-1, set(), MAX_TASK_ID),
+    (0, set(), 1),
+    (4711, {4711, 4712}, 4713),  # the same input again: the next free number
+    (MAX_TASK_ID, {MAX_TASK_ID}, 1),
+])
+def test_label_studio_id(input_hash: int, taken: set[int], expected: int) -> None:
+    before = set(taken)
+    assert label_studio_id({"_input_hash": input_hash}, taken) == expected
+    assert taken == before | {expected}
+
+
+def test_label_studio_tasks_have_stable_unique_ids(capsys: pytest.CaptureFixture[str], news_db: Path) -> None:
+    seed(news_db, "news", [span_answer("Acme Corp hired Ann Lee.", [(0, 9, "ORG")], session="bob")])  # input 1 again
+    code, out, _ = run(capsys, "db-out", "news", "--format", "label-studio", "--db", news_db)
+    tasks = json.loads(out)
+    check_label_studio_shape(tasks)
+    hashes = _input_hashes(news_db, "news")
+    first = label_studio_id({"_input_hash": hashes[0]}, set())
+    assert [t["id"] for t in tasks][0] == first and tasks[-1]["id"] == first % MAX_TASK_ID + 1
+    assert tasks[-1]["data"] == tasks[0]["data"]
+    assert json.loads(run(capsys, "db-out", "news", "--format", "label-studio", "--db", news_db)[1]) == tasks  # stable
+
+
+# -- warnings: the first 20, then a count --------------------------------------------------------
+def test_problems_write_the_first_warnings_and_count_the_rest() -> None:
+    lines: list[str] = []
+    problems = Problems(write=lines.append)
+    for i in range(25):
+        problems.span(Where("d", i + 1, 7), 0, 1, "X", "a reason")
+    assert len(lines) == 20 and lines[-1] == "warning: d answer 20 (input hash 7): span [0, 1) X: a reason"
+    problems.finish()
+    assert lines[20:] == ["… and 5 more warnings"] and problems.spans == 25
+    problems.finish()  # nothing new
+    problems.answer(Where("d", 26, 7), "another")
+    problems.finish()
+    assert lines[21:] == ["… and 1 more warning"] and (problems.spans, problems.answers) == (25, 1)
+    everything: list[str] = []
+    unlimited = Problems(write=everything.append, limit=None)
+    for i in range(25):
+        unlimited.note(Where("d", i + 1, 7), "a note")
+    unlimited.finish()
+    assert len(everything) == 25 and unlimited.summary() == ["25 answers tokenised again"]
+
+
+def test_db_out_shows_20_warnings_and_counts_all(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 db_path: Path) -> None:
+    seed(db_path, "many", [span_answer(f"Ann left Acme {i}.", [(9, 12, "ORG")]) for i in range(1_234 + 20)])
+    for fmt, target in (("conll", None), ("spacy", tmp_path / "many.spacy")):
+        code, _, err = run(capsys, "db-out", "many", *([target] if target else []), "--format", fmt, "--db", db_path)
+        assert code == 0
+        lines = err.splitlines()
+        assert len(warnings(err)) == 20 and all("does not align" in line for line in warnings(err))
+        assert lines[20] == "… and 1,234 more warnings"
+        assert f"Exported 1254 records ({fmt})" in lines[21] and "1254 spans could not be represented" in lines[21]
+
+
+# -- read back by peers' readers: seqeval, and WNUT-17 through every format --------------------
+def test_seqeval_reads_the_stored_spans_from_the_conll_tags(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
+    answers = [span_answer("Acme Corp hired Ann Lee in New York City.", [(0, 9, "ORG"), (16, 23, "PERSON"),
+                                                                          (27, 40, "GPE")]),
+               span_answer("Ann met Bob Lee and Carla.", [(0, 3, "PERSON"), (8, 15, "PERSON"), (20, 25, "PERSON")]),
+               span_answer("Nothing to see.", [])]
+    seed(db_path, "ner", answers)
+    code, out, err = run(capsys, "db-out", "ner", "--format", "conll", "--db", db_path)
+    assert code == 0 and warnings(err) == []
+    for answer, block in zip(answers, conll_blocks(out), strict=True):
+        words, tags = [w for w, _ in block], [t for _, t in block]
+        assert words == [t["text"] for t in answer["tokens"]]
+        assert get_entities(tags) == token_spans(answer["text"], words, answer["spans"])
+
+
+def test_wnut17_round_trip_through_every_format(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                db_path: Path) -> None:
+    rows = wnut("dev")
+    seed(db_path, "wnut", [prodigy_style(r) for r in rows])
+    assert sum(1 for r in rows if not r["spans"]) == 381  # accepted, no entities: data, not missing
+    code, out, err = run(capsys, "db-out", "wnut", "--format", "conll", "--db", db_path)
+    assert code == 0 and warnings(err) == [], err[:2000]
+    assert err.splitlines()[-1] == "Exported 1009 records (conll) from 'wnut' to standard output."
+    blocks = conll_blocks(out)
+    assert blocks == [list(zip(r["tokens"], r["tags"], strict=True)) for r in rows]  # WNUT-17's own CoNLL
+    for r, block in zip(rows, blocks, strict=True):
+        assert get_entities([tag for _, tag in block]) == token_spans(r["text"], r["tokens"], r["spans"])
+    code, _, err = run(capsys, "db-out", "wnut", tmp_path / "w.spacy", "--format", "spacy", "--db", db_path)
+    assert code == 0 and warnings(err) == []
+    docs = list(DocBin().from_disk(tmp_path / "w.spacy").get_docs(NLP.vocab))
+    assert [[t.text for t in d] for d in docs] == [r["tokens"] for r in rows]  # the given tokens, none re-made
+    assert [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs] == [
+        [(s["start"], s["end"], s["label"]) for s in r["spans"]] for r in rows]
+    code, out, err = run(capsys, "db-out", "wnut", "--format", "label-studio", "--db", db_path)
+    tasks = json.loads(out)
+    check_label_studio_shape(tasks)
+    assert [[(x["value"]["start"], x["value"]["end"], x["value"]["labels"][0]) for x in t["annotations"][0]["result"]]
+            for t in tasks] == [[(s["start"], s["end"], s["label"]) for s in r["spans"]] for r in rows]

@@ -85,7 +85,9 @@ def refused_as_binary(path: Path, lines: list[str], warnings: list[str]) -> bool
 @given(lines=odd_lines)
 def test_a_good_element_after_bad_ones_in_a_csv_is_served(tmp_path: Path, lines: list[str]) -> None:
     path = tmp_path / "in.csv"
-    body = "".join(line.replace("\n", " ").replace("\r", " ") + "\n" for line in lines)
+    # no double quotes: in CSV an unclosed quote opens a field that may run to the end of the file (by design;
+    # the row is reported), so no later record can be promised
+    body = "".join(line.replace("\n", " ").replace("\r", " ").replace('"', "'") + "\n" for line in lines)
     path.write_bytes(("id,text\n" + body + f'9,"{GOOD}"\n').encode("utf-8", "surrogatepass"))
     tasks, warnings = read_all(path, "csv")
     if refused_as_binary(path, lines, warnings):

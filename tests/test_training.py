@@ -16,7 +16,7 @@ import tuiannot
 from tuiannot.data.answers import Problems
 from tuiannot.data.corpus import build_corpus
 
-from .helpers import binary_answer, blank_nlp, choice_answer, run, seed, span_answer, warnings
+from .helpers import SHARED, binary_answer, blank_nlp, choice_answer, run, seed, span_answer, warnings
 
 NLP = blank_nlp("en")
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -128,6 +128,79 @@ def test_data_to_spacy_spans_and_exclusive_textcat(capsys: pytest.CaptureFixture
     assert config["components"]["spancat"]["spans_key"] == "sc"
     assert config["components"]["spancat"]["suggester"]["sizes"] == [1, 2, 3]
     assert config["components"]["textcat"]["model"]["exclusive_classes"] is True
+
+
+def test_data_to_spacy_keeps_accepted_answers_without_spans(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                             db_path: Path) -> None:
+    def marked_nothing(text: str, **fields: Any) -> dict[str, Any]:
+        answer = span_answer(text, [], **fields)
+        del answer["spans"]  # as Prodigy data sets store "nothing to mark here"
+        return answer
+
+    seed(db_path, "news", [span_answer("Ann works at Acme.", [(0, 3, "PERSON"), (13, 17, "ORG")]),
+                           marked_nothing("It rained all day."),
+                           marked_nothing("Nobody came."),
+                           {"text": "Tokens only here.", "tokens": ["Tokens", "only", "here", "."], "answer": "accept"},
+                           marked_nothing("Not this one.", answer="reject"),
+                           span_answer("Eve left Globex.", [(0, 3, "PERSON")])])
+    out = tmp_path / "c"
+    code, stdout, err = run(capsys, "data-to-spacy", out, "--ner", "news", "--json", "--db", db_path)
+    assert code == 0 and warnings(err) == [], err
+    report = json.loads(stdout)
+    assert report["examples"]["train"] + report["examples"]["dev"] == 5 and report["left_out"] == {"reject": 1}
+    docs = all_docs(out)
+    for text in ("It rained all day.", "Nobody came.", "Tokens only here."):
+        assert docs[text].ents == () and docs[text].has_annotation("ENT_IOB"), text  # every token O: no entities
+        assert all(t.ent_iob_ == "O" for t in docs[text])
+    assert [t.text for t in docs["Tokens only here."]] == ["Tokens", "only", "here", "."]
+    # an input marked with nothing by one annotator and with an entity by another is a contradiction now
+    seed(db_path, "later", [span_answer("Nobody came.", [(0, 6, "PERSON")], session="bob", timestamp=1_800_000_000)])
+    code, stdout, err = run(capsys, "data-to-spacy", out, "--ner", "news,later", "--json", "--db", db_path)
+    assert code == 0 and json.loads(stdout)["contradictions"]["answers_overruled"] == 1
+    assert warnings(err)[0].endswith("disagree: news answer 3 and later answer 1 mark different spans; keeping the "
+                                     "latest (later answer 1)")
+
+
+def test_data_to_spacy_and_train_show_20_warnings_and_count_all(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                                db_path: Path) -> None:
+    texts = [f"Ann met Bob {i}." for i in range(25)]
+    seed(db_path, "a", [span_answer(t, [(0, 3, "PERSON")], session="alice", timestamp=100) for t in texts])
+    seed(db_path, "b", [span_answer(t, [(8, 11, "PERSON")], session="bob", timestamp=200) for t in texts])
+    code, stdout, err = run(capsys, "data-to-spacy", tmp_path / "c", "--ner", "a,b", "--json", "--db", db_path)
+    assert code == 0
+    assert len(warnings(err)) == 20 and all("mark different spans" in line for line in warnings(err))
+    assert err.splitlines()[20] == "… and 5 more warnings"
+    assert json.loads(stdout)["contradictions"]["answers_overruled"] == 25  # the counts cover every one
+    code, stdout, err = run(capsys, "train", "ner", "a,b", "--output", tmp_path / "m", "--max-steps", "1", "--json",
+                            "--db", db_path)
+    assert code == 0, err
+    assert len(warnings(err)) == 20 and "… and 5 more warnings" in err.splitlines()
+    assert json.loads(stdout)["contradictions"]["answers_overruled"] == 25
+
+
+WNUT = SHARED / "ner" / "wnut17"
+
+
+def test_wnut17_sentences_without_entities_are_training_examples(db_path: Path) -> None:
+    path = WNUT / "dev.jsonl"
+    if not path.exists():
+        pytest.skip(f"shared data missing: {path} (../shared is not beside the repository)")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # as a Prodigy data set stores them: tokens as plain strings, no "spans" key where nothing was marked
+    seed(db_path, "wnut", [{"text": r["text"], "tokens": r["tokens"], "answer": "accept",
+                            **({"spans": r["spans"]} if r["spans"] else {})} for r in rows])
+    lines: list[str] = []
+    with tuiannot.connect(db_path) as db:
+        corpus = build_corpus(db, {"ner": ["wnut"]}, problems=Problems(write=lines.append))
+    docs = corpus.train + corpus.dev
+    by_text = {r["text"]: r for r in rows}
+    assert len(rows) == 1009 and len(by_text) == len(docs) == 1006  # 3 sentences occur twice
+    assert sum(1 for d in docs if not d.ents) == 380  # were left out before: only 626 examples
+    assert all([t.text for t in d] == by_text[d.text]["tokens"] for d in docs)  # the given tokens, not spaCy's
+    assert corpus.problems.notes == 0 and corpus.problems.spans == 0
+    # the one sentence that occurs twice with different entities is a contradiction, resolved and named
+    assert corpus.conflicts == 1 and len(lines) == 1 and "mark different spans" in lines[0]
+    assert sum(v["train"] + v["dev"] for v in corpus.labels["ner"].values()) == sum(len(d.ents) for d in docs)
 
 
 def _hash(db_path: Path, dataset: str, index: int) -> int:

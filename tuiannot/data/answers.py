@@ -3,10 +3,22 @@
 A stored answer is a Prodigy-compatible task dict. Three kinds carry training data:
 
 * span answers (``spans``: character offsets, end exclusive; view ``ner_manual`` with no overlaps,
-  ``spans_manual`` where spans may overlap), with ``tokens`` (Prodigy token dicts) or without
-  (imported data: tokenised with ``spacy.blank(lang)``);
+  ``spans_manual`` where spans may overlap), with ``tokens`` (Prodigy token dicts, or plain strings found
+  in the text in order, as ``ner`` accepts on input) or without (imported data: tokenised with
+  ``spacy.blank(lang)``);
 * choice answers (view ``choice``): ``options`` and the ``accept``-ed option ids;
 * yes/no answers (view ``classification``): one ``label``, ``accept`` = it applies, ``reject`` = it does not.
+
+**A span answer without spans is data**: an accepted answer that marks nothing says "this text has no
+entities" (every token outside an entity), not "not annotated". Prodigy data sets may leave the ``spans``
+key out of such answers. :func:`answer_kind` decides, in this order: no ``text`` (an image): none; a text
+classification view (``classification``, ``choice``): text classification if it has ``options``, ``accept``
+or a ``label``, else none, whatever spans or tokens it shows; a manual span view (``ner_manual``,
+``spans_manual``), with or without a ``spans`` key, or any answer with a ``spans`` list: spans; then
+``options``, ``accept`` or a ``label``: text classification; then any other answer with ``tokens`` (no view,
+or a view this version does not know): spans, none marked. The binary span views (``ner``, ``spans``: one
+suggested span accepted or rejected, not a complete annotation) are never span answers. Only an answer that
+is missing (never given, rejected, ignored) is missing.
 
 What an answer *means* (:func:`answer_kind`, :func:`cats`, :func:`task_spans`) is decided here once, and
 used by ``db-out`` (:mod:`.export`, one record per answer) and by :mod:`.corpus` (answers merged per input).
@@ -14,7 +26,9 @@ used by ``db-out`` (:mod:`.export`, one record per answer) and by :mod:`.corpus`
 Nothing is dropped silently: a span that cannot be represented (misaligned with the tokens, overlapping
 where the format forbids it, bad offsets) is reported through :class:`Problems` as
 ``warning: <dataset> answer <n> (input hash <h>): span [start, end) LABEL: <reason>`` and counted.
-``<n>`` is the answer's line number in ``tuiannot db-out <dataset>`` (the full JSONL export).
+``<n>`` is the answer's line number in ``tuiannot db-out <dataset>`` (the full JSONL export). The first
+:data:`SHOWN_WARNINGS` warnings are written, then (:meth:`Problems.finish`) one line with the number of
+the rest, e.g. ``… and 1,234 more warnings``; the counts always cover every one.
 """
 
 from __future__ import annotations
@@ -34,6 +48,8 @@ OVERLAPPING_VIEWS = stored_views(kind="spans", overlapping=True)
 """Views whose spans may overlap: exported as ``doc.spans["sc"]``, not ``doc.ents``."""
 BINARY_SPAN_VIEWS = stored_views(kind="binary_spans")
 """Views that accept or reject one suggested span: not a complete annotation of the text."""
+SPAN_VIEWS = stored_views(kind="spans")
+"""Views whose answers mark every span of the text (``ner_manual``, ``spans_manual``): no spans = none there."""
 
 TEXTCAT_VIEWS = stored_views(kind="textcat")
 
@@ -41,36 +57,83 @@ Span3 = tuple[int, int, str]
 
 
 # -- reporting ----------------------------------------------------------------------
+SHOWN_WARNINGS = 20
+"""Warnings written one line each; the rest are counted (:meth:`Problems.finish` writes how many)."""
+
+RETOKENISED = "tokenised again"
+SPACE_IN_TOKEN = "whitespace in a token written as _"
+
+
 @dataclass
 class Problems:
-    """Counts (and writes, one line each) what could not be represented or was resolved."""
+    """Counts what could not be represented or was resolved, and writes the first warnings, one line each.
+
+    Every warning is counted; only the first ``limit`` are written (None: all). :meth:`finish` writes
+    ``… and N more warnings`` for the rest: the exports and the corpus builder call it when they end.
+    """
 
     write: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    limit: int | None = SHOWN_WARNINGS
     spans: int = 0  # spans not represented
     answers: int = 0  # whole answers not represented
-    notes: int = 0  # answers kept with a caveat (tokenised again)
+    notes: int = 0  # answers kept with a caveat (tokenised again, whitespace in a token written as _)
     conflicts: int = 0  # inputs with contradictory answers
+    noted: dict[str, int] = field(default_factory=dict)  # caveat (RETOKENISED, SPACE_IN_TOKEN) -> answers
+    shown: int = 0  # warnings written
+    hidden: int = 0  # warnings counted but not written, since the last finish()
 
     @property
     def total(self) -> int:
         return self.spans + self.answers
 
+    def _warn(self, line: str) -> None:
+        if self.limit is None or self.shown < self.limit:
+            self.shown += 1
+            self.write(line)
+        else:
+            self.hidden += 1
+
+    def finish(self) -> None:
+        """Write how many warnings were counted but not written (if any) since the last call."""
+        if self.hidden:
+            self.write(f"… and {self.hidden:,} more warning{'s' if self.hidden != 1 else ''}")
+            self.hidden = 0
+
     def span(self, where: "Where", start: Any, end: Any, label: Any, reason: str) -> None:
         self.spans += 1
-        self.write(f"warning: {where}: span [{one_line(str(start), 20)}, {one_line(str(end), 20)}) "
+        self._warn(f"warning: {where}: span [{one_line(str(start), 20)}, {one_line(str(end), 20)}) "
                    f"{one_line(str(label), 60)}: {reason}")
 
     def answer(self, where: "Where", reason: str) -> None:
         self.answers += 1
-        self.write(f"warning: {where}: {reason}")
+        self._warn(f"warning: {where}: {reason}")
 
-    def note(self, where: "Where", reason: str) -> None:
+    def note(self, where: "Where", reason: str, caveat: str = RETOKENISED) -> None:
+        """An answer kept with a caveat (``caveat``: what the summary calls it)."""
         self.notes += 1
-        self.write(f"warning: {where}: {reason}")
+        self.noted[caveat] = self.noted.get(caveat, 0) + 1
+        self._warn(f"warning: {where}: {reason}")
 
     def conflict(self, message: str) -> None:
         self.conflicts += 1
-        self.write(f"warning: {message}")
+        self._warn(f"warning: {message}")
+
+    def summary(self) -> list[str]:
+        """The counts for a summary line, e.g. ``["2 spans could not be represented", "1 answer tokenised
+        again"]`` (empty when nothing was reported; contradictions are reported by the corpus)."""
+        def answers(n: int) -> str:
+            return f"{n} answer{'s' if n != 1 else ''}"
+
+        parts = []
+        if self.spans:
+            parts.append(f"{self.spans} span{'s' if self.spans != 1 else ''} could not be represented")
+        if self.answers:
+            parts.append(f"{answers(self.answers)} not exported")
+        if self.noted.get(RETOKENISED):
+            parts.append(f"{answers(self.noted[RETOKENISED])} tokenised again")
+        if self.noted.get(SPACE_IN_TOKEN):
+            parts.append(f"{answers(self.noted[SPACE_IN_TOKEN])} with whitespace in a token written as _")
+        return parts
 
 
 @dataclass(frozen=True)
@@ -95,16 +158,24 @@ def quoted(text: str, limit: int = 40) -> str:
 
 # -- what an answer means ------------------------------------------------------------
 def answer_kind(task: dict[str, Any]) -> str | None:
-    """``"spans"``, ``"textcat"`` or None (nothing a trainer can use)."""
+    """``"spans"``, ``"textcat"`` or None (nothing a trainer can use); the rule is in the module docstring.
+
+    A span answer with no ``spans`` key (Prodigy data sets may leave it out when nothing was marked) is a
+    span answer with no spans: "no entities here" is data."""
     if not isinstance(task.get("text"), str):
         return None  # images (and other inputs without text) have their own exports: coco, folders
     view = task.get("_view_id")
+    asks_labels = "options" in task or "accept" in task or isinstance(task.get("label"), str)
     if view in TEXTCAT_VIEWS:  # a text question may show spans (highlighted matches): still about the text
-        return "textcat" if ("options" in task or "accept" in task or isinstance(task.get("label"), str)) else None
-    if isinstance(task.get("spans"), list) and view not in BINARY_SPAN_VIEWS:
+        return "textcat" if asks_labels else None
+    # one suggested span accepted or rejected (binary span views) says nothing about the rest of the text
+    complete = view not in BINARY_SPAN_VIEWS
+    if complete and (view in SPAN_VIEWS or isinstance(task.get("spans"), list)):
         return "spans"
-    if "options" in task or "accept" in task or isinstance(task.get("label"), str):
+    if asks_labels:
         return "textcat"
+    if complete and isinstance(task.get("tokens"), list) and task["tokens"]:
+        return "spans"  # tokenised for span annotation, nothing marked
     return None
 
 

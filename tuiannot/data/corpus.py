@@ -3,7 +3,9 @@
 **Merging.** Answers about one input (``_input_hash``), across datasets and annotators, become one
 example (one Doc): NER entities, span categories and text categories of the same text combine. Rejected
 and ignored answers are left out, except a rejected yes/no question, which says the label does not apply
-(``cats[label] = 0.0``). Sentence tasks (``meta.doc_hash``) stay separate examples.
+(``cats[label] = 0.0``). An accepted span answer that marks nothing (no spans, or no ``spans`` key: see
+:mod:`.answers`) is an example with no entities (every token ``O``) or an empty span group, not a missing
+one. Sentence tasks (``meta.doc_hash``) stay separate examples.
 
 **Contradictions.** Two accepted answers for one input that disagree (different NER spans, different span
 categories, or a text label that one says applies and another says does not) are resolved by keeping the
@@ -232,8 +234,18 @@ class Corpus:
 def build_corpus(db: Any, sources: dict[str, list[str]], *, lang: str = "en", eval_split: float = 0.2,
                  seed: int = 0, problems: Problems | None = None, nlp: "Language | None" = None,
                  on_answer: Callable[[], None] | None = None) -> Corpus:
-    """The merged, split training data of ``sources`` (kind -> datasets) as Docs."""
+    """The merged, split training data of ``sources`` (kind -> datasets) as Docs.
+
+    The first warnings are written as they come, then how many more there were (:meth:`Problems.finish`)."""
     problems = problems or Problems()
+    try:
+        return _build_corpus(db, sources, lang, eval_split, seed, problems, nlp, on_answer)
+    finally:
+        problems.finish()
+
+
+def _build_corpus(db: Any, sources: dict[str, list[str]], lang: str, eval_split: float, seed: int,
+                  problems: Problems, nlp: "Language | None", on_answer: Callable[[], None] | None) -> Corpus:
     conflicts_before = problems.conflicts
     sources = {k: v for k, v in sources.items() if v}
     if not sources:

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..nlp.load import blank
+from ..nlp.spans import tokens_from_words
+from ..tasks import input_hash
 from .answers import (
+    SPACE_IN_TOKEN,
     SPANS_KEY,
     Problems,
     Span3,
@@ -40,11 +43,18 @@ FORMATS: tuple[str, ...] = ("jsonl", "spacy", "conll", "doccano", "label-studio"
 
 # -- spaCy Docs ------------------------------------------------------------------------
 def _words_from_tokens(text: str, tokens: Any) -> tuple[list[str], list[bool]] | None:
-    """Words and spaces for a Doc whose text is exactly ``text``, from Prodigy token dicts, or None.
+    """Words and spaces for a Doc whose text is exactly ``text``, from the answer's tokens, or None.
 
-    Tokens with ``start``/``end`` are placed by offset; a gap between tokens that is not a single space
-    becomes a whitespace token (as spaCy makes). Without offsets, ``text`` + ``ws`` must rebuild the text.
+    Prodigy token dicts with ``start``/``end`` are placed by offset; a gap between tokens that is not a
+    single space becomes a whitespace token (as spaCy makes). Without offsets, ``text`` + ``ws`` must rebuild
+    the text. Plain strings (which ``ner`` accepts on input) are found in the text in order, as ``ner``
+    finds them (:func:`~tuiannot.nlp.spans.tokens_from_words`): only whitespace may lie between them.
     """
+    if isinstance(tokens, list) and tokens and all(isinstance(t, str) for t in tokens):
+        try:
+            tokens = tokens_from_words(text, tokens)
+        except ValueError:
+            return None
     if not isinstance(tokens, list) or not tokens or not all(isinstance(t, dict) for t in tokens):
         return None
     words: list[str] = []
@@ -152,7 +162,8 @@ _INNER_SPACE = re.compile(r"\s")
 
 
 def iob_lines(doc: "Doc", spans: list[Span3], where: Where, problems: Problems) -> list[str]:
-    """``token<TAB>tag`` lines (IOB2). Whitespace tokens are left out; overlaps reported."""
+    """``token<TAB>tag`` lines (IOB2). Whitespace tokens are left out; overlaps reported; whitespace inside a
+    token (a stored token "New York", a no-break space) is written as ``_`` and noted."""
     kept = without_overlaps(spans, where, problems, "IOB tags cannot represent overlapping spans")
     tags = ["O"] * len(doc)
     for span in aligned_spans(doc, kept, where, problems):
@@ -163,7 +174,12 @@ def iob_lines(doc: "Doc", spans: list[Span3], where: Where, problems: Problems) 
         tags[inside[0]] = f"B-{span.label_}"
         for i in inside[1:]:
             tags[i] = f"I-{span.label_}"
-    return [f"{_INNER_SPACE.sub('_', t.text)}\t{tags[t.i]}" for t in doc if not t.is_space]
+    words = [t for t in doc if not t.is_space]
+    spaced = [t.text for t in words if _INNER_SPACE.search(t.text)]
+    if spaced:
+        problems.note(where, f"{len(spaced)} token{'s have' if len(spaced) != 1 else ' has'} whitespace inside "
+                      f"(first {quoted(spaced[0])}): written with _ in its place", SPACE_IN_TOKEN)
+    return [f"{_INNER_SPACE.sub('_', t.text)}\t{tags[t.i]}" for t in words]
 
 
 # -- doccano and Label Studio ------------------------------------------------------------
@@ -175,7 +191,26 @@ def doccano_record(task: dict[str, Any], where: Where, problems: Problems) -> di
     return {"text": task.get("text", ""), "label": label}
 
 
-def label_studio_task(task: dict[str, Any], where: Where, problems: Problems) -> dict[str, Any]:
+MAX_TASK_ID = (1 << 53) - 1
+"""The largest task id: JavaScript (Label Studio's front end) holds integers up to this one exactly."""
+
+
+def label_studio_id(task: dict[str, Any], taken: set[int]) -> int:
+    """A Label Studio task ``id``: a positive integer derived from the input hash, so the same answer gets
+    the same id in every export; a hash that is not in 1..:data:`MAX_TASK_ID` is wrapped into it. An id
+    already ``taken`` (another answer about the same input) moves on to the next free one; added to ``taken``.
+    """
+    h = task.get("_input_hash")
+    if not isinstance(h, int) or isinstance(h, bool):
+        h = input_hash(task)
+    found = h if 0 < h <= MAX_TASK_ID else 1 + h % MAX_TASK_ID
+    while found in taken:
+        found = found % MAX_TASK_ID + 1
+    taken.add(found)
+    return found
+
+
+def label_studio_task(task: dict[str, Any], where: Where, problems: Problems, task_id: int) -> dict[str, Any]:
     text = task.get("text", "")
     result: list[dict[str, Any]] = []
     if answer_kind(task) == "spans":
@@ -187,7 +222,7 @@ def label_studio_task(task: dict[str, Any], where: Where, problems: Problems) ->
         if chosen:
             result.append({"id": f"{where.n}-0", "from_name": "label", "to_name": "text", "type": "choices",
                            "value": {"choices": chosen}})
-    return {"data": {"text": text}, "annotations": [{"result": result}]}
+    return {"id": task_id, "data": {"text": text}, "annotations": [{"result": result}]}
 
 
 # -- db-out ---------------------------------------------------------------------------------
@@ -212,17 +247,26 @@ def export(db: Any, dataset: str, fmt: str, out: Any, *, answer: str | None, lan
     accepted answers for the formats without negative labels (conll, doccano, label-studio).
     """
     summary = ExportSummary()
+    nlp = blank(lang) if fmt in ("spacy", "conll") else None
+    try:
+        _export(db, dataset, fmt, out, answer, nlp, problems, advance, summary)
+    finally:
+        problems.finish()
+    return summary
 
+
+def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: "Language | None",
+            problems: Problems, advance: Callable[[int], None], summary: ExportSummary) -> None:
     def leave_out(reason: str) -> None:
         summary.left_out[reason] = summary.left_out.get(reason, 0) + 1
 
-    nlp = blank(lang) if fmt in ("spacy", "conll") else None
     doc_bin = None
     if fmt == "spacy":
         from spacy.tokens import DocBin
 
         doc_bin = DocBin(store_user_data=False)
     first = True
+    task_ids: set[int] = set()
     if fmt == "label-studio":
         out.write("[")
     for n, task in numbered_answers(db, dataset):
@@ -252,12 +296,11 @@ def export(db: Any, dataset: str, fmt: str, out: Any, *, answer: str | None, lan
         elif fmt == "doccano":
             out.write(json.dumps(doccano_record(task, where, problems), ensure_ascii=False) + "\n")
         elif fmt == "label-studio":
-            out.write(("\n" if first else ",\n") + json.dumps(label_studio_task(task, where, problems),
-                                                             ensure_ascii=False))
+            record = label_studio_task(task, where, problems, label_studio_id(task, task_ids))
+            out.write(("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False))
         first = False
         summary.records += 1
     if fmt == "label-studio":
         out.write("\n]\n" if not first else "]\n")
     if doc_bin is not None:
         out.write(doc_bin.to_bytes())
-    return summary
