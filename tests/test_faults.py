@@ -347,3 +347,17 @@ async def test_a_keymap_path_with_markup_is_shown_literally(tmp_path: Path, monk
         await pilot.pause()
         shown = [n.message for n in app._notifications]  # noqa: SLF001
         assert any("[/bold]x" in m and "keymap ignored" in m for m in shown), shown
+
+
+def test_the_crash_log_is_private(tmp_path: Path) -> None:
+    """An unexpected error writes its traceback to ~/.tuiannot/crash.log, readable by the user only."""
+    recipes = tmp_path / "boom.py"
+    recipes.write_text("from tuiannot import recipe\n\n@recipe('boom')\ndef boom(source: str):\n"
+                       "    raise RuntimeError('a record: secret text')\n")
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    result = subprocess.run([*TUIANNOT, "-F", str(recipes), "boom", "x", "--db", str(tmp_path / "t.db")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1 and "internal error: RuntimeError" in result.stderr
+    folder, log = tmp_path / "home" / ".tuiannot", tmp_path / "home" / ".tuiannot" / "crash.log"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert "secret text" in log.read_text()

@@ -124,10 +124,12 @@ def _is_click_error(e: BaseException) -> bool:
 
 
 def _crash_log() -> str:
+    """Append the traceback to ``~/.tuiannot/crash.log``, readable by you only (it may quote your data)."""
     path = Path(os.path.expanduser("~")) / ".tuiannot" / "crash.log"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # as the database's folder
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(traceback.format_exc() + "\n")
     except OSError:
         return "(crash log not writable)"
