@@ -138,8 +138,6 @@ def test_stats_prints_hostile_names_and_the_database_path_escaped(capsys: pytest
     assert "by 2 sessions" in out and "␛]2;PWNED␛\\A" in out  # a tied label, in the by-label table
 
 
-@pytest.mark.xfail(strict=True, reason="tuiannot/cli/datasets.py (stats) still prints json.dumps: it is to print "
-                                       "through tuiannot.cli.show.print_json (issue 13, item 4)")
 def test_stats_json_escapes_hostile_names(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     db_path = tmp_path / f"db{HOSTILE}" / "answers.db"
     seed_hostile(db_path)
@@ -153,8 +151,6 @@ def test_stats_json_escapes_hostile_names(capsys: pytest.CaptureFixture[str], tm
     assert_clean(out, overview, err)
 
 
-@pytest.mark.xfail(strict=True, reason="tuiannot/cli/datasets.py (db-out) still writes stored JSON raw to standard "
-                                       "output: it is to go through tuiannot.sanitize.escape_json (issue 13, item 4)")
 def test_db_out_to_standard_output_escapes_stored_answers(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
     seed_hostile(db_path)
     code, out, err = run(capsys, "db-out", DATASET, "--db", db_path)
@@ -267,8 +263,8 @@ def test_strict_summary_when_the_annotator_quit_before_the_invalid_record(capsys
     assert print_summary(result, None, strict=True) == 1
     out, err = capsys.readouterr()
     assert "Skipped" not in err and err.startswith("error: ") and err.count("\n") == 1
-    # with the controller's read-ahead error in the summary (see the report on issue 13) the record is named
-    assert "data.jsonl:3" in err or STRICT_UNNAMED in err
+    # the controller keeps the read-ahead error for its summary: the record is named
+    assert f"{source}:3: invalid JSON" in err
 
 
 # -- the runner's options ---------------------------------------------------------------------------------------

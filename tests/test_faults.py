@@ -361,3 +361,20 @@ def test_the_crash_log_is_private(tmp_path: Path) -> None:
     folder, log = tmp_path / "home" / ".tuiannot", tmp_path / "home" / ".tuiannot" / "crash.log"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(log.stat().st_mode) == 0o600
     assert "secret text" in log.read_text()
+
+
+@pytest.mark.skipif(not ROOT, reason="mknod needs root (CI runs as root)")
+@pytest.mark.parametrize("fmt", ["jsonl", "doccano"])
+def test_db_out_to_a_full_standard_output_is_one_line(tmp_path: Path, db_with_answers: Path, fmt: str) -> None:
+    full = tmp_path / "full"
+    os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    with open(full, "w") as stdout:
+        result = subprocess.run([*TUIANNOT, "db-out", "ds", "--format", fmt, "--db", str(db_with_answers)],
+                                stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == "error: standard output: cannot write (No space left on device); the export is incomplete\n"
+
+
+def test_iaa_from_a_folder_says_so(tmp_path: Path) -> None:
+    result = subprocess.run([*TUIANNOT, "iaa", "--from", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr == f"error: {tmp_path}: is a directory; give the CSV file\n"

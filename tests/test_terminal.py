@@ -90,7 +90,7 @@ def test_annotate_quit_and_the_shell_summary(tmp_path: Path, env: dict[str, str]
     term.send("q")
     assert term.wait_exit() == 0
     out = term.text
-    assert "Saved 1 answers to dataset 'reviews' (session 'carol'): accept 1." in out
+    assert "Saved 1 answer to dataset 'reviews' (session 'carol'): accept 1." in out
     assert f"Database: {env['TUIANNOT_DB']}" in out
     assert "reviews.jsonl:2: invalid JSON" in out
     assert answers(env["TUIANNOT_DB"]) == [("accept", "alpha first")]

@@ -16,6 +16,11 @@ With team routing, each task is claimed before it is queued and answered under i
 claim: :class:`~tuiannot.team.claims.Claims` keeps that bookkeeping, the controller
 only asks it. Model updates (a recipe's ``update``) run on their own worker thread,
 a batch at a time, so the key-press path never waits for a model.
+
+When the storage fails while an answer is stored (the dataset was dropped under
+the session, a full disk, a damaged or read-only database), the answer is not
+stored and :meth:`Controller.answer` raises :class:`SessionEnded`, one line
+saying why: the session cannot go on, and the screen ends it with that line.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 
 from .components import Components
 from .errors import InvalidRecord, UserError
-from .storage import ClaimLost, Database
+from .storage import ClaimLost, Database, DatasetDropped, StorageError
 from .stream import Stream
 from .tasks import ACCEPT, ANSWERS, Task
 from .team.claims import Claims
@@ -44,6 +49,11 @@ _END = object()
 
 class AnswerRejected(UserError):
     """The recipe's ``validate_answer`` refused an answer; the message says why."""
+
+
+class SessionEnded(UserError):
+    """Storing an answer failed in the storage (the dataset dropped, a full disk, ...): the answer was not stored
+    and the session cannot go on; the message says why and what to do."""
 
 
 class TaskTaken(UserError):
@@ -133,16 +143,19 @@ class Controller:
         self.dataset_answers_at_start = 0
         self.exhausted = False
         self.error: BaseException | None = None
+        self._read_error: InvalidRecord | None = None  # --strict: the invalid record the prefetch stopped at
         self._update_batch: list[Task] = []
         self._updates: queue.Queue[list[Task] | None] = queue.Queue()
         self._update_thread: threading.Thread | None = None
         self.update_errors: list[str] = []
         self._closed = False
+        self._session_record: int | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> "Controller":
         self.db.add_dataset(self.dataset)
-        self.db.start_session(self.dataset, self.session, {"view_id": self.view_id, "pid": os.getpid()})
+        self._session_record = self.db.start_session(self.dataset, self.session,
+                                                     {"view_id": self.view_id, "pid": os.getpid()})
         self.dataset_answers_at_start = self.db.count_answers(self.dataset)
         if self.claims is not None:
             self.claims.release_stale(self.db)
@@ -156,16 +169,21 @@ class Controller:
         if not self._closed:
             self._closed = True
             self._stop.set()
-            if self.claims is not None:
-                try:  # a clean exit gives unanswered claims back at once
-                    self.claims.release_held(self.db)
-                except Exception:  # noqa: BLE001 (they lapse after the lease anyway)
-                    pass
             self._flush_updates()
             if self._thread is not None and self._thread is not threading.current_thread():
                 # it may be inside the stream (scoring a window with a model): let it finish, not be cut
                 # off by the interpreter's exit (PyTorch aborts the process when that happens)
                 self._thread.join(timeout=30)
+            if self.claims is not None:
+                try:  # a clean exit gives unanswered claims back at once (after the thread made its last)
+                    self.claims.release_held(self.db)
+                except Exception:  # noqa: BLE001 (they lapse after the lease anyway)
+                    pass
+            if self._session_record is not None:
+                try:  # a clean end: `drop` need not wait for this session
+                    self.db.end_session(self._session_record)
+                except Exception:  # noqa: BLE001 (the dataset may be gone; the session ends all the same)
+                    pass
             if self.components.on_exit is not None:
                 self.components.on_exit(self)
         stream = self.stream if isinstance(self.stream, Stream) else None
@@ -173,7 +191,8 @@ class Controller:
             dataset=self.dataset, session=self.session, database=self.db.location,
             by_answer=dict(Counter(self._stored.values())), invalid=stream.invalid if stream else 0,
             warnings=list(stream.warnings) if stream else [],
-            error=str(self.error) if self.error is not None else None, exhausted=self.exhausted,
+            error=str(self.error) if self.error is not None else
+            str(self._read_error) if self._read_error is not None else None, exhausted=self.exhausted,
             note=self.finished_note if self.exhausted else None)
 
     # -- the prefetch thread ---------------------------------------------------
@@ -198,6 +217,7 @@ class Controller:
                 self.claims.serve_lapsed(db, offered, lambda task: self._put(_Entry(task)), self._stop)
             self._put(_END)
         except InvalidRecord as e:  # --strict: the tasks before it are still served, then the session ends
+            self._read_error = e  # kept for the summary even if the annotator quits before reaching it
             self._offer(db, batch, offered)
             self._put(_Failed(e))
         except BaseException as e:  # noqa: BLE001 (handed to the UI thread, which reports it)
@@ -227,6 +247,8 @@ class Controller:
         else:
             sessions_by_key = db.answer_sessions(self.dataset, keys, by=self.by)
         for entry in batch:
+            if self._stop.is_set():
+                return  # closing: claim nothing more
             key = self._key(entry.task)
             if key in skip or key in offered:
                 continue
@@ -350,16 +372,24 @@ class Controller:
             task = self.components.before_db([task])[0]
         if self.claims is not None:
             self.claims.touch()
-        if entry.answer_id is not None:
-            self.db.replace_answer(entry.answer_id, task)
-        elif self.claims is not None and not entry.gold:
-            try:
-                entry.answer_id = self.claims.answer(self.db, self._key(entry.task), task)
-            except ClaimLost as e:
-                self.current = None
-                raise TaskTaken(str(e)) from None
-        else:
-            entry.answer_id = self.db.add_answer(self.dataset, task)
+        try:
+            if entry.answer_id is not None:
+                try:
+                    self.db.replace_answer(entry.answer_id, task)
+                except KeyError:  # the stored answer is gone: only a drop deletes answers
+                    raise DatasetDropped(self.dataset, self.db.location) from None
+            elif self.claims is not None and not entry.gold:
+                try:
+                    entry.answer_id = self.claims.answer(self.db, self._key(entry.task), task)
+                except ClaimLost as e:
+                    self.current = None
+                    raise TaskTaken(str(e)) from None
+            else:
+                entry.answer_id = self.db.add_answer(self.dataset, task, recreate=False)
+        except StorageError as e:
+            self.error = e
+            kept = "" if isinstance(e, DatasetDropped) else "; every answer before this one is saved"
+            raise SessionEnded(f"{e}{kept}") from None
         entry.task = task
         self._stored[entry.answer_id] = answer
         self.history.append(entry)
@@ -476,4 +506,5 @@ def answer_all(controller: Controller, decide: Any, limit: int | None = None) ->
     return count
 
 
-__all__ = ["ACCEPT", "AnswerRejected", "Controller", "Summary", "TaskTaken", "answer_all", "default_session"]
+__all__ = ["ACCEPT", "AnswerRejected", "Controller", "SessionEnded", "Summary", "TaskTaken", "answer_all",
+           "default_session"]

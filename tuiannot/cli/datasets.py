@@ -10,7 +10,6 @@ naming the database, so no command checks first.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -40,10 +39,11 @@ def stats(
             report: Any = {"database": database.location, "datasets": overview_report(database.overview())}
         else:
             report = {"database": database.location, **dataset_report(database.dataset_counts(dataset))}
+    from .show import print_dataset, print_json, print_overview
+
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print_json(report)
         return
-    from .show import print_dataset, print_overview
 
     (print_overview if dataset is None else print_dataset)(report)
 
@@ -94,18 +94,31 @@ def db_out(
             return
         rows = database.answers_json(dataset, answer)
         if to_stdout:
+            from ..sanitize import escape_json
+
             try:
                 write = sys.stdout.write
-                for content in rows:
-                    write(content + "\n")
+                for content in rows:  # may reach a terminal: controls as \uXXXX escapes, the same JSON values
+                    write(escape_json(content) + "\n")
                 sys.stdout.flush()
             except BrokenPipeError:  # `db-out ds | head`: the reader has what it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except OSError as e:  # `> /dev/full`, a full disk
+                _stdout_failed(e)
             return
         assert output is not None
         total = database.count_answers(dataset)
         count = _write_atomically(output, rows, total)
-    print(f"Exported {count} answers from {dataset!r} to {output}", file=sys.stderr)
+    from ..sanitize import one_line
+    from .show import plural, shown_path
+
+    print(f"Exported {plural(count, 'answer')} from {one_line(dataset)!r} to {shown_path(output)}", file=sys.stderr)
+
+
+def _stdout_failed(e: OSError) -> None:
+    """Writing to standard output failed: one line, and nothing more written to it at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise UserError(f"standard output: cannot write ({e.strerror or e}); the export is incomplete") from None
 
 
 def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str, answer: Optional[str],
@@ -139,31 +152,29 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
             except BrokenPipeError:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 return
+            except OSError as e:  # `> /dev/full`, a full disk
+                _stdout_failed(e)
         else:
             assert output is not None
             with output_file(output, binary=fmt == "spacy") as f:
                 summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
                                  advance=advance)
     from ..sanitize import one_line
+    from .show import shown_path
 
     left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.left_out.items()))
-    not_shown = []
-    if problems.spans:
-        not_shown.append(f"{problems.spans} span{'s' if problems.spans != 1 else ''} could not be represented")
-    if problems.answers:
-        not_shown.append(f"{problems.answers} answer{'s' if problems.answers != 1 else ''} not exported")
-    if problems.notes:
-        not_shown.append(f"{problems.notes} answer{'s' if problems.notes != 1 else ''} tokenised again")
+    not_shown = problems.summary()
     print(f"Exported {summary.records} record{'s' if summary.records != 1 else ''} ({fmt}) from "
-          f"{one_line(dataset)!r} to {'standard output' if to_stdout else output}"
+          f"{one_line(dataset)!r} to {'standard output' if to_stdout else shown_path(output)}"
           f"{'; not included: ' + left_out + ' answers (choose with --answer)' if left_out else ''}"
           f"{'; ' + ', '.join(not_shown) + ' (warnings above)' if not_shown else ''}.", file=sys.stderr)
 
 
 def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optional[str], db: Optional[str]) -> None:
     from ..images.export import to_coco, to_folders
-    from ..sanitize import one_line
+    from ..sanitize import json_text, one_line
     from ..storage import connect
+    from .show import plural, shown_path
 
     warnings: list[str] = []
 
@@ -180,22 +191,24 @@ def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optio
         answers = database.answers(dataset, answer=answer)
         if fmt == "coco":
             coco = to_coco(answers, answer=answer or "accept", warn=warn)
-            text = json.dumps(coco, ensure_ascii=False, indent=1)
+            text = json_text(coco, indent=1)  # category names are labels: no raw controls, the same JSON
             if output is None or str(output) == "-":
                 print(text)
             else:
                 with output_file(output) as f:
                     f.write(text)
-            print(f"Exported {len(coco['images'])} images, {len(coco['annotations'])} boxes, "
-                  f"{len(coco['categories'])} categories (coco) from {one_line(dataset)!r}"
-                  f"{'; ' + str(len(warnings)) + ' problems (warnings above)' if warnings else ''}.", file=sys.stderr)
+            boxes = plural(len(coco["annotations"]), "box", "boxes")
+            print(f"Exported {plural(len(coco['images']), 'image')}, {boxes}, "
+                  f"{plural(len(coco['categories']), 'category', 'categories')} (coco) from {one_line(dataset)!r}"
+                  f"{'; ' + plural(len(warnings), 'problem') + ' (warnings above)' if warnings else ''}.",
+                  file=sys.stderr)
             return
         assert output is not None
         counts = to_folders(answers, output, rejected=answer == "reject", warn=warn)
     total = sum(counts.values())
-    print(f"Exported {total} images into {len(counts)} label folders under {output}"
-          f"{': ' + ', '.join(f'{k} {v}' for k, v in sorted(counts.items())) if counts else ''}"
-          f"{'; ' + str(len(warnings)) + ' problems (warnings above)' if warnings else ''}.", file=sys.stderr)
+    print(f"Exported {plural(total, 'image')} into {plural(len(counts), 'label folder')} under {shown_path(output)}"
+          f"{': ' + ', '.join(f'{one_line(k, 60)} {v}' for k, v in sorted(counts.items())) if counts else ''}"
+          f"{'; ' + plural(len(warnings), 'problem') + ' (warnings above)' if warnings else ''}.", file=sys.stderr)
 
 
 def _write_atomically(output: Path, rows: Any, total: int) -> int:
@@ -243,18 +256,23 @@ def db_in(
     """Import annotations (Prodigy-style JSONL) into a dataset; hashes are added where missing.
 
     Every record is checked on the way in (the answer, hashes, timestamps, types): an invalid one is reported
-    as file:line: reason and skipped, or with --strict the import stops there and nothing is imported (it runs
-    in one transaction).
+    as file:line: reason and skipped, or with --strict the import stops there and nothing is imported. An import
+    is all or nothing (Ctrl-C or a crash leaves nothing), and annotators keep working while it runs.
     """
     from collections import Counter
 
+    from ..errors import InvalidRecord
     from ..sources import Source
     from ..storage import connect
     from ..stream import Stream
 
+    from ..sanitize import blank, one_line
+    from .show import plural, shown_path, warn
+
     if answer not in ANSWERS:
         raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
-    from ..sanitize import one_line
+    if blank(dataset):
+        raise UserError(f"the dataset name {one_line(dataset)!r} is blank: name the dataset to import into")
 
     stream = Stream(Source(file, loader="jsonl", validate=_check_answer_record))
     stream.strict = strict
@@ -267,34 +285,59 @@ def db_in(
             yield task
 
     with connect(db) as database:
-        count = database.add_answers(dataset, tasks())
+        try:
+            count = database.add_answers(dataset, tasks())
+        except KeyboardInterrupt:
+            print(f"Interrupted: nothing was imported into {one_line(dataset)!r}.", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except InvalidRecord as e:
+            raise UserError(f"{e} (--strict: nothing was imported)") from None
         location = database.location
     for warning in list(stream.warnings)[:20]:
-        print(f"warning: {one_line(warning, 300)}", file=sys.stderr)
+        warn(warning)
     if stream.invalid > 20:
-        print(f"warning: … and {stream.invalid - 20} more invalid records", file=sys.stderr)
+        warn(f"… and {plural(stream.invalid - 20, 'more invalid record')}")
     detail = ", ".join(f"{k} {kinds[k]}" for k in ANSWERS if kinds[k])
-    invalid = f"{stream.invalid} invalid record{'s' if stream.invalid != 1 else ''}"
-    print(f"Imported {count} answer{'s' if count != 1 else ''} into {one_line(dataset)!r}"
-          f"{' (' + detail + ')' if detail else ''}; {invalid} skipped. Database: {one_line(location, 300)}")
+    print(f"Imported {plural(count, 'answer')} into {one_line(dataset)!r}{' (' + detail + ')' if detail else ''}; "
+          f"{plural(stream.invalid, 'invalid record')} skipped. Database: {shown_path(location)}")
 
 
 @app.command("drop")
 def drop(
     dataset: Annotated[str, typer.Argument(help="The dataset to delete.", show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Delete even while annotators are at work on the dataset: each of their sessions ends, "
+                        "with a message, at its next answer (which is not saved).")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Delete a dataset and all its answers."""
-    from ..storage import connect
+    """Delete a dataset and all its answers.
+
+    Refused while annotators are at work on it (sessions that hold tasks, or started or answered in the last 10
+    minutes without quitting): the message names them. Ask them to quit first, or pass --force.
+    """
+    from ..sanitize import one_line
+    from ..storage import DatasetInUse, connect
+    from .show import plural
+
+    def in_use(e: DatasetInUse) -> UserError:
+        return UserError(f"{e}, or pass --force to end their sessions (their next answer is not saved)")
 
     with connect(db) as database:
         count = database.dataset_counts(dataset).answers  # an unknown dataset: UnknownDataset, before asking
+        live = database.live_sessions(dataset)
+        if live and not force:
+            raise in_use(DatasetInUse(dataset, live))
         if not yes:
             if not sys.stdin.isatty():
                 raise UserError("not deleting without confirmation: pass --yes (no terminal to ask)")
-            if not typer.confirm(f"Delete dataset {dataset!r} and its {count} answers?", default=False):
+            if not typer.confirm(f"Delete dataset {one_line(dataset)!r} and its {plural(count, 'answer')}?",
+                                 default=False):
                 print("Nothing deleted.", file=sys.stderr)
                 raise typer.Exit(1)
-        deleted = database.drop_dataset(dataset)
-    print(f"Deleted dataset {dataset!r} ({deleted} answers).")
+        try:  # checked again in the deleting transaction: no session starts or answers in between
+            deleted = database.drop_dataset(dataset, only_if_idle=not force)
+        except DatasetInUse as e:
+            raise in_use(e) from None
+    ended = f"; the sessions of {', '.join(s.session for s in live)} end at their next answer" if live else ""
+    print(one_line(f"Deleted dataset {dataset!r} ({plural(deleted, 'answer')}){ended}.", 2000))

@@ -22,7 +22,7 @@ from textual.app import App
 from textual.worker import get_current_worker
 
 from ..components import VIEWS
-from ..controller import AnswerRejected, Controller, TaskTaken
+from ..controller import AnswerRejected, Controller, SessionEnded, TaskTaken
 from ..sanitize import one_line
 from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
@@ -167,6 +167,9 @@ class AnnotationApp(App[int]):
             return
         except TaskTaken as e:
             self.notify(one_line(str(e), 300), title="Moved on", severity="warning", timeout=8, markup=False)
+        except SessionEnded as e:  # the storage failed (the dataset dropped, a full disk): end, saying why
+            self.fail(str(e))
+            return
         except Exception as e:  # the database refused: keep the task on screen, lose nothing
             self.notify(f"The answer was NOT saved: {one_line(str(e), 300)}", title="Storage error", severity="error",
                         timeout=15, markup=False)

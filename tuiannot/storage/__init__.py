@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 from ..errors import UserError
-from .base import ClaimLost, Database, DatasetCounts, SessionCounts, UnknownDataset, default_location
+from .base import (ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse, LiveSession, SessionCounts,
+                   StorageError, UnknownDataset, default_location)
 
-__all__ = ["ClaimLost", "Database", "DatasetCounts", "SessionCounts", "UnknownDataset", "connect",
-           "default_location"]
+__all__ = ["ClaimLost", "Database", "DatasetCounts", "DatasetDropped", "DatasetInUse", "LiveSession",
+           "SessionCounts", "StorageError", "UnknownDataset", "connect", "default_location"]
 
 
 def connect(location: str | os.PathLike[str] | None = None) -> Database:

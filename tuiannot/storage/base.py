@@ -4,7 +4,23 @@ Backends (SQLite now, PostgreSQL next) implement these methods and keep their
 SQL and their dialect to themselves. Answers are Prodigy-compatible task dicts
 (``text``, ``label``/``accept``, ``answer``, ``_input_hash``, ``_task_hash``,
 ``_session_id``, ``_annotator_id``, ``_timestamp``, ``_view_id``, ``_seconds``).
-Every method that writes has committed when it returns.
+
+The guarantees every backend keeps:
+
+* Every method that writes has committed when it returns: an answer is durable
+  before the caller shows the next task.
+* :meth:`Database.add_answers` (imports) is all or nothing, and never holds the
+  database for long: a large import is written in short transactions out of
+  sight and made visible at the end (see the backend for how), so annotators
+  writing meanwhile wait milliseconds, not the length of the import. An import
+  that fails, is interrupted or crashes leaves nothing visible.
+* A dataset dropped under a session is never silently re-created or written
+  into by that session: its writes raise :class:`DatasetDropped`. ``drop`` can
+  refuse while sessions are live (:meth:`Database.live_sessions`).
+* Every failure of the backend (a read-only file or folder, a full disk, a
+  damaged or locked database) is a :class:`StorageError`: one line naming the
+  database, the cause and what to do. A damaged database is refused when it is
+  opened, before anything is written into it.
 """
 
 from __future__ import annotations
@@ -33,6 +49,52 @@ class UnknownDataset(UserError):
 
 class ClaimLost(UserError):
     """The lease on a task ran out and other annotators completed it meanwhile."""
+
+
+class StorageError(UserError):
+    """The database failed or refused (read-only, disk full, damaged, locked): the message names the database,
+    the cause and what to do."""
+
+
+class DatasetDropped(StorageError):
+    """The dataset was deleted (``tuiannot drop``) while a session was working on it: nothing more is stored."""
+
+    def __init__(self, name: str, location: str) -> None:
+        super().__init__(f"dataset {name!r} was deleted from {location} (tuiannot drop) while this session worked "
+                         "on it: the answer was not saved, and nothing more can be stored into it")
+        self.name, self.location = name, location
+
+
+RECENT_SECONDS = 600.0
+"""A session that started or answered this recently, and did not end cleanly, counts as live."""
+
+
+@dataclass
+class LiveSession:
+    """A session at work on a dataset: it holds live claims, or was active within :data:`RECENT_SECONDS`."""
+
+    session: str
+    claims: int  # tasks it holds under a live lease
+    last: float | None  # its last sign of life (started, or last answer), epoch seconds
+
+    def describe(self, now: float | None = None) -> str:
+        parts = []
+        if self.claims:
+            parts.append(f"holds {self.claims} task{'s' if self.claims != 1 else ''}")
+        if self.last is not None:
+            ago = max(0.0, (now or time.time()) - self.last)
+            parts.append(f"active {ago:.0f} s ago" if ago < 120 else f"active {ago / 60:.0f} min ago")
+        return f"{self.session} ({', '.join(parts)})" if parts else self.session
+
+
+class DatasetInUse(UserError):
+    """A dataset is not dropped while sessions are live on it (the message names them)."""
+
+    def __init__(self, name: str, sessions: list[LiveSession]) -> None:
+        now = time.time()
+        super().__init__(f"dataset {name!r} is being annotated: {', '.join(s.describe(now) for s in sessions)}; "
+                         "ask them to quit first (what they answered is saved)")
+        self.name, self.sessions = name, sessions
 
 
 @dataclass
@@ -122,17 +184,30 @@ class Database(ABC):
         """Create the dataset if it does not exist yet."""
 
     @abstractmethod
-    def drop_dataset(self, name: str) -> int:
-        """Delete the dataset and its answers; return how many answers went."""
+    def drop_dataset(self, name: str, only_if_idle: bool = False) -> int:
+        """Delete the dataset and its answers; return how many answers went. With ``only_if_idle``, raise
+        :class:`DatasetInUse` instead while :meth:`live_sessions` finds any (checked in the same transaction)."""
 
     # -- sessions --------------------------------------------------------------
     @abstractmethod
-    def start_session(self, dataset: str, session: str, meta: dict[str, Any] | None = None) -> None: ...
+    def start_session(self, dataset: str, session: str, meta: dict[str, Any] | None = None) -> int:
+        """Record that ``session`` starts work on ``dataset`` (creating it); return the record's id."""
+
+    @abstractmethod
+    def end_session(self, session_id: int) -> None:
+        """Record a clean end of the session :meth:`start_session` returned ``session_id`` for."""
+
+    @abstractmethod
+    def live_sessions(self, dataset: str, recent: float = RECENT_SECONDS) -> list[LiveSession]:
+        """Sessions at work on ``dataset``: holding live claims, or started or answered within ``recent``
+        seconds without ending cleanly since."""
 
     # -- answers ---------------------------------------------------------------
     @abstractmethod
-    def add_answer(self, dataset: str, task: dict[str, Any]) -> int:
-        """Store one answered task durably; return its id (for :meth:`replace_answer`)."""
+    def add_answer(self, dataset: str, task: dict[str, Any], recreate: bool = True) -> int:
+        """Store one answered task durably; return its id (for :meth:`replace_answer`). The dataset is created
+        if need be; if it was dropped since this connection last used it, it is made again, or with
+        ``recreate=False`` (a session, whose dataset is gone) :class:`DatasetDropped` is raised."""
 
     @abstractmethod
     def replace_answer(self, answer_id: int, task: dict[str, Any]) -> None:
@@ -140,7 +215,9 @@ class Database(ABC):
 
     @abstractmethod
     def add_answers(self, dataset: str, tasks: Iterable[dict[str, Any]]) -> int:
-        """Store many answers in one transaction (imports); return how many."""
+        """Store many answers, all or none (imports); return how many. Others writing meanwhile are not held
+        up for more than a moment; if ``tasks`` raises (a bad record under ``--strict``, Ctrl-C), nothing is
+        stored."""
 
     @abstractmethod
     def answers(self, dataset: str, answer: str | None = None, session: str | None = None
@@ -172,7 +249,8 @@ class Database(ABC):
     @abstractmethod
     def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
         """Store the answer to a claimed task and drop the claim, in one transaction. Raises
-        :class:`ClaimLost` when the claim lapsed and the task's annotators are complete without us."""
+        :class:`ClaimLost` when the claim lapsed and the task's annotators are complete without us, and
+        :class:`DatasetDropped` when the dataset was dropped since the claim was made."""
 
     @abstractmethod
     def renew_claims(self, dataset: str, session: str, keys: Iterable[int], lease: float) -> None: ...

@@ -5,26 +5,71 @@ server) write one database file at once; every write is a single statement or
 an explicit ``BEGIN IMMEDIATE`` transaction, committed before the call returns,
 with ``synchronous=FULL`` so that a committed answer survives ``kill -9``, a
 dropped SSH connection and a power cut alike.
+
+Imports (:meth:`SQLiteDatabase.add_answers`) never hold the write lock for
+long. A small one is one transaction. A large one is written into a hidden
+*staging* dataset in transactions of about :data:`IMPORT_HOLD_SECONDS`, with
+pauses of :data:`IMPORT_PAUSE_SECONDS` between them (longer than SQLite's
+busy-handler naps, so a waiting annotator always gets in; and not synced one
+by one, as a crash voids an unfinished import anyway), then made visible:
+into a new or empty dataset by renaming the staging dataset (one short
+transaction, synced); into a dataset that has answers by moving the rows over
+in short transactions, after a commit that records the decision, so that an
+importer that dies (or is interrupted) while moving is finished by the next
+process that opens the database: readers may see such a move half done for as
+long as it lasts, never an import that is then taken back. A staging dataset
+is hidden from every listing; an abandoned one is cleared by the next import.
+
+Every ``sqlite3`` error leaves this module as a
+:class:`~tuiannot.storage.base.StorageError` whose one line says which file,
+what went wrong (read-only file or folder, full disk, damage, a lock held too
+long) and what to do. A database that is not new is checked when a process
+first opens it (``PRAGMA quick_check``): for up to :data:`CHECK_SECONDS` at
+once, and if it is larger than that covers, to the end on a background thread
+(about 0.6 s for a million answers); damage found refuses every later call.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
+import inspect
+import itertools
 import json
 import os
+import shutil
+import socket
 import sqlite3
+import threading
 import time
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from ..errors import UserError
 if TYPE_CHECKING:
     import sqlite_utils
 
-from .base import (IDLE_CAP_SECONDS, ClaimLost, Database, DatasetCounts, SessionCounts, StoredAnswer,
-                   UnknownDataset)
+from .base import (IDLE_CAP_SECONDS, RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDropped,
+                   DatasetInUse, LiveSession, SessionCounts, StorageError, StoredAnswer, UnknownDataset)
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
+
+IMPORT_HOLD_SECONDS = 0.02
+"""An import's transactions aim to hold the write lock this long at most."""
+IMPORT_PAUSE_SECONDS = 0.03
+"""...and leave it free at least this long in between: longer than the naps of SQLite's busy handler (up to
+25 ms in the first 100 ms of waiting), so that a waiting writer finds it free."""
+STAGING = "\x01import "
+"""The name prefix of staging datasets (a control character: never a name a user can create)."""
+STALE_IMPORT_SECONDS = 60.0
+"""An import whose process has not written for this long is abandoned: its staging rows are cleared, or, if it
+had begun to move them into the dataset, the move is finished."""
+CHECK_SECONDS = 0.1
+"""How long opening a database checks it in the foreground; the rest of the check runs on a thread."""
+_checked: dict[str, str | None] = {}  # database path -> None (checked or being checked) or the damage found
+_checked_lock = threading.Lock()
 
 
 def _migrate_1(db: "sqlite_utils.Database") -> None:
@@ -141,23 +186,30 @@ class SQLiteDatabase(Database):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.location = str(path)
         self.path = Path(path)
-        _create_private_file(self.path)
+        self._key = os.path.realpath(self.location)
+        self._dataset_ids: dict[str, tuple[int, float]] = {}  # name -> (id, created): which dataset we wrote to
+        created = _create_private_file(self.path)
+        conn: sqlite3.Connection | None = None
         try:
-            self.conn = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                        check_same_thread=False)
+            new = created or self.path.stat().st_size == 0
+            conn = self.conn = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                               check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._use_wal()
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            if not new:
+                self._check()  # before anything is written into a damaged file
             self._migrate()
-        except sqlite3.OperationalError as e:
-            if _is_busy(e):
-                raise UserError(f"{self.location}: the database stayed locked by another process for "
-                                f"{BUSY_TIMEOUT_MS // 1000} s") from None
-            raise UserError(f"{self.location}: not a usable tuiannot database ({e})") from None
-        except sqlite3.DatabaseError as e:
-            raise UserError(f"{self.location}: not a usable tuiannot database ({e})") from None
-        self._dataset_ids: dict[str, int] = {}
+            self._finish_abandoned_moves()
+        except BaseException as e:
+            if conn is not None:
+                conn.close()
+            if created:
+                _remove_if_empty(self.path)  # no 0-byte file left behind by a creation that failed
+            if isinstance(e, sqlite3.Error):
+                raise self._error(e, opening=True) from None
+            raise
 
     def _use_wal(self) -> None:
         """Switch to WAL, waiting while others hold locks (switching ignores the busy timeout)."""
@@ -192,75 +244,235 @@ class SQLiteDatabase(Database):
     def _schema_version(self) -> int:
         try:
             row = self.conn.execute("SELECT value FROM tuiannot_meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
             return 0
         return int(row[0]) if row else 0
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self.conn)
 
+    # -- damage and errors -----------------------------------------------------------
+    def _check(self) -> None:
+        """``PRAGMA quick_check``, once per process and file: up to CHECK_SECONDS here, the rest on a thread."""
+        with _checked_lock:
+            if self._key in _checked:
+                self._refuse_if_damaged()
+                return
+            _checked[self._key] = None
+        running, lock = [True], threading.Lock()
+
+        def stop() -> None:  # a progress handler would not do: the check of a b-tree is one step of SQLite's VM
+            with lock:
+                if running[0]:
+                    self.conn.interrupt()
+
+        timer = threading.Timer(CHECK_SECONDS, stop)
+        timer.start()
+        try:
+            rows = self.conn.execute("PRAGMA quick_check(3)").fetchall()
+        except sqlite3.OperationalError as e:
+            if "interrupt" not in str(e):
+                raise
+            threading.Thread(target=_check_to_the_end, args=(self.location, self._key), name="tuiannot-check",
+                             daemon=True).start()
+            return
+        finally:
+            with lock:
+                running[0] = False
+            timer.cancel()
+        if rows != [("ok",)]:
+            _checked[self._key] = _damaged(self.location, "; ".join(str(r[0]) for r in rows))
+            self._refuse_if_damaged()
+
+    def _refuse_if_damaged(self) -> None:
+        damage = _checked.get(self._key)
+        if damage:
+            raise StorageError(damage)
+
+    def _error(self, e: sqlite3.Error, opening: bool = False) -> StorageError:
+        """The one line a person reads for an error of SQLite: the file, the cause, what to do."""
+        loc, name, text = self.location, getattr(e, "sqlite_errorname", "") or "", str(e)
+        folder = str(self.path.parent) if str(self.path.parent) else "."
+        if name.startswith("SQLITE_BUSY") or _is_busy(e):
+            return StorageError(f"{loc}: the database stayed locked by another process for {BUSY_TIMEOUT_MS // 1000}"
+                                f" s ({text}); try again, and if it persists look for a stuck tuiannot or "
+                                f"sqlite3 process (fuser {loc})")
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+            if name.startswith("SQLITE_NOTADB") or "not a database" in text:
+                return StorageError(f"{loc}: not a usable tuiannot database ({text}); give the path of a tuiannot "
+                                    "database, or a new file name to start one")
+            _checked[self._key] = message = _damaged(loc, text)
+            return StorageError(message)
+        if name.startswith("SQLITE_FULL") or "disk is full" in text or _disk_full(folder):
+            return StorageError(f"{loc}: the disk is full ({_free(folder)} free in {folder}; {text}): nothing of "
+                                "this step was written; free some space and run it again")
+        unwritable = self._unwritable(folder)
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text or "unable to open" in text:
+            if unwritable:
+                return StorageError(f"{loc}: cannot {'open' if opening else 'write'} the database: {unwritable}")
+            if opening or "unable to open" in text:
+                return StorageError(f"{loc}: cannot open the database ({text}); check that this user may read "
+                                    f"and write it and its folder {folder}")
+            return StorageError(f"{loc}: the database is read-only ({text}); make it writable for this user, or "
+                                "copy it somewhere writable and pass --db COPY")
+        if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
+            return StorageError(f"{loc}: the disk failed to read or write the database ({text}); check the disk "
+                                "and the file system (dmesg), then try again")
+        if opening and isinstance(e, sqlite3.DatabaseError):
+            return StorageError(f"{loc}: not a usable tuiannot database ({text})")
+        return StorageError(f"{loc}: the database failed ({type(e).__name__}: {text})")
+
+    def _unwritable(self, folder: str) -> str | None:
+        """Why this user cannot write the database (file, folder, or the -wal/-shm files beside it), if so."""
+        sides = [Path(self.location + suffix) for suffix in ("-wal", "-shm")]
+        if not os.access(folder, os.W_OK) and not all(side.exists() for side in sides):
+            return (f"its folder {folder} is read-only, and SQLite needs to create {self.path.name}-wal and "
+                    f"{self.path.name}-shm beside the database, even to read it; make the folder writable, or "
+                    "move the database to a writable folder")
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return (f"the file is read-only for this user; make it writable (chmod u+w {self.location}), or copy "
+                    "it somewhere writable and pass --db COPY")
+        for side in sides:
+            if side.exists() and not os.access(side, os.W_OK):
+                return f"{side} is read-only for this user; make it writable, or copy the database elsewhere"
+        return None
+
     # -- datasets --------------------------------------------------------------
-    def _dataset_id(self, name: str, create: bool = False) -> int:
+    def _dataset(self, name: str, create: bool = False) -> tuple[int, float]:
+        """The dataset's (id, created), cached: a write checks against the cache that it is still there."""
         if name in self._dataset_ids:
             return self._dataset_ids[name]
-        row = self.conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()
+        _check_name(name, create)
+        row = self.conn.execute("SELECT id, created FROM datasets WHERE name = ?", (name,)).fetchone()
         if row is None:
             if not create:
                 raise UnknownDataset(name, self.location)
             self.conn.execute("INSERT OR IGNORE INTO datasets (name, created, meta) VALUES (?, ?, ?)",
                               (name, time.time(), "{}"))
-            row = self.conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()
-        self._dataset_ids[name] = row[0]
-        return row[0]
+            row = self.conn.execute("SELECT id, created FROM datasets WHERE name = ?", (name,)).fetchone()
+        self._dataset_ids[name] = (row[0], row[1])
+        return row[0], row[1]
+
+    def _dataset_id(self, name: str, create: bool = False) -> int:
+        return self._dataset(name, create)[0]
+
+    def _still_there(self, name: str) -> bool:
+        """Whether the dataset this connection knows as ``name`` is still in the database (not dropped since;
+        a dataset made again under the same name, even with the same id, is another one)."""
+        dataset_id, created = self._dataset(name)
+        return self.conn.execute("SELECT 1 FROM datasets WHERE id = ? AND name = ? AND created = ?",
+                                 (dataset_id, name, created)).fetchone() is not None
+
+    def _dropped(self, name: str) -> DatasetDropped:
+        """(The dataset stays cached: a session told so never writes into a new dataset of the same name.)"""
+        return DatasetDropped(name, self.location)
 
     def datasets(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM datasets ORDER BY name")]
+        return [r[0] for r in self.conn.execute("SELECT name FROM datasets WHERE name NOT GLOB ? ORDER BY name",
+                                                (STAGING + "*",))]
 
     def has_dataset(self, name: str) -> bool:
+        _check_name(name)
         return self.conn.execute("SELECT 1 FROM datasets WHERE name = ?", (name,)).fetchone() is not None
 
     def add_dataset(self, name: str, meta: dict[str, Any] | None = None) -> None:
+        _check_name(name, create=True)
         self.conn.execute("INSERT OR IGNORE INTO datasets (name, created, meta) VALUES (?, ?, ?)",
                           (name, time.time(), json.dumps(meta or {})))
 
-    def drop_dataset(self, name: str) -> int:
+    def drop_dataset(self, name: str, only_if_idle: bool = False) -> int:
+        self._dataset_ids.pop(name, None)
         with self._transaction():
-            dataset_id = self._dataset_id(name)
-            count = self.count_answers(name)
-            # The dataset row goes first (foreign keys checked at commit), so the counting
-            # triggers skip the rows below instead of updating totals that are about to go.
-            self.conn.execute("PRAGMA defer_foreign_keys = ON")
-            self.conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
-            for table in ("answers", "answer_counts", "question_counts", "sessions", "claims"):
-                self.conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))
+            if only_if_idle and (live := self.live_sessions(name)):
+                raise DatasetInUse(name, live)
+            count = self._delete_dataset(self._dataset_id(name))
         self._dataset_ids.pop(name, None)
         return count
 
+    def _delete_dataset(self, dataset_id: int) -> int:
+        """Delete a dataset and everything of it (inside a transaction); return how many answers went."""
+        count = self.conn.execute("SELECT coalesce(sum(n), 0) FROM answer_counts WHERE dataset_id = ?",
+                                  (dataset_id,)).fetchone()[0]
+        # The dataset row goes first (foreign keys checked at commit), so the counting
+        # triggers skip the rows below instead of updating totals that are about to go.
+        self.conn.execute("PRAGMA defer_foreign_keys = ON")
+        self.conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+        for table in ("answers", "answer_counts", "question_counts", "sessions", "claims"):
+            self.conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))
+        return count
+
     # -- sessions --------------------------------------------------------------
-    def start_session(self, dataset: str, session: str, meta: dict[str, Any] | None = None) -> None:
+    def start_session(self, dataset: str, session: str, meta: dict[str, Any] | None = None) -> int:
         dataset_id = self._dataset_id(dataset, create=True)
-        self.conn.execute("INSERT INTO sessions (dataset_id, session, started, meta) VALUES (?, ?, ?, ?)",
-                          (dataset_id, session, time.time(), json.dumps(meta or {})))
+        return _inserted_id(self.conn.execute(
+            "INSERT INTO sessions (dataset_id, session, started, meta) VALUES (?, ?, ?, ?)",
+            (dataset_id, session, time.time(), json.dumps(meta or {}))))
+
+    def end_session(self, session_id: int) -> None:
+        with self._transaction():
+            row = self.conn.execute("SELECT meta FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is not None:
+                meta = json.loads(row[0] or "{}")
+                meta["ended"] = time.time()
+                self.conn.execute("UPDATE sessions SET meta = ? WHERE id = ?", (json.dumps(meta), session_id))
+
+    def live_sessions(self, dataset: str, recent: float = RECENT_SECONDS) -> list[LiveSession]:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return []
+        now = time.time()
+        live: dict[str, LiveSession] = {}
+        for session, n in self.conn.execute("SELECT session, count(*) FROM claims WHERE dataset_id = ? "
+                                            "AND expires > ? GROUP BY session", (dataset_id, now)):
+            live[session] = LiveSession(session, n, None)
+        latest: dict[str, tuple[float, bool]] = {}  # each session's latest run: (started, ended cleanly)
+        for session, started, meta in self.conn.execute(
+                "SELECT session, started, meta FROM sessions WHERE dataset_id = ? ORDER BY started", (dataset_id,)):
+            latest[session] = (started, "ended" in json.loads(meta or "{}"))
+        for session, (started, ended) in latest.items():
+            last_answer = self.conn.execute("SELECT max(last) FROM answer_counts WHERE dataset_id = ? AND "
+                                            "session = ?", (dataset_id, session)).fetchone()[0]
+            last = max(started, last_answer or 0.0)
+            if session in live:
+                live[session].last = last
+            elif not ended and now - last < recent:
+                live[session] = LiveSession(session, 0, last)
+        return sorted(live.values(), key=lambda s: s.session)
 
     # -- answers ---------------------------------------------------------------
     _INSERT = ("INSERT INTO answers (dataset_id, task_hash, input_hash, session, answer, labels, view_id, "
                "timestamp, seconds, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    _INSERT_IF_THERE = ("INSERT INTO answers (dataset_id, task_hash, input_hash, session, answer, labels, view_id, "
+                        "timestamp, seconds, content) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+                        "(SELECT 1 FROM datasets WHERE id = ? AND name = ? AND created = ?)")
 
     @staticmethod
     def _row(dataset_id: int, a: StoredAnswer) -> tuple[Any, ...]:
         return (dataset_id, a.task_hash, a.input_hash, a.session, a.answer, a.labels, a.view_id,
                 a.timestamp, a.seconds, a.content)
 
-    def add_answer(self, dataset: str, task: dict[str, Any]) -> int:
+    def _insert_if_there(self, dataset: str, stored: StoredAnswer) -> int | None:
+        """Insert into the dataset this connection knows as ``dataset`` if it is still there (one statement)."""
+        dataset_id, created = self._dataset(dataset, create=True)
+        cursor = self.conn.execute(self._INSERT_IF_THERE, (*self._row(dataset_id, stored), dataset_id, dataset,
+                                                            created))
+        return _inserted_id(cursor) if cursor.rowcount == 1 else None
+
+    def add_answer(self, dataset: str, task: dict[str, Any], recreate: bool = True) -> int:
         stored = StoredAnswer.from_task(dataset, task)
-        try:
-            cursor = self.conn.execute(self._INSERT, self._row(self._dataset_id(dataset, create=True), stored))
-        except sqlite3.IntegrityError:
-            # Another process dropped the dataset since we cached its id: the answer still counts,
-            # so the dataset is made again rather than the answer lost.
+        answer_id = self._insert_if_there(dataset, stored)
+        if answer_id is None:
+            # Another process dropped the dataset since we cached it.
+            if not recreate:
+                raise self._dropped(dataset)
+            # The answer still counts: the dataset is made again rather than the answer lost.
             self._dataset_ids.pop(dataset, None)
-            cursor = self.conn.execute(self._INSERT, self._row(self._dataset_id(dataset, create=True), stored))
-        return _inserted_id(cursor)
+            answer_id = self._insert_if_there(dataset, stored)
+            if answer_id is None:
+                raise self._dropped(dataset)  # dropped again in between: let the caller say so
+        return answer_id
 
     def replace_answer(self, answer_id: int, task: dict[str, Any]) -> None:
         row = self.conn.execute("SELECT d.name FROM answers a JOIN datasets d ON d.id = a.dataset_id "
@@ -274,20 +486,157 @@ class SQLiteDatabase(Database):
             (a.task_hash, a.input_hash, a.session, a.answer, a.labels, a.view_id, a.timestamp, a.seconds,
              a.content, answer_id))
 
+    # -- imports: short transactions into a hidden staging dataset, then made visible ------------------------
     def add_answers(self, dataset: str, tasks: Iterable[dict[str, Any]]) -> int:
+        _check_name(dataset, create=True)
+        tasks = iter(tasks)
+        size = 200  # rows per transaction, adapted so that each holds the lock about IMPORT_HOLD_SECONDS
+        first = [StoredAnswer.from_task(dataset, task) for task in itertools.islice(tasks, size)]
+        following = [StoredAnswer.from_task(dataset, task) for task in itertools.islice(tasks, 1)]
+        if not following:  # a small import: one short transaction
+            with self._transaction():
+                dataset_id = self._dataset_id(dataset, create=True)
+                self.conn.executemany(self._INSERT, [self._row(dataset_id, a) for a in first])
+            return len(first)
+        self._clear_abandoned_imports()
+        staging = self._start_import(dataset)
         count = 0
-        with self._transaction():
-            dataset_id = self._dataset_id(dataset, create=True)
-            batch: list[tuple[Any, ...]] = []
-            for task in tasks:
-                batch.append(self._row(dataset_id, StoredAnswer.from_task(dataset, task)))
-                if len(batch) >= 5000:
-                    self.conn.executemany(self._INSERT, batch)
-                    count += len(batch)
-                    batch.clear()
-            self.conn.executemany(self._INSERT, batch)
-            count += len(batch)
+        # Staged rows need no sync each: a crash loses a suffix of them, and an unfinished import is cleared
+        # anyway. So the lock is not held through an fsync per batch (on a busy disk, the longest part of it).
+        # The publishing commit syncs everything before it (synchronous=FULL again).
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            batch = first + following
+            while batch:
+                started = time.monotonic()
+                with self._transaction():
+                    self.conn.executemany(self._INSERT, [self._row(staging, a) for a in batch])
+                    self._beat(staging, "loading", dataset)
+                held = time.monotonic() - started
+                count += len(batch)
+                size = max(20, min(5000, int(len(batch) * IMPORT_HOLD_SECONDS / max(held, 1e-4))))
+                started = time.monotonic()
+                self._checkpoint()
+                batch = [StoredAnswer.from_task(dataset, task) for task in itertools.islice(tasks, size)]
+                time.sleep(max(0.0, IMPORT_PAUSE_SECONDS - (time.monotonic() - started)))
+        except BaseException:
+            self._clear_import(staging)
+            raise
+        finally:
+            self.conn.execute("PRAGMA synchronous = FULL")
+        self._publish(staging, dataset)
         return count
+
+    def _start_import(self, dataset: str) -> int:
+        name = f"{STAGING}{uuid.uuid4().hex}"
+        meta = {"into": dataset, "state": "loading", "beat": time.time(), "pid": os.getpid(),
+                "host": socket.gethostname()}
+        return _inserted_id(self.conn.execute("INSERT INTO datasets (name, created, meta) VALUES (?, ?, ?)",
+                                              (name, time.time(), json.dumps(meta))))
+
+    def _beat(self, staging: int, state: str, into: str, into_id: int | None = None) -> None:
+        """Record that the import is alive (inside its transaction), and in which state."""
+        meta = {"into": into, "into_id": into_id, "state": state, "beat": time.time(), "pid": os.getpid(),
+                "host": socket.gethostname()}
+        self.conn.execute("UPDATE datasets SET meta = ? WHERE id = ?", (json.dumps(meta), staging))
+
+    def _publish(self, staging: int, dataset: str) -> None:
+        """Make the staged rows the dataset's: rename the staging dataset into a new or empty one, else record
+        the decision and move the rows (resumed by another process if this one dies; Ctrl-C waits for it)."""
+        with self._transaction():
+            row = self.conn.execute("SELECT id FROM datasets WHERE name = ?", (dataset,)).fetchone()
+            if row is not None and not self.conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM answers WHERE dataset_id = ?) OR EXISTS (SELECT 1 FROM sessions "
+                    "WHERE dataset_id = ?) OR EXISTS (SELECT 1 FROM claims WHERE dataset_id = ?)",
+                    (row[0],) * 3).fetchone()[0]:
+                self._delete_dataset(row[0])  # empty and unused: the staged dataset takes its place
+                row = None
+            if row is None:
+                self.conn.execute("UPDATE datasets SET name = ?, created = ?, meta = '{}' WHERE id = ?",
+                                  (dataset, time.time(), staging))
+                self._dataset_ids.pop(dataset, None)
+                return
+            self._beat(staging, "moving", dataset, row[0])
+        self._move(staging, row[0])
+
+    def _move(self, staging: int, into: int) -> None:
+        """Move the staged rows into the dataset in short transactions, then delete the staging dataset."""
+        size = 200
+        while True:
+            try:
+                started = time.monotonic()
+                with self._transaction():
+                    if self.conn.execute("SELECT 1 FROM datasets WHERE id = ?", (into,)).fetchone() is None:
+                        moved = 0  # the dataset was dropped meanwhile: so is what was imported into it
+                    else:
+                        moved = self._move_batch(staging, into, size)
+                    if moved == 0:
+                        self._delete_dataset(staging)
+                        break
+                    self.conn.execute("UPDATE datasets SET meta = json_set(meta, '$.beat', ?) WHERE id = ?",
+                                      (time.time(), staging))
+                held = time.monotonic() - started
+                size = max(20, min(5000, int(size * IMPORT_HOLD_SECONDS / max(held, 1e-4))))
+                started = time.monotonic()
+                self._checkpoint()
+                time.sleep(max(0.0, IMPORT_PAUSE_SECONDS - (time.monotonic() - started)))
+            except KeyboardInterrupt:  # the import is decided: finish it rather than leave it half visible
+                continue
+
+    def _move_batch(self, staging: int, into: int, size: int) -> int:
+        """Move up to ``size`` staged rows (inside a transaction). The counting triggers move the per-session
+        totals; the dataset's distinct tasks and inputs are counted here (the trigger on UPDATE counts changed
+        hashes within one dataset)."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM answers WHERE dataset_id = ? ORDER BY id LIMIT ?",
+                                               (staging, size))]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        new = {column: self.conn.execute(
+            f"SELECT count(DISTINCT s.{column}) FROM answers s WHERE s.id IN ({marks}) AND NOT EXISTS (SELECT 1 "
+            f"FROM answers a WHERE a.dataset_id = ? AND a.{column} = s.{column})", (*ids, into)).fetchone()[0]
+            for column in ("task_hash", "input_hash")}
+        self.conn.execute(f"UPDATE answers SET dataset_id = ? WHERE id IN ({marks})", (into, *ids))
+        self.conn.execute("INSERT OR IGNORE INTO question_counts (dataset_id) VALUES (?)", (into,))
+        self.conn.execute("UPDATE question_counts SET tasks = tasks + ?, inputs = inputs + ? WHERE dataset_id = ?",
+                          (new["task_hash"], new["input_hash"], into))
+        return len(ids)
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database between an import's transactions (it holds up no writer), so that an
+        annotator's commit does not find a long WAL to copy itself (SQLite checkpoints at 1000 pages)."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _imports(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, json.loads(meta or "{}")) for i, meta in self.conn.execute(
+            "SELECT id, meta FROM datasets WHERE name GLOB ?", (STAGING + "*",))]
+
+    def _finish_abandoned_moves(self) -> None:
+        """At open: an importer died while moving its rows into a dataset; finish the move."""
+        for staging, meta in self._imports():
+            if meta.get("state") == "moving" and time.time() - meta.get("beat", 0) > STALE_IMPORT_SECONDS:
+                self._move(staging, int(meta["into_id"]))
+
+    def _clear_abandoned_imports(self) -> None:
+        """Staging rows of imports whose process died before the end (they were never visible)."""
+        for staging, meta in self._imports():
+            if meta.get("state") == "loading" and time.time() - meta.get("beat", 0) > STALE_IMPORT_SECONDS:
+                self._clear_import(staging)
+
+    def _clear_import(self, staging: int) -> None:
+        """Delete an import's staging dataset in short transactions (best effort: what is left stays hidden and
+        is cleared by the next import)."""
+        try:
+            while True:
+                with self._transaction():
+                    gone = self.conn.execute("DELETE FROM answers WHERE id IN (SELECT id FROM answers WHERE "
+                                             "dataset_id = ? LIMIT 2000)", (staging,)).rowcount
+                    if gone == 0:
+                        self._delete_dataset(staging)
+                        return
+                time.sleep(IMPORT_PAUSE_SECONDS)
+        except (sqlite3.Error, KeyboardInterrupt):
+            pass
 
     def _select(self, dataset: str, answer: str | None, session: str | None = None,
                 columns: str = "content") -> Iterator[tuple[Any, ...]]:
@@ -316,7 +665,7 @@ class SQLiteDatabase(Database):
 
     def answered(self, datasets: Iterable[str], hashes: Iterable[int], by: str = "task") -> set[int]:
         column = {"task": "task_hash", "input": "input_hash"}[by]
-        ids = [self._dataset_ids.get(d) or self._maybe_id(d) for d in datasets]
+        ids = [self._maybe_id(d) for d in datasets]
         ids = [i for i in ids if i is not None]
         hashes = list(set(hashes))
         if not ids or not hashes:
@@ -332,7 +681,7 @@ class SQLiteDatabase(Database):
     def _maybe_id(self, name: str) -> int | None:
         try:
             return self._dataset_id(name)
-        except UnknownDataset:
+        except (UnknownDataset, StorageError):
             return None
 
     def count_answers(self, dataset: str, session: str | None = None) -> int:
@@ -378,6 +727,8 @@ class SQLiteDatabase(Database):
               by: str = "task") -> bool:
         with self._transaction():
             dataset_id = self._dataset_id(dataset, create=True)
+            if not self._still_there(dataset):
+                raise self._dropped(dataset)
             now = time.time()
             others, mine = self._others(dataset_id, session, key, self._column(by), now)
             if mine or len(others) >= target:
@@ -400,6 +751,8 @@ class SQLiteDatabase(Database):
         stored = StoredAnswer.from_task(dataset, task)
         with self._transaction():
             dataset_id = self._dataset_id(dataset, create=True)
+            if not self._still_there(dataset):
+                raise self._dropped(dataset)  # not "went to another annotator": the dataset is gone
             now = time.time()
             row = self.conn.execute("SELECT target, expires FROM claims WHERE dataset_id = ? AND task_key = ? "
                                     "AND session = ?", (dataset_id, key, session)).fetchone()
@@ -467,7 +820,8 @@ class SQLiteDatabase(Database):
     def overview(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT d.name, coalesce(sum(c.n), 0), count(DISTINCT c.session), min(c.first), max(c.last) "
-            "FROM datasets d LEFT JOIN answer_counts c ON c.dataset_id = d.id GROUP BY d.id ORDER BY d.name")
+            "FROM datasets d LEFT JOIN answer_counts c ON c.dataset_id = d.id WHERE d.name NOT GLOB ? GROUP BY d.id "
+            "ORDER BY d.name", (STAGING + "*",))
         return [{"dataset": name, "answers": n, "sessions": s, "first": first, "last": last}
                 for name, n, s, first, last in rows]
 
@@ -524,7 +878,8 @@ class SQLiteDatabase(Database):
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error). A failed ``COMMIT`` is rolled back too,
+    and a rollback never hides the error that caused it (SQLite may have rolled back already: a full disk)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -533,7 +888,125 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except BaseException:
+                self._rollback()
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(method: _F) -> _F:
+    """The method, refusing a damaged database and raising every ``sqlite3`` error as a StorageError."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self: SQLiteDatabase, *args: Any, **kwargs: Any) -> Any:
+            self._refuse_if_damaged()
+            try:
+                yield from method(self, *args, **kwargs)
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+        return generator  # type: ignore[return-value]
+
+    @functools.wraps(method)
+    def call(self: SQLiteDatabase, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_if_damaged()
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+    return call  # type: ignore[return-value]
+
+
+for _name, _method in list(vars(SQLiteDatabase).items()):
+    if callable(_method) and not _name.startswith("_") and _name not in ("reopen", "close"):
+        setattr(SQLiteDatabase, _name, _guarded(_method))
+
+
+def _check_name(name: str, create: bool = False) -> None:
+    """A dataset name must be text SQLite can store (not a raw byte from the command line), and a new one may
+    not look like a staging dataset."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raw = name[e.start:e.end].encode("utf-8", "surrogateescape") if all(
+            0xDC80 <= ord(c) <= 0xDCFF for c in name[e.start:e.end]) else b""
+        shown = name.encode("utf-8", "surrogateescape" if raw else "backslashreplace").decode("utf-8",
+                                                                                             "backslashreplace")
+        what = f"the byte{'s' if len(raw) > 1 else ''} {' '.join(f'0x{b:02x}' for b in raw)}" if raw \
+            else "a lone surrogate"
+        raise UserError(f"the dataset name '{shown}' is not valid text: it has {what}, which is not UTF-8 (a "
+                        "terminal or file in another encoding?); give the name in UTF-8") from None
+    if create and name.startswith(STAGING):
+        raise UserError(f"the dataset name {name!r} is reserved for imports in progress; choose another name")
+
+
+def _damaged(location: str, detail: str) -> str:
+    return (f"{location}: the database is damaged ({detail}); nothing more is written into it. Restore it from a "
+            f"backup, or save what is readable with: sqlite3 {location} .recover | sqlite3 recovered.db (then "
+            "use --db recovered.db)")
+
+
+def _check_to_the_end(location: str, key: str) -> None:
+    """The rest of the check at open, on its own connection (a reader: it holds up no one)."""
+    try:
+        conn = sqlite3.connect(location, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        try:
+            rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        if "malformed" in str(e) or "not a database" in str(e):
+            _checked[key] = _damaged(location, str(e))
+        return
+    if rows != [("ok",)]:
+        _checked[key] = _damaged(location, "; ".join(str(r[0]) for r in rows))
+
+
+def _free(folder: str) -> str:
+    try:
+        free = float(shutil.disk_usage(folder).free)
+    except OSError:
+        return "unknown space"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if free < 1024 or unit == "GB":
+            return f"{free:.0f} {unit}"
+        free /= 1024
+    return f"{free:.0f} GB"
+
+
+def _disk_full(folder: str) -> bool:
+    """Nearly no room left where the database is (SQLite says "disk I/O error" when it cannot even make the
+    shared-memory file it needs to read)."""
+    try:
+        return shutil.disk_usage(folder).free < 256 * 1024
+    except OSError:
+        return False
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove a database file this process created and could not set up, if it is still empty (and the -wal and
+    -shm files of that attempt)."""
+    try:
+        if path.stat().st_size != 0:
+            return
+        path.unlink()
+        for side in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            side.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _sqlite_utils() -> Any:
@@ -554,21 +1027,27 @@ def _sqlite_utils() -> Any:
     return sqlite_utils
 
 
-def _is_busy(e: sqlite3.OperationalError) -> bool:
+def _is_busy(e: sqlite3.Error) -> bool:
     return "locked" in str(e) or "busy" in str(e)
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the database file (and its folder) readable by its owner only."""
+def _create_private_file(path: Path) -> bool:
+    """Create the database file (and its folder) readable by its owner only; whether this call created it."""
     if path.exists():
         if path.is_dir():
             raise UserError(f"{path}: is a directory, not a database file")
-        return
+        return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
     except FileExistsError:
-        pass
+        return False
     except OSError as e:
-        raise UserError(f"{path}: cannot create the database ({e.strerror})") from None
+        folder = path.parent if str(path.parent) else Path(".")
+        if e.errno == errno.ENOSPC or _disk_full(str(folder)):
+            raise StorageError(f"{path}: cannot create the database: the disk is full ({_free(str(folder))} free "
+                               f"in {folder}); free some space or choose another place") from None
+        raise StorageError(f"{path}: cannot create the database ({e.strerror}); choose a folder this user may "
+                           "write, or create the folder first") from None
+    return True

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from ..components import stored_views
 from ..errors import UserError
+from ..sanitize import one_line
 from .gold import gold_correct
 from ..metrics import dawid_skene, document_agreement, majority_vote, span_agreement
 from ..storage import Database
@@ -89,8 +90,10 @@ def agreement_report(db: Database, dataset: str) -> dict[str, Any]:
 def read_ratings_csv(path: str | Path) -> list[tuple[str, str, str]]:
     """``item,annotator,label`` rows (a header row is recognised and skipped; empty labels are missing)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    if path.is_dir():
+        raise UserError(f"{one_line(str(path), 300)}: is a directory; give the CSV file")
+    if not path.exists():
+        raise UserError(f"{one_line(str(path), 300)}: no such file")
     ratings = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
