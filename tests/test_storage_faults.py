@@ -27,6 +27,7 @@ from tuiannot.errors import UserError
 from tuiannot.recipes import get_recipe
 from tuiannot.storage import DatasetDropped, DatasetInUse, StorageError
 from tuiannot.storage import sqlite as backend
+from tuiannot.storage import sqlite_import as importer
 from tuiannot.team.routing import Routing
 
 from .helpers import assert_one_line_error, run, texts, wait_for_task, write_jsonl
@@ -274,7 +275,7 @@ def test_an_import_stopped_midway_leaves_nothing(tmp_path: Path, db_path: Path, 
         assert "Traceback" not in err
         assert raw(db_path, "SELECT count(*) FROM answers") == [(3,)]
     else:  # the hidden staging rows are cleared by the next import, once the dead one is stale
-        monkeypatch.setattr(backend, "STALE_IMPORT_SECONDS", 0.0)
+        monkeypatch.setattr(importer, "STALE_IMPORT_SECONDS", 0.0)
         with tuiannot.connect(db_path) as db:
             db.add_answers("other", records(300))
         assert raw(db_path, "SELECT count(*) FROM answers") == [(303,)]
@@ -286,18 +287,18 @@ def test_an_importer_that_dies_while_moving_rows_is_finished_by_the_next_open(db
     with tuiannot.connect(db_path) as db:
         db.add_answers("ds", records(4, "already"))
     moved: list[int] = []
-    real_move = backend.SQLiteDatabase._move
+    real_move = importer.Importer._move
 
     def die_after_the_decision(self: Any, staging: int, into: int) -> None:
         moved.append(staging)
         raise SystemExit("killed")  # the decision to move is committed; no row is moved yet
 
-    monkeypatch.setattr(backend.SQLiteDatabase, "_move", die_after_the_decision)
+    monkeypatch.setattr(importer.Importer, "_move", die_after_the_decision)
     with pytest.raises(SystemExit), tuiannot.connect(db_path) as db:
         db.add_answers("ds", records(1000))
     assert moved and raw(db_path, "SELECT count(*) FROM answers") == [(1004,)]
-    monkeypatch.setattr(backend.SQLiteDatabase, "_move", real_move)
-    monkeypatch.setattr(backend, "STALE_IMPORT_SECONDS", 0.0)
+    monkeypatch.setattr(importer.Importer, "_move", real_move)
+    monkeypatch.setattr(importer, "STALE_IMPORT_SECONDS", 0.0)
     with tuiannot.connect(db_path) as db:  # any process that opens the database finishes the move
         assert db.count_answers("ds") == 1004 and db.dataset_counts("ds").tasks == 1004
         assert db.datasets() == ["ds"]

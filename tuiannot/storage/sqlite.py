@@ -7,20 +7,10 @@ with ``synchronous=FULL`` so that a committed answer survives ``kill -9``, a
 dropped SSH connection and a power cut alike.
 
 Imports (:meth:`SQLiteDatabase.add_answers`) never hold the write lock for
-long. A small one is one transaction. A large one is written into a hidden
-*staging* dataset in transactions of about :data:`IMPORT_HOLD_SECONDS`, with
-pauses of :data:`IMPORT_PAUSE_SECONDS` between them (longer than SQLite's
-busy-handler naps, so a waiting annotator always gets in; and not synced one
-by one, as a crash voids an unfinished import anyway), then made visible:
-into a new or empty dataset by renaming the staging dataset (one short
-transaction, synced); into a dataset that has answers by moving the rows over
-in short transactions, after a commit that records the decision, so that an
-importer that dies (or is interrupted) while moving is finished by the next
-process that opens the database: readers may see such a move half done for as
-long as it lasts, never an import that is then taken back. A staging dataset
-is hidden from every listing; an abandoned one is cleared by the next import.
+long and are all or nothing: see :mod:`.sqlite_import`. The schema and its
+migrations are in :mod:`.sqlite_schema`.
 
-Every ``sqlite3`` error leaves this module as a
+Every ``sqlite3`` error leaves this module (:mod:`.sqlite_safety`) as a
 :class:`~tuiannot.storage.base.StorageError` whose one line says which file,
 what went wrong (read-only file or folder, full disk, damage, a lock held too
 long) and what to do. A database that is not new is checked when a process
@@ -31,155 +21,21 @@ once, and if it is larger than that covers, to the end on a background thread
 
 from __future__ import annotations
 
-import errno
-import functools
-import inspect
-import itertools
 import json
 import os
-import shutil
-import socket
 import sqlite3
 import threading
 import time
-import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Iterable, Iterator
 
 from ..errors import UserError
-if TYPE_CHECKING:
-    import sqlite_utils
-
-from .base import (IDLE_CAP_SECONDS, RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDropped,
-                   DatasetInUse, LiveSession, SessionCounts, StorageError, StoredAnswer, UnknownDataset)
-
-SCHEMA_VERSION = 2
-BUSY_TIMEOUT_MS = 30_000
-
-IMPORT_HOLD_SECONDS = 0.02
-"""An import's transactions aim to hold the write lock this long at most."""
-IMPORT_PAUSE_SECONDS = 0.03
-"""...and leave it free at least this long in between: longer than the naps of SQLite's busy handler (up to
-25 ms in the first 100 ms of waiting), so that a waiting writer finds it free."""
-STAGING = "\x01import "
-"""The name prefix of staging datasets (a control character: never a name a user can create)."""
-STALE_IMPORT_SECONDS = 60.0
-"""An import whose process has not written for this long is abandoned: its staging rows are cleared, or, if it
-had begun to move them into the dataset, the move is finished."""
-CHECK_SECONDS = 0.1
-"""How long opening a database checks it in the foreground; the rest of the check runs on a thread."""
-_checked: dict[str, str | None] = {}  # database path -> None (checked or being checked) or the damage found
-_checked_lock = threading.Lock()
-
-
-def _migrate_1(db: "sqlite_utils.Database") -> None:
-    db.table("datasets").create({"id": int, "name": str, "created": float, "meta": str}, pk="id")
-    db.table("datasets").create_index(["name"], unique=True)
-    db.table("sessions").create(
-        {"id": int, "dataset_id": int, "session": str, "started": float, "meta": str}, pk="id",
-        foreign_keys=[("dataset_id", "datasets", "id")])
-    db.table("sessions").create_index(["dataset_id", "session"])
-    db.table("answers").create(
-        {"id": int, "dataset_id": int, "task_hash": int, "input_hash": int, "session": str, "answer": str,
-         "labels": str, "view_id": str, "timestamp": float, "seconds": float, "content": str},
-        pk="id", not_null={"dataset_id", "task_hash", "input_hash", "session", "answer", "content"},
-        foreign_keys=[("dataset_id", "datasets", "id")])
-    # Each index serves one query: exports in order, resume/exclude, per-input merges, the medians.
-    db.table("answers").create_index(["dataset_id"])
-    db.table("answers").create_index(["dataset_id", "task_hash"])
-    db.table("answers").create_index(["dataset_id", "input_hash"])
-    db.table("answers").create_index(["dataset_id", "session", "seconds"])
-    db.table("answers").create_index(["dataset_id", "seconds"])
-    db.executescript(COUNTS_SCHEMA)
-
-
-def _inserted_id(cursor: sqlite3.Cursor) -> int:
-    """The id of the row the cursor's INSERT just added (sqlite3 types it Optional: None before any INSERT)."""
-    assert cursor.lastrowid is not None
-    return int(cursor.lastrowid)
-
-
-# Running totals kept by triggers, so that `stats` reads a few hundred rows instead of scanning
-# millions of answers. `first`/`last` only ever widen (a replaced answer's time still counts).
-COUNTS_SCHEMA = """
-CREATE TABLE answer_counts (
-    dataset_id INTEGER NOT NULL REFERENCES datasets(id), session TEXT NOT NULL, answer TEXT NOT NULL,
-    labels TEXT NOT NULL, n INTEGER NOT NULL, first REAL, last REAL, seconds_total REAL NOT NULL,
-    timed INTEGER NOT NULL, PRIMARY KEY (dataset_id, session, answer, labels)) WITHOUT ROWID;
-CREATE TABLE question_counts (
-    dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id), tasks INTEGER NOT NULL DEFAULT 0,
-    inputs INTEGER NOT NULL DEFAULT 0);
-
-CREATE TRIGGER answers_count_insert AFTER INSERT ON answers BEGIN
-    {add_new}
-    INSERT OR IGNORE INTO question_counts (dataset_id) VALUES (NEW.dataset_id);
-    UPDATE question_counts SET
-        tasks = tasks + NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = NEW.dataset_id
-                                    AND task_hash = NEW.task_hash AND id != NEW.id),
-        inputs = inputs + NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = NEW.dataset_id
-                                      AND input_hash = NEW.input_hash AND id != NEW.id)
-    WHERE dataset_id = NEW.dataset_id;
-END;
-
-CREATE TRIGGER answers_count_delete AFTER DELETE ON answers
-WHEN EXISTS (SELECT 1 FROM datasets WHERE id = OLD.dataset_id) BEGIN
-    {remove_old}
-    UPDATE question_counts SET
-        tasks = tasks - NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = OLD.dataset_id
-                                    AND task_hash = OLD.task_hash),
-        inputs = inputs - NOT EXISTS (SELECT 1 FROM answers WHERE dataset_id = OLD.dataset_id
-                                      AND input_hash = OLD.input_hash)
-    WHERE dataset_id = OLD.dataset_id;
-END;
-
-CREATE TRIGGER answers_count_update AFTER UPDATE ON answers BEGIN
-    {remove_old}
-    {add_new}
-    UPDATE question_counts SET
-        tasks = tasks
-            - (OLD.task_hash != NEW.task_hash AND NOT EXISTS (SELECT 1 FROM answers
-               WHERE dataset_id = OLD.dataset_id AND task_hash = OLD.task_hash))
-            + (OLD.task_hash != NEW.task_hash AND NOT EXISTS (SELECT 1 FROM answers
-               WHERE dataset_id = NEW.dataset_id AND task_hash = NEW.task_hash AND id != NEW.id)),
-        inputs = inputs
-            - (OLD.input_hash != NEW.input_hash AND NOT EXISTS (SELECT 1 FROM answers
-               WHERE dataset_id = OLD.dataset_id AND input_hash = OLD.input_hash))
-            + (OLD.input_hash != NEW.input_hash AND NOT EXISTS (SELECT 1 FROM answers
-               WHERE dataset_id = NEW.dataset_id AND input_hash = NEW.input_hash AND id != NEW.id))
-    WHERE dataset_id = NEW.dataset_id;
-END;
-""".replace("{add_new}", f"""
-    INSERT INTO answer_counts (dataset_id, session, answer, labels, n, first, last, seconds_total, timed)
-    VALUES (NEW.dataset_id, NEW.session, NEW.answer, coalesce(NEW.labels, '[]'), 1, NEW.timestamp,
-            NEW.timestamp, coalesce(min(NEW.seconds, {IDLE_CAP_SECONDS}), 0), NEW.seconds IS NOT NULL)
-    ON CONFLICT (dataset_id, session, answer, labels) DO UPDATE SET
-        n = n + 1, first = coalesce(min(first, excluded.first), first, excluded.first),
-        last = coalesce(max(last, excluded.last), last, excluded.last),
-        seconds_total = seconds_total + excluded.seconds_total, timed = timed + excluded.timed;""").replace(
-    "{remove_old}", f"""
-    UPDATE answer_counts SET n = n - 1,
-        seconds_total = seconds_total - coalesce(min(OLD.seconds, {IDLE_CAP_SECONDS}), 0),
-        timed = timed - (OLD.seconds IS NOT NULL)
-    WHERE dataset_id = OLD.dataset_id AND session = OLD.session AND answer = OLD.answer
-        AND labels = coalesce(OLD.labels, '[]');
-    DELETE FROM answer_counts WHERE dataset_id = OLD.dataset_id AND session = OLD.session
-        AND answer = OLD.answer AND labels = coalesce(OLD.labels, '[]') AND n <= 0;""")
-
-
-def _migrate_2(db: "sqlite_utils.Database") -> None:
-    """Claims for task routing: who holds which task until when, with the task itself, so that
-    another session can take over a lapsed claim without reading the source again."""
-    db.executescript("""
-    CREATE TABLE claims (
-        id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
-        task_key INTEGER NOT NULL, session TEXT NOT NULL, target INTEGER NOT NULL,
-        expires REAL NOT NULL, content TEXT NOT NULL);
-    CREATE UNIQUE INDEX claims_task_session ON claims (dataset_id, task_key, session);
-    CREATE INDEX claims_expiry ON claims (dataset_id, expires);
-    """)
-
-
-MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2}
+from .base import (RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse, LiveSession,
+                   SessionCounts, StorageError, StoredAnswer, UnknownDataset)
+from .sqlite_import import Importer
+from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
+                            _checked, _checked_lock, _damaged, _disk_full, _free, _is_busy, _remove_if_empty, guarded)
+from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION, _create_private_file, _inserted_id, _sqlite_utils
 
 
 class SQLiteDatabase(Database):
@@ -250,8 +106,8 @@ class SQLiteDatabase(Database):
             return 0
         return int(row[0]) if row else 0
 
-    def _transaction(self) -> "_Transaction":
-        return _Transaction(self.conn)
+    def _transaction(self) -> "Transaction":
+        return Transaction(self.conn)
 
     # -- damage and errors -----------------------------------------------------------
     def _check(self) -> None:
@@ -486,157 +342,12 @@ class SQLiteDatabase(Database):
             (a.task_hash, a.input_hash, a.session, a.answer, a.labels, a.view_id, a.timestamp, a.seconds,
              a.content, answer_id))
 
-    # -- imports: short transactions into a hidden staging dataset, then made visible ------------------------
+    # -- imports: see tuiannot.storage.sqlite_import --------------------------------------------------------
     def add_answers(self, dataset: str, tasks: Iterable[dict[str, Any]]) -> int:
-        _check_name(dataset, create=True)
-        tasks = iter(tasks)
-        size = 200  # rows per transaction, adapted so that each holds the lock about IMPORT_HOLD_SECONDS
-        first = [StoredAnswer.from_task(dataset, task) for task in itertools.islice(tasks, size)]
-        following = [StoredAnswer.from_task(dataset, task) for task in itertools.islice(tasks, 1)]
-        if not following:  # a small import: one short transaction
-            with self._transaction():
-                dataset_id = self._dataset_id(dataset, create=True)
-                self.conn.executemany(self._INSERT, [self._row(dataset_id, a) for a in first])
-            return len(first)
-        self._clear_abandoned_imports()
-        staging = self._start_import(dataset)
-        count = 0
-        # Staged rows need no sync each: a crash loses a suffix of them, and an unfinished import is cleared
-        # anyway. So the lock is not held through an fsync per batch (on a busy disk, the longest part of it).
-        # The publishing commit syncs everything before it (synchronous=FULL again).
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            batch = first + following
-            while batch:
-                started = time.monotonic()
-                with self._transaction():
-                    self.conn.executemany(self._INSERT, [self._row(staging, a) for a in batch])
-                    self._beat(staging, "loading", dataset)
-                held = time.monotonic() - started
-                count += len(batch)
-                size = max(20, min(5000, int(len(batch) * IMPORT_HOLD_SECONDS / max(held, 1e-4))))
-                started = time.monotonic()
-                self._checkpoint()
-                batch = [StoredAnswer.from_task(dataset, task) for task in itertools.islice(tasks, size)]
-                time.sleep(max(0.0, IMPORT_PAUSE_SECONDS - (time.monotonic() - started)))
-        except BaseException:
-            self._clear_import(staging)
-            raise
-        finally:
-            self.conn.execute("PRAGMA synchronous = FULL")
-        self._publish(staging, dataset)
-        return count
-
-    def _start_import(self, dataset: str) -> int:
-        name = f"{STAGING}{uuid.uuid4().hex}"
-        meta = {"into": dataset, "state": "loading", "beat": time.time(), "pid": os.getpid(),
-                "host": socket.gethostname()}
-        return _inserted_id(self.conn.execute("INSERT INTO datasets (name, created, meta) VALUES (?, ?, ?)",
-                                              (name, time.time(), json.dumps(meta))))
-
-    def _beat(self, staging: int, state: str, into: str, into_id: int | None = None) -> None:
-        """Record that the import is alive (inside its transaction), and in which state."""
-        meta = {"into": into, "into_id": into_id, "state": state, "beat": time.time(), "pid": os.getpid(),
-                "host": socket.gethostname()}
-        self.conn.execute("UPDATE datasets SET meta = ? WHERE id = ?", (json.dumps(meta), staging))
-
-    def _publish(self, staging: int, dataset: str) -> None:
-        """Make the staged rows the dataset's: rename the staging dataset into a new or empty one, else record
-        the decision and move the rows (resumed by another process if this one dies; Ctrl-C waits for it)."""
-        with self._transaction():
-            row = self.conn.execute("SELECT id FROM datasets WHERE name = ?", (dataset,)).fetchone()
-            if row is not None and not self.conn.execute(
-                    "SELECT EXISTS (SELECT 1 FROM answers WHERE dataset_id = ?) OR EXISTS (SELECT 1 FROM sessions "
-                    "WHERE dataset_id = ?) OR EXISTS (SELECT 1 FROM claims WHERE dataset_id = ?)",
-                    (row[0],) * 3).fetchone()[0]:
-                self._delete_dataset(row[0])  # empty and unused: the staged dataset takes its place
-                row = None
-            if row is None:
-                self.conn.execute("UPDATE datasets SET name = ?, created = ?, meta = '{}' WHERE id = ?",
-                                  (dataset, time.time(), staging))
-                self._dataset_ids.pop(dataset, None)
-                return
-            self._beat(staging, "moving", dataset, row[0])
-        self._move(staging, row[0])
-
-    def _move(self, staging: int, into: int) -> None:
-        """Move the staged rows into the dataset in short transactions, then delete the staging dataset."""
-        size = 200
-        while True:
-            try:
-                started = time.monotonic()
-                with self._transaction():
-                    if self.conn.execute("SELECT 1 FROM datasets WHERE id = ?", (into,)).fetchone() is None:
-                        moved = 0  # the dataset was dropped meanwhile: so is what was imported into it
-                    else:
-                        moved = self._move_batch(staging, into, size)
-                    if moved == 0:
-                        self._delete_dataset(staging)
-                        break
-                    self.conn.execute("UPDATE datasets SET meta = json_set(meta, '$.beat', ?) WHERE id = ?",
-                                      (time.time(), staging))
-                held = time.monotonic() - started
-                size = max(20, min(5000, int(size * IMPORT_HOLD_SECONDS / max(held, 1e-4))))
-                started = time.monotonic()
-                self._checkpoint()
-                time.sleep(max(0.0, IMPORT_PAUSE_SECONDS - (time.monotonic() - started)))
-            except KeyboardInterrupt:  # the import is decided: finish it rather than leave it half visible
-                continue
-
-    def _move_batch(self, staging: int, into: int, size: int) -> int:
-        """Move up to ``size`` staged rows (inside a transaction). The counting triggers move the per-session
-        totals; the dataset's distinct tasks and inputs are counted here (the trigger on UPDATE counts changed
-        hashes within one dataset)."""
-        ids = [r[0] for r in self.conn.execute("SELECT id FROM answers WHERE dataset_id = ? ORDER BY id LIMIT ?",
-                                               (staging, size))]
-        if not ids:
-            return 0
-        marks = ",".join("?" * len(ids))
-        new = {column: self.conn.execute(
-            f"SELECT count(DISTINCT s.{column}) FROM answers s WHERE s.id IN ({marks}) AND NOT EXISTS (SELECT 1 "
-            f"FROM answers a WHERE a.dataset_id = ? AND a.{column} = s.{column})", (*ids, into)).fetchone()[0]
-            for column in ("task_hash", "input_hash")}
-        self.conn.execute(f"UPDATE answers SET dataset_id = ? WHERE id IN ({marks})", (into, *ids))
-        self.conn.execute("INSERT OR IGNORE INTO question_counts (dataset_id) VALUES (?)", (into,))
-        self.conn.execute("UPDATE question_counts SET tasks = tasks + ?, inputs = inputs + ? WHERE dataset_id = ?",
-                          (new["task_hash"], new["input_hash"], into))
-        return len(ids)
-
-    def _checkpoint(self) -> None:
-        """Copy the WAL into the database between an import's transactions (it holds up no writer), so that an
-        annotator's commit does not find a long WAL to copy itself (SQLite checkpoints at 1000 pages)."""
-        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _imports(self) -> list[tuple[int, dict[str, Any]]]:
-        return [(i, json.loads(meta or "{}")) for i, meta in self.conn.execute(
-            "SELECT id, meta FROM datasets WHERE name GLOB ?", (STAGING + "*",))]
+        return Importer(self).add_answers(dataset, tasks)
 
     def _finish_abandoned_moves(self) -> None:
-        """At open: an importer died while moving its rows into a dataset; finish the move."""
-        for staging, meta in self._imports():
-            if meta.get("state") == "moving" and time.time() - meta.get("beat", 0) > STALE_IMPORT_SECONDS:
-                self._move(staging, int(meta["into_id"]))
-
-    def _clear_abandoned_imports(self) -> None:
-        """Staging rows of imports whose process died before the end (they were never visible)."""
-        for staging, meta in self._imports():
-            if meta.get("state") == "loading" and time.time() - meta.get("beat", 0) > STALE_IMPORT_SECONDS:
-                self._clear_import(staging)
-
-    def _clear_import(self, staging: int) -> None:
-        """Delete an import's staging dataset in short transactions (best effort: what is left stays hidden and
-        is cleared by the next import)."""
-        try:
-            while True:
-                with self._transaction():
-                    gone = self.conn.execute("DELETE FROM answers WHERE id IN (SELECT id FROM answers WHERE "
-                                             "dataset_id = ? LIMIT 2000)", (staging,)).rowcount
-                    if gone == 0:
-                        self._delete_dataset(staging)
-                        return
-                time.sleep(IMPORT_PAUSE_SECONDS)
-        except (sqlite3.Error, KeyboardInterrupt):
-            pass
+        Importer(self)._finish_abandoned_moves()
 
     def _select(self, dataset: str, answer: str | None, session: str | None = None,
                 columns: str = "content") -> Iterator[tuple[Any, ...]]:
@@ -877,177 +588,8 @@ class SQLiteDatabase(Database):
         self.conn.close()
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error). A failed ``COMMIT`` is rolled back too,
-    and a rollback never hides the error that caused it (SQLite may have rolled back already: a full disk)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            try:
-                self.conn.execute("COMMIT")
-                return
-            except BaseException:
-                self._rollback()
-                raise
-        self._rollback()
-
-    def _rollback(self) -> None:
-        if self.conn.in_transaction:
-            try:
-                self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _guarded(method: _F) -> _F:
-    """The method, refusing a damaged database and raising every ``sqlite3`` error as a StorageError."""
-    if inspect.isgeneratorfunction(method):
-        @functools.wraps(method)
-        def generator(self: SQLiteDatabase, *args: Any, **kwargs: Any) -> Any:
-            self._refuse_if_damaged()
-            try:
-                yield from method(self, *args, **kwargs)
-            except sqlite3.Error as e:
-                raise self._error(e) from None
-        return generator  # type: ignore[return-value]
-
-    @functools.wraps(method)
-    def call(self: SQLiteDatabase, *args: Any, **kwargs: Any) -> Any:
-        self._refuse_if_damaged()
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as e:
-            raise self._error(e) from None
-    return call  # type: ignore[return-value]
-
-
 for _name, _method in list(vars(SQLiteDatabase).items()):
     if callable(_method) and not _name.startswith("_") and _name not in ("reopen", "close"):
-        setattr(SQLiteDatabase, _name, _guarded(_method))
+        setattr(SQLiteDatabase, _name, guarded(_method))
 
 
-def _check_name(name: str, create: bool = False) -> None:
-    """A dataset name must be text SQLite can store (not a raw byte from the command line), and a new one may
-    not look like a staging dataset."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raw = name[e.start:e.end].encode("utf-8", "surrogateescape") if all(
-            0xDC80 <= ord(c) <= 0xDCFF for c in name[e.start:e.end]) else b""
-        shown = name.encode("utf-8", "surrogateescape" if raw else "backslashreplace").decode("utf-8",
-                                                                                             "backslashreplace")
-        what = f"the byte{'s' if len(raw) > 1 else ''} {' '.join(f'0x{b:02x}' for b in raw)}" if raw \
-            else "a lone surrogate"
-        raise UserError(f"the dataset name '{shown}' is not valid text: it has {what}, which is not UTF-8 (a "
-                        "terminal or file in another encoding?); give the name in UTF-8") from None
-    if create and name.startswith(STAGING):
-        raise UserError(f"the dataset name {name!r} is reserved for imports in progress; choose another name")
-
-
-def _damaged(location: str, detail: str) -> str:
-    return (f"{location}: the database is damaged ({detail}); nothing more is written into it. Restore it from a "
-            f"backup, or save what is readable with: sqlite3 {location} .recover | sqlite3 recovered.db (then "
-            "use --db recovered.db)")
-
-
-def _check_to_the_end(location: str, key: str) -> None:
-    """The rest of the check at open, on its own connection (a reader: it holds up no one)."""
-    try:
-        conn = sqlite3.connect(location, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        try:
-            rows = conn.execute("PRAGMA quick_check(3)").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as e:
-        if "malformed" in str(e) or "not a database" in str(e):
-            _checked[key] = _damaged(location, str(e))
-        return
-    if rows != [("ok",)]:
-        _checked[key] = _damaged(location, "; ".join(str(r[0]) for r in rows))
-
-
-def _free(folder: str) -> str:
-    try:
-        free = float(shutil.disk_usage(folder).free)
-    except OSError:
-        return "unknown space"
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if free < 1024 or unit == "GB":
-            return f"{free:.0f} {unit}"
-        free /= 1024
-    return f"{free:.0f} GB"
-
-
-def _disk_full(folder: str) -> bool:
-    """Nearly no room left where the database is (SQLite says "disk I/O error" when it cannot even make the
-    shared-memory file it needs to read)."""
-    try:
-        return shutil.disk_usage(folder).free < 256 * 1024
-    except OSError:
-        return False
-
-
-def _remove_if_empty(path: Path) -> None:
-    """Remove a database file this process created and could not set up, if it is still empty (and the -wal and
-    -shm files of that attempt)."""
-    try:
-        if path.stat().st_size != 0:
-            return
-        path.unlink()
-        for side in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-            side.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def _sqlite_utils() -> Any:
-    """sqlite-utils, imported only to create or migrate a schema, and without the optional pandas and
-    numpy it would pull in (hundreds of milliseconds on the first start; we never hand it DataFrames)."""
-    import sys
-
-    if "sqlite_utils" in sys.modules:
-        return sys.modules["sqlite_utils"]
-    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
-    try:
-        import sqlite_utils
-    finally:
-        for name in blocked:
-            del sys.modules[name]
-    return sqlite_utils
-
-
-def _is_busy(e: sqlite3.Error) -> bool:
-    return "locked" in str(e) or "busy" in str(e)
-
-
-def _create_private_file(path: Path) -> bool:
-    """Create the database file (and its folder) readable by its owner only; whether this call created it."""
-    if path.exists():
-        if path.is_dir():
-            raise UserError(f"{path}: is a directory, not a database file")
-        return False
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        return False
-    except OSError as e:
-        folder = path.parent if str(path.parent) else Path(".")
-        if e.errno == errno.ENOSPC or _disk_full(str(folder)):
-            raise StorageError(f"{path}: cannot create the database: the disk is full ({_free(str(folder))} free "
-                               f"in {folder}); free some space or choose another place") from None
-        raise StorageError(f"{path}: cannot create the database ({e.strerror}); choose a folder this user may "
-                           "write, or create the folder first") from None
-    return True
