@@ -245,19 +245,27 @@ def _check_answer_record(task: Any) -> str | None:
 @app.command("db-in")
 def db_in(
     dataset: Annotated[str, typer.Argument(help="Dataset to import into (created if new).", show_default=False)],
-    file: Annotated[Path, typer.Argument(help="JSONL of annotated tasks; - reads standard input.",
-                                         show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The annotations: Prodigy JSONL, or another tool's export (see "
+                                              "--format); - reads standard input.", show_default=False)],
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="What FILE is: prodigy (JSONL of tasks, as db-out writes), label-studio (a JSON export), "
+        "doccano (JSONL of spans or labels), spacy (a .spacy DocBin, or JSONL with cats), conll (token<TAB>tag "
+        "lines). Default: told from the file (prodigy for standard input).",
+        metavar="prodigy|label-studio|doccano|spacy|conll", show_default=False)] = None,
     answer: Annotated[str, typer.Option("--answer", help="Answer for records that have none.")] = "accept",
     strict: Annotated[bool, typer.Option(
         "--strict", help="Import nothing if any record is invalid. Default: import the valid records and name "
                          "each invalid one (file:line: reason), as annotating does.")] = False,
+    lang: TokenizerLangOpt = "en",
     db: DbOpt = None,
 ) -> None:
-    """Import annotations (Prodigy-style JSONL) into a dataset; hashes are added where missing.
+    """Import annotations into a dataset: Prodigy JSONL, or a Label Studio, doccano, spaCy or CoNLL export.
 
-    Every record is checked on the way in (the answer, hashes, timestamps, types): an invalid one is reported
-    as file:line: reason and skipped, or with --strict the import stops there and nothing is imported. An import
-    is all or nothing (Ctrl-C or a crash leaves nothing), and annotators keep working while it runs.
+    Other tools' exports become stored answers with spans or labels (what db-out --format writes reads back the
+    same). Every record is checked on the way in (the answer, hashes, timestamps, types): an invalid one is
+    reported as file:line: reason and skipped, or with --strict the import stops there and nothing is imported.
+    A file in which nothing could be read is an error, never an empty success. An import is all or nothing
+    (Ctrl-C or a crash leaves nothing), and annotators keep working while it runs.
     """
     from collections import Counter
 
@@ -274,15 +282,45 @@ def db_in(
     if blank(dataset):
         raise UserError(f"the dataset name {one_line(dataset)!r} is blank: name the dataset to import into")
 
-    stream = Stream(Source(file, loader="jsonl", validate=_check_answer_record))
-    stream.strict = strict
+    from ..data.imports import FORMATS, detect, read
+
+    if fmt is not None and fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    chosen = fmt or "prodigy"  # a pipe or standard input is read once: Prodigy JSONL unless --format says
+    if fmt is None and file.is_file():
+        try:
+            chosen = detect(file)
+        except UserError:  # no other tool's shape: read as Prodigy JSONL, which names each record it cannot use
+            chosen = "prodigy"
     kinds: Counter[str] = Counter()
+    skipped: list[str] = []  # what other formats' readers left out, file:line: reason
+    stream: Stream | None = None
+
+    def take(task: dict[str, Any]) -> dict[str, Any]:
+        task.setdefault("answer", answer)
+        kinds[task["answer"]] += 1
+        return task
+
+    def left_out(message: str) -> None:
+        if strict:
+            raise UserError(f"{message} (--strict: nothing was imported)")
+        skipped.append(message)
 
     def tasks() -> Any:
-        for task in stream:
-            task.setdefault("answer", answer)
-            kinds[task["answer"]] += 1
-            yield task
+        if stream is not None:  # Prodigy JSONL: the sources' reader (pipes, poison records, file:line warnings)
+            yield from (take(task) for task in stream)
+            return
+        name = "<stdin>" if str(file) == "-" else str(file)
+        for line, task in read(file, chosen, lang=lang, warn=left_out):
+            problem = _check_answer_record(task)
+            if problem is not None:
+                left_out(f"{name}:{line}: {problem}")
+                continue
+            yield take(task)
+
+    if chosen == "prodigy":
+        stream = Stream(Source(file, loader="jsonl", validate=_check_answer_record))
+        stream.strict = strict
 
     with connect(db) as database:
         try:
@@ -293,13 +331,20 @@ def db_in(
         except InvalidRecord as e:
             raise UserError(f"{e} (--strict: nothing was imported)") from None
         location = database.location
-    for warning in list(stream.warnings)[:20]:
+    warnings = list(stream.warnings) if stream is not None else skipped
+    invalid = stream.invalid if stream is not None else len(skipped)
+    if count == 0 and invalid:  # never an empty success
+        raise UserError(f"nothing imported: none of the {plural(invalid, 'record')} could be read (the first: "
+                        f"{one_line(warnings[0], 300) if warnings else '?'}); if FILE is another tool's export, "
+                        "pass --format (prodigy, label-studio, doccano, spacy, conll)")
+    for warning in warnings[:20]:
         warn(warning)
-    if stream.invalid > 20:
-        warn(f"… and {plural(stream.invalid - 20, 'more invalid record')}")
-    detail = ", ".join(f"{k} {kinds[k]}" for k in ANSWERS if kinds[k])
-    print(f"Imported {plural(count, 'answer')} into {one_line(dataset)!r}{' (' + detail + ')' if detail else ''}; "
-          f"{plural(stream.invalid, 'invalid record')} skipped. Database: {shown_path(location)}")
+    if invalid > 20:
+        warn(f"… and {plural(invalid - 20, 'more invalid record')}")
+    detail = f" ({', '.join(f'{k} {kinds[k]}' for k in ANSWERS if kinds[k])})" if kinds else ""
+    source = "" if chosen == "prodigy" else f" from {chosen}"
+    print(f"Imported {plural(count, 'answer')}{source} into {one_line(dataset)!r}{detail}; "
+          f"{plural(invalid, 'invalid record')} skipped. Database: {shown_path(location)}")
 
 
 @app.command("drop")
