@@ -171,11 +171,14 @@ def test_data_to_spacy_and_train_show_20_warnings_and_count_all(capsys: pytest.C
     assert len(warnings(err)) == 20 and all("mark different spans" in line for line in warnings(err))
     assert err.splitlines()[20] == "… and 5 more warnings"
     assert json.loads(stdout)["contradictions"]["answers_overruled"] == 25  # the counts cover every one
+    every = json.loads(stdout)["warnings"]  # --json carries all of them
+    assert len(every) == 25 and all("mark different spans" in w for w in every)
+    assert every[:20] == [line.removeprefix("warning: ") for line in warnings(err)]
     code, stdout, err = run(capsys, "train", "ner", "a,b", "--output", tmp_path / "m", "--max-steps", "1", "--json",
                             "--db", db_path)
     assert code == 0, err
     assert len(warnings(err)) == 20 and "… and 5 more warnings" in err.splitlines()
-    assert json.loads(stdout)["contradictions"]["answers_overruled"] == 25
+    assert json.loads(stdout)["contradictions"]["answers_overruled"] == 25 and len(json.loads(stdout)["warnings"]) == 25
 
 
 WNUT = SHARED / "ner" / "wnut17"

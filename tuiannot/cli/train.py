@@ -22,9 +22,12 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the train/evalu
 
 
 def _build_corpus(database: Any, sources: dict[str, list[str]], lang: str, eval_split: float, seed: int,
-                  nlp: Any = None) -> Any:
+                  nlp: Any = None, keep_warnings: bool = False) -> Any:
+    """The corpus, with a progress bar on stderr; ``keep_warnings`` keeps every warning for --json (stderr shows
+    the first 20 and a count)."""
     from rich.progress import Progress
 
+    from ..data.answers import Problems
     from ..data.corpus import build_corpus
     from .show import stderr_console
 
@@ -41,7 +44,7 @@ def _build_corpus(database: Any, sources: dict[str, list[str]], lang: str, eval_
                 bar.update(job, completed=seen)
 
         return build_corpus(database, sources, lang=lang, eval_split=eval_split, seed=seed, nlp=nlp,
-                            on_answer=on_answer)
+                            on_answer=on_answer, problems=Problems(keep=keep_warnings))
 
 
 def _check_not_a_file(path: Path) -> None:
@@ -87,7 +90,7 @@ def data_to_spacy(
 
     nlp = blank(lang)
     with connect(db) as database:
-        corpus = _build_corpus(database, sources, lang, eval_split, seed, nlp)
+        corpus = _build_corpus(database, sources, lang, eval_split, seed, nlp, keep_warnings=as_json)
     config = make_config(corpus, lang)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +158,7 @@ def train_command(
 
     nlp = base_nlp if base_nlp is not None else blank(lang)
     with connect(db) as database:
-        corpus = _build_corpus(database, {kind: names}, lang, eval_split, seed, nlp)
+        corpus = _build_corpus(database, {kind: names}, lang, eval_split, seed, nlp, keep_warnings=as_json)
     with TrainingDisplay(kind, max_epochs, max_steps) as display:
         result = train(corpus, output, lang=lang, base_model=base_model, base_nlp=base_nlp, max_epochs=max_epochs,
                        max_steps=max_steps, seed=seed, on_step=display.step)

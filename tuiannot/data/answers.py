@@ -81,12 +81,16 @@ class Problems:
     noted: dict[str, int] = field(default_factory=dict)  # caveat (RETOKENISED, SPACE_IN_TOKEN) -> answers
     shown: int = 0  # warnings written
     hidden: int = 0  # warnings counted but not written, since the last finish()
+    keep: bool = False  # keep every warning in ``messages`` (for --json, which carries them all)
+    messages: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return self.spans + self.answers
 
     def _warn(self, line: str) -> None:
+        if self.keep:
+            self.messages.append(line.removeprefix("warning: "))
         if self.limit is None or self.shown < self.limit:
             self.shown += 1
             self.write(line)

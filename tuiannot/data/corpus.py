@@ -228,6 +228,7 @@ class Corpus:
                                "resolution": "latest answer kept"},
             "spans_not_represented": self.problems.spans,
             "notes": self.notes,
+            **({"warnings": self.problems.messages} if self.problems.keep else {}),
         }
 
 
