@@ -378,3 +378,12 @@ def test_db_out_to_a_full_standard_output_is_one_line(tmp_path: Path, db_with_an
 def test_iaa_from_a_folder_says_so(tmp_path: Path) -> None:
     result = subprocess.run([*TUIANNOT, "iaa", "--from", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stderr == f"error: {tmp_path}: is a directory; give the CSV file\n"
+
+
+def test_a_bad_base64_data_uri_says_so() -> None:
+    from tuiannot.images.decode import ImageError, read_bytes
+
+    with pytest.raises(ImageError, match="invalid base64 in the data URI"):
+        read_bytes("data:image/png;base64,!!!!")  # it was "empty file"
+    with pytest.raises(ImageError, match="empty data URI"):
+        read_bytes("data:image/png;base64,")

@@ -50,6 +50,7 @@ DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
 BASE_SIZE = 512  # the long side of the decoded image kept for cell renderers (half-blocks, ASCII)
 BACKGROUND = (24, 24, 24)  # transparent pixels are shown on this
 
+_SPACE = re.compile(r"\s+")
 _DATA_URI = re.compile(r"^data:(image/[a-z0-9.+-]+)?(;[^,]*)?,", re.IGNORECASE)
 
 
@@ -116,7 +117,7 @@ def read_bytes(ref: str) -> bytes:
         if not match or ";base64" not in (match.group(2) or "").lower():
             raise ImageError("not a base64 image data URI")
         try:
-            data = base64.b64decode(ref[match.end():], validate=False)
+            data = base64.b64decode(_SPACE.sub("", ref[match.end():]), validate=True)  # wrapped lines are fine
         except (binascii.Error, ValueError) as e:
             raise ImageError(f"invalid base64 in the data URI ({e})") from None
         if not data:
