@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,35 @@ def test_progress_of_span_annotators_uses_strict_span_f(db_path: Path) -> None:
                               entities("bob", [(0, 4, "ORG")])])
         report = progress_report(db, "ds")
     assert [p["agreement_with_others"] for p in report["annotators"]] == [pytest.approx(2 / 3, abs=1e-4)] * 2
+
+
+def test_progress_counts_only_unexpired_claims_as_held(tmp_path: Path) -> None:
+    """A claim whose lease ran out is free for others: progress no longer says it is held."""
+    with tuiannot.connect(tmp_path / "t.db") as db:
+        db.add_answers("ds", [{"text": "a", "answer": "accept", "_session_id": "ds-alice"}])
+        assert db.claim("ds", "alice", 4711, 2, 0.2, json.dumps({"text": "b"}))
+        assert progress_report(db, "ds")["inputs_in_progress"] == 1
+        time.sleep(0.3)
+        report = progress_report(db, "ds")
+        assert report["inputs_in_progress"] == 0
+        assert [p["holding"] for p in report["annotators"] if p["annotator"] == "alice"] == [0]
+
+
+def test_undo_then_quit_leaves_no_claim(tmp_path: Path) -> None:
+    """Keys 1 a 2 a 2 a, undo twice, a a 1 a, quit: every claim is answered or given back."""
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("".join(json.dumps({"text": f"review {i}"}) + "\n" for i in range(30)))
+    for run in range(3):
+        components = Components.from_value(get_recipe("textcat")(str(source), label="POS,NEG", dataset="c"))
+        db = tuiannot.connect(tmp_path / "c.db")
+        controller = Controller(components, db, "alice", routing=Routing(overlap=1)).start()
+        for step in ["a", "a", "a", "undo", "undo", "a", "a", "a"]:
+            if step == "undo":
+                assert controller.undo() is not None
+            else:
+                assert controller.next_task(timeout=10) is not None
+                controller.answer("accept", ["POS"])
+        assert controller.next_task(timeout=10) is not None  # shown, not answered: then quit
+        controller.close()
+        assert db.claims("c") == [], run
+        db.close()

@@ -83,3 +83,32 @@ def aggregate_command(
     with connect(db) as database:
         report = aggregate(database, dataset, method, output)
     print_json_or(report, as_json, print_aggregate)
+
+
+@app.command("team-init")
+def team_init(
+    folder: Annotated[Path, typer.Argument(help="The team folder (created if needed).", show_default=False)],
+    group: Annotated[str, typer.Option("--group", "-g", help="The Unix group of the annotators.",
+                                       show_default=False)],
+    name: Annotated[str, typer.Option("--name", help="The database file's name in the folder.")] = "tuiannot.db",
+    as_json: JsonOpt = False,
+) -> None:
+    """Set up a folder where a team of Unix users annotates one database (or repair one's sharing).
+
+    The folder is given to GROUP with mode 2770 (setgid: every file made in it is the group's; others see
+    nothing), and its database is created (or repaired, with its -wal and -shm) group-read-write. Run it as
+    the folder's owner and a member of GROUP, or as root; then each annotator sets TUIANNOT_DB to the database.
+    """
+    from ..storage.sharing import share
+    from .show import print_json, shown_path
+
+    done = share(folder, group, name)
+    report = {"folder": str(done.folder), "group": done.group, "database": str(done.database),
+              "created": done.created, "repaired": done.repaired}
+    if as_json:
+        print_json(report)
+        return
+    what = "created" if done.created else f"repaired ({', '.join(done.repaired)})" if done.repaired else "kept"
+    print(f"Team folder {shown_path(done.folder)}: group {done.group!r}, mode 2770 (setgid). Database "
+          f"{shown_path(done.database)}: {what}, mode 660.")
+    print(f"Each annotator (a member of {done.group!r}): export TUIANNOT_DB={shown_path(done.database)}")

@@ -16,7 +16,8 @@ def connect(location: str | os.PathLike[str] | None = None) -> Database:
     """Open (creating if needed) the database at ``location``.
 
     ``location`` is a file path for SQLite; ``None`` means ``$TUIANNOT_DB``, else
-    ``~/.tuiannot/tuiannot.db``. A new database file is readable by its owner only.
+    ``~/.tuiannot/tuiannot.db``. A new database file is readable by its owner only, or in a team folder by the
+    folder's group too (see :mod:`.sharing`).
     """
     location = str(location) if location is not None else default_location()
     if location.startswith(("postgresql://", "postgres://")):

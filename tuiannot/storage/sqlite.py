@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator
 from ..errors import UserError
 from .base import (RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse, LiveSession,
                    SessionCounts, StorageError, StoredAnswer, UnknownDataset)
+from .sharing import permission_problem
 from .sqlite_import import Importer
 from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
                             _checked, _checked_lock, _damaged, _disk_full, _free, _is_busy, _remove_if_empty, guarded)
@@ -183,16 +184,17 @@ class SQLiteDatabase(Database):
     def _unwritable(self, folder: str) -> str | None:
         """Why this user cannot write the database (file, folder, or the -wal/-shm files beside it), if so."""
         sides = [Path(self.location + suffix) for suffix in ("-wal", "-shm")]
+        problem = permission_problem(self.path, write=False)  # whose the file is, its mode, who you are, the fix
+        if problem is not None:
+            return problem
         if not os.access(folder, os.W_OK) and not all(side.exists() for side in sides):
             return (f"its folder {folder} is read-only, and SQLite needs to create {self.path.name}-wal and "
                     f"{self.path.name}-shm beside the database, even to read it; make the folder writable, or "
                     "move the database to a writable folder")
-        if self.path.exists() and not os.access(self.path, os.W_OK):
-            return (f"the file is read-only for this user; make it writable (chmod u+w {self.location}), or copy "
-                    "it somewhere writable and pass --db COPY")
-        for side in sides:
-            if side.exists() and not os.access(side, os.W_OK):
-                return f"{side} is read-only for this user; make it writable, or copy the database elsewhere"
+        for file in (self.path, *sides):
+            problem = permission_problem(file)
+            if problem is not None:
+                return problem
         return None
 
     # -- datasets --------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import UserError
 from .base import IDLE_CAP_SECONDS, StorageError
+from .sharing import create_mode, give_folder_group
 from .sqlite_safety import _disk_full, _free
 
 if TYPE_CHECKING:
@@ -153,15 +154,21 @@ def _sqlite_utils() -> Any:
 
 
 def _create_private_file(path: Path) -> bool:
-    """Create the database file (and its folder) readable by its owner only; whether this call created it."""
+    """Create the database file (and its folder) readable by its owner only, or in a team folder (group-writable)
+    by the folder's group too (see :mod:`.sharing`); whether this call created it."""
     if path.exists():
         if path.is_dir():
             raise UserError(f"{path}: is a directory, not a database file")
         return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+        mode = create_mode(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            os.fchmod(fd, mode)  # whatever the umask: SQLite gives -wal and -shm the database file's mode
+            give_folder_group(fd, path.parent)
+        finally:
+            os.close(fd)
     except FileExistsError:
         return False
     except OSError as e:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import statistics
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -147,7 +148,8 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
     done_by: dict[int, set[str]] = defaultdict(set)
     for a in regular:
         done_by[a["_input_hash"]].add(annotator(dataset, a))
-    claims = db.claims(dataset)
+    now = time.time()
+    claims = [c for c in db.claims(dataset) if c["expires"] > now]  # held means unexpired: a lapsed claim is free
     people = []
     for who, s in sorted(counts.sessions.items()):
         times = seconds.get(who, [])
