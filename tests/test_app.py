@@ -288,9 +288,32 @@ async def test_help_screen_lists_every_key(tmp_path: Path, db_path: Path) -> Non
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, AnnotationScreen)
-        await pilot.press("a")  # keys work again after the help
+        await pilot.press("1", "a")  # keys work again after the help
         await wait_for_task(pilot, text="text number 1")
     assert len(stored(db_path, "data")) == 1
+
+
+@pytest.mark.parametrize("accept_empty", [False, True])
+async def test_submitting_no_label_is_refused_unless_asked_for(tmp_path: Path, db_path: Path,
+                                                               accept_empty: bool) -> None:
+    """a with nothing chosen stored accept: [] silently; now it says so (issue 14), unless --accept-empty."""
+    from .helpers import recipe_app
+
+    source = write_jsonl(tmp_path / "data.jsonl", texts(2))
+    app = recipe_app("textcat", db_path, str(source), label="POS,NEG", accept_empty=accept_empty)
+    async with app.run_test() as pilot:
+        await wait_for_task(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        if accept_empty:
+            await wait_for_task(pilot, text="text number 1")
+        else:
+            assert app.annotation_screen.current_task["text"] == "text number 0"
+            assert any("No label chosen" in n.message for n in app._notifications)  # noqa: SLF001
+            await pilot.press("x")  # none fits: a real answer
+            await wait_for_task(pilot, text="text number 1")
+    rows = stored(db_path, "data")
+    assert [(r["answer"], r["accept"]) for r in rows] == [("accept" if accept_empty else "reject", [])]
 
 
 async def test_keymap_moves_keys(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

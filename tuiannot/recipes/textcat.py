@@ -48,6 +48,9 @@ def textcat(
     dataset: DatasetOpt = None,
     exclusive: Annotated[bool, typer.Option(
         "--exclusive", help="One label per text: a number key picks it and submits.")] = False,
+    accept_empty: Annotated[bool, typer.Option(
+        "--accept-empty", help="Several labels: let a submit with no label chosen (stored as accept: []). "
+                               "Default: refused with a message; x says none fits.")] = False,
     loader: LoaderOpt = None,
     exclude: ExcludeOpt = None,
     model: TextcatModelOpt = None,
@@ -81,7 +84,7 @@ def textcat(
         "stream": stream,
         "view_id": view_id,
         "labels": labels,
-        "config": {"choice_style": "single" if exclusive else "multiple"},
+        "config": {"choice_style": "single" if exclusive else "multiple", "accept_empty": accept_empty},
         "exclude": parse_labels(exclude),
     }
 

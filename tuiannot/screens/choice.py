@@ -1,5 +1,10 @@
 """The ``choice`` view: number keys toggle labels and ``a`` submits; with
-``--exclusive`` (``choice_style: single``) one number key picks a label and submits."""
+``--exclusive`` (``choice_style: single``) one number key picks a label and submits.
+
+``a`` with no label chosen is refused with a short message (as Prodigy does since
+1.14): an empty accept is rarely what the annotator meant. ``x`` says no label fits,
+``space`` skips; a recipe that wants empty answers sets ``accept_empty`` (textcat's
+``--accept-empty``)."""
 
 from __future__ import annotations
 
@@ -46,6 +51,13 @@ class ChoiceScreen(AnnotationScreen):
 
     def current_accept(self) -> list[str] | None:
         return list(self.selected)
+
+    def action_answer(self, answer: str) -> None:
+        if answer == "accept" and self.current_task is not None and not self.selected \
+                and not self.config.get("accept_empty"):
+            self.notify("No label chosen: press a number key to choose one (x: none fits, space: skip).", timeout=3)
+            return
+        super().action_answer(answer)
 
     def action_label(self, index: int) -> None:
         options = self._options()
