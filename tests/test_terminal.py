@@ -12,6 +12,7 @@ import struct
 import sys
 import termios
 import fcntl
+import json
 import time
 from pathlib import Path
 
@@ -121,3 +122,33 @@ def test_strict_exits_1_with_the_reason(tmp_path: Path, env: dict[str, str]) -> 
     assert term.wait_exit() == 1
     assert "error: " in term.text and "data.jsonl:2: 'text' must be a string, not a number" in term.text
     assert answers(env["TUIANNOT_DB"]) == [("reject", "only good")]
+
+
+@pytest.mark.parametrize(("keymap", "message"), [
+    ({"accept": "y", "reject": "y", "bogus": "z"}, "unknown binding id bogus (known: "),
+    ({"accept": "y", "reject": "y"}, "the key 'y' would do both 'accept' and 'reject'"),
+    ({"accept": "x"}, "the key 'x' would do both 'reject' and 'accept'"),
+])
+def test_a_keymap_with_unknown_ids_or_clashing_keys_is_refused_before_the_screen(
+        tmp_path: Path, env: dict[str, str], keymap: dict[str, str], message: str) -> None:
+    """It started without a word and the reject key disappeared (issue 14)."""
+    path = tmp_path / "keymap.json"
+    path.write_text(json.dumps(keymap))
+    source = write_jsonl(tmp_path / "data.jsonl", texts(2))
+    term = Terminal(["textcat", str(source), "--label", "POS,NEG"], {**env, "TUIANNOT_KEYMAP": str(path)})
+    assert term.wait_exit() == 1
+    assert f"error: {path}: {message}" in term.text.replace("\r\n", "\n")
+    assert not Path(env["TUIANNOT_DB"]).exists() or answers(env["TUIANNOT_DB"]) == []
+
+
+def test_a_keymap_that_moves_keys_without_clashing_starts(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "keymap.json"
+    path.write_text(json.dumps({"accept": "x", "reject": "a"}))  # swapped: no clash on the choice screen
+    source = write_jsonl(tmp_path / "data.jsonl", texts(2))
+    term = Terminal(["textcat", str(source), "--label", "POS"], {**env, "TUIANNOT_KEYMAP": str(path)})
+    term.wait_for("text number 0")
+    term.send("x")
+    term.wait_for("text number 1")
+    term.send("q")
+    assert term.wait_exit() == 0
+    assert answers(env["TUIANNOT_DB"]) == [("accept", "text number 0")]

@@ -60,6 +60,12 @@ def run_components(components: Components, db: str | None, session: str | None, 
     routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
+    from ..screens.app import AnnotationApp, keymap_problem
+
+    views = [components.view_id] + ([components.review_view] if components.review_view else [])
+    problem = keymap_problem(views)  # unknown binding ids, one key for two bindings: an error before the screen
+    if problem is not None:
+        raise UserError(problem)
     gold_tasks = load_gold(gold, components.stream if isinstance(components.stream, Stream) else None) \
         if gold else None
     database = connect(db)
@@ -67,8 +73,6 @@ def run_components(components: Components, db: str | None, session: str | None, 
                             gold_rate=gold_rate).start()
     # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
     os.environ.setdefault("TEXTUAL_FPS", "120")
-    from ..screens.app import AnnotationApp
-
     annotation_app = AnnotationApp(controller)
     try:
         annotation_app.run()

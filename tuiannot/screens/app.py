@@ -19,6 +19,7 @@ from typing import Any
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from ..components import VIEWS
@@ -50,6 +51,52 @@ def load_keymap() -> tuple[dict[str, str], str | None]:
         return data, None
     except (OSError, ValueError) as e:
         return {}, f"{path}: keymap ignored ({e})"
+
+
+def _bindings(screen: type) -> list[Binding]:
+    """The screen's bindings with ids, its own first (a subclass may move a key of its base)."""
+    found: dict[str, Binding] = {}
+    for cls in screen.__mro__:
+        for binding in cls.__dict__.get("BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id and binding.id not in found:
+                found[binding.id] = binding
+    return list(found.values())
+
+
+def keymap_problem(views: list[str] | None = None) -> str | None:
+    """What is wrong with the user's keymap, in one line naming the file: unreadable, an unknown binding id, or
+    one key given to two bindings of a screen of ``views`` (default: every screen). The command line refuses to
+    start on it; the app, given one anyway, warns and goes on."""
+    path = Path(os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json")
+    keymap, problem = load_keymap()
+    if problem is not None:
+        return problem.replace("keymap ignored", "not a keymap")
+    known = {b.id for screen in SCREENS.values() for b in _bindings(screen) if b.id}
+    screens = [SCREENS[v] for v in views if v in SCREENS] if views is not None else [*SCREENS.values()]
+    unknown = sorted(set(keymap) - known)
+    if unknown:
+        return (f"{one_line(str(path), 300)}: unknown binding id{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(one_line(u, 40) for u in unknown)} (known: {', '.join(sorted(known))})")
+    for screen in screens:
+        kept: dict[str, str] = {}  # the keys of bindings the keymap leaves alone (a subclass's win, as in Textual)
+        moved: dict[str, str] = {}  # the keys the keymap gives
+        for binding in _bindings(screen):
+            if binding.id in keymap:
+                for key in (k.strip() for k in keymap[binding.id].split(",")):
+                    if moved.setdefault(key, binding.id) != binding.id:
+                        return _clash(path, key, moved[key], binding.id)
+            else:
+                for key in (k.strip() for k in binding.key.split(",")):
+                    kept.setdefault(key, str(binding.id))
+        for key, binding_id in moved.items():
+            if kept.get(key, binding_id) != binding_id:
+                return _clash(path, key, kept[key], binding_id)
+    return None
+
+
+def _clash(path: Path, key: str, first: str, second: str) -> str:
+    return (f"{one_line(str(path), 300)}: the key {one_line(key, 20)!r} would do both {first!r} and {second!r}; "
+            "give one of them another key")
 
 
 class AnnotationApp(App[int]):
