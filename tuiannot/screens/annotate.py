@@ -199,6 +199,19 @@ class AnnotationScreen(Screen[None]):
 
         self.app.push_screen(HelpScreen(self.active_bindings_help()))
 
+    KEY_NAMES = {"space": "space", "question_mark": "?", "backspace": "⌫", "escape": "esc"}
+
+    def key_for(self, binding_id: str, default: str) -> str:
+        """The key that does ``binding_id`` now, as the user's keymap has it (for hints), else ``default``."""
+        try:
+            bindings = self.app.active_bindings.items()
+        except Exception:  # noqa: BLE001 (not mounted yet: the default is what is bound)
+            return default
+        for key, active in bindings:
+            if active.binding.id == binding_id and active.node is self:
+                return self.KEY_NAMES.get(key, key)
+        return default
+
     def active_bindings_help(self) -> list[tuple[str, str]]:
         """(keys, what they do) for this screen's bindings, as the user's keymap has them."""
         keys: dict[str, list[str]] = {}

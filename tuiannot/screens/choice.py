@@ -47,7 +47,9 @@ class ChoiceScreen(AnnotationScreen):
         for o in (self.current_task or {}).get("options") or [{"id": label, "text": label} for label in options]:
             names.append(str(o.get("text", o.get("id"))) if isinstance(o, dict) else str(o))
         shown = {names[i] for i, o in enumerate(options) if o in self.selected}
-        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive)
+        keys = {name: self.key_for(name, default) for name, default in
+                (("accept", "a"), ("reject", "x"), ("ignore", "space"))}
+        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive, keys)
 
     def current_accept(self) -> list[str] | None:
         return list(self.selected)

@@ -31,7 +31,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         for key, description in self.rows:
             shown = ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
-            table.add_row(Text(shown), Text(one_line(description, 60)))
+            table.add_row(Text(shown), Text(one_line(description, 300), overflow="fold"))  # wrapped, not cut
         with Vertical(id="help"):
             yield Static(Text("Keys", Style(bold=True)))
             yield Static(table)

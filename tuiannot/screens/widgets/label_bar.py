@@ -19,7 +19,10 @@ class LabelBar(Static):
     LabelBar { height: auto; padding: 0 1; }
     """
 
-    def show_labels(self, labels: list[str], selected: set[str], exclusive: bool) -> None:
+    def show_labels(self, labels: list[str], selected: set[str], exclusive: bool,
+                    keys: dict[str, str] | None = None) -> None:
+        """``keys``: the keys that accept, reject and ignore now (a keymap moves them); a, x, space if not given."""
+        keys = {"accept": "a", "reject": "x", "ignore": "space", **(keys or {})}
         text = Text()
         for i, label in enumerate(labels):
             key = "0" if i == 9 else str(i + 1)
@@ -29,6 +32,7 @@ class LabelBar(Static):
             text.append(f" {mark} {one_line(label, 40)} ", Style(bold=on, underline=on,
                                                                    color="bright_green" if on else None))
             text.append("  ")
-        hint = "a number picks the label and submits" if exclusive else "numbers toggle labels · a submits"
-        text.append(f"\n {hint} · x rejects · space skips", Style(dim=True))
+        hint = ("a number picks the label and submits" if exclusive
+                else f"numbers toggle labels · {keys['accept']} submits")
+        text.append(f"\n {hint} · {keys['reject']} rejects · {keys['ignore']} skips", Style(dim=True))
         self.update(text)
