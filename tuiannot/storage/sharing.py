@@ -116,10 +116,14 @@ def share(folder: Path, group: str, database: str = "tuiannot.db") -> Shared:
         raise UserError(f"{folder}: cannot set it up ({e.strerror})") from None
     path = folder / database
     created = not path.exists()
-    if created:
-        from . import connect
-
-        connect(path).close()  # a team folder: created 0660 with the folder's group
+    if created:  # an empty file: the first annotator's tuiannot lays the schema in it
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SHARED_MODE)
+            os.fchmod(fd, SHARED_MODE)
+            os.fchown(fd, -1, gid)
+            os.close(fd)
+        except OSError as e:
+            raise UserError(f"{path}: cannot create the database ({e.strerror})") from None
     repaired = []
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if not file.exists():
