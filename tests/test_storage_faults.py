@@ -131,11 +131,11 @@ async def test_the_app_ends_with_one_line_when_its_dataset_is_dropped(tmp_path: 
     try:
         async with app.run_test() as pilot:
             await wait_for_task(pilot)
-            await pilot.press("a")
+            await pilot.press("1", "a")  # a label, then submit (a choice with none is refused)
             await wait_for_task(pilot, text="text number 1")
             with tuiannot.connect(db_path) as lead:
                 lead.drop_dataset("ds")
-            await pilot.press("a")
+            await pilot.press("1", "a")
             await pilot.pause()
     finally:
         controller.close()
