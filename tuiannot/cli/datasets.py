@@ -98,8 +98,16 @@ def db_out(
 
             try:
                 write = sys.stdout.write
-                for content in rows:  # may reach a terminal: controls as \uXXXX escapes, the same JSON values
-                    write(escape_json(content) + "\n")
+                buffer: list[str] = []
+                for content in rows:
+                    buffer.append(content)
+                    if len(buffer) == 5_000:
+                        # may reach a terminal: controls as \uXXXX escapes (the same JSON values), looked for
+                        # once a chunk, not once a row (the newlines between records are left alone)
+                        write(escape_json("\n".join(buffer)) + "\n")
+                        buffer.clear()
+                if buffer:
+                    write(escape_json("\n".join(buffer)) + "\n")
                 sys.stdout.flush()
             except BrokenPipeError:  # `db-out ds | head`: the reader has what it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
