@@ -65,6 +65,8 @@ def test_drop_is_refused_while_a_session_is_live_and_names_it(tmp_path: Path, db
     try:
         assert controller.next_task(timeout=10) is not None
         controller.answer("accept", ["POS"])
+        # the next task is claimed before it is shown (the prefetch thread may not have claimed it yet)
+        assert controller.next_task(timeout=10) is not None
         code, out, err = run(capsys, "drop", "ds", "--yes", "--db", db_path)
         assert code == 1 and out == ""
         assert_one_line_error(err, "'ds' is being annotated", "alice (holds", "--force")
