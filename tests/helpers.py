@@ -123,10 +123,10 @@ def seed_votes(db_path: Path) -> None:
 
 # -- the app, built from a recipe -------------------------------------------------------------------------------
 def recipe_controller(recipe: str, db_path: Path, *args: Any, session: str = "alice", strict: bool = False,
-                      **recipe_args: Any) -> Controller:
+                      target: int | None = None, **recipe_args: Any) -> Controller:
     """A started controller over what ``recipe(*args, **recipe_args)`` returns, answering into ``db_path``."""
     components = Components.from_value(get_recipe(recipe)(*args, **recipe_args), recipe)
-    return Controller(components, tuiannot.connect(db_path), session, strict=strict).start()
+    return Controller(components, tuiannot.connect(db_path), session, strict=strict, target=target).start()
 
 
 def recipe_app(recipe: str, db_path: Path, *args: Any, **options: Any) -> "AnnotationApp":

@@ -12,7 +12,7 @@ from tuiannot.screens.done import DoneScreen
 from tuiannot.screens.help import HelpScreen
 from tuiannot.screens.widgets.task_text import TaskText
 
-from .helpers import make_app, stored, texts, wait_done, wait_for_task, wait_until, write_jsonl
+from .helpers import make_app, seed, stored, texts, wait_done, wait_for_task, wait_until, write_jsonl
 
 
 async def test_binary_accept_reject_ignore(tmp_path: Path, db_path: Path) -> None:
@@ -347,4 +347,60 @@ async def test_progress_counts_session_dataset_and_source(tmp_path: Path, db_pat
         await wait_for_task(pilot, text="text number 1")
         progress = str(app.annotation_screen.query_one("#progress").render())
         assert "1 this session" in progress and "1 in the dataset" in progress
-        assert "source 50%" in progress  # the second of four equal lines
+        assert "source line 2 of 4" in progress  # where the task shown was read
+
+
+async def test_source_progress_is_the_place_of_the_task_shown_not_the_reading(tmp_path: Path, db_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 14: "source 10%" before any answer on a 10-line file, and 98% with 0 of 3 answered (read-ahead)
+    source = write_jsonl(tmp_path / "data.jsonl", texts(10))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test() as pilot:
+        await wait_for_task(pilot, text="text number 0")
+        await pilot.pause()
+        progress = str(app.annotation_screen.query_one("#progress").render())
+        assert "source line 1 of 10" in progress and "%" not in progress, progress
+        for i in range(3):
+            await pilot.press("a")
+            await wait_for_task(pilot, text=f"text number {i + 1}")
+        progress = str(app.annotation_screen.query_one("#progress").render())
+        assert "source line 4 of 10" in progress, progress
+        await pilot.press("backspace")  # undo: the place of the task shown again
+        await wait_for_task(pilot, text="text number 2")
+        assert "source line 3 of 10" in str(app.annotation_screen.query_one("#progress").render())
+    # a file too big to count lines in: the share of the file before the task, said so
+    monkeypatch.setattr("tuiannot.sources.COUNT_LINES_LIMIT", 10)
+    app = make_app(source, tmp_path / "other.db", labels="POS")
+    async with app.run_test() as pilot:
+        await wait_for_task(pilot, text="text number 0")
+        await pilot.pause()
+        progress = str(app.annotation_screen.query_one("#progress").render())
+        assert "source line 1 (0% of the file before it)" in progress, progress
+        for i in range(5):
+            await pilot.press("a")
+            await wait_for_task(pilot, text=f"text number {i + 1}")
+        progress = str(app.annotation_screen.query_one("#progress").render())
+        assert "source line 6 (50% of the file before it)" in progress, progress
+
+
+async def test_target_shows_how_far_the_dataset_is_and_says_when_it_is_reached(tmp_path: Path,
+                                                                                db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(6))
+    seed(db_path, "data", [{"text": "answered before", "answer": "accept"}])
+    app = make_app(source, db_path, labels="POS", target=3)
+    async with app.run_test() as pilot:
+        await wait_for_task(pilot, text="text number 0")
+        await pilot.pause()
+        progress = str(app.annotation_screen.query_one("#progress").render())
+        assert "target 1 of 3 (33%)" in progress, progress
+        await pilot.press("a")
+        await wait_for_task(pilot, text="text number 1")
+        assert not any(n.title == "Target reached" for n in app._notifications)
+        await pilot.press("a")
+        await wait_for_task(pilot, text="text number 2")
+        assert "target 3 of 3 ✓" in str(app.annotation_screen.query_one("#progress").render())
+        assert [n.message for n in app._notifications if n.title == "Target reached"] == [
+            "3 answers in the dataset: the target is reached. Go on, or press q to quit."]
+        await pilot.press("a")  # going on is allowed
+        await wait_for_task(pilot, text="text number 3")
+    assert len(stored(db_path, "data")) == 4

@@ -125,10 +125,16 @@ def test_a_pipe_is_read_once_from_the_start(tmp_path: Path, loader: str) -> None
     writer = threading.Thread(target=lambda: (os.write(write, content.encode()), os.close(write)), daemon=True)
     writer.start()
     source = Source(f"/dev/fd/{read}", loader=loader)
-    tasks = list(Stream(source))
+    stream = Stream(source)
+    tasks, last = [], None
+    for task in stream:
+        tasks.append(task)
+        last = stream.position
     os.close(read)
     assert [t["text"] for t in tasks] == [r["text"] for r in rows]
     assert source.progress is None  # a pipe has no size: no made-up percentage
+    assert last is not None and last.share is None and last.lines is None and source.line_count() is None
+    assert last.line == {"jsonl": 1000, "txt": 1000, "csv": 1001}.get(loader, last.line)
     with pytest.raises(tuiannot.errors.SourceError, match="read only once"):
         list(Stream(source))
 

@@ -257,6 +257,39 @@ def test_stream_reads_nothing_until_iterated(big_files: dict[str, Path]) -> None
     assert 0 < stream.progress < 0.001
 
 
+def test_stream_position_is_where_each_task_was_read_even_when_reordered(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "d.jsonl", texts(6))
+    (tmp_path / "gap.jsonl").write_text(path.read_text().replace("\n", "\n\n", 1))  # a blank line 2
+    stream = Stream(Source(tmp_path / "gap.jsonl"))
+    places = [(task["text"], stream.position) for task in stream]
+    assert [p.line for _, p in places if p] == [1, 3, 4, 5, 6, 7]
+    assert places[0][1] is not None and places[0][1].share == 0.0  # nothing before the first task
+    assert Source(tmp_path / "gap.jsonl").line_count() == 7
+
+    def pick_backwards(tasks):  # a --teach-like step: reads ahead three, yields them in its own order
+        batch = []
+        for task in tasks:
+            batch.append(task)
+            if len(batch) == 3:
+                yield from reversed(batch)
+                batch = []
+        yield from reversed(batch)
+
+    stream = Stream(Source(path)).reorder(pick_backwards)
+    seen = [(task["text"], stream.position.line if stream.position else None) for task in stream]
+    assert seen == [(f"text number {i}", i + 1) for i in (2, 1, 0, 5, 4, 3)]
+
+
+def test_line_count_only_where_lines_are_records_and_counting_is_cheap(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Source(write_bytes(tmp_path / "a.txt", b"one\ntwo")).line_count() == 2  # no newline at the end
+    assert Source(write_bytes(tmp_path / "e.txt", b"")).line_count() == 0
+    assert Source(write_bytes(tmp_path / "c.csv", b"text\n\"a\nb\"\n")).line_count() is None  # rows span lines
+    big = Source(write_jsonl(tmp_path / "big.jsonl", texts(3)))
+    monkeypatch.setattr("tuiannot.sources.COUNT_LINES_LIMIT", 10)
+    assert big.line_count() is None and big.counted_lines is None
+
+
 def test_empty_file_has_no_records_and_full_progress(tmp_path: Path) -> None:
     for name in ("e.jsonl", "e.txt"):
         source = Source(write_bytes(tmp_path / name, b""))

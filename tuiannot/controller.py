@@ -38,7 +38,8 @@ from typing import Any
 from .components import Components
 from .errors import InvalidRecord, UserError
 from .storage import ClaimLost, Database, DatasetDropped, StorageError
-from .stream import Stream
+from .sources import Source
+from .stream import Position, Stream
 from .tasks import ACCEPT, ANSWERS, Task
 from .team.claims import Claims
 from .team.routing import Routing
@@ -70,7 +71,7 @@ class _Failed:
 class _Entry:
     task: Task
     answer_id: int | None = None  # set once stored
-    position: float | None = None  # how far through the source this task was read
+    position: Position | None = None  # where in the source this task was read
     gold: bool = False  # a gold question: every annotator gets it, outside routing
 
 
@@ -102,7 +103,7 @@ def default_session() -> str:
 class Controller:
     def __init__(self, components: Components, db: Database, session: str | None = None, *,
                  strict: bool = False, prefetch: int = PREFETCH, routing: Routing | None = None,
-                 gold: list[Task] | None = None, gold_rate: float = 0.05) -> None:
+                 gold: list[Task] | None = None, gold_rate: float = 0.05, target: int | None = None) -> None:
         self.components = components
         self.db = db
         self.dataset = components.dataset
@@ -113,6 +114,9 @@ class Controller:
         self.labels = components.labels
         self.config = components.config
         self.strict = strict
+        if target is not None and target < 1:
+            raise UserError("--target must be at least 1 answer")
+        self.target = target  # answers the dataset should reach (--target): shown beside the counts
         self.stream = components.stream
         if isinstance(self.stream, Stream):
             self.stream.strict = strict
@@ -206,9 +210,11 @@ class Controller:
             for task in self.stream:
                 if self._stop.is_set():
                     return
-                batch.append(_Entry(task, position=stream.progress if stream is not None else None))
+                batch.append(_Entry(task, position=stream.position if stream is not None else None))
                 if len(batch) >= size:
                     self._offer(db, batch, offered)
+                    if size == 1 and stream is not None and isinstance(stream.source, Source):
+                        stream.source.line_count()  # once the first task is out: the screen then says "of N"
                     # no more than the queue holds: what is taken from the stream is chosen (a --teach
                     # stream chooses by its model of the moment), so it is taken when there is room for it
                     batch, size = [], min(64, self._queue.maxsize)
@@ -476,11 +482,21 @@ class Controller:
 
     @property
     def source_progress(self) -> float | None:
-        if self.components.progress is not None:
-            return self.components.progress(self)
-        if self.current is not None and self.current.position is not None:
-            return self.current.position
-        return self.stream.progress if isinstance(self.stream, Stream) else None
+        """The recipe's own progress (its ``progress`` callback, 0..1), if it has one."""
+        return self.components.progress(self) if self.components.progress is not None else None
+
+    @property
+    def source_position(self) -> Position | None:
+        """Where the task shown was read in the source: its line, of how many, the share of bytes before it."""
+        position = self.current.position if self.current is not None else None
+        if position is not None and position.lines is None and isinstance(self.stream, Stream) \
+                and isinstance(self.stream.source, Source) and self.stream.source.counted_lines is not None:
+            return Position(position.line, self.stream.source.counted_lines, position.share)
+        return position
+
+    @property
+    def target_reached(self) -> bool:
+        return self.target is not None and self.dataset_answers >= self.target
 
     @property
     def invalid(self) -> int:

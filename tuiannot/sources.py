@@ -33,6 +33,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 from .errors import SourceError
 
 MAX_RECORD_BYTES = 10 * 1024 * 1024
+COUNT_LINES_LIMIT = 64 * 1024 * 1024  # lines are counted up to this size (~30 ms from the page cache)
 STDIN = "-"
 """A source named ``-`` is standard input."""
 LOADERS = ("jsonl", "json", "csv", "tsv", "txt")
@@ -96,6 +97,7 @@ class Source:
         self._stream: BinaryIO | None = None  # a pipe, FIFO, device or stdin: opened once, read once
         self._head = b""  # what the checks read of it: read again by the loader
         self._read = False
+        self._lines: int | None = None  # line_count(), once counted (-1: not countable)
         if str(path) == STDIN or _is_special(self.path):
             self.size = 0
             self._stream = _open_special(self.path, self.name)
@@ -129,6 +131,30 @@ class Source:
         if self._stream is not None:
             return None
         return 1.0 if not self.size else min(1.0, self.offset / self.size)
+
+    def line_count(self) -> int | None:
+        """How many lines the file has, where a line is a record (JSONL, TXT) and counting is cheap: a regular
+        file of at most :data:`COUNT_LINES_LIMIT` bytes (read once, then remembered). None otherwise: a pipe
+        (read once), a CSV or JSON file (a record may span lines), a bigger file (counting would be a second
+        full read of it); progress is then told by bytes, or by line alone."""
+        if self._lines is None:
+            self._lines = -1
+            if self._stream is None and self.loader in ("jsonl", "txt") and self.size <= COUNT_LINES_LIMIT:
+                try:
+                    with open(self.path, "rb") as f:
+                        lines = last = 0
+                        while chunk := f.read(1 << 20):
+                            lines += chunk.count(b"\n")
+                            last = chunk[-1]
+                    self._lines = lines + (1 if last and last != ord("\n") else 0)
+                except OSError:
+                    pass
+        return self._lines if self._lines >= 0 else None
+
+    @property
+    def counted_lines(self) -> int | None:
+        """:meth:`line_count` if it has been counted already (never reads: for the screen's thread)."""
+        return self._lines if self._lines is not None and self._lines >= 0 else None
 
     def _open(self) -> BinaryIO:
         """The bytes from the start: the file opened anew, or the pipe's kept head and then the rest of it."""

@@ -6,11 +6,18 @@ asks about. Invalid records become one-line warnings naming file, line and
 reason; under ``strict`` the first one ends the stream with
 :class:`~tuiannot.errors.InvalidRecord`. Nothing is read before the stream is
 iterated, and nothing is held but the current record.
+
+The stream knows where in the source the task it last yielded was read
+(:attr:`Stream.position`: the record's line, and the share of the source's bytes
+before it), also through a reordering step that reads ahead and yields in its own
+order (``--teach``): each task keeps its record's place. The screen shows that
+place, not how far the reading has got, so read-ahead never looks like progress.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import InvalidRecord
@@ -20,6 +27,18 @@ from .tasks import Task, is_hash, set_hashes
 Step = Callable[[Task], "Task | Iterable[Task] | None"]
 
 MAX_KEPT_WARNINGS = 1000
+MAX_PLACES_KEPT = 100_000  # places of tasks a reordering step holds back (a --teach pool is far smaller)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a served task was read: its record's line, the source's lines (None until counted, or when they
+    cannot be, see :meth:`~tuiannot.sources.Source.line_count`) and the share of the source's bytes before the record
+    (None for a pipe, whose size is unknown)."""
+
+    line: int
+    lines: int | None = None
+    share: float | None = None
 
 
 class Stream:
@@ -31,6 +50,8 @@ class Stream:
         self.invalid = 0  # records skipped
         self.problems = 0  # records kept, with a part left out (a misaligned span, say)
         self._line: int | None = None
+        self._place: tuple[int, int] | None = None  # (line, byte offset before it) of the task last yielded
+        self._read_to = 0  # byte offset after the record last read
         self.warnings: deque[str] = deque(maxlen=MAX_KEPT_WARNINGS)
         self.on_warning: Callable[[str], None] | None = None
         self._steps: list[Step] = []
@@ -66,6 +87,16 @@ class Stream:
         """How far through the source (bytes read / size), when the source knows."""
         return self.source.progress if isinstance(self.source, Source) else None
 
+    @property
+    def position(self) -> Position | None:
+        """Where the task last yielded was read in the source (None for a stream of plain tasks)."""
+        if self._place is None or not isinstance(self.source, Source):
+            return None
+        line, before = self._place
+        size = self.source.size if self.source.progress is not None else None
+        share = (min(1.0, before / size) if size else 1.0) if size is not None else None
+        return Position(line, self.source.counted_lines, share)
+
     def note(self, reason: str) -> None:
         """For steps: report a problem with the current record that does not drop it."""
         self.warn(self._line, reason, dropped=False)
@@ -94,14 +125,29 @@ class Stream:
                 yield Record(i, 0, error=f"expected a task (a dict), got {type(task).__name__}")
 
     def __iter__(self) -> Iterator[Task]:
-        tasks = self._tasks()
+        if not self._reorders:
+            yield from self._tasks()
+            return
+        places: OrderedDict[Any, tuple[int, int] | None] = OrderedDict()
+
+        def placed(tasks: Iterator[Task]) -> Iterator[Task]:
+            for task in tasks:
+                places[task.get("_task_hash")] = self._place
+                if len(places) > MAX_PLACES_KEPT:
+                    places.popitem(last=False)
+                yield task
+
+        tasks = placed(self._tasks())
         for transform in self._reorders:
             tasks = transform(tasks)
-        yield from tasks
+        for task in tasks:
+            self._place = places.pop(task.get("_task_hash"), None)
+            yield task
 
     def _tasks(self) -> Iterator[Task]:
         for record in self._records():
             self._line = record.line
+            self._place, self._read_to = (record.line, self._read_to), record.offset
             if record.error is not None:
                 self.warn(record.line, record.error)
                 continue

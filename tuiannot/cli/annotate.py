@@ -2,7 +2,7 @@
 
 :func:`recipe_command` turns a recipe into a Typer command: the function's
 parameters are the command's arguments and options, and the runner's own options
-(``--db``, ``--session``, ``--strict`` and the team options, declared once in
+(``--db``, ``--session``, ``--strict``, ``--target`` and the team options, declared once in
 :mod:`tuiannot.recipes.options`) are added unless the recipe declares them.
 :func:`run_components` checks the runner's options (a blank session name, a
 ``--lease`` out of range: one-line errors, before the terminal is asked for),
@@ -23,12 +23,12 @@ import typer
 from ..components import Components
 from ..errors import UserError
 from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, LeaseOpt, OverlapOpt, SessionOpt,
-                               StrictOpt)
+                               StrictOpt, TargetOpt)
 
 RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
     "db": (DbOpt, None), "session": (SessionOpt, None), "strict": (StrictOpt, False),
     "overlap": (OverlapOpt, "1"), "annotators": (AnnotatorsOpt, None), "lease": (LeaseOpt, 300.0),
-    "gold": (GoldOpt, None), "gold_rate": (GoldRateOpt, 0.05),
+    "gold": (GoldOpt, None), "gold_rate": (GoldRateOpt, 0.05), "target": (TargetOpt, None),
 }
 
 
@@ -46,7 +46,7 @@ def check_runner_options(session: str | None, lease: float | str) -> float:
 
 def run_components(components: Components, db: str | None, session: str | None, strict: bool,
                    overlap: str = "1", annotators: str | None = None, lease: float | str = 300.0,
-                   gold: str | None = None, gold_rate: float = 0.05) -> int:
+                   gold: str | None = None, gold_rate: float = 0.05, target: int | None = None) -> int:
     """Annotate a recipe's components in the terminal; return the exit code."""
     from ..controller import Controller
     from ..recipes import parse_labels
@@ -70,7 +70,7 @@ def run_components(components: Components, db: str | None, session: str | None, 
         if gold else None
     database = connect(db)
     controller = Controller(components, database, session, strict=strict, routing=routing, gold=gold_tasks,
-                            gold_rate=gold_rate).start()
+                            gold_rate=gold_rate, target=target).start()
     # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
     os.environ.setdefault("TEXTUAL_FPS", "120")
     annotation_app = AnnotationApp(controller)
@@ -122,7 +122,7 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         raise typer.Exit(run_components(components, options["db"], options["session"], bool(options["strict"]),
                                         overlap=str(options["overlap"]), annotators=options["annotators"],
                                         lease=options["lease"], gold=options["gold"],
-                                        gold_rate=float(options["gold_rate"])))
+                                        gold_rate=float(options["gold_rate"]), target=options["target"]))
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

@@ -68,6 +68,9 @@ LeaseOpt = Annotated[float, typer.Option(
 GoldOpt = Annotated[Optional[str], typer.Option(
     "--gold", help="JSONL of tasks with known answers, mixed in unannounced and scored.", show_default=False)]
 GoldRateOpt = Annotated[float, typer.Option("--gold-rate", help="Share of gold questions.", min=0.0, max=1.0)]
+TargetOpt = Annotated[Optional[int], typer.Option(
+    "--target", min=1, help="Answers the dataset should reach: the progress line shows how far (all annotators' "
+                            "answers count).", show_default=False)]
 
 # -- --teach ----------------------------------------------------------------------------------
 TeachOpt = Annotated[bool, typer.Option(

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from ..sanitize import one_line
+from ..stream import Position
 from .widgets.task_text import TaskText, safe
 
 LABEL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
@@ -30,12 +31,19 @@ LABEL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
 
 @dataclass
 class Progress:
+    """What the progress line shows. Each figure says what it counts: answers (this session's, the dataset's,
+    against ``--target``), and where the task shown was read in the source (its line, of how many lines when
+    they were counted, else the share of the file's bytes before it); a recipe's own ``progress`` replaces
+    the source's place."""
+
     session: int
     dataset: int
-    source: float | None
+    source: float | None  # the recipe's progress callback (0..1)
     invalid: int
     last_warning: str | None
     model: str | None = None  # --teach: how far the model has learned
+    position: Position | None = None
+    target: int | None = None
 
 
 class AnnotationScreen(Screen[None]):
@@ -158,9 +166,22 @@ class AnnotationScreen(Screen[None]):
         text.append(" this session  ·  ")
         text.append(f"{progress.dataset}", Style(bold=True))
         text.append(" in the dataset")
+        if progress.target is not None:
+            text.append("  ·  target ")
+            text.append(f"{progress.dataset:,} of {progress.target:,}", Style(bold=True))
+            text.append(" ✓" if progress.dataset >= progress.target else
+                        f" ({progress.dataset / progress.target:.0%})")
         if progress.source is not None:
-            text.append("  ·  source ")
+            text.append("  ·  progress ")
             text.append(f"{progress.source:.0%}", Style(bold=True))
+        elif progress.position is not None:
+            position = progress.position
+            text.append("  ·  source line ")
+            text.append(f"{position.line:,}", Style(bold=True))
+            if position.lines is not None:
+                text.append(f" of {max(position.lines, position.line):,}")
+            elif position.share is not None:
+                text.append(f" ({position.share:.0%} of the file before it)")
         if progress.model:
             text.append("  ·  ")
             text.append(progress.model, Style(color="cyan"))

@@ -150,7 +150,8 @@ class AnnotationApp(App[int]):
     def progress(self) -> Progress:
         c = self.controller
         return Progress(session=c.session_answers, dataset=c.dataset_answers, source=c.source_progress,
-                        invalid=c.invalid, last_warning=c.last_warning, model=c.model_status)
+                        invalid=c.invalid, last_warning=c.last_warning, model=c.model_status,
+                        position=c.source_position, target=c.target)
 
     def show_next(self) -> None:
         try:
@@ -221,6 +222,10 @@ class AnnotationApp(App[int]):
             self.notify(f"The answer was NOT saved: {one_line(str(e), 300)}", title="Storage error", severity="error",
                         timeout=15, markup=False)
             return
+        c = self.controller
+        if c.target is not None and c.dataset_answers == c.target:  # once, as the target is reached
+            self.notify(f"{c.target:,} answers in the dataset: the target is reached. Go on, or press "
+                        f"{self.annotation_screen.key_for('quit', 'q')} to quit.", title="Target reached", timeout=8)
         self.show_next()
 
     def _close_editor(self) -> None:
