@@ -38,6 +38,7 @@ from typing import Any
 from .components import Components
 from .errors import InvalidRecord, UserError
 from .storage import ClaimLost, Database, DatasetDropped, StorageError
+from .resume import Checkpoint
 from .sources import Source
 from .stream import Position, Stream
 from .tasks import ACCEPT, ANSWERS, Task
@@ -72,6 +73,7 @@ class _Entry:
     task: Task
     answer_id: int | None = None  # set once stored
     position: Position | None = None  # where in the source this task was read
+    record: tuple[int, int, int] | None = None  # its record: line, bytes before and after (for the checkpoint)
     gold: bool = False  # a gold question: every annotator gets it, outside routing
 
 
@@ -131,6 +133,13 @@ class Controller:
             routing.check(self.session)
             prefetch = min(prefetch, 2)  # claim just ahead of the annotator: others get the rest
             self.claims = Claims(routing, self.dataset, self.session, self.by)
+        self._checkpoint: Checkpoint | None = None
+        if isinstance(self.stream, Stream) and self.stream.resumable and components.task_router is None \
+                and (routing is None or routing.task_router is None):
+            self._checkpoint = Checkpoint(self.stream, self.dataset, {
+                "session": self.session, "view": self.view_id, "labels": self.labels, "by": self.by,
+                "exclude": sorted(components.exclude or []), "routing": None if routing is None else
+                [routing.overlap, sorted(routing.annotators or [])]})
         if not 0 <= gold_rate <= 1:
             raise UserError("--gold-rate must be between 0 and 1")
         self.gold = list(gold or [])
@@ -163,6 +172,10 @@ class Controller:
         self.dataset_answers_at_start = self.db.count_answers(self.dataset)
         if self.claims is not None:
             self.claims.release_stale(self.db)
+        if self._checkpoint is not None:
+            self._checkpoint.apply(self.db)  # the stream starts where every task before is done, if it can
+            threading.Thread(target=self._checkpoint.keep_saving, args=(self.db.reopen(), self._stop),
+                             name="tuiannot-checkpoint", daemon=True).start()
         self._thread = threading.Thread(target=self._fill, name="tuiannot-prefetch", daemon=True)
         self._thread.start()
         if self.claims is not None:
@@ -178,6 +191,11 @@ class Controller:
                 # it may be inside the stream (scoring a window with a model): let it finish, not be cut
                 # off by the interpreter's exit (PyTorch aborts the process when that happens)
                 self._thread.join(timeout=30)
+            if self._checkpoint is not None:
+                try:
+                    self._checkpoint.save(self.db)
+                except Exception:  # noqa: BLE001 (a checkpoint not saved costs a longer scan, never an answer)
+                    pass
             if self.claims is not None:
                 try:  # a clean exit gives unanswered claims back at once (after the thread made its last)
                     self.claims.release_held(self.db)
@@ -207,10 +225,12 @@ class Controller:
         try:
             size = 1  # the first task as soon as possible, then in batches
             stream = self.stream if isinstance(self.stream, Stream) else None
-            for task in self.stream:
+            tasks = self._checkpoint.tasks(self._key) if self._checkpoint is not None else self.stream
+            for task in tasks:
                 if self._stop.is_set():
                     return
-                batch.append(_Entry(task, position=stream.position if stream is not None else None))
+                batch.append(_Entry(task, position=stream.position if stream is not None else None,
+                                    record=stream.record if stream is not None else None))
                 if len(batch) >= size:
                     self._offer(db, batch, offered)
                     if size == 1 and stream is not None and isinstance(stream.source, Source):
@@ -252,14 +272,22 @@ class Controller:
             sessions_by_key: dict[int, set[str]] = {}
         else:
             sessions_by_key = db.answer_sessions(self.dataset, keys, by=self.by)
+        checkpoint = self._checkpoint
         for entry in batch:
             if self._stop.is_set():
                 return  # closing: claim nothing more
             key = self._key(entry.task)
-            if key in skip or key in offered:
+            if key in skip or key in offered:  # done, or a repeat of one served (done when it is answered)
+                if checkpoint is not None:
+                    checkpoint.seen(key, entry.record, key in skip)
                 continue
-            if self.claims is not None and not self.claims.claim(db, entry.task, key, sessions_by_key.get(key, set())):
+            answered_by = sessions_by_key.get(key, set())
+            if self.claims is not None and not self.claims.claim(db, entry.task, key, answered_by):
+                if checkpoint is not None:
+                    checkpoint.seen(key, entry.record, self.claims.complete(entry.task, key, answered_by))
                 continue
+            if checkpoint is not None:
+                checkpoint.seen(key, entry.record, False)
             offered.add(key)
             self._put(entry)
             self._maybe_gold(db)
@@ -396,6 +424,8 @@ class Controller:
             self.error = e
             kept = "" if isinstance(e, DatasetDropped) else "; every answer before this one is saved"
             raise SessionEnded(f"{e}{kept}") from None
+        if self._checkpoint is not None and not entry.gold:
+            self._checkpoint.answered(self._key(entry.task))
         entry.task = task
         self._stored[entry.answer_id] = answer
         self.history.append(entry)

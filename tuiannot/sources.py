@@ -98,6 +98,7 @@ class Source:
         self._head = b""  # what the checks read of it: read again by the loader
         self._read = False
         self._lines: int | None = None  # line_count(), once counted (-1: not countable)
+        self._start: tuple[int, int] | None = None  # start_at(): (byte offset, line) to read from
         if str(path) == STDIN or _is_special(self.path):
             self.size = 0
             self._stream = _open_special(self.path, self.name)
@@ -131,6 +132,18 @@ class Source:
         if self._stream is not None:
             return None
         return 1.0 if not self.size else min(1.0, self.offset / self.size)
+
+    @property
+    def seekable(self) -> bool:
+        """Whether :meth:`start_at` can skip to a record: a regular file in which a record is a line."""
+        return self._stream is None and self.loader in ("jsonl", "txt")
+
+    def start_at(self, offset: int, line: int) -> None:
+        """Read from ``offset``, the start of the record on ``line``, instead of from the beginning (a resume,
+        see :mod:`tuiannot.resume`); ``start_at(0, 1)`` reads from the beginning again."""
+        if not self.seekable:
+            raise SourceError(f"{self.name}: only a regular JSONL or TXT file can be read from a given record")
+        self._start = (offset, line) if offset else None
 
     def line_count(self) -> int | None:
         """How many lines the file has, where a line is a record (JSONL, TXT) and counting is cheap: a regular
@@ -172,6 +185,9 @@ class Source:
         limit = self.max_record_bytes
         with self._open() as f:
             lineno = offset = 0
+            if self._start is not None:  # a resume: from the start of a record (a line), counted on from there
+                offset, lineno = self._start[0], self._start[1] - 1
+                f.seek(offset)
             while True:
                 line = f.readline(limit + 1)
                 if not line:

@@ -50,7 +50,8 @@ class Stream:
         self.invalid = 0  # records skipped
         self.problems = 0  # records kept, with a part left out (a misaligned span, say)
         self._line: int | None = None
-        self._place: tuple[int, int] | None = None  # (line, byte offset before it) of the task last yielded
+        self._place: tuple[int, int, int] | None = None  # the task last yielded: its record's line, bytes before
+        # and after it
         self._read_to = 0  # byte offset after the record last read
         self.warnings: deque[str] = deque(maxlen=MAX_KEPT_WARNINGS)
         self.on_warning: Callable[[str], None] | None = None
@@ -92,10 +93,27 @@ class Stream:
         """Where the task last yielded was read in the source (None for a stream of plain tasks)."""
         if self._place is None or not isinstance(self.source, Source):
             return None
-        line, before = self._place
+        line, before, _ = self._place
         size = self.source.size if self.source.progress is not None else None
         share = (min(1.0, before / size) if size else 1.0) if size is not None else None
         return Position(line, self.source.counted_lines, share)
+
+    @property
+    def record(self) -> tuple[int, int, int] | None:
+        """The record of the task last yielded: (line, byte offset of its start, byte offset after it)."""
+        return self._place if isinstance(self.source, Source) else None
+
+    def resume_at(self, offset: int, line: int) -> None:
+        """Start the next iteration at the record on ``line``, ``offset`` bytes in (see
+        :meth:`~tuiannot.sources.Source.start_at`); ``resume_at(0, 1)`` starts at the beginning again."""
+        assert isinstance(self.source, Source)
+        self.source.start_at(offset, line)
+        self._read_to = offset
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a resume may seek: a seekable source, read in order (no reordering step)."""
+        return isinstance(self.source, Source) and self.source.seekable and not self._reorders
 
     def note(self, reason: str) -> None:
         """For steps: report a problem with the current record that does not drop it."""
@@ -128,7 +146,7 @@ class Stream:
         if not self._reorders:
             yield from self._tasks()
             return
-        places: OrderedDict[Any, tuple[int, int] | None] = OrderedDict()
+        places: OrderedDict[Any, tuple[int, int, int] | None] = OrderedDict()
 
         def placed(tasks: Iterator[Task]) -> Iterator[Task]:
             for task in tasks:
@@ -147,7 +165,7 @@ class Stream:
     def _tasks(self) -> Iterator[Task]:
         for record in self._records():
             self._line = record.line
-            self._place, self._read_to = (record.line, self._read_to), record.offset
+            self._place, self._read_to = (record.line, self._read_to, record.offset), record.offset
             if record.error is not None:
                 self.warn(record.line, record.error)
                 continue

@@ -279,6 +279,15 @@ class Database(ABC):
     @abstractmethod
     def dataset_counts(self, name: str) -> DatasetCounts: ...
 
+    # -- resume checkpoints ----------------------------------------------------------
+    @abstractmethod
+    def checkpoint(self, dataset: str, key: str) -> dict[str, Any] | None:
+        """The resume checkpoint saved under ``key`` (see :mod:`tuiannot.resume`), or None."""
+
+    @abstractmethod
+    def save_checkpoint(self, dataset: str, key: str, value: dict[str, Any]) -> None:
+        """Save (replace) a resume checkpoint; nothing when the dataset is gone. Dropping a dataset drops them."""
+
     # -- connection ------------------------------------------------------------
     @abstractmethod
     def reopen(self) -> "Database":

@@ -257,9 +257,29 @@ class SQLiteDatabase(Database):
         # triggers skip the rows below instead of updating totals that are about to go.
         self.conn.execute("PRAGMA defer_foreign_keys = ON")
         self.conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
-        for table in ("answers", "answer_counts", "question_counts", "sessions", "claims"):
+        for table in ("answers", "answer_counts", "question_counts", "sessions", "claims", "checkpoints"):
             self.conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))
         return count
+
+    # -- resume checkpoints -------------------------------------------------------
+    def checkpoint(self, dataset: str, key: str) -> dict[str, Any] | None:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return None
+        row = self.conn.execute("SELECT value FROM checkpoints WHERE dataset_id = ? AND key = ?",
+                                (dataset_id, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_checkpoint(self, dataset: str, key: str, value: dict[str, Any]) -> None:
+        dataset_id = self._maybe_id(dataset)
+        if dataset_id is None:
+            return
+        with self._transaction():  # nothing when the dataset went meanwhile: there is nothing to resume
+            self.conn.execute("INSERT INTO checkpoints (dataset_id, key, value, updated) SELECT ?, ?, ?, ? "
+                              "WHERE EXISTS (SELECT 1 FROM datasets WHERE id = ? AND name = ?) "
+                              "ON CONFLICT (dataset_id, key) DO UPDATE SET value = excluded.value, "
+                              "updated = excluded.updated",
+                              (dataset_id, key, json.dumps(value), time.time(), dataset_id, dataset))
 
     # -- sessions --------------------------------------------------------------
     def start_session(self, dataset: str, session: str, meta: dict[str, Any] | None = None) -> int:

@@ -22,7 +22,7 @@ from .sqlite_safety import _disk_full, _free
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _migrate_1(db: "sqlite_utils.Database") -> None:
@@ -132,7 +132,17 @@ def _migrate_2(db: "sqlite_utils.Database") -> None:
     """)
 
 
-MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(db: "sqlite_utils.Database") -> None:
+    """Resume checkpoints: how far into a source every task is done, so that a restart seeks there instead of
+    reading and hashing the answered part again (see :mod:`tuiannot.resume`). A cache: losing one costs a scan."""
+    db.executescript("""
+    CREATE TABLE checkpoints (
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id), key TEXT NOT NULL, value TEXT NOT NULL,
+        updated REAL NOT NULL, PRIMARY KEY (dataset_id, key)) WITHOUT ROWID;
+    """)
+
+
+MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
 
 
 def _sqlite_utils() -> Any:

@@ -65,6 +65,15 @@ class Claims:
         self.held[key] = None
         return True
 
+    def complete(self, task: Task, key: int, answered_by: set[str]) -> bool:
+        """Whether a task this session did not get is done for it: answered by it, or by as many annotators as
+        the overlap asks (a task held by others, or routed elsewhere, is not: it may still come)."""
+        if self.session in answered_by:
+            return True
+        sessions = self.routing.annotators or sorted(answered_by | {self.session})
+        _, target = self.routing.allowed(task, key, self.session, sessions, {"answered_by": sorted(answered_by)})
+        return len(answered_by) >= target
+
     def answer(self, db: Database, key: int, task: Task) -> int:
         """Store the answer to a claimed task (raises ``ClaimLost`` if others completed it meanwhile)."""
         try:
