@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+import tuiannot
+from tuiannot.controller import Controller, answer_all
 from tuiannot.errors import UserError
-from tuiannot.recipes import get_recipe
+from tuiannot.recipes import Components, get_recipe
 from tuiannot.screens.choice import ChoiceScreen
-from tuiannot.screens.review import ReviewScreen
+from tuiannot.screens.review import ReviewScreen, VersionEditor
 from tuiannot.screens.spans import SpanScreen
 from tuiannot.screens.widgets.span_text import SpanText
+from tuiannot.team.routing import Routing
 
-from .helpers import recipe_app, seed, stored, tokens, wait_done, wait_for_task
+from .helpers import recipe_app, seed, stored, tokens, wait_done, wait_for_task, wait_until, write_jsonl
 
 OPTIONS = [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"}]
 
@@ -42,10 +46,10 @@ async def test_majority_preselected_pick_another_and_provenance(db_path: Path) -
     app = review_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await wait_for_task(pilot, text="good film")
-        assert [v["sessions"] for v in screen.versions] == [["votes-alice", "votes-bob"], ["votes-carol"]]
+        assert [v["sessions"] for v in screen.versions] == [["alice", "bob"], ["carol"]]
         assert screen.chosen == 0
         panel = str(screen.query_one("#question").render())
-        assert "2× [votes-alice, votes-bob] ACCEPT: POS" in panel and "1× [votes-carol] ACCEPT: NEG" in panel
+        assert "2× [alice, bob] ACCEPT: POS" in panel and "1× [carol] ACCEPT: NEG" in panel
         await pilot.press("a")  # keep the majority
         await wait_for_task(pilot, text="all agree")
         await pilot.press("a")
@@ -55,7 +59,7 @@ async def test_majority_preselected_pick_another_and_provenance(db_path: Path) -
     rows = {r["text"]: r for r in stored(db_path, "final")}
     assert rows["good film"]["accept"] == ["POS"] and rows["good film"]["answer"] == "accept"
     assert rows["good film"]["_review"]["chosen"] == 0 and rows["good film"]["_review"]["reviewer"] == "lead"
-    assert rows["good film"]["_review"]["annotators"] == ["votes-alice", "votes-bob", "votes-carol"]
+    assert rows["good film"]["_review"]["annotators"] == ["alice", "bob", "carol"]
     assert rows["good film"]["_view_id"] == "choice" and rows["good film"]["_session_id"] == "final-lead"
     assert rows["meh film"]["accept"] == ["NEG"] and rows["meh film"]["_review"]["chosen"] == 1
     assert len(rows) == 3
@@ -121,3 +125,123 @@ def test_review_errors(db_path: Path) -> None:
     seed(db_path, "calm", [choice("x", "alice", ["POS"]), choice("x", "bob", ["POS"])])
     with pytest.raises(UserError, match="no conflicts"):
         get_recipe("review")("calm", output="final", db=str(db_path), only_conflicts=True)
+
+
+def title_of(screen) -> str:
+    return str(screen.query_one("#title").render())
+
+
+async def test_edit_mode_says_whose_version_and_escape_goes_back_storing_nothing(db_path: Path) -> None:
+    """Issue 14: nothing said the screen was an editor nor how to leave it (only backspace did, as 'Undo')."""
+    seed_choices(db_path)
+    app = review_app(db_path, only_conflicts=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        review = await wait_for_task(pilot, text="good film")
+        assert "EDITING" not in title_of(review)
+        await pilot.press("2", "e")  # carol's version
+        editor = await wait_for_task(pilot, ChoiceScreen)
+        assert isinstance(editor, VersionEditor) and editor.selected == ["NEG"]
+        title = title_of(editor)
+        assert "EDITING" in title and "carol's version" in title and "final answers into dataset final" in title
+        assert " a  keeps it as the final answer" in title
+        assert " esc  goes back to the versions, nothing stored" in title
+        footer = {b.binding.id: k for k, b in app.active_bindings.items() if b.binding.show}
+        assert footer.get("leave_editor") == "escape" and "undo" not in footer  # backspace leaves too, unlisted
+        assert ("escape", "back to the versions, storing nothing") in editor.active_bindings_help()
+        await pilot.press("1", "escape")  # a change, then leave
+        await wait_until(pilot, lambda: app.screen is review, "back on the review screen")
+        assert review.current_task["text"] == "good film" and review.chosen == 1
+        assert "EDITING" not in title_of(review)
+        await pilot.press("e")  # the editor opens again on the version as it was stored
+        editor = await wait_for_task(pilot, ChoiceScreen)
+        assert editor.selected == ["NEG"] and "carol's version" in title_of(editor)
+        await pilot.press("backspace")
+        await wait_until(pilot, lambda: app.screen is review, "back on the review screen")
+        assert app.controller.session_answers == 0
+    assert stored(db_path, "final") == []
+
+
+async def test_submitting_in_edit_mode_stores_one_reviewed_answer(db_path: Path) -> None:
+    seed_choices(db_path)
+    app = review_app(db_path, only_conflicts=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_task(pilot, text="good film")
+        await pilot.press("e")
+        editor = await wait_for_task(pilot, ChoiceScreen)
+        assert "the version of alice and bob" in title_of(editor)
+        await pilot.press("2", "a")  # POS and NEG, kept as the final answer
+        review = await wait_for_task(pilot, text="meh film")
+        assert app.screen is review
+    rows = stored(db_path, "final")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["text"] == "good film" and row["answer"] == "accept" and row["accept"] == ["POS", "NEG"]
+    assert row["_review"]["chosen"] == "edited" and row["_review"]["reviewer"] == "lead"
+    assert row["_review"]["annotators"] == ["alice", "bob", "carol"] and row["_session_id"] == "final-lead"
+
+
+async def test_the_edit_banner_names_the_keys_of_the_users_keymap(tmp_path: Path, db_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    keymap = tmp_path / "keymap.json"
+    keymap.write_text(json.dumps({"accept": "y", "leave_editor": "ctrl+b"}))
+    monkeypatch.setenv("TUIANNOT_KEYMAP", str(keymap))
+    from tuiannot.screens.app import keymap_problem
+
+    assert keymap_problem(["review", "choice"]) is None  # the editor's own binding id is known: no refusal
+    keymap.write_text(json.dumps({"leave_editor": "a"}))  # the editor's accept key given to leaving it too
+    assert "would do both" in (keymap_problem(["review"]) or "")
+    keymap.write_text(json.dumps({"accept": "y", "leave_editor": "ctrl+b"}))
+    seed_choices(db_path)
+    app = review_app(db_path, only_conflicts=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        review = await wait_for_task(pilot, text="good film")
+        assert "number = pick · y = keep it · e = edit it" in str(review.query_one("#question").render())
+        await pilot.press("e")
+        editor = await wait_for_task(pilot, ChoiceScreen)
+        title = title_of(editor)
+        assert " y  keeps it" in title and " ctrl+b  goes back to the versions" in title and " esc " not in title
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: app.screen is review, "back on the review screen")
+
+
+async def test_escape_in_the_span_editor_clears_a_selection_first_then_leaves(db_path: Path) -> None:
+    text = "Acme Corp hired Ann Lee."
+    seed(db_path, "ents", [span_answer(text, "alice", [(0, 9, "ORG")]), span_answer(text, "bob", [(0, 4, "ORG")])])
+    app = review_app(db_path, datasets="ents")
+    async with app.run_test(size=(100, 30)) as pilot:
+        review = await wait_for_task(pilot, text=text)
+        await pilot.press("e")
+        editor = await wait_for_task(pilot, SpanScreen)
+        assert "alice's version" in title_of(editor) and " esc  goes back" in title_of(editor)
+        await pilot.press("shift+right")
+        assert editor.anchor is not None
+        await pilot.press("escape")  # as in the span views: the selection goes, the editor stays
+        assert app.screen is editor and editor.anchor is None
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is review, "back on the review screen")
+        assert app.controller.session_answers == 0
+
+
+async def test_review_names_annotators_as_they_typed_their_session(tmp_path: Path, db_path: Path) -> None:
+    """Issue 14: review showed 'team-alice' (the stored session id) where progress and stats show 'alice'."""
+    source = write_jsonl(tmp_path / "films.jsonl", [{"text": "good film"}, {"text": "bad film"}])
+    for who, label in (("alice", "POS"), ("bob", "NEG")):  # tuiannot textcat ... --overlap all --session alice
+        components = Components.from_value(get_recipe("textcat")(str(source), label="POS,NEG", dataset="team"))
+        controller = Controller(components, tuiannot.connect(db_path), who, routing=Routing(overlap="all")).start()
+        assert answer_all(controller, lambda task, label=label: ("accept", [label])) == 2
+        controller.close()
+    assert {r["_session_id"] for r in stored(db_path, "team")} == {"team-alice", "team-bob"}  # Prodigy's ids
+    app = recipe_app("review", db_path, "team", output="final", db=str(db_path), session="lead")
+    async with app.run_test(size=(100, 30)) as pilot:
+        review = await wait_for_task(pilot, text="good film")
+        panel = str(review.query_one("#question").render())
+        assert "1× [alice] ACCEPT: POS" in panel and "1× [bob] ACCEPT: NEG" in panel and "team-" not in panel
+        assert "2 versions from 2 annotators" in panel
+        await pilot.press("e")
+        editor = await wait_for_task(pilot, ChoiceScreen)
+        assert "alice's version" in title_of(editor) and "team-" not in title_of(editor)
+        await pilot.press("a")
+        await wait_for_task(pilot, text="bad film")
+    row = stored(db_path, "final")[0]
+    assert row["_review"]["annotators"] == ["alice", "bob"] and row["_review"]["reviewer"] == "lead"
+    assert [v["sessions"] for v in row["_review"]["versions"]] == [["alice"], ["bob"]]

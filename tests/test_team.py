@@ -176,3 +176,41 @@ def test_undo_then_quit_leaves_no_claim(tmp_path: Path) -> None:
         controller.close()
         assert db.claims("c") == [], run
         db.close()
+
+
+def test_one_name_for_an_annotator_in_every_report(tmp_path: Path, db_path: Path) -> None:
+    """Issue 14: review named 'ds-alice' (the stored session id) whom progress, stats and iaa name 'alice'."""
+    from tuiannot.recipes.review import review_tasks
+
+    source = write_jsonl(tmp_path / "films.jsonl", texts(3, "film"))
+    for who, answer in (("alice", "accept"), ("bob", "reject")):  # tuiannot textcat ... --session alice
+        components = Components.from_value(get_recipe("textcat")(str(source), label="POS", dataset="ds"))
+        controller = Controller(components, tuiannot.connect(db_path), who, routing=Routing(overlap="all")).start()
+        assert answer_all(controller, lambda task, answer=answer: (answer, None)) == 3
+        controller.close()
+    names = ["alice", "bob"]
+    with tuiannot.connect(db_path) as db:
+        assert {a["_session_id"] for a in db.answers("ds")} == {"ds-alice", "ds-bob"}  # as Prodigy stores them
+        assert sorted(db.dataset_counts("ds").sessions) == names  # stats
+        assert [p["annotator"] for p in progress_report(db, "ds")["annotators"]] == names
+        assert agreement_report(db, "ds")["documents"]["annotators"] == names  # iaa
+        assert sorted(aggregate(db, "ds", "dawid-skene", "final")["annotator_accuracy"]) == names
+        assert [sorted(a["_aggregate"]["votes"]) for a in db.answers("final")] == [names] * 3
+        reviews = list(review_tasks((("ds", a) for a in db.answers("ds")), only_conflicts=False))
+    assert len(reviews) == 3
+    for task in reviews:
+        assert task["_review"]["annotators"] == names
+        assert sorted(who for v in task["_review"]["versions"] for who in v["sessions"]) == names
+
+
+def test_review_takes_an_annotators_latest_answer_across_datasets() -> None:
+    """One person in two reviewed datasets is one annotator, their newest answer counting."""
+    from tuiannot.recipes.review import review_tasks
+    from tuiannot.tasks import set_hashes
+
+    older = set_hashes({**vote("item", "alice", "accept"), "_timestamp": 1_700_000_100})
+    newer = set_hashes({**vote("item", "alice", "reject"), "_session_id": "ds2-alice", "_timestamp": 1_700_000_200})
+    bob = set_hashes(vote("item", "bob", "reject"))
+    tasks = list(review_tasks([("ds2", newer), ("ds", older), ("ds", bob)], only_conflicts=False))
+    assert tasks[0]["_review"]["annotators"] == ["alice", "bob"]
+    assert [(v["answer"], v["sessions"]) for v in tasks[0]["_review"]["versions"]] == [("reject", ["alice", "bob"])]

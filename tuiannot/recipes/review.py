@@ -2,14 +2,18 @@
 
 Answers of one or more datasets are grouped by input (``_input_hash``); each
 distinct version (the answer plus its labels, choices or spans) is listed with
-the annotators who gave it, the majority version first and preselected. The
+the annotators who gave it, the majority version first and preselected.
+Annotators are named as everywhere else (``progress``, ``stats``, ``iaa``): the
+name given with ``--session``, not the stored ``<dataset>-<name>`` session id
+(:func:`tuiannot.team.reports.annotator`); an annotator's latest answer to an
+input counts, across the datasets reviewed too. The
 reviewer accepts it, picks another, or edits one in the normal view; the final
 answer goes to the output dataset with its provenance in ``_review``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Iterable, Iterator
 
 import typer
 
@@ -30,26 +34,39 @@ def version_of(answer: dict[str, Any]) -> tuple[Any, ...]:
     return answer.get("answer"), answer.get("label"), accept, spans
 
 
-def review_tasks(answers: Iterator[dict[str, Any]], only_conflicts: bool) -> Iterator[dict[str, Any]]:
-    """One review task per input, its versions sorted by how many annotators gave them."""
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for answer in answers:
+def _when(answer: dict[str, Any]) -> float:
+    stamp = answer.get("_timestamp")
+    return float(stamp) if isinstance(stamp, (int, float)) else 0.0
+
+
+def review_tasks(answers: Iterable[tuple[str, dict[str, Any]]], only_conflicts: bool) -> Iterator[dict[str, Any]]:
+    """One review task per input, its versions sorted by how many annotators gave them.
+
+    ``answers`` are (dataset, answer) pairs: the dataset tells the annotator's name from the session id.
+    """
+    from ..team.reports import annotator  # (the reports bring the metrics: loaded when a review starts)
+
+    groups: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for dataset, answer in answers:
         if answer.get("_gold") is not None:
             continue  # gold questions are scored, not adjudicated
         if "image" in answer and "text" not in answer:
             raise UserError("reviewing image datasets is not supported yet (use tuiannot aggregate for "
                             "classification answers)")
-        groups.setdefault(answer["_input_hash"], []).append(answer)
-    for input_hash, given in groups.items():
+        groups.setdefault(answer["_input_hash"], []).append((annotator(dataset, answer), answer))
+    for input_hash, named in groups.items():
+        given = [a for _, a in named]
         latest: dict[str, dict[str, Any]] = {}
-        for a in given:  # an annotator's last word counts
-            latest[str(a.get("_annotator_id") or a.get("_session_id") or "unknown")] = a
+        for who, a in named:  # an annotator's last word counts (the newest, or the later one stored)
+            before = latest.get(who)
+            if before is None or _when(a) >= _when(before):
+                latest[who] = a
         versions: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for annotator, a in latest.items():
+        for who, a in latest.items():
             v = versions.setdefault(version_of(a), {
-                "answer": a.get("answer"), "sessions": [],
+                "answer": a.get("answer"), "sessions": [],  # annotator names (the key as in Prodigy's review)
                 **{k: a[k] for k in ("label", "accept", "spans") if k in a}})
-            v["sessions"].append(annotator)
+            v["sessions"].append(who)
         ordered = sorted(versions.values(), key=lambda v: -len(v["sessions"]))
         if only_conflicts and len(ordered) < 2:
             continue
@@ -87,9 +104,9 @@ def review(
     if output in names:
         raise UserError("--output must be a new dataset, not one of those reviewed")
 
-    def answers() -> Iterator[dict[str, Any]]:
-        for name in names:
-            yield from database.answers(name)  # an unknown dataset: UnknownDataset, naming the database
+    def answers() -> Iterator[tuple[str, dict[str, Any]]]:
+        for name in names:  # an unknown dataset: UnknownDataset, naming the database
+            yield from ((name, answer) for answer in database.answers(name))
 
     with connect(db) as database:
         tasks = list(review_tasks(answers(), only_conflicts))

@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from ..components import VIEWS
+from ..components import views as component_views
 from ..controller import AnswerRejected, Controller, SessionEnded, TaskTaken
 from ..sanitize import one_line
 from .annotate import AnnotationScreen, Progress
@@ -30,7 +31,7 @@ from .binary import BinaryScreen
 from .choice import ChoiceScreen
 from .done import DoneScreen
 from .image import BoxScreen, ImageBinaryScreen, ImageChoiceScreen
-from .review import ReviewScreen
+from .review import ReviewScreen, version_editor
 from .spans import OverlappingSpanScreen, SpanScreen
 
 SCREENS: dict[str, type[AnnotationScreen]] = {
@@ -71,8 +72,11 @@ def keymap_problem(views: list[str] | None = None) -> str | None:
     keymap, problem = load_keymap()
     if problem is not None:
         return problem.replace("keymap ignored", "not a keymap")
-    known = {b.id for screen in SCREENS.values() for b in _bindings(screen) if b.id}
     screens = [SCREENS[v] for v in views if v in SCREENS] if views is not None else [*SCREENS.values()]
+    editors = [version_editor(SCREENS[v]) for v in sorted(component_views(reviewable=True)) if v in SCREENS]
+    if ReviewScreen in screens:  # review opens each reviewable view's screen as an editor of a version
+        screens += editors
+    known = {b.id for screen in [*SCREENS.values(), *editors] for b in _bindings(screen) if b.id}
     unknown = sorted(set(keymap) - known)
     if unknown:
         return (f"{one_line(str(path), 300)}: unknown binding id{'s' if len(unknown) > 1 else ''} "
@@ -142,8 +146,9 @@ class AnnotationApp(App[int]):
                 edit_task[key] = message.version[key]
         edit_task.pop("answer", None)
         self._edit_task = edit_task
-        self._editor = SCREENS[view_id](self.controller.dataset, self.controller.session, self.controller.labels,
-                                        {**self.screen_config, "overlapping": VIEWS[view_id].overlapping})
+        self._editor = version_editor(SCREENS[view_id])(  # the view's screen, saying whose version it edits
+            self.controller.dataset, self.controller.session, self.controller.labels,
+            {**self.screen_config, "overlapping": VIEWS[view_id].overlapping}, version=message.version)
         self.push_screen(self._editor)
 
     # -- tasks in ----------------------------------------------------------------
@@ -233,7 +238,7 @@ class AnnotationApp(App[int]):
         self._editor, self._edit_task = None, None
 
     def on_annotation_screen_undo_requested(self, _: Any) -> None:
-        if self._editor is not None and self.screen is self._editor:  # backspace leaves the editor
+        if self._editor is not None and self.screen is self._editor:  # escape or backspace: leave the editor
             self._close_editor()
             return
         if self.annotation_screen.waiting and not self.controller.can_undo:

@@ -4,11 +4,21 @@ The majority version comes first and is preselected. Number keys pick a
 version, ``a`` keeps the picked version as the final answer, ``e`` opens it in
 the normal view (choices or spans) to edit it, ``x`` rejects the input and
 ``space`` skips it. For spans, the spans that not every version has are marked.
+Annotators are shown by the names they annotated under (``--session``), as
+``progress`` and ``stats`` show them.
+
+The editor is the reviewed view's own screen made a :class:`VersionEditor` by
+:func:`version_editor`: its title says, in reverse video, that this is an edit
+of whose version and how to get out of it, from the keys as bound now (a
+user keymap moves them): ``a`` (accept) keeps the edited version as the final
+answer, ``escape`` (binding ``leave_editor``; ``backspace`` too) goes back to
+the versions storing nothing. In the span views ``escape`` first clears a
+selection, as it does there, and leaves when nothing is selected.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from rich.style import Style
 from rich.text import Text
@@ -19,7 +29,7 @@ from textual.widgets import Static
 
 from ..components import views
 from ..sanitize import one_line
-from .annotate import LABEL_KEYS, AnnotationScreen
+from .annotate import LABEL_KEYS, AnnotationScreen, Progress
 from .widgets.span_text import SpanText, label_style
 from .widgets.task_text import TaskText
 
@@ -29,7 +39,7 @@ class ReviewScreen(AnnotationScreen):
     HELP = {**AnnotationScreen.HELP,
             "accept": "keep the picked version as the final answer",
             "reject": "reject: the input itself is wrong", "ignore": "skip this input",
-            "edit": "edit the picked version in the normal view (then submit it there)"}
+            "edit": "edit the picked version in the normal view (submit it there; escape comes back)"}
     BINDINGS = [Binding("e", "edit", "Edit", id="edit")]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -122,7 +132,10 @@ class ReviewScreen(AnnotationScreen):
                                 Style(bold=differs, underline=differs, color="yellow" if differs else None))
                     text.append(f"▕{one_line(s['label'], 20)}", label_style(index) + Style(bold=True))
             text.append("\n")
-        text.append(" number = pick · a = keep it · e = edit it · x = reject · space = skip"
+        keys = {b: self.key_for(b, default) for b, default in
+                (("accept", "a"), ("edit", "e"), ("reject", "x"), ("ignore", "space"))}
+        text.append(f" number = pick · {keys['accept']} = keep it · {keys['edit']} = edit it · "
+                    f"{keys['reject']} = reject · {keys['ignore']} = skip"
                     + ("   (≠ marks spans not every version has)" if self.spans_view else ""), Style(dim=True))
         self.query_one("#question", Static).update(text)
 
@@ -174,3 +187,91 @@ class ReviewScreen(AnnotationScreen):
 
     def label_help(self) -> dict[str, str]:
         return {f"label_{LABEL_KEYS[i]}": f"pick version {i + 1}" for i in range(min(10, max(1, len(self.versions))))}
+
+
+def whose(names: list[str]) -> str:
+    """``alice's version``, ``the version of alice and bob``: the names made printable and kept short."""
+    shown = [one_line(str(n), 30) for n in names[:4]] + ([f"{len(names) - 4} more"] if len(names) > 4 else [])
+    if not shown:
+        return "the picked version"
+    if len(shown) == 1:
+        return f"{shown[0]}'s version"
+    return f"the version of {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+class VersionEditor(AnnotationScreen):
+    """The reviewed view's screen, opened on one version: says so, and how to keep the edit or leave it.
+
+    Not used as is: :func:`version_editor` puts it in front of the view's own screen class. Leaving (escape
+    or backspace) posts :class:`AnnotationScreen.UndoRequested`, which the app takes, in the editor, as
+    "close it, store nothing"; an answer here is the edited version, which the app hands to the review.
+    """
+
+    LEAVE = Binding("escape", "leave_editor", "Back to versions", id="leave_editor")
+    BINDINGS = [Binding("backspace", "undo", "Back to versions", show=False, id="undo")]
+    EDIT_HELP: ClassVar[dict[str, str]] = {
+        "leave_editor": "back to the versions, storing nothing",
+        "undo": "back to the versions, storing nothing",
+        "accept": "keep the edited version as the final answer",
+        "reject": "reject the input itself (the final answer)",
+        "ignore": "skip this input (stored as ignore)",
+    }
+
+    def __init__(self, *args: Any, version: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = version
+
+    def _title(self) -> Text:
+        text = Text(" EDITING ", Style(bold=True, reverse=True))
+        text.append("  " + whose(list(self.version.get("sessions") or [])), Style(bold=True))
+        text.append("  ·  final answers into dataset ")
+        text.append(one_line(self.dataset, 60), Style(bold=True))
+        text.append("  ·  reviewer ")
+        text.append(one_line(self.session, 40), Style(bold=True))
+        text.append("\n")
+        text.append(f" {self.key_for('accept', 'a')} ", Style(bold=True, reverse=True))
+        text.append(" keeps it as the final answer  ·  ")
+        text.append(f" {self.key_for('leave_editor', 'esc')} ", Style(bold=True, reverse=True))
+        text.append(" goes back to the versions, nothing stored")
+        return text
+
+    def show_task(self, task: dict[str, Any], progress: Progress) -> None:
+        super().show_task(task, progress)
+        title = self.query_one("#title", Static)
+        title.styles.height = "auto"  # the two lines of the banner
+        title.update(self._title())  # now mounted: the keys as the user's keymap has them
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_selection" and getattr(self, "anchor", None) is None:
+            return False  # the span views: nothing selected, so escape goes on to leave the editor
+        return super().check_action(action, parameters)
+
+    def action_leave_editor(self) -> None:
+        self.post_message(self.UndoRequested())
+
+
+_EDITORS: dict[type[AnnotationScreen], type[VersionEditor]] = {}
+
+
+def _escape_bindings(view: type[AnnotationScreen]) -> list[Binding]:
+    """What ``view`` binds to escape (as Textual merges bindings: the most derived class that binds it)."""
+    for cls in view.__mro__:
+        found = [b for b in cls.__dict__.get("BINDINGS", [])
+                 if isinstance(b, Binding) and "escape" in (k.strip() for k in b.key.split(","))]
+        if found:
+            return found
+    return []
+
+
+def version_editor(view: type[AnnotationScreen]) -> type[VersionEditor]:
+    """``view``'s screen as a :class:`VersionEditor` (one class per view, made once).
+
+    ``escape`` keeps what the view binds to it (tried first: it runs when the view enables it) and then
+    leaves the editor; the help gains the editor's descriptions.
+    """
+    if view not in _EDITORS:
+        namespace = {"BINDINGS": [*_escape_bindings(view), VersionEditor.LEAVE],
+                     "HELP": {**view.HELP, **VersionEditor.EDIT_HELP},
+                     "__module__": __name__}  # Textual finds CSS_PATH beside the class's module
+        _EDITORS[view] = cast(type[VersionEditor], type(f"{view.__name__}Editor", (VersionEditor, view), namespace))
+    return _EDITORS[view]
