@@ -632,3 +632,40 @@ def test_db_out_into_a_closed_pipe_has_no_traceback(big_dataset: Path) -> None:
 def test_db_out_into_a_closed_pipe_exits_0(big_dataset: Path) -> None:
     code, _ = _db_out_into_closed_pipe(big_dataset)
     assert code == 0
+
+
+def test_the_start_profile_names_every_phase_up_to_the_first_task(tmp_path: Path, db_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """TUIANNOT_PROFILE_START=1: the annotation command notes each start-up phase and prints them on exit."""
+    import time as _time
+
+    from tuiannot.cli import annotate
+    from tuiannot.screens.app import AnnotationApp
+
+    real = annotate.print_start_profile
+    monkeypatch.setattr(annotate, "START_MARKS", [])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("TUIANNOT_PROFILE_START", "1")
+    monkeypatch.setattr(AnnotationApp, "run", lambda self: setattr(self, "first_task_at", _time.perf_counter()))
+    printed: list[str] = []
+    monkeypatch.setattr(annotate, "print_start_profile",
+                        lambda first: printed.extend(p for p, _ in annotate.START_MARKS) or printed.append(
+                            "first task" if first is not None else "no first task"))
+    source = write_jsonl(tmp_path / "in.jsonl", texts(3))
+    from tuiannot.components import Components
+
+    components = Components.from_value(tuiannot.get_recipe("textcat")(str(source), label="POS"))
+    annotate.run_components(components, str(db_path), "alice", False)
+    assert printed == ["import the screens (Textual)", "open the database (and check or migrate it)",
+                       "start the controller (its prefetch thread reads the source)", "first task"]
+    # and the printing itself: one line per phase and the total, on stderr
+    monkeypatch.setattr(annotate, "START_MARKS", [("a", 1.0), ("b", 1.5)])
+    buffer = io.StringIO()
+    from rich.console import Console
+
+    monkeypatch.setattr("tuiannot.cli.show.stderr_console", lambda: Console(file=buffer, width=100))
+    real(2.0)
+    lines = buffer.getvalue().splitlines()
+    assert lines[0].startswith("start-up profile") and "500.0  b" in lines[2] and "500.0  the app" in lines[3]
+    assert lines[-1].endswith("in all, to the first task on screen")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import time
 import typing
 from typing import Any, Callable
 
@@ -24,6 +25,44 @@ from ..components import Components
 from ..errors import UserError
 from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, LeaseOpt, OverlapOpt, SessionOpt,
                                StrictOpt, TargetOpt)
+
+START_MARKS: list[tuple[str, float]] = []  # (phase, perf_counter() at its end): TUIANNOT_PROFILE_START=1
+
+
+def mark(phase: str) -> None:
+    """Note the end of a start-up phase (printed on exit under ``TUIANNOT_PROFILE_START=1``)."""
+    START_MARKS.append((phase, time.perf_counter()))
+
+
+def print_start_profile(first_task_at: float | None) -> None:
+    """Where the start went, phase by phase, from the process's start to the first task on screen (stderr)."""
+    from .show import stderr_console
+
+    marks = [*START_MARKS, *([("the app: Textual starts, lays out and draws the first task", first_task_at)]
+                             if first_task_at is not None else [])]
+    now, began = time.perf_counter(), _process_start()
+    previous = now - began if began is not None else marks[0][1] if marks else now
+    lines = ["start-up profile (TUIANNOT_PROFILE_START), ms:"]
+    for phase, at in marks:
+        lines.append(f"  {(at - previous) * 1000:8.1f}  {phase}")
+        previous = at
+    if marks:
+        total = marks[-1][1] - (now - began if began is not None else marks[0][1])
+        lines.append(f"  {total * 1000:8.1f}  in all, to the first task on screen")
+    stderr_console().print("\n".join(lines), markup=False, highlight=False)
+
+
+def _process_start() -> float | None:
+    """How long ago this process started (seconds, Linux), so the interpreter's own start counts too."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
 
 RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
     "db": (DbOpt, None), "session": (SessionOpt, None), "strict": (StrictOpt, False),
@@ -62,6 +101,8 @@ def run_components(components: Components, db: str | None, session: str | None, 
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
     from ..screens.app import AnnotationApp, keymap_problem
 
+    mark("import the screens (Textual)")
+
     views = [components.view_id] + ([components.review_view] if components.review_view else [])
     problem = keymap_problem(views)  # unknown binding ids, one key for two bindings: an error before the screen
     if problem is not None:
@@ -69,8 +110,10 @@ def run_components(components: Components, db: str | None, session: str | None, 
     gold_tasks = load_gold(gold, components.stream if isinstance(components.stream, Stream) else None) \
         if gold else None
     database = connect(db)
+    mark("open the database (and check or migrate it)")
     controller = Controller(components, database, session, strict=strict, routing=routing, gold=gold_tasks,
                             gold_rate=gold_rate, target=target).start()
+    mark("start the controller (its prefetch thread reads the source)")
     # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
     os.environ.setdefault("TEXTUAL_FPS", "120")
     annotation_app = AnnotationApp(controller)
@@ -79,6 +122,8 @@ def run_components(components: Components, db: str | None, session: str | None, 
     finally:
         summary = controller.close()
         database.close()
+    if os.environ.get("TUIANNOT_PROFILE_START"):
+        print_start_profile(annotation_app.first_task_at)
     failure = annotation_app.failure
     if failure is None and annotation_app.return_code not in (0, None):
         failure = "the app stopped on an unexpected error (shown above); every answer given was saved"
@@ -98,6 +143,7 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
                                             annotation=annotation))
 
     def command(**kwargs: Any) -> None:
+        mark("start Python, import tuiannot and parse the command line")
         runner = {k: kwargs.pop(k) for k in list(kwargs) if k in RUNNER_OPTIONS and k not in own}
         given = {**{k: kwargs.get(k) for k in RUNNER_OPTIONS if k in own}, **runner}
         defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
@@ -119,6 +165,7 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         else:
             result = func(**kwargs)
         components = Components.from_value(result, name)
+        mark(f"the recipe {name}: read the source's start, load any model")
         raise typer.Exit(run_components(components, options["db"], options["session"], bool(options["strict"]),
                                         overlap=str(options["overlap"]), annotators=options["annotators"],
                                         lease=options["lease"], gold=options["gold"],

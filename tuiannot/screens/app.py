@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class AnnotationApp(App[int]):
         self.annotation_screen = SCREENS[controller.view_id](
             controller.dataset, controller.session, controller.labels, self.screen_config)
         self._frozen = False
+        self.first_task_at: float | None = None  # perf_counter() once the first task was drawn
         self._editor: AnnotationScreen | None = None  # review: the normal view, editing one version
         self._edit_task: dict[str, Any] | None = None
 
@@ -171,6 +173,8 @@ class AnnotationApp(App[int]):
             self.finish()
         else:
             self.annotation_screen.show_task(task, self.progress())
+            if self.first_task_at is None:  # for TUIANNOT_PROFILE_START: when the first task is on screen
+                self.call_after_refresh(lambda: setattr(self, "first_task_at", time.perf_counter()))
             if not self._frozen:
                 # Everything loaded so far (Textual, spaCy, the first task) lives as long as the app:
                 # moving it out of the collector's view stops 80-90 ms full collections mid-keystroke.
