@@ -2,27 +2,39 @@
 
 A token cursor moves with the arrows (or ``h``/``l``, ``up``/``down`` by line of
 wrapped text, ``home``/``end``); ``shift+arrows`` extend a selection from it; a
-number key gives the selection (or the token under the cursor) that label;
-``d`` removes the span under the cursor; ``tab``/``shift+tab`` jump between
-spans. Spans are drawn in a colour per label (Okabe-Ito, told apart by
-colour-blind users) with the label name beside them, so that they stay
-distinguishable without colour too: the label badge, bold and underline carry
-the meaning, colour only helps. Suggested spans are underlined, with ``?`` in
-their badge, until the task is accepted.
+number key gives the selection (or the token under the cursor) that label.
+
+The *current span* is what ``d`` removes and where ``tab``/``shift+tab`` move
+on from: the span ``tab`` jumped to, else the shortest span under the cursor
+(or the selection). ``tab`` visits every span in order of start, then end, so
+two spans that start on the same token ("Angela" ORG inside "Angela Merkel"
+PERSON) are each reached. The current span is drawn bold and underlined, and
+the line under the labels names it (number, label, text, token and character
+positions). ``s`` shows or hides the span list under the text: every span of
+the task in that same order, the current one marked (see
+:mod:`.widgets.span_list`). How spans are drawn (badges, brackets for nested
+and crossing spans, suggestions) is told in :mod:`.widgets.span_text`. Every
+hint names the key the user's keymap gives.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from ..sanitize import one_line, printable
 from .annotate import LABEL_KEYS, AnnotationScreen
+from .widgets.span_list import SpanList
 from .widgets.span_text import SpanText, label_style
+
+ARROWS = {"left": "←", "right": "→", "shift+left": "shift+←", "shift+right": "shift+→"}
 
 
 class SpanScreen(AnnotationScreen):
@@ -34,8 +46,11 @@ class SpanScreen(AnnotationScreen):
             "cursor_up": "cursor up a line", "cursor_down": "cursor down a line",
             "first_token": "cursor to the first token", "last_token": "cursor to the last token",
             "extend_left": "extend the selection to the left", "extend_right": "extend the selection to the right",
-            "remove_span": "remove the span under the cursor", "next_span": "jump to the next span",
-            "previous_span": "jump to the previous span", "clear_selection": "clear the selection"}
+            "remove_span": "remove the current span (bold and underlined: the one tab went to, else the shortest "
+                           "under the cursor)",
+            "next_span": "the next span becomes the current one (nested spans each in turn)",
+            "previous_span": "the previous span becomes the current one", "clear_selection": "clear the selection",
+            "span_list": "show or hide the list of this task's spans (label, text, token and character positions)"}
 
     BINDINGS = [
         Binding("left,h", "move(-1)", "Left", show=False, id="cursor_left"),
@@ -50,6 +65,7 @@ class SpanScreen(AnnotationScreen):
         Binding("tab", "jump(1)", "Next span", show=False, priority=True, id="next_span"),
         Binding("shift+tab", "jump(-1)", "Previous span", show=False, priority=True, id="previous_span"),
         Binding("escape", "clear_selection", "Clear selection", show=False, id="clear_selection"),
+        Binding("s", "span_list", "Span list", id="span_list"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -58,13 +74,15 @@ class SpanScreen(AnnotationScreen):
         self.spans: list[dict[str, Any]] = []
         self.cursor = 0
         self.anchor: int | None = None  # type: ignore[assignment]  # the selection's other end: hides Widget.anchor()
+        self.focus_span: dict[str, Any] | None = None  # the span tab went to (one of self.spans) till the cursor moves
+        self._keys: dict[str, str] = {}  # binding id -> its key, as the hints name it
 
     @property
     def overlapping(self) -> bool:
         return bool(self.config.get("overlapping")) or self.VIEW_ID == "spans_manual"
 
-    def text_widget(self) -> SpanText:
-        return SpanText(id="text")
+    def text_widget(self) -> Widget:
+        return Vertical(SpanText(id="text"), SpanList(id="span-list"), id="span-pane")
 
     def question_widget(self) -> Static:
         return Static("", id="question")
@@ -74,21 +92,32 @@ class SpanScreen(AnnotationScreen):
         self.tokens = list(task.get("tokens") or [])
         self.spans = [dict(s) for s in task.get("spans") or []]
         self.cursor = self._next_word(-1, 1) if self.tokens else 0
-        self.anchor = None
+        self.anchor, self.focus_span = None, None
         super().show_task(task, progress)
 
     def show_text(self, task: dict[str, Any]) -> None:
         self._redraw(new_text=True)
 
     def show_loading(self, message: str = "Loading the next task…") -> None:
-        self.tokens, self.spans = [], []
+        self.tokens, self.spans, self.focus_span = [], [], None
         self.current_task, self.waiting = None, True
         self.query_one("#text", SpanText).show(message, [], [], self.labels, 0, None, new_text=True)
+        self.query_one(SpanList).show("", [], self.labels, None, empty="")
         for wid in ("#meta", "#question", "#previous"):
             self.query_one(wid, Static).update("")
 
     def show_question(self, task: dict[str, Any]) -> None:
         self._draw_labels()
+
+    def _key(self, binding_id: str, default: str) -> str:
+        """The key the keymap gives ``binding_id``, for hints (looked up once the screen is on top)."""
+        key = self._keys.get(binding_id)
+        if key is None:
+            key = self.key_for(binding_id, default)
+            key = ARROWS.get(key, key)
+            if self.is_current:
+                self._keys[binding_id] = key
+        return key
 
     def _draw_labels(self) -> None:
         text = Text()
@@ -107,16 +136,97 @@ class SpanScreen(AnnotationScreen):
             text.append(f"   {len(self.spans)} span{'s' if len(self.spans) != 1 else ''}", Style(dim=True))
             suggested = sum(1 for s in self.spans if s.get("suggested"))
             if suggested:
-                text.append(f" ({suggested} suggested: accept with a, or fix)", Style(dim=True, italic=True))
-        text.append("\n ←/→ move · shift+←/→ select · number = label · d remove · tab next span", Style(dim=True))
+                text.append(f" ({suggested} suggested: accept with {self._key('accept', 'a')}, or fix)",
+                            Style(dim=True, italic=True))
+            text.append("\n")
+            text.append_text(self._current_line())
+        left, right = self._key("cursor_left", "←"), self._key("cursor_right", "→")
+        extend_left, extend_right = self._key("extend_left", "shift+←"), self._key("extend_right", "shift+→")
+        if extend_left.startswith("shift+") and extend_right.startswith("shift+"):
+            extend = f"shift+{extend_left[6:]}/{extend_right[6:]}"
+        else:
+            extend = f"{extend_left}/{extend_right}"
+        numbers = f"1-{LABEL_KEYS[len(self.labels) - 1]}" if 1 < len(self.labels) <= 9 else "number"
+        text.append(f"\n {left}/{right} move · {extend} select · {numbers} label · {self._key('remove_span', 'd')} "
+                    f"remove · {self._key('next_span', 'tab')} next span · {self._key('span_list', 's')} list",
+                    Style(dim=True))
         self.query_one("#question", Static).update(text)
+
+    def _current_line(self) -> Text:
+        """The current span: its number in the span list, label, text and positions (or that there is none)."""
+        line = Text()
+        current = self.current_span()
+        ordered = self._ordered()
+        if current is None:
+            line.append(" no span here" + (f" · {self._key('next_span', 'tab')} goes to the next" if ordered else ""),
+                        Style(dim=True))
+            return line
+        number = next(i for i, s in enumerate(ordered) if s is current) + 1
+        suggested = bool(current.get("suggested"))
+        label = current["label"]
+        index = self.labels.index(label) if label in self.labels else 7
+        ts, te = self._tokens_of(current)
+        head = f" span {number}/{len(ordered)} "
+        badge = f" {one_line(label, 20)}{'?' if suggested else ''} "
+        where = f"  tokens {ts}–{te}  chars {current['start']}–{current['end']}"
+        width = self.query_one("#question", Static).content_region.width or 78
+        room = max(8, width - cell_len(head) - cell_len(badge) - 1 - len(where))  # one line, whatever the width
+        task_text = (self.current_task or {}).get("text", "")
+        line.append(head, Style(bold=True, underline=True))
+        line.append(badge, label_style(index) + Style(bold=True))
+        line.append(" ")
+        line.append(one_line(task_text[current["start"]:current["end"]], room), Style(bold=True))
+        line.append(where, Style(dim=True))
+        return line
 
     def _redraw(self, new_text: bool = False) -> None:
         if self.current_task is None:
             return
-        self.query_one("#text", SpanText).show(self.current_task.get("text", ""), self.tokens, self.spans,
-                                               self.labels, self.cursor, self.anchor, new_text=new_text)
+        current = self.current_span()
+        index = next((i for i, s in enumerate(self.spans) if s is current), None)
+        text = self.current_task.get("text", "")
+        self.query_one("#text", SpanText).show(text, self.tokens, self.spans, self.labels, self.cursor, self.anchor,
+                                               new_text=new_text, current=index)
+        span_list = self.query_one(SpanList)
+        if span_list.display:
+            ordered = self._ordered()
+            span_list.border_title = Text(f" {len(ordered)} span{'s' if len(ordered) != 1 else ''} · "
+                                          f"{self._key('span_list', 's')} hides ")
+            span_list.show(text, ordered, self.labels, next((i for i, s in enumerate(ordered) if s is current), None),
+                           empty="no spans yet: select words and press a number key")
         self._draw_labels()
+
+    def action_span_list(self) -> None:
+        span_list = self.query_one(SpanList)
+        span_list.display = not span_list.display
+        self._redraw()
+
+    # -- the current span ---------------------------------------------------------
+    def _ordered(self) -> list[dict[str, Any]]:
+        """The spans in the order tab visits them and the span list shows them: by start, then end."""
+        return sorted(self.spans, key=lambda s: (s["start"], s["end"]))
+
+    def _tokens_of(self, span: dict[str, Any]) -> tuple[int, int]:
+        """A span's first and last token (given, or found from its characters)."""
+        ts, te = span.get("token_start"), span.get("token_end")
+        if isinstance(ts, int) and isinstance(te, int):
+            return ts, te
+        inside = [i for i, t in enumerate(self.tokens) if t["start"] < span["end"] and span["start"] < t["end"]]
+        return (inside[0], inside[-1]) if inside else (0, 0)
+
+    def current_span(self) -> dict[str, Any] | None:
+        """The span ``d`` removes and ``tab`` moves on from: the one tab went to while the cursor stays on it, else
+        the shortest span under the cursor or the selection (the first in the list of those as short)."""
+        if not self.tokens or not self.spans:
+            return None
+        ts, te = self._range()
+        start, end = self.tokens[ts]["start"], self.tokens[te]["end"]
+        focus = self.focus_span
+        if focus is not None and self.anchor is None and any(s is focus for s in self.spans) \
+                and focus["start"] < end and start < focus["end"]:
+            return focus
+        under = [s for s in self._ordered() if s["start"] < end and start < s["end"]]
+        return min(under, key=lambda s: s["end"] - s["start"]) if under else None
 
     # -- cursor -------------------------------------------------------------------
     def _is_word(self, i: int) -> bool:
@@ -138,7 +248,7 @@ class SpanScreen(AnnotationScreen):
     def action_move(self, step: int) -> None:
         if not self.tokens:
             return
-        self.anchor = None
+        self.anchor, self.focus_span = None, None
         self.cursor = self._next_word(self.cursor, step)
         self._redraw()
 
@@ -147,6 +257,7 @@ class SpanScreen(AnnotationScreen):
             return
         if self.anchor is None:
             self.anchor = self.cursor
+        self.focus_span = None
         self.cursor = self._next_word(self.cursor, step)
         self._redraw()
 
@@ -159,7 +270,7 @@ class SpanScreen(AnnotationScreen):
         while 0 <= target < len(widget._lines):
             found = widget.token_on_line(target, column)
             if found is not None:
-                self.anchor = None
+                self.anchor, self.focus_span = None, None
                 self.cursor = found
                 break
             target += step
@@ -168,7 +279,7 @@ class SpanScreen(AnnotationScreen):
     def action_edge(self, last: int) -> None:
         if not self.tokens:
             return
-        self.anchor = None
+        self.anchor, self.focus_span = None, None
         self.cursor = self._next_word(len(self.tokens), -1) if last else self._next_word(-1, 1)
         self._redraw()
 
@@ -177,16 +288,21 @@ class SpanScreen(AnnotationScreen):
         self._redraw()
 
     def action_jump(self, step: int) -> None:
-        if not self.spans:
+        """The next (previous) span in the list becomes the current one, the cursor on its first token."""
+        if not self.spans or not self.tokens:
             return
-        starts = sorted({s["token_start"] for s in self.spans})
-        if step > 0:
-            after = [t for t in starts if t > self.cursor]
-            self.cursor = after[0] if after else starts[0]
+        ordered = self._ordered()
+        current = self.current_span()
+        if current is not None:
+            target = ordered[(next(i for i, s in enumerate(ordered) if s is current) + step) % len(ordered)]
         else:
-            before = [t for t in starts if t < self.cursor]
-            self.cursor = before[-1] if before else starts[-1]
-        self.anchor = None
+            here = self.tokens[self.cursor]["start"]
+            if step > 0:
+                target = next((s for s in ordered if s["start"] > here), ordered[0])
+            else:
+                target = next((s for s in reversed(ordered) if s["start"] < here), ordered[-1])
+        self.anchor, self.focus_span = None, target
+        self.cursor = min(self._tokens_of(target)[0], len(self.tokens) - 1)
         self._redraw()
 
     # -- editing spans ------------------------------------------------------------
@@ -213,20 +329,19 @@ class SpanScreen(AnnotationScreen):
             self.spans = [s for s in self.spans if s["end"] <= start or s["start"] >= end]
         self.spans.append({"start": start, "end": end, "label": label, "token_start": ts, "token_end": te})
         self.spans.sort(key=lambda s: (s["start"], s["end"]))
-        self.anchor = None
+        self.anchor, self.focus_span = None, None
         self.cursor = self._next_word(te, 1)  # on to the next word: label, move on
         self._redraw()
 
     def action_remove(self) -> None:
         if not self.tokens or self._refuse_edit():
             return
-        ts, te = self._range()
-        start, end = self.tokens[ts]["start"], self.tokens[te]["end"]
-        covering = [s for s in self.spans if s["start"] < end and start < s["end"]]
-        if not covering:
+        current = self.current_span()
+        if current is None:
             self.notify("No span under the cursor.", timeout=2)
             return
-        self.spans.remove(min(covering, key=lambda s: s["end"] - s["start"]))
+        self.spans = [s for s in self.spans if s is not current]
+        self.focus_span = None  # the cursor stays: the next span under it becomes the current one
         self._redraw()
 
     def current_fields(self) -> dict[str, Any]:

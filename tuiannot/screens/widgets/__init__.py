@@ -2,7 +2,8 @@
 
 - :mod:`.task_text`: :class:`TaskText`, a task's text drawn line by line, and :func:`safe` for untrusted text.
 - :mod:`.label_bar`: :class:`LabelBar`, the labels of a choice with their keys.
-- :mod:`.span_text`: :class:`SpanText`, text with labelled spans over it.
+- :mod:`.span_text`: :class:`SpanText`, text with labelled spans over it (nesting drawn as brackets).
+- :mod:`.span_list`: :class:`SpanList`, the spans of a task as rows (label, text, position), the current one marked.
 - :mod:`.image_view`: :class:`ImageView`, an image with boxes, in the terminal's best renderer.
 
 Import a widget from its module: this package imports none of them, so a screen pays only for what it shows.

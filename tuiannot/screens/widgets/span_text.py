@@ -1,9 +1,22 @@
 """Text with spans over it: the span views' text widget, also used by review to show each version.
 
 Spans are drawn in a colour per label (Okabe-Ito, told apart by colour-blind
-users) with the label name glued to them, so that they stay distinguishable
-without colour too: the label badge, bold and underline carry the meaning,
-colour only helps. Suggested spans are underlined, with ``?`` in their badge.
+users) with the label name glued to them, so that they stay readable without
+colour (``NO_COLOR``) too: the glyphs, bold, underline and reverse carry the
+meaning, colour only helps. A span that overlaps no other ends in a badge,
+``Acme Corp▕ORG``. Spans that overlap are bracketed, the label after the closing
+bracket, so nesting reads like parentheses: "Angela Merkel" PERSON holding
+"Angela" ORG is ``[[Angela]ORG Merkel]PERSON``. A span that crosses another
+(each holds a part of the other) names its label at its opening bracket too,
+``ORG[Acme PERSON[Corp]ORG hired]PERSON``, since crossing brackets cannot pair
+by nesting. The brackets and badges of own spans are reverse video (of
+suggestions, dim italics), so they are not taken for brackets in the text. Own
+spans are bold; suggested ones are italic and
+underlined, with ``?`` after the label. The current span (the one the screen's
+``tab`` and ``d`` act on, given to :meth:`SpanText.show`) is bold *and*
+underlined, its brackets and badge too: only styles follow the cursor, never
+characters, so moving never re-wraps the text.
+
 Pieces are styled with one sweep over the spans and cached styles, and only the
 visible lines are drawn (Textual's Line API), so long texts with many spans stay fast.
 """
@@ -28,6 +41,7 @@ PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
            "#88CCEE", "#DDCC77"]
 CURSOR = Style(reverse=True, bold=True)
 SELECTION = Style(bgcolor="#5f5f87", underline=True, bold=True)
+CURRENT = Style(bold=True, underline=True, dim=False)
 
 
 @lru_cache(maxsize=64)
@@ -36,11 +50,42 @@ def label_style(index: int) -> Style:
 
 
 @lru_cache(maxsize=128)
-def span_style(index: int, suggested: bool, overlapped: bool) -> Style:
-    """A span's text: label colour behind it (own spans), or underlined in it (suggestions)."""
+def span_style(index: int, suggested: bool, current: bool = False) -> Style:
+    """A span's text: label colour behind it (own spans), or underlined in it (suggestions); the current
+    span bold and underlined whichever it is."""
     if suggested:
-        return Style(color=PALETTE[index % len(PALETTE)], underline=True, italic=True)
-    return label_style(index) + Style(bold=True, underline=overlapped)
+        style = Style(color=PALETTE[index % len(PALETTE)], underline=True, italic=True)
+    else:
+        style = label_style(index) + Style(bold=True)
+    return style + CURRENT if current else style
+
+
+@lru_cache(maxsize=128)
+def mark_style(index: int, suggested: bool, current: bool = False) -> Style:
+    """A span's brackets and label badge: reverse video (own spans), or dim italic (suggestions)."""
+    if suggested:
+        style = Style(color=PALETTE[index % len(PALETTE)], italic=True, dim=True)
+    else:
+        style = label_style(index) + Style(bold=True, reverse=True)
+    return style + CURRENT if current else style
+
+
+def overlaps(spans: list[dict[str, Any]]) -> tuple[set[int], set[int]]:
+    """The indices of the spans that overlap another span, and of those that cross one (neither holds the other)."""
+    overlapping: set[int] = set()
+    crossing: set[int] = set()
+    active: list[int] = []
+    for i in sorted(range(len(spans)), key=lambda i: (spans[i]["start"], -spans[i]["end"])):
+        start, end = spans[i]["start"], spans[i]["end"]
+        if end <= start:
+            continue
+        active = [j for j in active if spans[j]["end"] > start]
+        for j in active:  # each starts at or before this one, and ends after its start
+            overlapping.update((i, j))
+            if spans[j]["start"] < start and spans[j]["end"] < end:
+                crossing.update((i, j))
+        active.append(i)
+    return overlapping, crossing
 
 
 @dataclass
@@ -48,7 +93,7 @@ class _Piece:
     display_start: int
     text: str
     style: Style | None
-    source_start: int | None  # None for a label badge
+    source_start: int | None  # None for a bracket or a label badge
 
 
 class SpanText(ScrollView, can_focus=False):
@@ -66,6 +111,7 @@ class SpanText(ScrollView, can_focus=False):
         self.labels: list[str] = []
         self.cursor = 0
         self.anchor: int | None = None  # type: ignore[assignment]  # the selection's other end: hides Widget.anchor()
+        self.current: int | None = None  # the index in spans of the current span
         self.shown = ""
         self._pieces: list[_Piece] = []
         self._piece_starts: list[int] = []
@@ -76,9 +122,11 @@ class SpanText(ScrollView, can_focus=False):
 
     # -- building -----------------------------------------------------------------
     def show(self, text: str, tokens: list[dict[str, Any]], spans: list[dict[str, Any]], labels: list[str],
-             cursor: int, anchor: int | None, *, new_text: bool = False) -> None:
+             cursor: int, anchor: int | None, *, new_text: bool = False, current: int | None = None) -> None:
+        """Draw ``text`` with ``spans``; ``current`` (an index in ``spans``) is the span the screen's keys act on."""
         self.text, self.tokens, self.spans, self.labels = printable(text), tokens, spans, labels
         self.cursor, self.anchor = cursor, anchor
+        self.current = current if current is not None and 0 <= current < len(spans) else None
         self._build()
         self._wrapped_width = -1
         self._rewrap()
@@ -99,13 +147,27 @@ class SpanText(ScrollView, can_focus=False):
         style: Style | None = None
         if covering:
             inner = min(covering, key=lambda s: s["end"] - s["start"])
-            index = self.labels.index(inner["label"]) if inner["label"] in self.labels else 7
-            style = span_style(index, bool(inner.get("suggested")), len(covering) > 1)
+            current = self.spans[self.current] if self.current is not None else None
+            style = span_style(self._label_index(inner), bool(inner.get("suggested")),
+                               any(s is current for s in covering))
         if selection and selection[0] <= pos < selection[1]:
             style = (style or Style()) + SELECTION
         if cursor and cursor[0] <= pos < cursor[1]:
             style = (style or Style()) + CURSOR
         return style
+
+    def _label_index(self, span: dict[str, Any]) -> int:
+        return self.labels.index(span["label"]) if span["label"] in self.labels else 7
+
+    def _marks(self, i: int, bracketed: bool, crossing: bool) -> tuple[_Piece | None, _Piece]:
+        """A span's opening bracket (None when it has none) and its closing bracket or badge with the label."""
+        span = self.spans[i]
+        suggested = bool(span.get("suggested"))
+        style = mark_style(self._label_index(span), suggested, i == self.current)
+        label = f"{one_line(span['label'], 30)}{'?' if suggested else ''}"
+        if not bracketed:  # glued to the span (no space), so wrapping never parts a span from its label
+            return None, _Piece(0, f"▕{label}", style, None)
+        return _Piece(0, f"{label}[" if crossing else "[", style, None), _Piece(0, f"]{label}", style, None)
 
     def _build(self) -> None:
         text = self.text
@@ -116,16 +178,30 @@ class SpanText(ScrollView, can_focus=False):
         sel = self.selection()
         selection = (self.tokens[sel[0]]["start"], self.tokens[sel[1]]["end"]) if sel else None
         bounds = {0, len(text)}
-        ends: dict[int, list[dict[str, Any]]] = {}
-        for s in self.spans:
+        overlapping, crossing = overlaps(self.spans)
+        # the order brackets open in: outer first; they close in the reverse order, inner first
+        rank = {i: r for r, i in enumerate(sorted(range(len(self.spans)),
+                                                  key=lambda i: (self.spans[i]["start"], -self.spans[i]["end"], i)))}
+        opens: dict[int, list[int]] = {}
+        ends: dict[int, list[int]] = {}
+        for i, s in enumerate(self.spans):
             bounds.update((s["start"], s["end"]))
-            ends.setdefault(s["end"], []).append(s)
+            ends.setdefault(s["end"], []).append(i)
+            if i in overlapping and s["end"] <= len(text):  # (a span past the end has no closing bracket)
+                opens.setdefault(s["start"], []).append(i)
         for r in (cursor, selection):
             if r:
                 bounds.update(r)
         points = sorted(b for b in bounds if 0 <= b <= len(text))
         pieces: list[_Piece] = []
         display_pos = 0
+
+        def add(piece: _Piece) -> None:
+            nonlocal display_pos
+            piece.display_start = display_pos
+            pieces.append(piece)
+            display_pos += len(piece.text)
+
         by_start = sorted(self.spans, key=lambda s: s["start"])
         next_span = 0
         active: list[dict[str, Any]] = []  # the spans covering the current piece (a sweep, not a scan)
@@ -134,21 +210,16 @@ class SpanText(ScrollView, can_focus=False):
                 active.append(by_start[next_span])
                 next_span += 1
             active = [s for s in active if s["end"] > start]
-            for span in sorted(ends.get(start, []), key=lambda s: -s["start"]):
-                index = self.labels.index(span["label"]) if span["label"] in self.labels else 7
-                suggested = bool(span.get("suggested"))
-                # Glued to the span (no space), so wrapping never parts a span from its label.
-                badge = f"▕{one_line(span['label'], 30)}{'?' if suggested else ''}"
-                style = (Style(color=PALETTE[index % len(PALETTE)], italic=True, dim=True) if suggested
-                         else label_style(index) + Style(bold=True, reverse=True))
-                pieces.append(_Piece(display_pos, badge, style, None))
-                display_pos += len(badge)
+            for j in sorted(ends.get(start, []), key=lambda j: -rank[j]):
+                add(self._marks(j, j in overlapping, j in crossing)[1])
+            for j in sorted(opens.get(start, []), key=lambda j: rank[j]):
+                opener = self._marks(j, True, j in crossing)[0]
+                if opener is not None:
+                    add(opener)
             if i + 1 < len(points):
                 end = points[i + 1]
                 if end > start:
-                    pieces.append(_Piece(display_pos, text[start:end],
-                                         self._style_at(start, cursor, selection, active), start))
-                    display_pos += end - start
+                    add(_Piece(0, text[start:end], self._style_at(start, cursor, selection, active), start))
         self._pieces = pieces
         self._piece_starts = [p.display_start for p in pieces]
         self._source_pieces = [(p.source_start, p.display_start) for p in pieces if p.source_start is not None]
