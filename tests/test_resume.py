@@ -214,3 +214,23 @@ def test_sources_a_record_of_which_may_span_lines_are_not_checkpointed(tmp_path:
     finally:
         controller.close()
         controller.db.close()
+
+
+def test_invalid_records_before_the_checkpoint_are_still_counted_on_a_resume(tmp_path: Path,
+                                                                              db_path: Path) -> None:
+    lines = [json.dumps(t) for t in texts(30)]
+    lines[3], lines[7] = "{not json", '{"no": "text"}'
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    controller, shown = run(source, db_path, 20)
+    assert shown == "text number 22"
+    controller = make_controller(source, db_path, labels="POS")
+    try:
+        assert controller.next_task(timeout=10)["text"] == "text number 22"
+        assert controller._checkpoint is not None and controller._checkpoint.resumed_at is not None
+        summary = controller.close()
+    finally:
+        controller.db.close()
+    assert summary.invalid == 2
+    assert summary.warnings == [f"{source}: 2 invalid records before line {controller._checkpoint.resumed_at:,} "
+                                "skipped (each was reported when it was first read; a restart seeks past them)"]

@@ -74,6 +74,7 @@ class _Entry:
     answer_id: int | None = None  # set once stored
     position: Position | None = None  # where in the source this task was read
     record: tuple[int, int, int] | None = None  # its record: line, bytes before and after (for the checkpoint)
+    invalid: int = 0  # invalid records the stream had met before it (for the checkpoint)
     gold: bool = False  # a gold question: every annotator gets it, outside routing
 
 
@@ -87,7 +88,7 @@ class Summary:
     warnings: list[str]
     error: str | None = None
     exhausted: bool = False
-    note: str | None = None  # why the stream ended, where the recipe can say (e.g. --teach)
+    note: str | None = None  # what the recipe says at the end: why the stream ended, where its model was saved
 
     @property
     def answers(self) -> int:
@@ -215,7 +216,7 @@ class Controller:
             warnings=list(stream.warnings) if stream else [],
             error=str(self.error) if self.error is not None else
             str(self._read_error) if self._read_error is not None else None, exhausted=self.exhausted,
-            note=self.finished_note if self.exhausted else None)
+            note=self.finished_note)
 
     # -- the prefetch thread ---------------------------------------------------
     def _fill(self) -> None:
@@ -230,7 +231,8 @@ class Controller:
                 if self._stop.is_set():
                     return
                 batch.append(_Entry(task, position=stream.position if stream is not None else None,
-                                    record=stream.record if stream is not None else None))
+                                    record=stream.record if stream is not None else None,
+                                    invalid=stream.invalid if stream is not None else 0))
                 if len(batch) >= size:
                     self._offer(db, batch, offered)
                     if size == 1 and stream is not None and isinstance(stream.source, Source):
@@ -279,15 +281,16 @@ class Controller:
             key = self._key(entry.task)
             if key in skip or key in offered:  # done, or a repeat of one served (done when it is answered)
                 if checkpoint is not None:
-                    checkpoint.seen(key, entry.record, key in skip)
+                    checkpoint.seen(key, entry.record, key in skip, entry.invalid)
                 continue
             answered_by = sessions_by_key.get(key, set())
             if self.claims is not None and not self.claims.claim(db, entry.task, key, answered_by):
                 if checkpoint is not None:
-                    checkpoint.seen(key, entry.record, self.claims.complete(entry.task, key, answered_by))
+                    checkpoint.seen(key, entry.record, self.claims.complete(entry.task, key, answered_by),
+                                    entry.invalid)
                 continue
             if checkpoint is not None:
-                checkpoint.seen(key, entry.record, False)
+                checkpoint.seen(key, entry.record, False, entry.invalid)
             offered.add(key)
             self._put(entry)
             self._maybe_gold(db)

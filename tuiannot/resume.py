@@ -21,8 +21,8 @@ Moved by: the controller notes every task the stream gives, in order, as done (s
 open (served, or held by others); an answer makes it done. The checkpoint is the start of the last record whose
 tasks, and all tasks before them, are done. It is saved by a background thread every few seconds while it moves
 and when the session ends: a crash loses some checkpoint progress (the next start scans a little more), never an
-answer. Warnings about invalid records before the checkpoint are not repeated on a resume: they were given when
-those records were read.
+answer. Invalid records before the checkpoint are counted on a resume as before, in one warning: each was
+reported when it was first read.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class _Note:
     line: int
     start: int
     done: bool
+    invalid: int  # invalid records read before this task's record
 
 
 class Checkpoint:
@@ -87,6 +88,12 @@ class Checkpoint:
         except (OSError, ValueError, TypeError, KeyError):
             return False
         self.expected, self.resumed_at = int(saved["key"]), int(saved["line"])
+        invalid = int(saved.get("invalid") or 0)
+        if invalid:  # counted as before; the warnings themselves were given when those records were read
+            self.stream.invalid = invalid
+            self.stream.warnings.append(
+                f"{self.stream.name}: {invalid} invalid record{'s' if invalid != 1 else ''} before line "
+                f"{self.resumed_at:,} skipped (each was reported when it was first read; a restart seeks past them)")
         return True
 
     def tasks(self, key_of: Any) -> Iterator[Task]:
@@ -101,19 +108,22 @@ class Checkpoint:
                 if hasattr(stream, "close"):
                     stream.close()
                 self.stream.resume_at(0, 1)
+                self.stream.invalid = 0
+                self.stream.warnings.clear()  # all read again, and reported again
                 self.expected = self.resumed_at = None
                 stream = iter(self.stream)
         yield from stream
         self._ended = True
 
     # -- as tasks come and go -------------------------------------------------------
-    def seen(self, key: int, record: tuple[int, int, int] | None, done: bool) -> None:
+    def seen(self, key: int, record: tuple[int, int, int] | None, done: bool, invalid: int = 0) -> None:
         """The prefetch thread, for every task of the stream in order: done (skipped as done) or not (served,
-        held by others); ``record`` is the task's record (:attr:`Stream.record` when it was taken)."""
+        held by others); ``record`` is the task's record (:attr:`Stream.record` when it was taken) and ``invalid``
+        the stream's count of invalid records then."""
         if record is None or self._given_up:
             return
         with self._lock:
-            self._notes.append(_Note(key, record[0], record[1], done))
+            self._notes.append(_Note(key, record[0], record[1], done, invalid))
             self._advance()
             if len(self._notes) > MAX_NOTED:  # one task held by others would keep the rest noted: stop here
                 self._notes.clear()
@@ -156,7 +166,7 @@ class Checkpoint:
         except OSError:
             return False
         db.save_checkpoint(self.dataset, self.key, {"offset": note.start, "line": note.line, "key": note.key,
-                                                    "fingerprint": fingerprint})
+                                                    "invalid": note.invalid, "fingerprint": fingerprint})
         self._saved = note
         return True
 
