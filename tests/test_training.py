@@ -451,3 +451,145 @@ def test_train_spans_with_overlaps(capsys: pytest.CaptureFixture[str], tmp_path:
     assert nlp.config["components"]["spancat"]["suggester"]["sizes"] == [1, 2, 3, 4, 5]  # the longest span
     doc = nlp("I flew to Paris on day 3 .")
     assert ("Paris", "PLACE") in [(s.text, s.label_) for s in doc.spans["sc"]]
+
+
+# -- how long a run lasts: a schedule sized to the corpus, the time left, why it stopped ------------------------
+@pytest.mark.slow
+def test_a_small_corpus_stops_on_a_plateau_and_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                       db_path: Path) -> None:
+    # 45 texts of a few words: an epoch is 4 steps; spaCy's patience of 1600 steps ran 1,621 (85 s here) after
+    # the held-out F reached 1.000 at step 20
+    seed(db_path, "ner", synthetic_ner(45))
+    code, stdout, err = run(capsys, "train", "ner", "ner", "--output", tmp_path / "m", "--json", "--db", db_path)
+    assert code == 0, err
+    assert ("Training ner on 36 examples. Scoring the held-out part every 4 steps (about an epoch), stopping when the "
+            "held-out score has not improved for 40 steps (10 evaluations), or at step 20,000. Change with "
+            "--patience, cap with --max-epochs or --max-steps.") in err
+    report = json.loads(stdout)
+    assert report["schedule"] == {"eval_frequency": 4, "patience": 40, "max_steps": 20_000, "max_epochs": 0}
+    assert report["stopped"] == "plateau"
+    assert report["steps"] == report["best_step"] + 40 + 1 < 200  # spaCy counts steps from 0
+    assert report["scores"]["f"] == 1.0
+    # --patience is obeyed, and the human report says why it stopped and how to change that
+    code, stdout, err = run(capsys, "train", "ner", "ner", "--output", tmp_path / "m", "--patience", "8",
+                            "--db", db_path)
+    assert code == 0, err
+    assert "not improved for 8 steps (2 evaluations)" in err
+    stop = [line for line in stdout.splitlines() if line.startswith("Stopped")]
+    assert len(stop) == 1 and stop[0].startswith("Stopped: the held-out score has not improved for 8 steps since "
+                                                 "its best, ") and stop[0].endswith(
+        ". Wait longer with --patience; cap a run with --max-epochs or --max-steps."), stdout
+    steps = int(stdout.split("Trained ner in ")[1].split("(")[1].split()[0])
+    best_step = int(stop[0].split(" at step ")[1].split(".")[0])
+    assert steps == best_step + 8 + 1
+
+
+@pytest.mark.slow
+def test_the_step_limit_is_said(capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
+    seed(db_path, "ner", synthetic_ner(20))
+    code, stdout, err = run(capsys, "train", "ner", "ner", "--output", tmp_path / "m", "--max-steps", "3",
+                            "--db", db_path)
+    assert code == 0, err
+    assert "Stopped at step 3, the step limit (--max-steps); the best held-out score was " in stdout
+    code, stdout, err = run(capsys, "train", "ner", "ner", "--output", tmp_path / "m", "--max-epochs", "2",
+                            "--patience", "0", "--json", "--db", db_path)
+    assert code == 0, err
+    assert "never stopping" not in err and "after 2 epochs, or at step 20,000" in err
+    assert json.loads(stdout)["stopped"] == "max_epochs"
+
+
+def test_the_schedule_follows_the_corpus_size() -> None:
+    from types import SimpleNamespace
+
+    from tuiannot.data.training import schedule
+
+    def corpus(texts: int, words: int) -> Any:
+        return SimpleNamespace(train=[[0] * words] * texts)
+
+    assert schedule(corpus(36, 10)).as_dict() == {"eval_frequency": 4, "patience": 40, "max_steps": 20_000,
+                                                   "max_epochs": 0}
+    big = schedule(corpus(5_000, 30))
+    assert (big.eval_frequency, big.patience) == (200, 1600)  # spaCy's own defaults, for a corpus they suit
+    assert schedule(corpus(36, 10), max_epochs=3, max_steps=50, patience=0).as_dict() == {
+        "eval_frequency": 4, "patience": 0, "max_steps": 50, "max_epochs": 3}
+    assert "never stopping by itself" in schedule(corpus(3, 3), max_steps=0, patience=0).describe()
+
+
+def test_data_to_spacy_config_stops_on_a_plateau(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 db_path: Path) -> None:
+    seed(db_path, "ner", synthetic_ner(45))
+    code, stdout, err = run(capsys, "data-to-spacy", tmp_path / "out", "--ner", "ner", "--db", db_path)
+    assert code == 0, err
+    config = spacy.util.load_config(tmp_path / "out" / "config.cfg")
+    assert (config["training"]["eval_frequency"], config["training"]["patience"]) == (4, 40)
+    assert "stops when the score has not improved for 40 (training.eval_frequency, training.patience)" in stdout
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def scored(step: int, epoch: int, score: float, checkpoints: list[Any]) -> dict[str, Any]:
+    checkpoints.append((score, step))
+    return {"step": step, "epoch": epoch, "score": score, "losses": {"ner": 2.5}, "checkpoints": checkpoints}
+
+
+def test_tracker_knows_the_step_a_run_ends_at_and_the_time_left() -> None:
+    from tuiannot.data.training import Schedule, Tracker
+
+    clock = Clock()
+    tracker = Tracker(Schedule(eval_frequency=4, patience=40, max_steps=20_000, max_epochs=0), clock=clock)
+    assert tracker.limit() == (20_000, "max_steps") and tracker.seconds_left() is None
+    checkpoints: list[Any] = []
+    for step in range(21):  # a second a step; scored every 4 steps, the best (0.9) at step 8
+        clock.now += 1.0
+        tracker.step(scored(step, step // 4, [0.1, 0.5, 0.9, 0.9, 0.8, 0.9][step // 4], checkpoints)
+                     if step % 4 == 0 else None)
+    assert tracker.best == (0.9, 8)  # the earliest of equal scores, as spaCy counts patience from
+    assert tracker.limit() == (48, "plateau")
+    assert tracker.seconds_left() == pytest.approx(48 + 1 - 21)  # steps left at a second each
+    assert tracker.stopped() == "max_epochs"  # had the data run out here
+    for step in range(21, 49):
+        clock.now += 1.0
+        tracker.step(scored(step, step // 4, 0.5, checkpoints) if step % 4 == 0 else None)
+    assert tracker.seconds_left() == 0.0
+    assert tracker.stopped() == "plateau"
+    assert tracker.stopped(interrupted=True) == "interrupted"
+    steps = Tracker(Schedule(eval_frequency=1, patience=0, max_steps=3, max_epochs=0))
+    for step in range(4):
+        steps.step(scored(step, 0, 0.5, []))
+    assert steps.stopped() == "max_steps"
+
+
+def test_tracker_estimates_the_last_epoch_from_the_latest_ones() -> None:
+    from tuiannot.data.training import Schedule, Tracker
+
+    tracker = Tracker(Schedule(eval_frequency=5, patience=0, max_steps=20_000, max_epochs=10), clock=Clock())
+    checkpoints: list[Any] = []
+    tracker.step(scored(0, 0, 0.1, checkpoints))
+    assert tracker.limit() == (20_000, "max_steps")  # one epoch seen: its length is not known yet
+    tracker.step(scored(5, 1, 0.2, checkpoints))
+    tracker.step(scored(9, 2, 0.3, checkpoints))  # epochs get shorter as batches grow: the latest counts
+    assert tracker.limit() == (9 + 8 * 4 - 1, "max_epochs")
+
+
+def test_the_progress_line_shows_the_time_left() -> None:
+    from tuiannot.cli.train import TrainingProgress, duration
+    from tuiannot.data.training import Schedule, Tracker
+
+    plan = Schedule(eval_frequency=4, patience=40, max_steps=20_000, max_epochs=0)
+    display = TrainingProgress("ner", plan)
+    clock = Clock()
+    display.tracker = Tracker(plan, clock=clock)
+    checkpoints: list[Any] = []
+    for step in range(10):
+        clock.now += 0.5
+        display.step(scored(step, step // 4, 0.25, checkpoints) if step % 4 == 0 else None)
+    assert display.status() == "epoch 3 · step 10 · loss 2.50 · best 0.250 at step 0 · ~16 s left unless it improves"
+    task = display.progress.tasks[0]
+    assert (task.completed, task.total) == (10, 41)
+    assert [duration(s) for s in (0.2, 45, 185, 3720)] == ["<1 s", "45 s", "3 min 05 s", "1 h 02 min"]

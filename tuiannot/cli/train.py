@@ -2,19 +2,26 @@
 
 The work is done in :mod:`tuiannot.data` (corpus, configs, training) and
 :mod:`tuiannot.nlp` (pipelines, encoders); here are the options, the progress on
-stderr and the reports (:mod:`.show`).
+stderr and the reports (:mod:`.show`). ``train`` says on stderr what its schedule
+is (how often it scores, when it stops, how to change it), shows the time left
+while it runs (:class:`TrainingProgress`, over :class:`tuiannot.data.training.Tracker`)
+and says at the end why it stopped.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 
 import typer
 
 from ..errors import UserError
 from ..recipes.options import DbOpt, JsonOpt, LoaderOpt, PipelineLangOpt
 from .program import app
+
+if TYPE_CHECKING:
+    from ..data.training import Schedule, TrainResult
 
 EvalSplitOption = Annotated[float, typer.Option(
     "--eval-split", help="Share of the inputs held out for evaluation (sentences of one document stay together).")]
@@ -78,7 +85,7 @@ def data_to_spacy(
     """
     from ..data.corpus import parse_datasets, write_docbin
     from ..data.files import output_file
-    from ..data.training import make_config
+    from ..data.training import make_config, schedule
     from ..nlp.load import blank
     from ..storage import connect
     from .show import corpus_report, print_json, shown_path
@@ -91,7 +98,8 @@ def data_to_spacy(
     nlp = blank(lang)
     with connect(db) as database:
         corpus = _build_corpus(database, sources, lang, eval_split, seed, nlp, keep_warnings=as_json)
-    config = make_config(corpus, lang)
+    plan = schedule(corpus)
+    config = make_config(corpus, lang, plan)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         write_docbin(corpus.train, output_dir / "train.spacy")
@@ -104,12 +112,15 @@ def data_to_spacy(
                f"--paths.dev {output_dir / 'dev.spacy'}")
     if as_json:
         files = {name: str(output_dir / name) for name in ("train.spacy", "dev.spacy", "config.cfg")}
-        print_json({"output": str(output_dir), "files": files, **corpus.summary(), "train_command": command})
+        print_json({"output": str(output_dir), "files": files, **corpus.summary(), "schedule": plan.as_dict(),
+                    "train_command": command})
         return
     corpus_report(corpus)
     print(f"Wrote {shown_path(output_dir / 'train.spacy')}, {shown_path(output_dir / 'dev.spacy')} and "
           f"{shown_path(output_dir / 'config.cfg')}.")
     print(f"Train with: {shown_path(command)}")
+    print(f"The config scores the held-out part every {plan.eval_frequency:,} steps and stops when the score has not "
+          f"improved for {plan.patience:,} (training.eval_frequency, training.patience).")
 
 
 @app.command("train")
@@ -126,10 +137,15 @@ def train_command(
         "--base-model", help="Start from this spaCy pipeline: a directory, or an installed package (nothing is "
         "downloaded).", show_default=False)] = None,
     max_epochs: Annotated[Optional[int], typer.Option(
-        "--max-epochs", min=1, help="Stop after this many epochs. Default: spaCy's (stop when the score has not "
-        "improved for 1600 steps, or after 20,000).", show_default=False)] = None,
+        "--max-epochs", min=1, help="Stop after this many epochs (passes over the training examples). Default: "
+        "no limit; training stops when the score stops improving (--patience), or at step 20,000.",
+        show_default=False)] = None,
     max_steps: Annotated[Optional[int], typer.Option(
-        "--max-steps", min=1, help="Stop after this many steps.", show_default=False)] = None,
+        "--max-steps", min=1, help="Stop at this step. Default: 20,000 (spaCy's).", show_default=False)] = None,
+    patience: Annotated[Optional[int], typer.Option(
+        "--patience", min=0, help="Stop when the held-out score has not improved for this many steps (0: never). "
+        "Default: 10 evaluations (the held-out part is scored about once an epoch), at most 1600 steps "
+        "(spaCy's).", show_default=False)] = None,
     seed: SeedOption = 0,
     as_json: JsonOpt = False,
     db: DbOpt = None,
@@ -137,15 +153,16 @@ def train_command(
     """Train a spaCy pipeline on the CPU and report its scores on the held-out answers.
 
     The data is what data-to-spacy would write. The best model on the held-out part is saved to --output;
-    Ctrl-C stops early and keeps the best model so far.
+    training stops when the held-out score has not improved for --patience steps, and Ctrl-C stops it early
+    and keeps the best model so far.
     """
     if kind not in ("ner", "spans", "textcat"):
         raise typer.BadParameter(f"{kind!r} is not one of ner, spans, textcat", param_hint="KIND")
     from ..data.corpus import parse_datasets
-    from ..data.training import check_output_dir, evaluate, train
+    from ..data.training import check_output_dir, evaluate, schedule, train
     from ..nlp.load import blank, load_pipeline, resolve_pipeline
     from ..storage import connect
-    from .show import TrainingDisplay, corpus_report, print_json, print_scores
+    from .show import corpus_report, print_json, print_scores
 
     names = parse_datasets(datasets)
     if not names:
@@ -159,20 +176,107 @@ def train_command(
     nlp = base_nlp if base_nlp is not None else blank(lang)
     with connect(db) as database:
         corpus = _build_corpus(database, {kind: names}, lang, eval_split, seed, nlp, keep_warnings=as_json)
-    with TrainingDisplay(kind, max_epochs, max_steps) as display:
+    plan = schedule(corpus, max_epochs=max_epochs, max_steps=max_steps, patience=patience)
+    print(f"Training {kind} on {len(corpus.train):,} examples. {plan.describe()}", file=sys.stderr)
+    with TrainingProgress(kind, plan) as display:
         result = train(corpus, output, lang=lang, base_model=base_model, base_nlp=base_nlp, max_epochs=max_epochs,
-                       max_steps=max_steps, seed=seed, on_step=display.step)
+                       max_steps=max_steps, patience=patience, seed=seed, on_step=display.step)
     import spacy
 
     scores = evaluate(spacy.load(output), corpus.dev, kind)
     report = {"kind": kind, "datasets": names, "output": str(output), "base_model": base_model,
               "seconds": round(result.seconds, 1), "steps": result.steps, "interrupted": result.interrupted,
+              "stopped": result.stopped, "best_step": result.best_step, "schedule": plan.as_dict(),
               **corpus.summary(), "scores": scores}
     if as_json:
         print_json(report)
         return
     corpus_report(corpus)
     print_scores(report)
+    reason = stop_reason(result)
+    if reason:
+        print(reason)
+
+
+def stop_reason(result: "TrainResult") -> str | None:
+    """Why a run stopped, and how to make the next one shorter or longer (None after Ctrl-C: the scores'
+    heading says so)."""
+    plan = result.plan
+    assert plan is not None
+    best = (f"{result.best_score:.3f} at step {result.best_step:,}"
+            if result.best_score is not None and result.best_step is not None else None)
+    if result.stopped == "plateau":
+        return (f"Stopped: the held-out score has not improved for {plan.patience:,} steps"
+                f"{' since its best, ' + best if best else ''}. Wait longer with --patience; cap a run with "
+                f"--max-epochs or --max-steps.")
+    since = f"; the best held-out score was {best}" if best else ""
+    if result.stopped == "max_steps":
+        return f"Stopped at step {plan.max_steps:,}, the step limit (--max-steps){since}."
+    if result.stopped == "max_epochs":
+        return f"Stopped after {plan.max_epochs:,} epochs (--max-epochs){since}."
+    return None
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    s = round(seconds)
+    if s < 1:
+        return "<1 s"
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class TrainingProgress:
+    """A Rich progress line on stderr while spaCy trains: epoch, step, loss, best score, and the time left.
+
+    The bar runs to the step the run ends at if the score does not improve (the nearest of the patience, the
+    step and the epoch limits); a better score moves that step on, and the line says so ("unless it improves").
+    """
+
+    def __init__(self, kind: str, plan: "Schedule") -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from ..data.training import Tracker
+        from .show import stderr_console
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                                 console=stderr_console(), transient=True)
+        self.progress.disable = not self.progress.console.is_terminal
+        self.tracker = Tracker(plan)
+        self.job = self.progress.add_task(f"Training {kind}", total=None, status="starting")
+
+    def __enter__(self) -> "TrainingProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def status(self) -> str:
+        """The line beside the bar."""
+        t = self.tracker
+        parts = [f"epoch {t.epoch + 1}", f"step {t.steps:,}"]
+        if t.loss is not None:
+            parts.append(f"loss {t.loss:.2f}")
+        best = t.best
+        if best is not None:
+            parts.append(f"best {best[0]:.3f} at step {best[1]:,}")
+        left, limit = t.seconds_left(), t.limit()
+        if left is not None and limit is not None:
+            shown = duration(left)
+            parts.append(f"{'' if shown.startswith('<') else '~'}{shown} left"
+                         + (" unless it improves" if limit[1] == "plateau" else ""))
+        return " · ".join(parts)
+
+    def step(self, info: Optional[dict[str, Any]]) -> None:
+        self.tracker.step(info)
+        limit = self.tracker.limit()
+        self.progress.update(self.job, completed=self.tracker.steps, total=limit[0] + 1 if limit else None,
+                             status=self.status())
 
 
 @app.command("vectors")

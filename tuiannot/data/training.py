@@ -7,6 +7,15 @@ base pipeline's components: the one trained unfrozen with its own copy of a shar
 Ctrl-C stops early and keeps the best so far. Scores are spaCy's ``Scorer``'s, per
 label and overall.
 
+How long a run lasts is a :class:`Schedule` sized to the corpus: spaCy's defaults
+(evaluate every 200 steps, stop after 1600 steps without a better score) suit
+thousands of examples, but a few dozen are an epoch of a handful of steps, so a
+run that peaked at step 80 went on for 1,600 more. Here the held-out part is
+scored about once an epoch and training stops after 10 evaluations without a
+better score (never later than spaCy's 1600 steps). A :class:`Tracker` follows
+the steps: the step a run will end at if the score does not improve, the time
+left, and, at the end, why it stopped.
+
 spaCy is imported inside the functions, never at module level: ``import tuiannot`` stays fast.
 """
 
@@ -44,9 +53,62 @@ def eval_frequency(train: list["Doc"]) -> int:
     return max(1, steps)
 
 
-def make_config(corpus: Corpus, lang: str) -> Any:
+SPACY_PATIENCE = 1600
+"""spaCy's default ``training.patience`` (steps without a better score before stopping): the most waited."""
+SPACY_MAX_STEPS = 20_000
+PATIENCE_EVALUATIONS = 10
+"""Evaluations without a better score before stopping (spaCy's defaults wait 8, of 200 steps each)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often a run is scored and when it stops (spaCy's ``training`` settings; 0 is no limit)."""
+
+    eval_frequency: int
+    patience: int
+    max_steps: int
+    max_epochs: int
+
+    def describe(self) -> str:
+        """One line for people: what was chosen, and how to change it."""
+        limits = []
+        if self.patience:
+            limits.append(f"when the held-out score has not improved for {self.patience:,} steps "
+                          f"({_count(-(-self.patience // self.eval_frequency), 'evaluation')})")
+        if self.max_epochs:
+            limits.append(f"after {_count(self.max_epochs, 'epoch')}")
+        if self.max_steps:
+            limits.append(f"at step {self.max_steps:,}")
+        stops = f"stopping {', or '.join(limits)}" if limits else "never stopping by itself (Ctrl-C stops it)"
+        about = " (about an epoch)" if self.eval_frequency < 200 else ""  # see eval_frequency()
+        return (f"Scoring the held-out part every {_count(self.eval_frequency, 'step')}{about}, {stops}. "
+                f"Change with --patience, cap with --max-epochs or --max-steps.")
+
+    def as_dict(self) -> dict[str, int]:
+        return {"eval_frequency": self.eval_frequency, "patience": self.patience, "max_steps": self.max_steps,
+                "max_epochs": self.max_epochs}
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word if n == 1 else word + 's'}"
+
+
+def schedule(corpus: Corpus, *, max_epochs: int | None = None, max_steps: int | None = None,
+             patience: int | None = None) -> Schedule:
+    """The corpus's schedule: scored about once an epoch (:func:`eval_frequency`), stopped after
+    :data:`PATIENCE_EVALUATIONS` evaluations without a better score (at most spaCy's 1600 steps), or at spaCy's
+    20,000 steps; ``max_epochs``, ``max_steps`` and ``patience`` (0: never) override."""
+    every = eval_frequency(corpus.train)
+    return Schedule(eval_frequency=every,
+                    patience=min(SPACY_PATIENCE, PATIENCE_EVALUATIONS * every) if patience is None else patience,
+                    max_steps=SPACY_MAX_STEPS if max_steps is None else max_steps,
+                    max_epochs=max_epochs or 0)
+
+
+def make_config(corpus: Corpus, lang: str, plan: Schedule | None = None) -> Any:
     """spaCy's own config (``init_config``, CPU, efficiency) for the corpus's components, tuned to the data:
-    spancat suggests n-grams up to the longest annotated span; evaluation about once an epoch."""
+    spancat suggests n-grams up to the longest annotated span; evaluation and patience by ``plan`` (default:
+    the corpus's :func:`schedule`)."""
     from spacy.cli.init_config import init_config
 
     config = init_config(lang=lang, pipeline=corpus.components, optimize="efficiency", gpu=False,
@@ -54,7 +116,11 @@ def make_config(corpus: Corpus, lang: str) -> Any:
     if "spancat" in config["components"]:
         longest = max(3, min(MAX_SUGGESTER_SIZE, corpus.longest_span))
         config["components"]["spancat"]["suggester"]["sizes"] = list(range(1, longest + 1))
-    config["training"]["eval_frequency"] = eval_frequency(corpus.train)
+    plan = plan or schedule(corpus)
+    config["training"]["eval_frequency"] = plan.eval_frequency
+    config["training"]["patience"] = plan.patience
+    config["training"]["max_steps"] = plan.max_steps
+    config["training"]["max_epochs"] = plan.max_epochs
     return config
 
 
@@ -74,11 +140,12 @@ def _standalone_component(lang: str, factory: str) -> dict[str, Any]:
 
 
 # -- base pipelines ---------------------------------------------------------------------------
-def base_model_config(base: str, base_nlp: "Language", corpus: Corpus) -> tuple[Any, list[str]]:
+def base_model_config(base: str, base_nlp: "Language", corpus: Corpus, plan: Schedule | None = None
+                      ) -> tuple[Any, list[str]]:
     """A config that starts from ``base``: its components sourced, the one trained unfrozen (with its own copy
     of a shared tok2vec), or added if the base has none; the rest frozen. Returns (config, labels to add
     to the trained component after initialisation)."""
-    generated = make_config(corpus, lang_of(base_nlp))
+    generated = make_config(corpus, lang_of(base_nlp), plan)
     config = base_nlp.config.copy()
     for section in ("paths", "corpora", "training", "initialize", "pretraining"):
         config[section] = generated[section].copy() if section in generated else {}
@@ -141,6 +208,97 @@ def _register_logger() -> None:
 CONSOLE_LOGGER = {"@loggers": "spacy.ConsoleLogger.v1", "progress_bar": False}
 
 
+class Tracker:
+    """Follows a run from spaCy's step infos (a dict on the steps that were scored, None on the others): the best
+    score and its step, the step the run ends at if the score does not improve, the time left, why it stopped.
+
+    Steps are counted as spaCy numbers them, from 0; the loop checks its limits after each step, so a run that
+    stops at ``step`` has taken ``step + 1``.
+    """
+
+    def __init__(self, plan: Schedule, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.plan = plan
+        self.clock = clock or time.monotonic
+        self.started = self.clock()
+        self.first_step: float | None = None  # when the first step ended: the pace is taken from there
+        self.steps = 0
+        self.epoch = 0
+        self.loss: float | None = None
+        self.score: float | None = None  # the latest evaluation's
+        self.checkpoints: list[tuple[float, int]] = []  # (score, step) of each evaluation
+        self._epoch_steps: dict[int, int] = {}  # epoch -> the first step seen in it (a scored one)
+
+    def step(self, info: dict[str, Any] | None) -> None:
+        self.steps += 1
+        if self.first_step is None:
+            self.first_step = self.clock()
+        if info is None:
+            return
+        self.epoch = int(info.get("epoch", self.epoch))
+        self._epoch_steps.setdefault(self.epoch, int(info.get("step", self.steps - 1)))
+        self.loss = sum(float(v) for v in (info.get("losses") or {}).values())
+        if info.get("score") is not None:
+            self.score = float(info["score"])
+            self.checkpoints.append((self.score, int(info.get("step", self.steps - 1))))
+
+    @property
+    def best(self) -> tuple[float, int] | None:
+        """(score, step) of the best evaluation, the earliest of equals (as spaCy counts patience from)."""
+        if not self.checkpoints:
+            return None
+        score, step = max((s, -t) for s, t in self.checkpoints)
+        return score, -step
+
+    def _epoch_end(self) -> int | None:
+        """The step the last epoch allowed ends at, estimated from the steps of the latest whole epochs (batches
+        grow as training goes on, so later epochs take fewer steps)."""
+        if not self.plan.max_epochs:
+            return None
+        seen = sorted(self._epoch_steps.items())
+        if len(seen) < 2:
+            return None
+        (e1, s1), (e2, s2) = seen[-2], seen[-1]
+        per_epoch = (s2 - s1) / (e2 - e1)
+        return max(self.steps - 1, round(s2 + (self.plan.max_epochs - e2) * per_epoch) - 1)
+
+    def limit(self) -> tuple[int, str] | None:
+        """(the step the run ends at if the score does not improve, which limit ends it): ``plateau`` (patience),
+        ``max_steps`` or ``max_epochs`` (an estimate); None when nothing is known to end it."""
+        limits: list[tuple[int, str]] = []
+        best = self.best
+        if self.plan.patience and best is not None:
+            limits.append((best[1] + self.plan.patience, "plateau"))
+        if self.plan.max_steps:
+            limits.append((self.plan.max_steps, "max_steps"))
+        end = self._epoch_end()
+        if end is not None:
+            limits.append((end, "max_epochs"))
+        return min(limits) if limits else None
+
+    def seconds_left(self) -> float | None:
+        """Time to :meth:`limit` at the pace of the steps after the first (which includes setting up), evaluations
+        included; None before that, or with no limit known."""
+        limit = self.limit()
+        if limit is None or self.first_step is None or self.steps < 2:
+            return None
+        per_step = (self.clock() - self.first_step) / (self.steps - 1)
+        return max(0.0, (limit[0] + 1 - self.steps) * per_step)
+
+    def stopped(self, interrupted: bool = False) -> str:
+        """Why a finished run stopped: ``interrupted``, ``plateau``, ``max_steps`` or ``max_epochs``."""
+        if interrupted:
+            return "interrupted"
+        last = self.steps - 1
+        best = self.best
+        if self.plan.patience and best is not None and last - best[1] >= self.plan.patience:
+            return "plateau"
+        if self.plan.max_steps and last >= self.plan.max_steps:
+            return "max_steps"
+        return "max_epochs"
+
+
 @dataclass
 class TrainResult:
     output: Path
@@ -148,6 +306,10 @@ class TrainResult:
     steps: int
     best_score: float | None
     interrupted: bool
+    plan: Schedule | None = None
+    stopped: str = ""
+    """``plateau`` (no better score for ``plan.patience`` steps), ``max_steps``, ``max_epochs``, ``interrupted``."""
+    best_step: int | None = None
 
 
 def check_output_dir(output: Path) -> None:
@@ -160,11 +322,12 @@ def check_output_dir(output: Path) -> None:
 
 def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | None = None,
           base_nlp: "Language | None" = None, max_epochs: int | None = None, max_steps: int | None = None,
-          seed: int = 0, on_step: Callable[[dict[str, Any] | None], None] | None = None) -> TrainResult:
-    """Train with ``spacy.training.loop.train`` on the corpus; the best model (on ``corpus.dev``) goes to
-    ``output`` (replacing a pipeline there). Ctrl-C stops early and keeps the best model so far."""
+          patience: int | None = None, seed: int = 0,
+          on_step: Callable[[dict[str, Any] | None], None] | None = None) -> TrainResult:
+    """Train with ``spacy.training.loop.train`` on the corpus, on its :func:`schedule` (``max_epochs``,
+    ``max_steps`` and ``patience`` override it); the best model (on ``corpus.dev``) goes to ``output``
+    (replacing a pipeline there). Ctrl-C stops early and keeps the best model so far."""
     import io
-    import time
 
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_loop
@@ -175,9 +338,8 @@ def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | N
     check_output_dir(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".tuiannot-train-", dir=output.parent))
-    started = time.monotonic()
-    steps = 0
-    best: float | None = None
+    plan = schedule(corpus, max_epochs=max_epochs, max_steps=max_steps, patience=patience)
+    tracker = Tracker(plan)
     interrupted = False
     try:
         write_docbin(corpus.train, work / "train.spacy")
@@ -185,19 +347,15 @@ def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | N
         new_labels: list[str] = []
         if base_model:
             config, new_labels = base_model_config(base_model, base_nlp or load_pipeline(base_model, "--base-model"),
-                                                   corpus)
+                                                   corpus, plan)
         else:
-            config = make_config(corpus, lang)
+            config = make_config(corpus, lang, plan)
         _register_logger()
         config["paths"]["train"] = str(work / "train.spacy")
         config["paths"]["dev"] = str(work / "dev.spacy")
         config["system"]["seed"] = seed
         config["training"]["seed"] = seed
         config["training"]["logger"] = {"@loggers": "tuiannot.ProgressLogger.v1"}
-        if max_epochs is not None:
-            config["training"]["max_epochs"] = max_epochs
-        if max_steps is not None:
-            config["training"]["max_steps"] = max_steps
         config.to_disk(work / "config.cfg")
         config = load_config(work / "config.cfg", interpolate=False)
         try:
@@ -211,10 +369,7 @@ def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | N
                     ner.add_label(label)
 
         def step(info: dict[str, Any] | None) -> None:
-            nonlocal steps, best
-            steps += 1
-            if info is not None and info.get("score") is not None:
-                best = info["score"] if best is None else max(best, info["score"])
+            tracker.step(info)
             if on_step is not None:
                 on_step(info)
 
@@ -232,7 +387,10 @@ def train(corpus: Corpus, output: Path, *, lang: str = "en", base_model: str | N
         _install(work / "out" / "model-best", output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return TrainResult(output, time.monotonic() - started, steps, best, interrupted)
+    best = tracker.best
+    return TrainResult(output, tracker.clock() - tracker.started, tracker.steps, best[0] if best else None,
+                       interrupted, plan=plan, stopped=tracker.stopped(interrupted),
+                       best_step=best[1] if best else None)
 
 
 def _install(model: Path, output: Path) -> None:

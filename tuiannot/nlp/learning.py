@@ -24,6 +24,14 @@ differ only in how the moving-average threshold falls. ``random`` serves the
 stream in source order, the baseline. Pattern matches (``--patterns``) are
 served first, so that a blank model gets positives to learn from.
 
+A question's ``score`` is the model's probability that the suggestion is right,
+or None when the model has no opinion yet (``meta.score`` then says so, and the
+screen too): a text classifier whose weights for the label were never moved
+(a new one starts at zero, so it says exactly 0.5 for every text, and an
+exclusive one the same for all its labels), or a new entity recogniser before
+its first update. The version a question carries is that of the model that
+scored it: a new model and its version are swapped in together.
+
 A given pipeline without the learner's component (word vectors made by
 ``tuiannot vectors``, say) gets one added and trained (:func:`add_textcat`,
 :func:`add_ner`). Only the learner's component is trained: one that shares a
@@ -49,6 +57,8 @@ if TYPE_CHECKING:
 
 STRATEGIES = ("uncertainty", "margin", "entropy", "random")
 INCORRECT = "incorrect_spans"
+NO_OPINION = "no opinion yet"
+"""``meta.score`` of a question the model had no opinion about (its ``score`` is None)."""
 
 
 def informativeness(probs: list[float], strategy: str) -> float:
@@ -72,6 +82,8 @@ class Learner(ABC):
 
     kind = ""
     pipe = ""  # the component this learner trains
+    untrained = False  # the component was added here, untrained (see NerLearner)
+    saved_note: str | None = None  # what the last save said: "Model saved to DIR." (see save_note)
 
     def __init__(self, nlp: "Language", labels: list[str]) -> None:
         self.labels = labels
@@ -156,11 +168,18 @@ class Learner(ABC):
         return names[names.index(self.pipe) + 1:] if self.pipe in names else []
 
     def _publish(self) -> None:
-        """Swap the trained weights in for scoring (a consistent snapshot)."""
+        """Swap the trained weights in for scoring (a consistent snapshot), with their version: a question
+        scored meanwhile is scored by the old model and says so."""
         assert self._train_nlp is not None
         snapshot = self._copy(self._train_nlp)
         with self._swap:
             self.nlp = snapshot
+            self.version += 1
+
+    def _model(self) -> tuple["Language", int]:
+        """The scoring model and its version, read together."""
+        with self._swap:
+            return self.nlp, self.version
 
     def update(self, answers: list[dict[str, Any]]) -> None:
         examples = [e for e in (self.example(a) for a in answers) if e is not None]
@@ -181,13 +200,13 @@ class Learner(ABC):
             nlp.update(batch[start:start + self.minibatch], sgd=self._optimizer, losses=losses, drop=0.2,
                        exclude=others)
         self.losses = losses
-        self.version += 1
         self._publish()
         if self.save_to is not None and self.save_every and self.version % self.save_every == 0:
             self.save(self.save_to)
 
     def finished_note(self, strategy: str = "uncertainty", output: str | Path | None = None) -> str | None:
-        """Why a --teach stream ended early: the model asks only about what it is unsure of.
+        """Why a --teach stream ended early (the model asks only about what it is unsure of), and where the
+        model is saved (with ``output``).
 
         A text counts as asked about when a question about it was served; one the controller then drops
         (answered before) still counts, so a resumed run may report a few texts fewer than it skipped.
@@ -203,12 +222,27 @@ class Learner(ABC):
                 notes.append("--strategy random asks about every text.")
         if self.cold_hint:
             notes.append(self.cold_hint)
+        if output:  # said on the summary screen before the session ends, and after it (see save_note)
+            notes.append(self.saved_note or f"The model is saved to {output} when you quit.")
         return " ".join(notes) or None
 
     def save(self, path: str | Path) -> None:
         with self._swap:
             nlp = self.nlp
         nlp.to_disk(path)
+
+    def save_note(self, path: str | Path) -> str:
+        """Save the model at the end of a session and say so (or why it could not be saved), for the summary:
+        the note is also kept as :attr:`saved_note`."""
+        updates = f"{self.version} {'update' if self.version == 1 else 'updates'} from {self.answers_seen} " \
+                  f"{'answer' if self.answers_seen == 1 else 'answers'}"
+        try:
+            self.save(path)
+        except OSError as e:
+            self.saved_note = f"The model was NOT saved to {path}: {e.strerror or e}."
+        else:
+            self.saved_note = f"Model saved to {path} ({updates})."
+        return self.saved_note
 
     def status(self) -> str:
         loss = sum(self.losses.values()) if self.losses else None
@@ -265,15 +299,22 @@ class TextcatLearner(Learner):
         model = nlp.config["components"][self.pipe].get("model", {})
         return model.get("encoder") if model.get("@architectures") == SENTENCE_ARCHITECTURE else None
 
-    def scores(self, texts: list[str]) -> list[dict[str, float]]:
-        with self._swap:
-            nlp = self.nlp
+    def scores(self, texts: list[str], nlp: "Language | None" = None) -> list[dict[str, float]]:
+        nlp = nlp if nlp is not None else self._model()[0]
         return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=128, disable=self._after(nlp))]
+
+    def has_opinion(self, cats: dict[str, float], label: str) -> bool:
+        """Whether the classifier's scores of a text say anything about ``label``: not when its weights for it
+        were never moved (the logistic of a zero is exactly 0.5; a softmax of equal logits gives every label
+        the same score)."""
+        if self.exclusive:
+            return len(set(cats.values())) > 1
+        return cats.get(label, 0.5) != 0.5
 
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         out = []
-        version = self.version
-        for task, cats in zip(tasks, self.scores([t["text"] for t in tasks]), strict=True):
+        nlp, version = self._model()
+        for task, cats in zip(tasks, self.scores([t["text"] for t in tasks], nlp), strict=True):
             if self.exclusive and len(self.labels) > 1:
                 probs = [cats.get(label, 0.0) for label in self.labels]
                 label = self.labels[max(range(len(probs)), key=probs.__getitem__)]
@@ -282,10 +323,10 @@ class TextcatLearner(Learner):
                 asks = [(label, informativeness([cats.get(label, 0.0), 1 - cats.get(label, 0.0)], strategy))
                         for label in self.labels]
             for label, value in asks:
-                score = round(float(cats.get(label, 0.0)), 4)
+                score = round(float(cats.get(label, 0.0)), 4) if self.has_opinion(cats, label) else None
                 candidate = {k: v for k, v in task.items() if k not in ("_task_hash", "label")}
                 candidate.update(label=label, score=score, _model_version=version)
-                candidate["meta"] = {**(task.get("meta") or {}), "score": score}
+                candidate["meta"] = {**(task.get("meta") or {}), "score": NO_OPINION if score is None else score}
                 out.append((value, set_hashes(candidate)))
         return out
 
@@ -344,8 +385,8 @@ class NerLearner(Learner):
     def candidates(self, tasks: list[dict[str, Any]], strategy: str) -> list[tuple[float, dict[str, Any]]]:
         from .spans import make_span
 
-        with self._swap:
-            nlp = self.nlp
+        nlp, version = self._model()
+        opinion = not self.untrained or version > 0  # a new recogniser's first scores are its random start
         ner: Any = nlp.get_pipe("ner")  # an EntityRecognizer (Cython, untyped)
         docs = [nlp.make_doc(t["text"]) for t in tasks]
         for name, proc in nlp.pipeline:
@@ -355,7 +396,6 @@ class NerLearner(Learner):
             docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(doc) for doc in docs]
         scored = ner.scored_ents(ner.beam_parse(docs, beam_width=self.beam_width))
         out = []
-        version = self.version
         for task, doc, spans in zip(tasks, docs, scored, strict=True):
             tokens = task.get("tokens") or []
             if len(tokens) != len(doc):
@@ -365,9 +405,10 @@ class NerLearner(Learner):
                     continue
                 span = make_span(tokens, start, end - 1, label)
                 candidate = {k: v for k, v in task.items() if k not in ("_task_hash", "spans")}
-                score = round(float(p), 4)
-                candidate.update(spans=[{**span, "score": score}], score=score, _model_version=version)
-                candidate["meta"] = {**(task.get("meta") or {}), "score": score}
+                score = round(float(p), 4)  # the span keeps the recogniser's raw probability, for analysis
+                candidate.update(spans=[{**span, "score": score}], score=score if opinion else None,
+                                 _model_version=version)
+                candidate["meta"] = {**(task.get("meta") or {}), "score": score if opinion else NO_OPINION}
                 out.append((informativeness([p, 1 - p], strategy), set_hashes(candidate)))
         return out
 

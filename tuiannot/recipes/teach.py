@@ -2,8 +2,10 @@
 
 The question is yes/no, as in Prodigy's teach recipes: a text with one
 suggested label (textcat) or one suggested entity span (ner), and the model's
-score; ``a`` = right, ``x`` = wrong, ``space`` = skip. Both answers update the
-model on the update worker; the stream is re-ranked by :func:`tuiannot.nlp.learning.select`.
+score (or that it has no opinion yet); ``a`` = right, ``x`` = wrong, ``space`` = skip.
+Both answers update the model on the update worker; the stream is re-ranked by
+:func:`tuiannot.nlp.learning.select`. With ``--output`` the model is saved every 10
+updates and when the session ends, and the end-of-session note says where.
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
     stream.reorder(select(learner, strategy, first=first))
 
     def on_exit(controller: Any) -> None:
-        if output:
-            learner.save(output)
+        if output:  # the note saying so (or why not) is the finished note's last sentence
+            learner.save_note(output)
 
     return {"stream": stream, "view_id": "classification" if kind == "textcat" else "ner_manual",
             "update": learner.update, "batch_size": batch_size, "on_exit": on_exit,

@@ -1,4 +1,7 @@
-"""The ``classification`` view: does this label apply to this text? ``a`` yes, ``x`` no."""
+"""The ``classification`` view: does this label apply to this text? ``a`` yes, ``x`` no.
+
+With ``--teach`` the question shows the model's score, or that the model has no opinion yet (a question whose
+``score`` is None)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,10 @@ class BinaryScreen(AnnotationScreen):
     def show_question(self, task: dict[str, Any]) -> None:
         text = Text("  Label: ")
         text.append(f" {one_line(str(task.get('label', '')), 60)} ", Style(bold=True, reverse=True))
-        if isinstance(task.get("score"), (int, float)):
-            text.append(f"  model score {task['score']:.2f}", Style(color="cyan"))
+        score = task.get("score")
+        if isinstance(score, (int, float)) and not isinstance(score, bool):
+            text.append(f"  model score {score:.2f}", Style(color="cyan"))
+        elif score is None and "score" in task and "_model_version" in task:  # --teach: nothing learnt yet
+            text.append("  model has no opinion yet", Style(color="cyan", italic=True))
         text.append("   a = it applies   x = it does not   space = skip", Style(dim=True))
         self.query_one("#question", Static).update(text)
