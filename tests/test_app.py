@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tuiannot.screens.annotate import AnnotationScreen
+from tuiannot.screens.app import AnnotationApp
 from tuiannot.screens.done import DoneScreen
 from tuiannot.screens.help import HelpScreen
 from tuiannot.screens.widgets.task_text import TaskText
@@ -404,3 +405,94 @@ async def test_target_shows_how_far_the_dataset_is_and_says_when_it_is_reached(t
         await pilot.press("a")  # going on is allowed
         await wait_for_task(pilot, text="text number 3")
     assert len(stored(db_path, "data")) == 4
+
+
+# -- small terminals (issue 14, section 6) ---------------------------------------------------------------------
+def screen_lines(app: AnnotationApp) -> list[str]:
+    """What the terminal shows, a string per row."""
+    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+
+
+LONG = " ".join(f"w{i}" for i in range(120))
+
+
+async def test_a_40_by_15_terminal_shows_the_text_first_and_cuts_nothing(tmp_path: Path, db_path: Path) -> None:
+    """At 40x15 one line of the text showed, with no sign of more; the labels wrapped between a key and its
+    label; the keys at the bottom and the session's name were cut off."""
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": LONG, "meta": {"source": "gym", "id": 7}}])
+    app = make_app(source, db_path, labels="POS,NEG,NEUTRAL,MIXED", session="carol-the-2nd")
+    async with app.run_test(size=(40, 15)) as pilot:
+        screen = await wait_for_task(pilot, text=LONG)
+        await pilot.pause()
+        text = screen.query_one("#text", TaskText)
+        assert text.size.height >= 5, text.size
+        assert screen.query_one("#task").border_subtitle == f"{text.line_count - text.size.height} more lines ↓"
+        lines = screen_lines(app)
+        assert all(len(line) == 40 for line in lines)
+        assert "session carol-the-2nd" in lines[0]
+        assert any("w0 w1 w2" in line for line in lines) and any("lines ↓" in line for line in lines)
+        labels = [line for line in lines if "☐" in line]
+        for key, label in enumerate(("POS", "NEG", "NEUTRAL", "MIXED"), start=1):  # each with its key
+            assert sum(f"{key}  ☐ {label}" in line for line in labels) == 1, labels
+        keys = " ".join(lines[-2:])
+        for what in ("a Accept", "x Reject", "space Ignore", "⌫ Undo", "? Help", "q Quit"):
+            assert what in keys, lines[-2:]
+        await pilot.press("j", "j")
+        await wait_until(pilot, lambda: screen.query_one("#task").border_title == "↑ 2 lines above", "scrolled")
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        await pilot.pause()
+        assert "esc closes" in screen_lines(app)[-1]  # the help scrolls; the way out stays in sight
+        await pilot.press("escape")
+        await pilot.press("1", "a")
+        await wait_done(pilot)
+    assert stored(db_path, "data")[0]["accept"] == ["POS"]
+
+
+async def test_a_short_terminal_leaves_the_hint_out_and_blank_lines_take_no_room(tmp_path: Path,
+                                                                                 db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", texts(2))
+    app = make_app(source, db_path, labels="POS,NEG")
+    async with app.run_test(size=(80, 30)) as pilot:
+        screen = await wait_for_task(pilot, text="text number 0")
+        await pilot.pause()
+        assert "numbers toggle labels" in str(screen.query_one("#question").render())
+        assert not screen.query_one("#previous").display and not screen.query_one("#warning").display
+        assert screen.query_one("#task").border_subtitle is None  # all of the text is shown
+        tall = screen.query_one("#text").size.height
+        await pilot.resize_terminal(80, 16)
+        await wait_until(pilot, lambda: "numbers toggle" not in str(screen.query_one("#question").render()),
+                         "the hint left out")
+        assert screen.has_class("-short") and 5 <= screen.query_one("#text").size.height < tall
+        await pilot.resize_terminal(80, 30)
+        await wait_until(pilot, lambda: "numbers toggle" in str(screen.query_one("#question").render()),
+                         "the hint back")
+
+
+async def test_the_title_drops_words_before_the_session_name(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "a-rather-long-dataset-name.jsonl", texts(1))
+    app = make_app(source, db_path, session="bartholomew")
+    async with app.run_test(size=(100, 20)) as pilot:
+        await wait_for_task(pilot, text="text number 0")
+        assert "tuiannot   dataset a-rather-long-dataset-name  ·  session bartholomew" in screen_lines(app)[0]
+        for width in (60, 40, 30):
+            await pilot.resize_terminal(width, 20)
+            await wait_until(pilot, lambda w=width: len(screen_lines(app)[0]) == w, "resized")
+            await pilot.pause()
+            assert "session bartholomew" in screen_lines(app)[0], (width, screen_lines(app)[0])
+
+
+async def test_a_click_on_a_key_at_the_bottom_presses_it(tmp_path: Path, db_path: Path) -> None:
+    from tuiannot.screens.annotate import KeyBar
+
+    source = write_jsonl(tmp_path / "data.jsonl", texts(2))
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test(size=(40, 15)) as pilot:
+        await wait_for_task(pilot, text="text number 0")
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        assert bar.size.height == 2  # six keys do not fit on one line of 40
+        line, start, _, _ = next(k for k in bar._keys if k[3] == "x")
+        await pilot.click(KeyBar, offset=(start + 1, line))
+        await wait_for_task(pilot, text="text number 1")
+    assert [r["answer"] for r in stored(db_path, "data")] == ["reject"]

@@ -17,7 +17,8 @@ from tuiannot.cli.show import STRICT_UNNAMED, print_summary
 from tuiannot.controller import Summary
 from tuiannot.sanitize import blank, escape_json, json_text, one_line, printable
 
-from .helpers import (assert_one_line_error, choice_answer, make_controller, run, seed, texts, warnings,
+from .helpers import (assert_one_line_error, choice_answer, make_controller, run, seed, seed_votes, texts, vote,
+                      warnings,
                       write_jsonl)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -194,6 +195,15 @@ def test_the_summary_prints_hostile_names_escaped(capsys: pytest.CaptureFixture[
     assert err.startswith("Skipped 2 invalid records:\n") and err.count("\n  ") == 2 and "B␛[2J" in err
 
 
+def test_the_recipes_end_note_is_printed_on_quitting_too(capsys: pytest.CaptureFixture[str]) -> None:
+    # --teach --output: quitting never said the model was saved, or where (issue 14, section 7)
+    assert print_summary(summary(exhausted=False, note="Model saved to /tmp/m (3 updates from 30 answers)."),
+                         None) == 0
+    assert "Model saved to /tmp/m (3 updates from 30 answers)." in capsys.readouterr().out
+    assert print_summary(summary(exhausted=True), None) == 0
+    assert "The source has no more tasks." in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("answers", "invalid", "said"), [
     ({"accept": 1}, 1, ("Saved 1 answer ", "Skipped 1 invalid record:")),
     ({"accept": 2, "reject": 1}, 3, ("Saved 3 answers ", "Skipped 3 invalid records:")),
@@ -359,3 +369,69 @@ def test_stats_and_aggregate_say_one_in_the_singular(capsys: pytest.CaptureFixtu
 ])
 def test_joiners_are_kept_only_where_they_join(text: str, shown: str) -> None:
     assert printable(text) == shown
+
+
+# -- figures and tables for people (issue 14, section 6) --------------------------------------------------------
+def test_figures_are_said_as_people_read_them_and_json_keeps_them_whole(capsys: pytest.CaptureFixture[str],
+                                                                        db_path: Path) -> None:
+    """``progress`` printed 1079.1000 per hour and ``iaa`` 0.7667: per-hour rates are whole numbers, proportions
+    percentages, coefficients two decimals; --json keeps the figures as computed."""
+    seed_votes(db_path)  # 3 annotators, 6 items, 2 s an answer
+    code, out, _ = run(capsys, "iaa", "ds", "--json", "--db", db_path)
+    d = json.loads(out)["documents"]
+    assert d["percent_agreement"] == pytest.approx(2 / 3, abs=1e-12) and len(str(d["fleiss_kappa"])) > 6
+    code, out, _ = run(capsys, "iaa", "ds", "--db", db_path)
+    assert code == 0
+    assert re.search(r"percent agreement +66\.7%", out) and f"{d['fleiss_kappa']:.2f}" in out
+    assert re.search(r"alice +bob +6 +83\.3% +0\.67", out), out
+    assert not re.search(r"\d\.\d{3}", out), out  # no figure with three decimals or more
+    code, out, _ = run(capsys, "progress", "ds", "--json", "--db", db_path)
+    alice = json.loads(out)["annotators"][0]
+    assert (alice["answers_per_hour"], alice["median_seconds"], alice["agreement_with_others"]) == (1800.0, 2.0, 0.75)
+    code, out, _ = run(capsys, "progress", "ds", "--db", db_path)
+    assert code == 0 and "(3.0 per input)" in out
+    assert re.search(r"alice +6 +33% +1800 +2\.0 +— +75\.0% +0 ", out), out
+    assert not re.search(r"\d\.\d{3}", out) and "1800.0" not in out
+    code, out, _ = run(capsys, "stats", "ds", "--db", db_path)
+    assert code == 0 and "1800 answers per hour, median 2.0 s per task" in out
+    assert re.search(r"alice +6 +4 +2 +0 +1800 +2\.0 ", out), out
+
+
+@pytest.mark.parametrize(("value", "shown"), [(1079.1, "1079"), (12.96, "13"), (4.56, "4.6"), (0.4, "0.4")])
+def test_rates_per_hour_are_whole_numbers_or_one_decimal_under_ten(value: float, shown: str) -> None:
+    from tuiannot.cli.show import rate
+
+    assert rate(value) == shown
+
+
+def test_reports_fit_80_columns_without_cutting_dates_names_or_headers(capsys: pytest.CaptureFixture[str],
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       db_path: Path) -> None:
+    """At 80 columns ``stats`` and ``progress`` cut dates (2023-1…) and headers (annot…)."""
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "80")
+    long_name = "carol-the-second-annotator"
+    rows = [vote(f"item {i}", who, "accept" if (i + j) % 3 else "reject", _timestamp=1_700_000_000 + 60 * i)
+            for i in range(6) for j, who in enumerate(("alice", "bob", long_name))]
+    seed(db_path, "ds", rows)
+    headers = {"progress ds": ["annotator", "answers", "share", "per", "hour", "median", "gold", "agreement",
+                               "holding", "last", "answer"],
+               "stats ds": ["session", "answers", "accept", "reject", "ignore", "per", "hour", "median", "s"],
+               "stats": ["dataset", "answers", "sessions", "first", "last", "answer", "(UTC)"],
+               "iaa ds": ["annotator", "items", "agreement", "Cohen's", "kappa"]}
+    for command, words in headers.items():
+        code, out, err = run(capsys, *command.split(), "--db", db_path)
+        assert (code, err) == (0, "")
+        # the tables fit; a path and the summary lines that name things are left whole, for the terminal to wrap
+        lines = [line for line in out.splitlines() if not line.startswith(("Database: ", "ds: "))]
+        assert max(cell_len(line.rstrip()) for line in lines) <= 80, out
+        assert "…" not in out, out
+        for word in words:
+            assert re.search(rf"(^| ){re.escape(word)}( |$)", out, re.M), (word, out)
+        if command != "iaa ds":
+            assert "2023-11-14" in out and ("22:13" in out or "22:18" in out), out  # a date and its time
+        if command == "iaa ds":
+            assert long_name in out  # there is room for the whole name
+        elif command != "stats":
+            assert "carol-the" in out  # folded: no room

@@ -67,6 +67,24 @@ def test_choice_with_a_label_selected(snap: Callable[..., bool], tmp_path: Path,
     assert snap(app, second_task_one_label_on)
 
 
+def test_choice_in_a_40_by_15_terminal(snap: Callable[..., bool], tmp_path: Path, db_path: Path) -> None:
+    """A small terminal: the text first (six lines, and how many more), the labels wrapped between items, the
+    title down to the names, the keys on two lines; no hint line, no blank margins."""
+    text = ("The trainers are knowledgeable and never pushy. My deadlift form has improved massively in two "
+            "months, the showers are clean, and the early classes start on time even in winter. The staff "
+            "remember your name and nobody hogs the squat rack.")
+    source = write_jsonl(tmp_path / "reviews.jsonl", [{"text": text, "meta": {"source": "gym", "id": "r0001"}}])
+    app = recipe_app("textcat", db_path, str(source), label="POS,NEG,NEUTRAL,MIXED")
+
+    async def first_task(pilot: Any) -> None:
+        screen = await wait_for_task(pilot, text=text)
+        await pilot.pause()
+        more = screen.query_one("#task").border_subtitle
+        assert more is not None and more.endswith("more lines ↓"), more
+
+    assert snap(app, first_task, terminal_size=(40, 15))
+
+
 SPANS_TEXT = "Bank of New York Mellon hired Ann Lee near New York City Hall."
 
 

@@ -152,3 +152,50 @@ def test_a_keymap_that_moves_keys_without_clashing_starts(tmp_path: Path, env: d
     term.send("q")
     assert term.wait_exit() == 0
     assert answers(env["TUIANNOT_DB"]) == [("accept", "text number 0")]
+
+
+SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def sgr_parameters(raw: bytes) -> list[list[str]]:
+    return [re.split("[;:]", m.group(1)) for m in SGR.finditer(raw.decode("utf-8", errors="replace"))]
+
+
+def colours(parameters: list[list[str]]) -> list[str]:
+    """The colour settings among SGR parameters: 30-38, 40-48, 90-97, 100-107 (39 and 49 reset to default)."""
+    found = []
+    for params in parameters:
+        i = 0
+        while i < len(params):
+            p = int(params[i] or 0)
+            if p in (38, 48):  # 38;5;N or 38;2;R;G;B
+                found.append(";".join(params[i:i + (3 if params[i + 1:i + 2] == ["5"] else 5)]))
+                i += 3 if params[i + 1:i + 2] == ["5"] else 5
+                continue
+            if 30 <= p <= 37 or 40 <= p <= 47 or 90 <= p <= 97 or 100 <= p <= 107:
+                found.append(str(p))
+            i += 1
+    return found
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_no_color_sends_no_colour_but_keeps_bold_and_reverse(tmp_path: Path, env: dict[str, str],
+                                                             no_color: bool) -> None:
+    """NO_COLOR=1 still sent grey colour codes (Textual's monochrome filter) (issue 14)."""
+    env = {k: v for k, v in env.items() if k != "NO_COLOR"} | ({"NO_COLOR": "1"} if no_color else {})
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": "alpha first", "meta": {"id": 1}}, {"text": "beta"}])
+    term = Terminal(["textcat", str(source), "--label", "POS,NEG"], env, cols=80, rows=24)
+    term.wait_for("Quit")
+    term.send("1")  # a chosen label: bold and underlined
+    term.wait_for("☑ POS")
+    term.send("a")
+    term.wait_for("beta")
+    term.send("q")
+    assert term.wait_exit() == 0
+    parameters = sgr_parameters(term.raw)
+    if no_color:
+        assert colours(parameters) == []
+    else:
+        assert colours(parameters)  # the check sees colours where there are some
+    flat = [p for params in parameters for p in params]
+    assert "1" in flat and "7" in flat and "4" in flat  # bold, reverse (the number keys), underline (chosen)

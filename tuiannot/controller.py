@@ -226,6 +226,8 @@ class Controller:
         try:
             size = 1  # the first task as soon as possible, then in batches
             stream = self.stream if isinstance(self.stream, Stream) else None
+            if stream is not None and isinstance(stream.source, Source) and stream.source.size <= 1 << 20:
+                stream.source.line_count()  # a small file: counted at once, so the first task says "of N" too
             tasks = self._checkpoint.tasks(self._key) if self._checkpoint is not None else self.stream
             for task in tasks:
                 if self._stop.is_set():

@@ -10,18 +10,27 @@ unmarked. ``--json`` goes through :func:`print_json`, whose JSON escapes those
 characters (``\\uXXXX``) and parses to the very values. Progress and warnings
 (:func:`warn`) go to stderr, so that stdout stays clean for ``--json`` and for
 pipes. Counts are said with :func:`plural`. Rich honours ``NO_COLOR``.
+
+Figures are said as people read them; ``--json`` keeps the report's own values. Rates per hour are whole
+numbers (one decimal under 10), seconds have one decimal, proportions (percent agreement, F, gold accuracy,
+a share) are percentages, chance-corrected coefficients (kappa, alpha, AC1) have two decimals, times are
+``2023-11-14 22:13`` in UTC. Report tables (:func:`report_table`, :func:`print_table`) have no frame and are fitted
+to the terminal: a column narrows to its longest word (headers and times wrap at spaces), names fold, and no
+figure, header or date is cut short at 80 columns.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Optional
+from datetime import datetime, timezone
+from typing import Any, Callable
 
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.measure import Measurement
+from rich.table import Column, Table
 from rich.text import Text
 
-from ..metrics.stats import iso
 from ..sanitize import json_text, one_line
 from ..tasks import ANSWERS
 
@@ -92,27 +101,114 @@ def print_summary(summary: Any, failure: str | None, strict: bool = False) -> in
             print(f"  … and {summary.invalid - len(shown)} more", file=sys.stderr)
     if summary.exhausted:
         print(one_line(summary.note, 600) if summary.note else "The source has no more tasks.")
+    elif summary.note:  # quitting before the end: what the recipe says still counts (where a model was saved)
+        print(one_line(summary.note, 600))
     if failure:
         err(failure)
         return 1
     return 0
 
 
-# -- stats ------------------------------------------------------------------------------------------
+# -- figures and tables -----------------------------------------------------------------------------
+def rate(value: float | None) -> str:
+    """Answers per hour: ``1079``, ``4.5`` (one decimal under 10)."""
+    return "—" if value is None else f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+
+
+def decimal(value: float | None) -> str:
+    """Seconds, answers per input: one decimal."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+def percent(value: float | None) -> str:
+    """A proportion (percent agreement, F, accuracy): ``76.7%``."""
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def coefficient(value: float | None) -> str:
+    """A chance-corrected coefficient (kappa, alpha, AC1; may be negative): ``0.55``."""
+    return "—" if value is None else f"{value:.2f}"
+
+
+def when(value: Any) -> str:
+    """A time (ISO text or a Unix timestamp) as ``2023-11-14 22:13``, in UTC (``--json`` has the seconds)."""
+    if value is None:
+        return "—"
+    try:
+        moment = (datetime.fromtimestamp(value, tz=timezone.utc) if isinstance(value, (int, float))
+                  else datetime.fromisoformat(str(value)))
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError, OSError):
+        return one_line(str(value), 40)
+
+
 def _t(value: Any) -> Text:
     return Text("—" if value is None else one_line(str(value), 80))
 
 
+def name_column(header: str) -> Column:
+    """A column of names (data): folded when the table is short of room, never cut."""
+    return Column(header, overflow="fold")
+
+
+def figure_column(header: str) -> Column:
+    return Column(header, justify="right")
+
+
+def report_table(*columns: str | Column, title: str | None = None) -> Table:
+    """A report's table: a rule under the header, columns two spaces apart, no frame; print it with
+    :func:`print_table`."""
+    return Table(*columns, title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                 show_edge=False, pad_edge=False, collapse_padding=True)
+
+
+GAP = 2  # between the columns of a :func:`report_table`
+
+
+def print_table(console: Console, shown: Table) -> None:
+    """Fit ``shown`` (a :func:`report_table`) to the console's width and print it.
+
+    Rich shrinks the widest columns alike and cuts what no longer fits (``2023-1…``, ``annot…``). Here the
+    columns give up room in steps, each the widest first, until the table fits: headers wrap at their spaces,
+    then cells do (a time puts its hour under its date), then names fold. A figure is never cut."""
+    options = console.options
+    spans = []  # per column: (header's longest word, longest cell word, longest cell line, the header's line)
+    for column in shown.columns:
+        header = Measurement.get(console, options, column.header)
+        cells = [Measurement.get(console, options, cell) for cell in column.cells]
+        spans.append((header.minimum, max((m.minimum for m in cells), default=0),
+                      max((m.maximum for m in cells), default=0), header.maximum))
+    widths = [max(cell_line, header_line) for _, _, cell_line, header_line in spans]
+    room = console.width - GAP * (len(widths) - 1)
+    steps = [[max(header_word, cell_line) for header_word, _, cell_line, _ in spans],  # headers wrap
+             [max(header_word, cell_word) for header_word, cell_word, _, _ in spans],  # cells wrap at spaces
+             [min(max(header_word, cell_word), max(8, header_word)) if column.overflow == "fold"  # names fold
+              else max(header_word, cell_word) for (header_word, cell_word, _, _), column in
+              zip(spans, shown.columns, strict=True)]]
+    for floors in steps:
+        while sum(widths) > room:
+            slack = [i for i, (width, floor) in enumerate(zip(widths, floors, strict=True)) if width > floor]
+            if not slack:
+                break
+            widths[max(slack, key=lambda i: widths[i])] -= 1
+    for column, width in zip(shown.columns, widths, strict=True):
+        column.width = width
+    console.print(shown)
+
+
+# -- stats ------------------------------------------------------------------------------------------
 def print_overview(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     console.print(Text(f"Database: {shown_path(report['database'])}"), soft_wrap=True)
     if not report["datasets"]:
         console.print("No datasets yet.")
         return
-    table = Table("dataset", "answers", "sessions", "first answer", "last answer")
+    datasets = report_table(name_column("dataset"), figure_column("answers"), figure_column("sessions"),
+                            "first answer (UTC)", "last answer (UTC)")
     for row in report["datasets"]:
-        table.add_row(_t(row["dataset"]), _t(row["answers"]), _t(row["sessions"]), _t(row["first"]), _t(row["last"]))
-    console.print(table)
+        datasets.add_row(_t(row["dataset"]), _t(row["answers"]), _t(row["sessions"]), when(row["first"]),
+                         when(row["last"]))
+    print_table(console, datasets)
 
 
 def print_dataset(report: dict[str, Any], console: Console | None = None) -> None:
@@ -122,36 +218,35 @@ def print_dataset(report: dict[str, Any], console: Console | None = None) -> Non
                                 f": {plural(report['answers'], 'answer')} to {plural(report['tasks'], 'question')} "
                                 f"about {plural(report['inputs'], 'input')}, "
                                 f"by {plural(report['sessions'], 'session')}"))
-    console.print(Text(f"First {report['first'] or '—'}, last {report['last'] or '—'}; "
-                       f"{report['answers_per_hour'] or '—'} answers per hour, "
-                       f"median {report['median_seconds'] if report['median_seconds'] is not None else '—'} s "
-                       f"per task"))
-    answers = Table("answer", "count", title="By answer")
+    utc = " UTC" if report["first"] else ""
+    console.print(Text(f"First {when(report['first'])}{utc}, last {when(report['last'])}{utc}; "
+                       f"{rate(report['answers_per_hour'])} answers per hour, "
+                       f"median {decimal(report['median_seconds'])} s per task"))
+    answers = report_table("answer", figure_column("count"), title="By answer")
     for a in ANSWERS:
         answers.add_row(a, str(report["by_answer"][a]))
-    console.print(answers)
+    print_table(console, answers)
     if report["by_label"]:
-        labels = Table("label", *ANSWERS, title="By label")
+        labels = report_table(name_column("label"), *map(figure_column, ANSWERS), title="By label")
         for label, row in report["by_label"].items():
             labels.add_row(_t(label), *(str(row.get(a, 0)) for a in ANSWERS))
-        console.print(labels)
-    sessions = Table("session", "answers", *ANSWERS, "per hour", "median s", "last answer", title="By session")
+        print_table(console, labels)
+    sessions = report_table(name_column("session"),
+                            *map(figure_column, ("answers", *ANSWERS, "per hour", "median s")),
+                            "last answer (UTC)", title="By session")
     for name, s in report["by_session"].items():
         sessions.add_row(_t(name), str(s["answers"]), *(str(s["by_answer"][a]) for a in ANSWERS),
-                         _t(s["answers_per_hour"]), _t(s["median_seconds"]), _t(s["last"]))
-    console.print(sessions)
+                         rate(s["answers_per_hour"]), decimal(s["median_seconds"]), when(s["last"]))
+    print_table(console, sessions)
 
 
 # -- teams ------------------------------------------------------------------------------------------
-FIGURES = ("percent_agreement", "cohens_kappa", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1")
+FIGURES = {"percent_agreement": percent, "cohens_kappa": coefficient, "fleiss_kappa": coefficient,
+           "krippendorff_alpha": coefficient, "gwet_ac1": coefficient}
 
 
 def _f(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return one_line(str(value), 60)
+    return "—" if value is None else one_line(str(value), 60)
 
 
 def print_agreement(report: dict[str, Any], console: Console | None = None) -> None:
@@ -164,18 +259,19 @@ def print_agreement(report: dict[str, Any], console: Console | None = None) -> N
                            f"{plural(len(d.get('annotators') or []), 'annotator')}; "
                            f"{plural(d.get('items_compared', 0), 'item')} compared, "
                            f"{d.get('items_single_annotator', 0)} with one annotator left out"), soft_wrap=True)
-        table = Table("measure", "value", title="Agreement")
-        for key in FIGURES:
+        figures = report_table("measure", figure_column("value"), title="Agreement")
+        for key, shown in FIGURES.items():
             if key in d:
-                table.add_row(key.replace("_", " "), _f(d[key]))
-        console.print(table)
+                figures.add_row(key.replace("_", " "), shown(d[key]))
+        print_table(console, figures)
         pairs = d.get("pairs") or []
         if pairs:
-            table = Table("annotator", "annotator", "items", "agreement", "Cohen's kappa", title="Pairs")
+            pair_table = report_table(name_column("annotator"), name_column("annotator"), figure_column("items"),
+                                      figure_column("agreement"), figure_column("Cohen's kappa"), title="Pairs")
             for p in pairs[:50]:
-                table.add_row(_f(p["a"]), _f(p["b"]), _f(p["items"]), _f(p["percent_agreement"]),
-                              _f(p["cohens_kappa"]))
-            console.print(table)
+                pair_table.add_row(_f(p["a"]), _f(p["b"]), _f(p["items"]), percent(p["percent_agreement"]),
+                                   coefficient(p["cohens_kappa"]))
+            print_table(console, pair_table)
         for note in d.get("notes") or []:
             console.print(Text(f"note: {one_line(str(note), 200)}", style="yellow"))
         return
@@ -183,32 +279,36 @@ def print_agreement(report: dict[str, Any], console: Console | None = None) -> N
     console.print(Text(f"{one_line(str(name))}: spans of {plural(s.get('items', 0), 'item')} by "
                        f"{plural(len(s.get('annotators') or []), 'annotator')}; {s.get('items_compared', 0)} compared"),
                   soft_wrap=True)
-    table = Table("match", "F", title="Span agreement (pairwise F)")
-    table.add_row("strict (same boundaries and label)", _f(s["strict"].get("f")))
-    table.add_row("lenient (overlapping, same label)", _f(s["lenient"].get("f")))
-    console.print(table)
+    matches = report_table("match", figure_column("F"), title="Span agreement (pairwise F)")
+    matches.add_row("strict (same boundaries and label)", percent(s["strict"].get("f")))
+    matches.add_row("lenient (overlapping, same label)", percent(s["lenient"].get("f")))
+    print_table(console, matches)
     by_label = s["strict"].get("by_label") or {}
     if by_label:
-        table = Table("label", "strict F", "lenient F", title="By label")
+        labels = report_table(name_column("label"), figure_column("strict F"), figure_column("lenient F"),
+                              title="By label")
         for label, row in by_label.items():
             lenient = (s["lenient"].get("by_label") or {}).get(label, {})
-            table.add_row(_f(label), _f(row.get("f")), _f(lenient.get("f")))
-        console.print(table)
+            labels.add_row(_f(label), percent(row.get("f")), percent(lenient.get("f")))
+        print_table(console, labels)
 
 
 def print_progress(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     console.print(Text(f"{one_line(report['dataset'])}: {plural(report['answers'], 'answer')} to "
-                       f"{plural(report['inputs_answered'], 'input')} ({_f(report['annotations_per_input'])} per "
-                       f"input); {report['inputs_in_progress']} held by annotators right now"), soft_wrap=True)
-    table = Table("annotator", "answers", "share", "per hour", "median s", "gold", "agreement", "holding",
-                  "last answer", title="Annotators")
+                       f"{plural(report['inputs_answered'], 'input')} ("
+                       f"{decimal(report['annotations_per_input'])} per input); "
+                       f"{report['inputs_in_progress']} held by annotators right now"), soft_wrap=True)
+    people = report_table(name_column("annotator"),
+                          *map(figure_column, ("answers", "share", "per hour", "median s", "gold", "agreement",
+                                               "holding")),
+                          "last answer (UTC)", title="Annotators")
     for p in report["annotators"]:
-        gold = f"{p['gold_accuracy']:.0%} of {p['gold_answered']}" if p["gold_accuracy"] is not None else "—"
-        table.add_row(_f(p["annotator"]), str(p["answers"]), f"{p['share']:.0%}", _f(p["answers_per_hour"]),
-                      _f(p["median_seconds"]), gold, _f(p["agreement_with_others"]), str(p["holding"]),
-                      iso(p["last"]) or "—")
-    console.print(table)
+        gold = f"{percent(p['gold_accuracy'])} of {p['gold_answered']}" if p["gold_accuracy"] is not None else "—"
+        people.add_row(_f(p["annotator"]), str(p["answers"]), f"{p['share']:.0%}", rate(p["answers_per_hour"]),
+                       decimal(p["median_seconds"]), gold, percent(p["agreement_with_others"]), str(p["holding"]),
+                       when(p["last"]))
+    print_table(console, people)
 
 
 def print_aggregate(report: dict[str, Any], console: Console | None = None) -> None:
@@ -223,49 +323,14 @@ def print_aggregate(report: dict[str, Any], console: Console | None = None) -> N
         if len(report["ties"]) > 20:
             console.print(Text(f"  … and {len(report['ties']) - 20} more (all of them in --json)"))
     if report["annotator_accuracy"]:
-        table = Table("annotator", "estimated accuracy", title="Dawid-Skene")
+        accuracy = report_table(name_column("annotator"), figure_column("estimated accuracy"),
+                                title="Dawid-Skene")
         for who, acc in report["annotator_accuracy"].items():
-            table.add_row(_f(who), _f(acc))
-        console.print(table)
+            accuracy.add_row(_f(who), percent(acc))
+        print_table(console, accuracy)
 
 
 # -- training ---------------------------------------------------------------------------------------
-class TrainingDisplay:
-    """A Rich progress line on stderr while spaCy trains: epoch, step, loss, score."""
-
-    def __init__(self, kind: str, max_epochs: Optional[int], max_steps: Optional[int]) -> None:
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                 TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                                 console=stderr_console(), transient=True)
-        self.progress.disable = not self.progress.console.is_terminal
-        self.by_epochs = bool(max_epochs)
-        total = max_epochs if max_epochs else max_steps
-        self.job = self.progress.add_task(f"Training {kind}", total=total, status="starting")
-        self.steps = 0
-        self.epoch = 0
-        self.last = ""
-
-    def __enter__(self) -> "TrainingDisplay":
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def step(self, info: Optional[dict[str, Any]]) -> None:
-        self.steps += 1
-        if info is not None:
-            self.epoch = info.get("epoch", self.epoch)
-            loss = sum(v for v in (info.get("losses") or {}).values())
-            score = info.get("score")
-            self.last = f"loss {loss:.2f} · score {score:.3f}" if score is not None else f"loss {loss:.2f}"
-        status = f"epoch {self.epoch + 1} · step {self.steps}{' · ' + self.last if self.last else ''}"
-        completed = self.epoch if self.by_epochs else self.steps
-        self.progress.update(self.job, completed=completed, status=status)
-
-
 def corpus_report(corpus: Any) -> None:
     """The counts of a corpus, for people (stdout)."""
     console = Console(soft_wrap=True)

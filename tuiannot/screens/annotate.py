@@ -4,6 +4,13 @@ A screen renders a task and emits what the annotator decided as messages
 (:class:`AnnotationScreen.Answered`, :class:`AnnotationScreen.UndoRequested`);
 it knows nothing of files or databases. Keys are Prodigy's, bound with stable
 ids so that a user keymap can move them (see :mod:`tuiannot.screens.app`).
+
+Small terminals: the text comes first. Lines that show nothing (no earlier answer, no warning) take no room
+(:class:`Line`); under :data:`SHORT_ROWS` rows the screen has the class ``-short`` and drops its blank margins,
+keeps the meta to one line and the choice views leave out their hint line. The task box says when there is
+more text above or below (its border titles: the scroll bar alone is a colour, lost under NO_COLOR). The title
+(:class:`TitleBar`) takes the longest form that fits, keeping the session's name; the keys (:class:`KeyBar`,
+instead of Textual's footer, which cut them) wrap by item.
 """
 
 from __future__ import annotations
@@ -16,17 +23,23 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.events import Click, Resize
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.types import CSSPathType
+from textual.visual import VisualType
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..sanitize import one_line
 from ..stream import Position
+from .widgets.label_bar import wrap_items
 from .widgets.task_text import TaskText, safe
 
 LABEL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
+SHORT_ROWS = 20
+"""Below this many rows a screen is short: the text keeps the room that margins and hints would take."""
 
 
 @dataclass
@@ -48,6 +61,13 @@ class Progress:
 
 class AnnotationScreen(Screen[None]):
     CSS_PATH: ClassVar[CSSPathType | None] = "annotate.tcss"
+    CSS = """
+    AnnotationScreen.-short #question { margin: 0; }
+    AnnotationScreen.-short #progress { margin: 0; }
+    AnnotationScreen.-short #meta { max-height: 1; }
+    """
+    SCOPED_CSS = False  # the rules above name the screen's own class (-short), which a scope would put around them
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     VIEW_ID = ""
 
     BINDINGS = [
@@ -91,7 +111,26 @@ class AnnotationScreen(Screen[None]):
         """The screen is composed and can show tasks."""
 
     def on_mount(self) -> None:
+        text = self.query_one("#text")
+        for reactive in ("scroll_y", "virtual_size"):
+            self.watch(text, reactive, self._show_more, init=False)
         self.post_message(self.Ready())
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._show_more)
+
+    @property
+    def short(self) -> bool:
+        """Fewer than :data:`SHORT_ROWS` rows: leave out what the text needs the room for."""
+        return 0 < self.size.height < SHORT_ROWS
+
+    def _show_more(self) -> None:
+        """Say in the task box's border how many lines of the text are above and below what is shown."""
+        text, box = self.query_one("#text"), self.query_one("#task")
+        above = round(text.scroll_y)
+        below = max(0, round(text.max_scroll_y) - above)
+        box.border_title = Text(f"↑ {above} line{'s' if above != 1 else ''} above") if above else None
+        box.border_subtitle = Text(f"{below} more line{'s' if below != 1 else ''} ↓") if below else None
 
     def __init__(self, dataset: str, session: str, labels: list[str], config: dict[str, Any]) -> None:
         super().__init__()
@@ -103,15 +142,15 @@ class AnnotationScreen(Screen[None]):
         self.waiting = True
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title(), id="title")
+        yield TitleBar(self._title(), *self._shorter_titles(), id="title")
         with Vertical(id="task"):
             yield self.text_widget()
             yield Static("", id="meta")
         yield self.question_widget()
-        yield Static("", id="previous")
+        yield Line("", id="previous")
         yield Static("", id="progress")
-        yield Static("", id="warning")
-        yield Footer()
+        yield Line("", id="warning")
+        yield KeyBar()
 
     def text_widget(self) -> Widget:
         return TaskText(id="text")
@@ -126,6 +165,15 @@ class AnnotationScreen(Screen[None]):
         text.append("  ·  session ")
         text.append(one_line(self.session, 40), Style(bold=True))
         return text
+
+    def _shorter_titles(self) -> list[Text]:
+        """The title for narrower terminals, each shorter than the one before; the session's name stays."""
+        bold = Style(bold=True)
+        session = one_line(self.session, 40)
+        return [Text.assemble(" dataset ", (one_line(self.dataset, 60), bold), " · session ", (session, bold)),
+                Text.assemble(" ", (one_line(self.dataset, 60), bold), " · session ", (session, bold)),
+                Text.assemble(" ", (one_line(self.dataset, 12), bold), " · session ", (session, bold)),
+                Text.assemble(" session ", (session, bold))]
 
     # -- showing ---------------------------------------------------------------
     def show_loading(self, message: str = "Loading the next task…") -> None:
@@ -146,7 +194,7 @@ class AnnotationScreen(Screen[None]):
                 meta_text.append(one_line(str(value), 60) + "   ", Style(dim=True, italic=True))
         self.query_one("#meta", Static).update(meta_text)
         self.show_question(task)
-        previous = self.query_one("#previous", Static)
+        previous = self.query_one("#previous", Line)
         if task.get("answer"):
             previous.update(Text.assemble(("  earlier answer: ", "dim"), (str(task["answer"]).upper(), "bold"),
                                           ("  — answer again to keep or change it", "dim")))
@@ -161,33 +209,29 @@ class AnnotationScreen(Screen[None]):
         """Draw the question part (label or choices); each view overrides it."""
 
     def show_progress(self, progress: Progress) -> None:
-        text = Text()
-        text.append(f" {progress.session}", Style(bold=True))
-        text.append(" this session  ·  ")
-        text.append(f"{progress.dataset}", Style(bold=True))
-        text.append(" in the dataset")
+        def item(*parts: tuple[str, Style | None]) -> Text:
+            return Text.assemble(*((part, style or "") for part, style in parts))
+
+        bold = Style(bold=True)
+        items = [item((f"{progress.session:,}", bold), (" this session", None)),
+                 item((f"{progress.dataset:,}", bold), (" in the dataset", None))]
         if progress.target is not None:
-            text.append("  ·  target ")
-            text.append(f"{progress.dataset:,} of {progress.target:,}", Style(bold=True))
-            text.append(" ✓" if progress.dataset >= progress.target else
-                        f" ({progress.dataset / progress.target:.0%})")
+            reached = progress.dataset >= progress.target
+            items.append(item(("target ", None), (f"{progress.dataset:,} of {progress.target:,}", bold),
+                              (" ✓" if reached else f" ({progress.dataset / progress.target:.0%})", None)))
         if progress.source is not None:
-            text.append("  ·  progress ")
-            text.append(f"{progress.source:.0%}", Style(bold=True))
+            items.append(item(("progress ", None), (f"{progress.source:.0%}", bold)))
         elif progress.position is not None:
             position = progress.position
-            text.append("  ·  source line ")
-            text.append(f"{position.line:,}", Style(bold=True))
-            if position.lines is not None:
-                text.append(f" of {max(position.lines, position.line):,}")
-            elif position.share is not None:
-                text.append(f" ({position.share:.0%} of the file before it)")
+            of = (f" of {max(position.lines, position.line):,}" if position.lines is not None else
+                  f" ({position.share:.0%} of the file before it)" if position.share is not None else "")
+            items.append(item(("source line ", None), (f"{position.line:,}", bold), (of, None)))
         if progress.model:
-            text.append("  ·  ")
-            text.append(progress.model, Style(color="cyan"))
+            items.append(Text(one_line(progress.model, 200), Style(color="cyan")))
         if progress.invalid:
-            text.append("  ·  ")
-            text.append(f"{progress.invalid} invalid skipped", Style(color="yellow"))
+            items.append(Text(f"{progress.invalid:,} invalid skipped", Style(color="yellow")))
+        width = self.query_one("#progress", Static).size.width or self.app.size.width
+        text = wrap_items(items, width - 1, gap="  ·  ", indent=" ")  # broken between figures, never inside one
         self.query_one("#progress", Static).update(text)
         warning = self.query_one("#warning", Static)
         warning.update(safe(f"⚠ {progress.last_warning}", "yellow", 300) if progress.last_warning else "")
@@ -259,3 +303,89 @@ class AnnotationScreen(Screen[None]):
 
     async def action_quit(self) -> None:
         await self.app.action_quit()
+
+
+# -- the lines around the task ---------------------------------------------------------------------------------
+class Line(Static):
+    """A line that takes no room while it shows nothing (an earlier answer, a warning)."""
+
+    def __init__(self, content: VisualType = "", *, id: str | None = None) -> None:
+        super().__init__(content, id=id)
+        self.display = bool(content)
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        self.display = bool(content)
+
+
+class TitleBar(Static):
+    """The title line: the first of its forms (longest first) that fits the width, so that a narrow terminal
+    drops words, not the session's name. Given other content with :meth:`update`, it shows that as it is."""
+
+    def __init__(self, *forms: Text, id: str | None = None) -> None:
+        super().__init__(forms[0], id=id)
+        self._forms = list(forms)
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        self._forms = []
+        super().update(content, layout=layout)
+
+    def on_resize(self, event: Resize) -> None:
+        if self._forms:
+            width = self.content_region.width
+            Static.update(self, next((f for f in self._forms if f.cell_len <= width), self._forms[-1]))
+
+
+class KeyBar(Widget):
+    """The screen's keys and what they do, as the user's keymap has them, at the bottom. Where one line cannot
+    hold them they wrap by item (Textual's footer cut them off). A click on a key presses it."""
+
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: auto; background: $footer-background; color: $footer-foreground; }
+    KeyBar > .key-bar--key { text-style: bold; color: $footer-key-foreground; }
+    """
+    COMPONENT_CLASSES = {"key-bar--key"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: list[tuple[int, int, int, str]] = []  # (line, from, to, key) of each key shown, for clicks
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, _: Screen[Any]) -> None:
+        self.refresh(layout=True)
+
+    def keys(self) -> list[tuple[str, str, str]]:
+        """(key, as shown, what it does) of each binding shown, one per action."""
+        shown: dict[str, tuple[str, str, str]] = {}
+        for _, binding, enabled, _ in self.screen.active_bindings.values():
+            if binding.show and enabled and binding.action not in shown:
+                shown[binding.action] = (binding.key, self.app.get_key_display(binding), binding.description)
+        return list(shown.values())
+
+    def _text(self, width: int) -> Text:
+        style = self.get_component_rich_style("key-bar--key")
+        keys = self.keys()
+        items = [Text.assemble((f" {display} ", style), f"{description} ") for _, display, description in keys]
+        self._keys, line, x = [], 0, 0
+        for item, (key, _, _) in zip(items, keys, strict=True):
+            if x and x + item.cell_len > width > 0:
+                line, x = line + 1, 0
+            self._keys.append((line, x, x + item.cell_len, key))
+            x += item.cell_len
+        return wrap_items(items, width, "")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._text(width).split("\n"))
+
+    def render(self) -> Text:
+        return self._text(self.content_region.width)
+
+    def on_click(self, event: Click) -> None:
+        for line, start, end, key in self._keys:
+            if line == event.y and start <= event.x < end:
+                self.app.simulate_key(key)

@@ -7,6 +7,9 @@ waits for it, so the screen never blocks on the source.
 
 A user keymap (``$TUIANNOT_KEYMAP`` or ``~/.tuiannot/keymap.json``, a JSON object
 of binding id to keys, e.g. ``{"accept": "y", "reject": "n"}``) moves keys.
+
+With ``NO_COLOR`` set the app sends no colour at all (no greys either): bold, dim, italic, underline and
+reverse are what tell things apart.
 """
 
 from __future__ import annotations
@@ -109,7 +112,9 @@ class AnnotationApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, controller: Controller) -> None:
-        super().__init__()
+        # NO_COLOR: Textual's own handling turns colours to greys (its Monochrome filter); with native ANSI
+        # colours it strips them instead (its NoColor filter), leaving bold, reverse, underline and italic
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.controller = controller
         self.failure: str | None = None
         components = controller.components

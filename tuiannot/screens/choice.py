@@ -4,11 +4,15 @@
 ``a`` with no label chosen is refused with a short message (as Prodigy does since
 1.14): an empty accept is rarely what the annotator meant. ``x`` says no label fits,
 ``space`` skips; a recipe that wants empty answers sets ``accept_empty`` (textcat's
-``--accept-empty``)."""
+``--accept-empty``).
+
+The hint line under the labels is left out on a short terminal (see :mod:`.annotate`): the text needs the room."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from textual.events import Resize
 
 from .annotate import LABEL_KEYS, AnnotationScreen
 from .widgets.label_bar import LabelBar
@@ -49,7 +53,11 @@ class ChoiceScreen(AnnotationScreen):
         shown = {names[i] for i, o in enumerate(options) if o in self.selected}
         keys = {name: self.key_for(name, default) for name, default in
                 (("accept", "a"), ("reject", "x"), ("ignore", "space"))}
-        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive, keys)
+        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive, keys, hint=not self.short)
+
+    def on_resize(self, event: Resize) -> None:  # (Textual calls the base screen's handler too)
+        if self.current_task is not None:
+            self.call_after_refresh(self._draw)  # the hint line comes and goes with the height
 
     def current_accept(self) -> list[str] | None:
         return list(self.selected)

@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..sanitize import one_line
+from .annotate import KeyBar
 
 
 class DoneScreen(Screen[None]):
@@ -33,12 +34,12 @@ class DoneScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         total = sum(self.by_answer.values())
         text = Text("No more tasks.\n\n", Style(bold=True))
-        text.append(f"This session: {total} answers")
+        text.append(f"This session: {total} answer{'s' if total != 1 else ''}")
         if total:
             text.append(" (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_answer.items())) + ")")
         text.append("\nDataset ")
         text.append(one_line(self.dataset, 60), Style(bold=True))
-        text.append(f": {self.dataset_total} answers in all")
+        text.append(f": {self.dataset_total} answer{'s' if self.dataset_total != 1 else ''} in all")
         if self.invalid:
             text.append(f"\nInvalid records skipped: {self.invalid}", Style(color="yellow"))
         if self.note:
@@ -46,7 +47,7 @@ class DoneScreen(Screen[None]):
         text.append("\n\nEverything is saved. q quits; backspace goes back to the last answer.", Style(dim=True))
         with Vertical(id="done"):
             yield Static(text, id="summary")
-        yield Footer()
+        yield KeyBar()
 
     def action_undo(self) -> None:
         self.post_message(self.UndoRequested())

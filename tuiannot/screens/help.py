@@ -1,4 +1,7 @@
-"""``?``: every key of the current screen, and how to leave."""
+"""``?``: every key of the current screen, and how to leave.
+
+The box scrolls when the terminal is small; its bottom border always says how to leave (the last line may be
+out of sight, and without colour so is the scroll bar)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ class HelpScreen(ModalScreen[None]):
         for key, description in self.rows:
             shown = ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
             table.add_row(Text(shown), Text(one_line(description, 300), overflow="fold"))  # wrapped, not cut
-        with Vertical(id="help"):
+        with Vertical(id="help") as box:
+            box.border_subtitle = "esc closes"
             yield Static(Text("Keys", Style(bold=True)))
             yield Static(table)
             yield Static(Text("Every answer is saved the moment you give it. esc closes this help.",

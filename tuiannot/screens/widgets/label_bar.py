@@ -1,15 +1,41 @@
 """The label bar of the choice views: each label with its number key, chosen ones marked.
 
-Labels are untrusted text: they are made printable and shown literally (no Rich markup).
+Labels are untrusted text: they are made printable and shown literally (no Rich markup). The bar wraps by
+item (:func:`wrap_items`): a label never parts from its key, nor a hint from its key, when the terminal is
+narrow; it is laid out again for each width. Under a short terminal the screen leaves the hint line out
+(the text comes first; ``?`` lists the keys).
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.events import Resize
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from ...sanitize import one_line
+
+
+def wrap_items(items: list[Text], width: int, gap: str | Text = "  ", indent: str = "") -> Text:
+    """``items`` on as few lines of ``width`` cells as they fit, ``gap`` between them, a line broken only
+    between items (an item wider than a line has one to itself, and the widget wraps it); ``indent`` starts
+    each line. ``width`` 0 or less: one line."""
+    gap = gap if isinstance(gap, Text) else Text(gap)
+    text = Text(indent)
+    used = cell_len(indent)
+    for i, item in enumerate(items):
+        size = item.cell_len
+        if i and width > 0 and used + gap.cell_len + size > width:
+            text.append("\n" + indent)
+            used = cell_len(indent)
+        elif i:
+            text.append_text(gap)
+            used += gap.cell_len
+        text.append_text(item)
+        used += size
+    return text
 
 
 class LabelBar(Static):
@@ -19,20 +45,45 @@ class LabelBar(Static):
     LabelBar { height: auto; padding: 0 1; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self._shown: tuple[list[str], set[str], bool, dict[str, str], bool] | None = None
+
     def show_labels(self, labels: list[str], selected: set[str], exclusive: bool,
-                    keys: dict[str, str] | None = None) -> None:
-        """``keys``: the keys that accept, reject and ignore now (a keymap moves them); a, x, space if not given."""
+                    keys: dict[str, str] | None = None, hint: bool = True) -> None:
+        """``keys``: the keys that accept, reject and ignore now (a keymap moves them); a, x, space if not given.
+        ``hint``: the line saying what the keys do (left out where the terminal is short)."""
         keys = {"accept": "a", "reject": "x", "ignore": "space", **(keys or {})}
-        text = Text()
+        self._shown = (labels, selected, exclusive, keys, hint)
+        self._draw()
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        self._shown = None  # something else is shown now: nothing to lay out again on a resize
+        super().update(content, layout=layout)
+
+    def on_resize(self, event: Resize) -> None:
+        if self._shown is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._shown is not None
+        labels, selected, exclusive, keys, hint = self._shown
+        width = self.scrollable_content_region.width  # 0 before the first layout: one line until the resize
+        items = []
         for i, label in enumerate(labels):
             key = "0" if i == 9 else str(i + 1)
             on = label in selected
             mark = ("◉" if on else "○") if exclusive else ("☑" if on else "☐")
-            text.append(f" {key} ", Style(reverse=True, bold=True))
-            text.append(f" {mark} {one_line(label, 40)} ", Style(bold=on, underline=on,
-                                                                   color="bright_green" if on else None))
-            text.append("  ")
-        hint = ("a number picks the label and submits" if exclusive
-                else f"numbers toggle labels · {keys['accept']} submits")
-        text.append(f"\n {hint} · {keys['reject']} rejects · {keys['ignore']} skips", Style(dim=True))
-        self.update(text)
+            items.append(Text.assemble((f" {key} ", Style(reverse=True, bold=True)),
+                                       (f" {mark} {one_line(label, 40)}", Style(bold=on, underline=on,
+                                                                               color="bright_green" if on else None))))
+        text = wrap_items(items, width, "   ")
+        if hint:
+            says = (["a number picks the label and submits"] if exclusive
+                    else ["numbers toggle labels", f"{keys['accept']} submits"])
+            says += [f"{keys['reject']} rejects", f"{keys['ignore']} skips"]
+            line = wrap_items([Text(s) for s in says], width, " · ", indent=" ")
+            line.stylize(Style(dim=True))
+            text.append("\n")
+            text.append_text(line)
+        Static.update(self, text)
