@@ -555,3 +555,68 @@ def test_the_fast_encoder_gives_what_sentence_transformers_gives() -> None:
     theirs = SentenceTransformer(str(gt.get_model_path()), device="cpu").encode(texts)
     assert ours.shape == theirs.shape == (5, 384)
     assert numpy.abs(ours - theirs).max() < 1e-4
+
+
+def encoder_folder(tmp_path: Path, width: int = WIDTH) -> Path:
+    """A sentence-transformers folder's configuration (a transformer, then mean pooling); no weights."""
+    folder = tmp_path / "encoder"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"hidden_size": width}))
+    (folder / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": width,
+                                                                  "pooling_mode_mean_tokens": True}))
+    return folder
+
+
+def test_a_new_classifier_does_not_wait_for_its_encoder_until_its_first_update(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: --teach with the encoder took 6-9 s to its first question, most of it loading the encoder.
+    A new classifier (zero weights, no opinion) is built and scores at once; the encoder loads on a thread
+    and the first update waits for it."""
+    import threading
+
+    from tuiannot.nlp.encoders import SentenceEncoding, encoder_width
+
+    folder = encoder_folder(tmp_path)
+    assert encoder_width(str(folder)) == WIDTH
+    release = threading.Event()
+    toy = ToySentenceEncoder()
+
+    def slow_load(name: str) -> ToySentenceEncoder:
+        assert release.wait(30), "the encoder was never needed"
+        return toy
+
+    monkeypatch.setattr(encoders_module, "encode_sentences", SentenceEncoding())
+    monkeypatch.setattr(encoders_module, "load_encoder", slow_load)
+    monkeypatch.setattr(encoders_module, "leave_a_core_free", lambda: None)
+    made: list[TextcatLearner] = []
+    builder = threading.Thread(target=lambda: made.append(TextcatLearner.blank("en", ["POS"], encoder=str(folder))))
+    builder.start()
+    builder.join(20)
+    assert made, "building the classifier waited for the encoder"
+    learner = made[0]
+    assert learner.scores(["a good film"])[0]["POS"] == pytest.approx(0.5) and toy.encoded == []
+    assert not encoders_module.encode_sentences.ready(str(folder.resolve()))
+    release.set()
+    teach(learner)  # the first update waits for the encoder, then learns from it
+    assert toy.encoded
+    scores = learner.scores(["a superb film", "a dreadful film"])
+    assert scores[0]["POS"] > 0.55 and scores[1]["POS"] < 0.45, scores
+
+
+def test_an_encoder_that_fails_to_load_in_the_background_says_why_at_the_first_update(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuiannot.nlp.encoders import SentenceEncoding
+
+    def broken(name: str) -> Any:
+        raise UserError(f"encoder {name}: cannot load it (OSError: no weights)")
+
+    monkeypatch.setattr(encoders_module, "encode_sentences", SentenceEncoding())
+    monkeypatch.setattr(encoders_module, "load_encoder", broken)
+    learner = TextcatLearner.blank("en", ["POS"], encoder=str(encoder_folder(tmp_path)))
+    with pytest.raises(UserError, match="no weights"):
+        teach(learner, rounds=1)
+    with pytest.raises(UserError, match="not a folder, and no installed package"):  # a wrong name: at once
+        TextcatLearner.blank("en", ["POS"], encoder=str(tmp_path / "missing"))

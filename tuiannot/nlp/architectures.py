@@ -89,7 +89,15 @@ def sentence_vectors(encoder: str, scale: float = 1.0) -> "Model[list[Doc], Any]
 def _sentence_vectors_forward(model: "Model", docs: list["Doc"], is_train: bool) -> tuple[Any, Callable]:
     if not docs:
         return model.ops.alloc2f(0, 0), lambda d_out: []
-    rows = encoders.encode_sentences(model.attrs["encoder"], [doc.text for doc in docs])  # one cache per process
+    name, width = model.attrs["encoder"], model.attrs.get("untrained_width", 0)
+    if width and not is_train and not encoders.encode_sentences.ready(name):
+        # a new classifier, never updated: its weights over these features are all zero, so its scores do
+        # not depend on them. Zeros of the encoder's width serve until the encoder has loaded (see
+        # tuiannot.nlp.encoders): the first screen does not wait seconds for PyTorch.
+        return model.ops.alloc2f(len(docs), width), lambda d_out: []
+    if is_train:
+        model.attrs["untrained_width"] = 0  # from the first update on, the features matter
+    rows = encoders.encode_sentences(name, [doc.text for doc in docs])  # one cache per process
     return model.ops.asarray2f(rows * model.attrs["scale"]), lambda d_out: []
 
 

@@ -10,6 +10,12 @@ transformers alone (:class:`MeanPooledEncoder`), which starts seconds sooner
 than sentence-transformers. :data:`encode_sentences` keeps each loaded encoder
 and the embeddings of recent texts once per process: the encoder is frozen, so a
 text is encoded once however often it is scored.
+
+An encoder takes seconds to load (PyTorch, transformers, the weights), so it
+loads on a thread of its own while the first screen comes up: a new classifier
+over it (all zero weights, no opinion) needs no encoding until its first update,
+and :mod:`tuiannot.nlp.architectures` gives such a classifier zeros of the right
+width until then (:func:`encoder_width` reads the width from the folder).
 """
 
 from __future__ import annotations
@@ -36,6 +42,24 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
 
     Nothing is fetched from the network: the Hugging Face libraries are told to stay offline.
     """
+    path = encoder_path(name)
+    try:
+        if _mean_pooled(path):
+            return MeanPooledEncoder(path)
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(path), device="cpu")
+    except ImportError:
+        raise UserError(f"a sentence encoder needs PyTorch, transformers and sentence-transformers: {INSTALL_HINT}"
+                        ) from None
+    except Exception as e:  # the libraries raise many kinds for a broken folder
+        raise UserError(f"encoder {path}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+                        ) from None
+
+
+def encoder_path(name: str) -> Path:
+    """The model folder of an encoder named by folder or installed package, checked without loading it (fast:
+    a wrong name is an error before anything heavy is imported)."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # whatever the environment says: nothing leaves this machine
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own progress bar is enough
@@ -56,18 +80,27 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
             raise UserError(f"encoder {name!r}: the package carries no model folder (get_model_path or MODEL_DIR)")
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise UserError(f"encoder {path}: not a sentence-transformers model folder (no modules.json or config.json)")
-    try:
-        if _mean_pooled(path):
-            return MeanPooledEncoder(path)
-        from sentence_transformers import SentenceTransformer
+    return path
 
-        return SentenceTransformer(str(path), device="cpu")
-    except ImportError:
-        raise UserError(f"a sentence encoder needs PyTorch, transformers and sentence-transformers: {INSTALL_HINT}"
-                        ) from None
-    except Exception as e:  # the libraries raise many kinds for a broken folder
-        raise UserError(f"encoder {path}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
-                        ) from None
+
+def encoder_width(name: str) -> int | None:
+    """How many numbers the encoder gives per text, read from its folder's configuration (None if it does not
+    say): a new classifier over it can then be built before the encoder is loaded."""
+    import json
+
+    try:
+        path = encoder_path(name)
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        pooling = [m for m in modules if m["type"].rsplit(".", 1)[-1] == "Pooling"]
+        if pooling:
+            config = json.loads((path / pooling[0]["path"] / "config.json").read_text(encoding="utf-8"))
+            width = config.get("word_embedding_dimension")
+            if isinstance(width, int) and width > 0 and modules[-1]["type"].rsplit(".", 1)[-1] in ("Pooling",
+                                                                                                 "Normalize"):
+                return width
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UserError):
+        pass
+    return None
 
 
 def _mean_pooled(path: Path) -> bool:
@@ -144,10 +177,14 @@ def default_encoder() -> str | None:
 
 def encoder_reference(name: str) -> str:
     """How a pipeline's config names an encoder: a folder by its absolute path (the pipeline may be loaded
-    from elsewhere), a package by its name. The encoder is loaded here, so a wrong name fails now."""
+    from elsewhere), a package by its name. The name is checked here, so a wrong one fails now, and the
+    encoder starts loading on a thread of its own (:meth:`SentenceEncoding.preload`)."""
     path = Path(name).expanduser()
-    encode_sentences.encoder(str(path.resolve()) if path.is_dir() else name)
-    return str(path.resolve()) if path.is_dir() else name
+    reference = str(path.resolve()) if path.is_dir() else name
+    if reference not in encode_sentences._encoders:  # noqa: SLF001 (one already loaded, a test's, say: nothing to check)
+        encoder_path(reference)
+    encode_sentences.preload(reference)
+    return reference
 
 
 class SentenceEncoding:
@@ -165,11 +202,46 @@ class SentenceEncoding:
         from collections import OrderedDict
 
         self._encoders: dict[str, Encoder] = {}
+        self._loading: dict[str, threading.Thread] = {}
+        self._failed: dict[str, BaseException] = {}
         self._rows: dict[str, OrderedDict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def encoder(self, name: str) -> Encoder:
+    def preload(self, name: str) -> None:
+        """Start loading ``name`` on a thread of its own (seconds: PyTorch and transformers are imported), so that
+        the first screen need not wait for it; :meth:`encoder` waits for that load. The thread is not a daemon:
+        the interpreter waits for it rather than stop it inside PyTorch (which aborts the process)."""
+        import threading
+
         with self._lock:
+            if name in self._encoders or name in self._loading:
+                return
+            thread = threading.Thread(target=self._load, args=(name,), name="tuiannot-encoder")
+            self._loading[name] = thread
+        thread.start()
+
+    def _load(self, name: str) -> None:
+        try:
+            encoder = load_encoder(name)
+            leave_a_core_free()
+        except BaseException as e:  # noqa: BLE001 (kept for whoever needs the encoder: it raises there)
+            with self._lock:
+                self._failed[name] = e
+        else:
+            with self._lock:
+                self._encoders[name] = encoder
+
+    def ready(self, name: str) -> bool:
+        """Whether the encoder is loaded (never waits)."""
+        return name in self._encoders
+
+    def encoder(self, name: str) -> Encoder:
+        thread = self._loading.get(name)
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            if name in self._failed:
+                raise self._failed[name]
             if name not in self._encoders:
                 self._encoders[name] = load_encoder(name)
             return self._encoders[name]

@@ -474,6 +474,13 @@ def add_textcat(nlp: "Language", labels: list[str], ngram_size: int = 1, encoder
     else:
         model = bow
     textcat = cast("TextCategorizer", nlp.add_pipe("textcat_multilabel", config={"model": model}))
+    if encoder:
+        from .encoders import encoder_width
+
+        width = encoder_width(encoder)
+        for node in textcat.model.walk():  # new, all zero weights: no need to wait for the encoder until trained
+            if node.name == "sentence_vectors" and width:
+                node.attrs["untrained_width"] = width
     for label in labels:
         textcat.add_label(label)
     sample = Example.from_dict(nlp.make_doc("text"), {"cats": {label: 0.0 for label in labels}})

@@ -47,11 +47,12 @@ def teach_components(kind: str, stream: Any, labels: list[str], *, lang: str, mo
             raise UserError(f"--encoder is for a new classifier: {model} has one already")
         learner = TextcatLearner(nlp, labels, encoder=encoder) if nlp is not None \
             else TextcatLearner.blank(lang, labels, encoder=encoder)
-        if learner.encoder:  # loaded now (a saved model's encoder may have gone): an error before the screen starts
-            from ..nlp.encoders import encode_sentences, leave_a_core_free
+        if learner.encoder:  # checked now (a saved model's encoder may have gone): an error before the screen
+            from ..nlp.encoders import encode_sentences, encoder_path  # starts; loaded beside the first screen
 
-            encode_sentences.encoder(learner.encoder)
-            leave_a_core_free()
+            if not encode_sentences.ready(learner.encoder):
+                encoder_path(learner.encoder)
+            encode_sentences.preload(learner.encoder)
     elif model:
         learner = NerLearner(nlp if nlp is not None else load_nlp(model=model), labels)
     else:
