@@ -9,7 +9,8 @@
     screen writes in the same frame as the photo when the photo was prefetched;
     if it shows "Loading the image…" instead, until half-blocks are written after
     that. Each key is sent --pause seconds after the previous photo appeared.
-    Goal: median <= 100 ms.
+    With ``--graphics sixel`` (or ``kitty``), until the whole Sixel image (or
+    Kitty transmission) has been written after the file name. Goal: median <= 100 ms.
 (b) decode and render one photo, in this process, for every photo: read the
     file, hash it, decode it (JPEG draft mode, downscaled to 512 px, EXIF
     applied), fit it to the 160x48 layout's image area and turn it into
@@ -18,13 +19,14 @@
 Afterwards the database must hold one ``accept`` per key, for the photos in
 order, and ``q`` must end the app with exit code 0.
 
-    python bench/image_latency.py [--keys 80] [--pause 0.05] [--folder PATH]
+    python bench/image_latency.py [--keys 80] [--pause 0.05] [--folder PATH] [--graphics sixel]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sqlite3
 import statistics
@@ -44,11 +46,11 @@ COLUMNS, LINES = 160, 48
 
 def photo_order(folder: Path) -> list[str]:
     """The files the app serves, in order: sorted, recursive, the same content only once."""
-    from tuiannot.images import decode
+    from tuiannot.images import decode, tasks
 
     seen: set[str] = set()
     order = []
-    for path in decode.image_files(folder):
+    for path in tasks.image_files(folder):
         digest = decode.digest_of(path.read_bytes())
         if digest not in seen:
             seen.add(digest)
@@ -56,9 +58,13 @@ def photo_order(folder: Path) -> list[str]:
     return order
 
 
-def measure_keys(folder: Path, files: list[str], work: Path, args: argparse.Namespace) -> tuple[list[float], bool]:
-    db = work / "keys.db"
-    argv = [*tuiannot_argv(), "image", str(folder), "--label", "CAT", "--db", str(db), "--dataset", "bench"]
+def measure_keys(folder: Path, files: list[str], work: Path, args: argparse.Namespace, graphics: str = "auto",
+                 program: list[str] | None = None, quiet: bool = False) -> tuple[list[float], bool]:
+    """Key to next photo in the pty; ``graphics`` is passed as ``--graphics`` and ``program`` replaces the
+    ``tuiannot`` command (bench/image_libs.py runs the app with another renderer patched in)."""
+    db = work / f"keys-{time.monotonic_ns()}.db"
+    argv = [*(program or tuiannot_argv()), "image", str(folder), "--label", "CAT", "--db", str(db),
+            "--dataset", "bench", "--graphics", graphics]
     app = PtyApp(argv, columns=COLUMNS, lines=LINES, env=app_env(work))
     keys = min(args.keys, len(files) - 1)
     latencies: list[float] = []
@@ -71,25 +77,30 @@ def measure_keys(folder: Path, files: list[str], work: Path, args: argparse.Name
         (prefetched), so the photo counts as shown when its file name has been written; if
         "Loading the image…" was written instead, when half-blocks have been written after it.
         Incremental (each chunk looked at once, with an overlap for text split between chunks),
-        so that the detector's own cost does not grow with the size of a frame."""
+        so that the detector's own cost does not grow with the size of a frame.
+        With ``--graphics sixel`` (or ``kitty``) the photo is shown when, after its file name, a
+        whole Sixel image (DCS ... ST) (or Kitty transmission, up to its last chunk) has been written."""
         deadline = time.monotonic() + timeout
         target = f"file: {name}"
         found = drawn = False
         pos = since
+        found_at = since  # the start of the chunk in which the name was found
         overlap = b""  # the end of what was read before: a name or an escape sequence cut by a read
         while True:
             if len(app.output) > pos:
                 chunk = bytes(app.output[pos:])
-                pos = len(app.output)
+                start, pos = pos, len(app.output)
                 text = strip_ansi((overlap + chunk).decode("utf-8", "replace"))
                 overlap = (overlap + chunk)[-512:]
                 if not found and target in text:
-                    found = True
+                    found, found_at = True, max(since, start - len(overlap))
                     after = text[text.index(target):]
                     # shown with the image, unless the screen said it is still loading it
                     drawn = "Loading the image" not in after or "▀" in after.rsplit("Loading the image", 1)[1]
                 elif found and not drawn:
                     drawn = "▀" in text.rsplit("Loading the image", 1)[-1]
+                if found and graphics in ("sixel", "kitty"):
+                    drawn = _pixels_written(bytes(app.output[found_at:]), graphics)
                 if found and drawn:
                     return time.monotonic()
             remaining = deadline - time.monotonic()
@@ -99,7 +110,8 @@ def measure_keys(folder: Path, files: list[str], work: Path, args: argparse.Name
 
     try:
         wait_shown(files[0], 0, timeout=30)
-        print(f"  first photo on screen {time.monotonic() - app.spawned_at:.2f} s after start")
+        if not quiet:
+            print(f"  first photo on screen {time.monotonic() - app.spawned_at:.2f} s after start")
         app.drain(0.5)
         for i in range(1, keys + 1):
             since = len(app.output)
@@ -125,11 +137,26 @@ def measure_keys(folder: Path, files: list[str], work: Path, args: argparse.Name
     stored = [json.loads(c)["meta"]["file"] for _, c in rows]
     in_order = stored == files[:len(latencies)]
     slowest = sorted(range(len(latencies)), key=lambda i: -latencies[i])[:3]
-    print("  slowest keys: " + ", ".join(f"{i + 1} ({files[i + 1]}, {latencies[i] * 1000:.0f} ms)" for i in slowest))
-    print(f"  answers stored: {len(rows)} (expected {len(latencies)}); photos in order: {in_order}; "
-          f"all 'accept': {all(a == 'accept' for a, _ in rows)}")
-    print(f"  quit with q: exit code {code}; summary printed: {'Saved ' + str(len(latencies)) + ' answers' in tail}")
+    if not quiet:
+        print("  slowest keys: " + ", ".join(f"{i + 1} ({files[i + 1]}, {latencies[i] * 1000:.0f} ms)"
+                                             for i in slowest))
+        print(f"  answers stored: {len(rows)} (expected {len(latencies)}); photos in order: {in_order}; "
+              f"all 'accept': {all(a == 'accept' for a, _ in rows)}")
+        print(f"  quit with q: exit code {code}; summary printed: "
+              f"{'Saved ' + str(len(latencies)) + ' answers' in tail}")
     return latencies, ok and in_order and len(rows) == len(latencies) and code == 0
+
+
+def _pixels_written(raw: bytes, graphics: str) -> bool:
+    """Whether ``raw`` holds a whole Sixel image (DCS ... q ... ST) or a whole Kitty transmission."""
+    if graphics == "sixel":
+        sixel = re.search(rb"\x1bP[0-9;]*q", raw)
+        return sixel is not None and raw.find(b"\x1b\\", sixel.end()) > 0
+    start = raw.find(b"\x1b_Ga=T")
+    if start < 0:
+        return False
+    last = re.search(rb"\x1b_Gm=0[^\x1b]*\x1b\\", raw[start:])
+    return last is not None or re.match(rb"\x1b_G[^;]*m=0[^\x1b]*\x1b\\", raw[start:]) is not None
 
 
 def measure_render(folder: Path, files: list[str]) -> dict[str, list[float]]:
@@ -157,6 +184,8 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=80, help="keys to time (default 80; at most the photos - 1)")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between a photo appearing and the next key")
     parser.add_argument("--folder", type=Path, default=FOLDER)
+    parser.add_argument("--graphics", default="auto", choices=("auto", "halfcell", "sixel", "kitty", "ascii"),
+                        help="passed to tuiannot image (default auto: half-blocks, as the pty never answers)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     args = parser.parse_args()
     if not args.folder.is_dir():
@@ -176,7 +205,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="image-", dir=BENCH_DIR))
     try:
         print(f"(a) key 'a' to next photo visible, paced ({args.pause * 1000:.0f} ms after each photo):")
-        keys, checks_ok = measure_keys(args.folder, files, work, args)
+        keys, checks_ok = measure_keys(args.folder, files, work, args, graphics=args.graphics)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -6,7 +6,11 @@ import base64
 import io
 import os
 import pty
+import re
+import select
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -50,6 +54,34 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
                      + chunk(b"IEND", b""))
     return path
+
+
+def sixel_decode(data: str) -> tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]]:
+    """A minimal Sixel decoder: (width, height, {(x, y): (r, g, b) in 0-100}), later passes over earlier."""
+    body = data[data.index("q") + 1:data.rindex("\x1b\\")]
+    colors: dict[int, tuple[int, int, int]] = {}
+    pixels: dict[tuple[int, int], tuple[int, int, int]] = {}
+    x = y = current = width = height = 0
+    for token in re.finditer(r'"(\d+);(\d+);(\d+);(\d+)|#(\d+)(?:;2;(\d+);(\d+);(\d+))?|!(\d+)([?-~])|([?-~$-])', body):
+        raster, select_, repeat, single = token.group(1), token.group(5), token.group(9), token.group(11)
+        if raster:
+            width, height = int(token.group(3)), int(token.group(4))
+        elif select_:
+            current = int(select_)
+            if token.group(6) is not None:
+                colors[current] = (int(token.group(6)), int(token.group(7)), int(token.group(8)))
+        elif single == "$":
+            x = 0
+        elif single == "-":
+            x, y = 0, y + 6
+        else:
+            count, char = (int(repeat), token.group(10)) if repeat else (1, single)
+            for _ in range(count):
+                for bit in range(6):
+                    if (ord(char) - 63) & (1 << bit):
+                        pixels[(x, y + bit)] = colors[current]
+                x += 1
+    return width, height, pixels
 
 
 def image_app(source: Path, db_path: Path, labels: str = "CAT", session: str = "alice", **args):
@@ -274,20 +306,34 @@ def test_every_renderer_produces_output() -> None:
     assert cells[0][0].style.color.triplet == (0, 18, 103)  # 4711 = 0x001267
     assert render.kitty_delete(4711) == "\x1b_Ga=d,d=I,i=4711,q=2\x1b\\"
     sixel = render.sixel_encode(image)
-    assert sixel.startswith("\x1bP0;1;0q") and sixel.endswith("\x1b\\")
-    width, height, pixels = render.sixel_decode(sixel)
+    assert sixel.startswith("\x1bP") and sixel.endswith("\x1b\\")
+    width, height, pixels = sixel_decode(sixel)
     assert (width, height) == (8, 6) and len(pixels) == 48
     assert pixels[(0, 0)] == (100, 0, 0) and pixels[(7, 5)] == (0, 0, 100)
 
 
 def test_sixel_round_trip_on_a_photo_like_image() -> None:
     image = Image.effect_noise((37, 23), 80).convert("RGB")
-    quantized = image.quantize(colors=128, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).convert("RGB")
-    width, height, pixels = render.sixel_decode(render.sixel_encode(image))
+    quantized = image.quantize(colors=128, method=Image.Quantize.FASTOCTREE).convert("RGB")
+    width, height, pixels = sixel_decode(render.sixel_encode(image))
     assert (width, height) == (37, 23) and len(pixels) == 37 * 23
-    for (x, y), color in pixels.items():
-        r, g, b = quantized.getpixel((x, y))
-        assert color == (r * 100 // 255, g * 100 // 255, b * 100 // 255)
+    assert len(set(pixels.values())) <= 128
+    for (x, y), color in pixels.items():  # the palette's colours in percent, rounded
+        assert all(abs(c - v * 100 / 255) <= 0.5 for c, v in zip(color, quantized.getpixel((x, y)), strict=True))
+
+
+def test_sixel_is_textual_images_encoder_and_asks_the_terminal_nothing() -> None:
+    """The adopted encoder (128 colours); importing it must not import the parts of textual-image that
+    query the terminal at import (textual_image.renderable, textual_image.widget)."""
+    from textual_image._sixel import SixelOptions, image_to_sixels
+
+    image = Image.effect_noise((40, 30), 60).convert("RGB")
+    assert render.sixel_encode(image) == image_to_sixels(image, SixelOptions(colors=128))
+    code = ("import sys; from PIL import Image; from tuiannot.images import render; "
+            "render.sixel_encode(Image.new('RGB', (4, 6))); "
+            "print(sorted(m for m in sys.modules if m.startswith('textual_image')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "textual_image._sixel" in out and "renderable" not in out and "widget" not in out
 
 
 def test_overlays_and_sizes() -> None:
@@ -314,6 +360,57 @@ def _pty(rows: int = 40, cols: int = 120) -> tuple[int, int]:
 
 
 PLAIN_ENV = {"TERM": "xterm-256color"}
+KITTY_ENV = {"TERM": "xterm-kitty", "KITTY_WINDOW_ID": "1"}
+DA1, KITTY_Q, CELL_Q = b"\x1b[c", b"kitty", b"\x1b[16t"
+
+
+class FakeTerminal:
+    """The other end of a pty: answers each query written to it from ``replies`` (DA1, KITTY_Q, CELL_Q
+    -> bytes), each ``delay`` seconds after it came, and keeps what was written in ``written``."""
+
+    QUERY = re.compile(rb"\x1b_G[^\x1b]*\x1b\\|\x1b\[16t|\x1b\[c")
+
+    def __init__(self, master: int, replies: dict[bytes, bytes], delay: float = 0.0) -> None:
+        self.master, self.replies, self.delay = master, replies, delay
+        self.written = b""
+        self.answered = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        scanned = 0
+        while not self._stop.is_set():
+            if not select.select([self.master], [], [], 0.02)[0]:
+                continue
+            try:
+                self.written += os.read(self.master, 4096)
+            except OSError:
+                return
+            for m in self.QUERY.finditer(self.written, scanned):
+                scanned = m.end()
+                kind = KITTY_Q if m.group(0).startswith(b"\x1b_G") else m.group(0)
+                if kind in self.replies:
+                    time.sleep(self.delay)
+                    os.write(self.master, self.replies[kind])
+                    self.answered += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def pending_input(fd: int) -> bytes:
+    """What is waiting to be read on the terminal ``fd`` (what the app would read next), in raw mode."""
+    import termios
+    import tty
+
+    tty.setraw(fd, termios.TCSANOW)
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, 4096)
+    except BlockingIOError:
+        return b""
 
 
 def test_detection_on_a_terminal_that_never_answers() -> None:
@@ -324,11 +421,37 @@ def test_detection_on_a_terminal_that_never_answers() -> None:
         elapsed = time.monotonic() - start
         assert chosen.mode == "halfcell" and "no reply" in chosen.reason
         assert elapsed < 1.0
-        written = os.read(master, 4096)
-        assert written.endswith(b"\x1b[c") and b"\x1b_G" in written  # the queries went out, nothing else
+        assert os.read(master, 4096) == b"\x1b[c"  # the attributes alone were asked for, nothing else
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_detection_leaves_no_reply_to_become_keys_on_a_slow_link() -> None:
+    """Kitty over SSH, the replies later than the timeout: only the device attributes were asked for,
+    so only their reply (which Textual drops) arrives after detection, not a Kitty or cell-size reply
+    (``ESC _ G i = 3 1 ; O K``, which Textual would read as the keys G, i, 3, 1, ...)."""
+    master, slave = _pty()
+    fake = FakeTerminal(master, {DA1: b"\x1b[?62;c", KITTY_Q: b"\x1b_Gi=31;OK\x1b\\", CELL_Q: b"\x1b[6;20;10t"},
+                        delay=0.6)
+    try:
+        chosen = terminal.detect("auto", fd_in=slave, fd_out=slave, env=KITTY_ENV, timeout=0.1)
+        assert chosen.mode == "kitty" and "going by the environment" in chosen.reason
+        wait_until_true(lambda: fake.answered >= 1, 3)
+        time.sleep(0.1)
+        assert FakeTerminal.QUERY.findall(fake.written) == [DA1]  # (after it, the late reply's echo)
+        assert pending_input(slave) == b"\x1b[?62;c"
+    finally:
+        fake.stop()
+        os.close(master)
+        os.close(slave)
+
+
+def wait_until_true(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
 
 
 def test_detection_on_a_terminal_of_size_zero_asks_nothing() -> None:
@@ -344,34 +467,30 @@ def test_detection_on_a_terminal_of_size_zero_asks_nothing() -> None:
         os.close(slave)
 
 
-def _answering(master: int, reply: bytes) -> threading.Thread:
-    def answer() -> None:
-        seen = b""
-        while not seen.endswith(b"\x1b[c"):
-            seen += os.read(master, 4096)
-        os.write(master, reply)
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    return thread
-
-
-@pytest.mark.parametrize("reply,env,mode", [
-    (b"\x1b[?62;4;22c", PLAIN_ENV, "sixel"),
-    (b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t\x1b[?62;22c", {"TERM": "xterm-kitty", "KITTY_WINDOW_ID": "1"}, "kitty"),
-    (b"\x1b_Gi=31;OK\x1b\\\x1b[?62;22c", {"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, "halfcell"),
-    (b"\x1b[?1;2c", PLAIN_ENV, "halfcell"),
+@pytest.mark.parametrize("replies,env,mode,cell,asked", [
+    ({DA1: b"\x1b[?62;4;22c", CELL_Q: b"\x1b[6;18;9t"}, PLAIN_ENV, "sixel", (9, 18), [DA1, CELL_Q + DA1]),
+    ({KITTY_Q: b"\x1b_Gi=31;OK\x1b\\", CELL_Q: b"\x1b[6;20;10t", DA1: b"\x1b[?62;22c"}, KITTY_ENV, "kitty",
+     (10, 20), [DA1, KITTY_Q, CELL_Q + DA1]),
+    ({KITTY_Q: b"\x1b_Gi=31;OK\x1b\\", DA1: b"\x1b[?62;22c"}, {"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"},
+     "halfcell", (10, 20), [DA1]),
+    ({DA1: b"\x1b[?1;2c"}, PLAIN_ENV, "halfcell", (10, 20), [DA1]),
 ])
-def test_detection_reads_the_replies(reply: bytes, env: dict, mode: str) -> None:
+def test_detection_reads_the_replies(replies: dict, env: dict, mode: str, cell: tuple, asked: list) -> None:
+    """A second round only after the terminal answered the first, asking only what a pixel renderer needs."""
     master, slave = _pty()
+    fake = FakeTerminal(master, replies)
     try:
-        thread = _answering(master, reply)
         chosen = terminal.detect("auto", fd_in=slave, fd_out=slave, env=env, timeout=2.0)
-        thread.join(1)
-        assert chosen.mode == mode
-        if mode == "kitty":
-            assert chosen.cell == (10, 20)
+        assert chosen.mode == mode and chosen.cell == cell
+        assert fake.written.startswith(DA1)
+        second = fake.written[len(DA1):]
+        for part in asked[1:]:
+            assert (b"\x1b_G" if part == KITTY_Q else part) in second
+        if len(asked) == 1:
+            assert second == b""
+        assert pending_input(slave) == b""  # every reply was read by the detection
     finally:
+        fake.stop()
         os.close(master)
         os.close(slave)
 
@@ -585,7 +704,7 @@ async def test_pixel_renderers_in_the_app(tmp_path: Path, db_path: Path, folder:
             elif mode == "kitty":
                 assert "\U0010EEEE" in text
             else:
-                assert "\x1bP0;1;0q" in text
+                assert re.search("\x1bP[0-9;]*q", text) and text.count("\x1b\\") == 1
             await pilot.press("a")
             await ready(pilot, "b.jpg")
         assert box_of(stored(db_path, mode)[0]) == [("CAT", 66, 34, 67, 33)]

@@ -16,13 +16,14 @@ show); every function is pure, so each renderer is tested on its output.
     once (``a=T,U=1``) and the cells hold U+10EEEE with row/column diacritics
     and the image id in their colour, so Textual lays it out as text.
 ``sixel``
-    DEC Sixel (up to 256 colours), written into the frame at the widget's place.
+    DEC Sixel (128 colours), written into the frame at the widget's place, encoded
+    by textual-image (the one part of that library tuiannot uses: its half-cell
+    renderer is slower, its detection blocks at import; see bench/README.md).
 """
 
 from __future__ import annotations
 
 import base64
-import re
 import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -369,92 +370,16 @@ def kitty_placeholders(image_id: int, cols: int, rows: int) -> list[list[Segment
 
 
 # -- Sixel -------------------------------------------------------------------------------------------------
-_SIXEL_RUN = re.compile(rb"([\x3f-\x7e])\1{3,}")
+SIXEL_COLORS = 128  # textual-image's default, 256, costs time and bytes for a small gain (bench/README.md)
 
 
-def sixel_encode(image: Any, max_colors: int = 128) -> str:
-    """``image`` as a DEC Sixel sequence (DCS ... ST), quantised to at most ``max_colors`` colours."""
-    import numpy as np
-    from PIL import Image
+def sixel_encode(image: Any, max_colors: int = SIXEL_COLORS) -> str:
+    """``image`` as a DEC Sixel sequence (DCS ... ST), quantised to at most ``max_colors`` colours.
 
-    image = image.convert("RGB")
-    w, h = image.size
-    quantized = image.quantize(colors=max(2, min(256, max_colors)), method=Image.Quantize.FASTOCTREE,
-                               dither=Image.Dither.NONE)
-    palette = quantized.getpalette() or []
-    indices = np.asarray(quantized, dtype=np.int16)
-    used = sorted(int(i) for i in np.unique(indices))
-    out = [f'\x1bP0;1;0q"1;1;{w};{h}']
-    for i in used:
-        r, g, b = palette[3 * i:3 * i + 3]
-        out.append(f"#{i};2;{r * 100 // 255};{g * 100 // 255};{b * 100 // 255}")
-    bands = -(-h // 6)
-    padded = np.full((bands * 6, w), 256, dtype=np.int16)  # 256: no colour (the rows below the image)
-    padded[:h] = indices
-    padded = padded.reshape(bands, 6, w)
-    bits = np.zeros((257, bands, w), dtype=np.uint8)  # bits[colour, band, x]: the six pixels of that colour
-    band_index = np.arange(bands)[:, None]
-    column = np.arange(w)[None, :]
-    for r in range(6):
-        bits[padded[:, r, :], band_index, column] |= np.uint8(1 << r)
-    present = bits[:256].any(axis=2)  # [colour, band]
-    chars = bits + np.uint8(63)
-    for band in range(bands):
-        lines = []
-        for i in np.flatnonzero(present[:, band]).tolist():
-            data = chars[i, band].tobytes().rstrip(b"?")
-            data = _SIXEL_RUN.sub(lambda m: b"!%d%s" % (len(m.group(0)), m.group(1)), data)
-            lines.append(f"#{i}" + data.decode("ascii"))
-        out.append("$".join(lines) + "-")
-    out.append("\x1b\\")
-    return "".join(out)
+    textual-image's encoder (its pure function: importing ``textual_image.renderable`` or
+    ``textual_image.widget`` would query the terminal at import, and block). bench/image_libs.py
+    measured it against the encoder tuiannot had before: 10 % faster, 13 % fewer bytes, the same colours.
+    """
+    from textual_image._sixel import SixelOptions, image_to_sixels
 
-
-def sixel_decode(data: str) -> tuple[int, int, dict[tuple[int, int], tuple[int, int, int]]]:
-    """A minimal Sixel decoder (for tests): (width, height, {(x, y): (r, g, b) in 0-100})."""
-    body = data[data.index("q") + 1:data.rindex("\x1b\\")]
-    colors: dict[int, tuple[int, int, int]] = {}
-    pixels: dict[tuple[int, int], tuple[int, int, int]] = {}
-    x = y = 0
-    current = 0
-    width = height = 0
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == '"':
-            m = re.match(r'"(\d+);(\d+);(\d+);(\d+)', body[i:])
-            assert m
-            width, height = int(m.group(3)), int(m.group(4))
-            i += m.end()
-            continue
-        if ch == "#":
-            m = re.match(r"#(\d+)(?:;2;(\d+);(\d+);(\d+))?", body[i:])
-            assert m
-            current = int(m.group(1))
-            if m.group(2) is not None:
-                colors[current] = (int(m.group(2)), int(m.group(3)), int(m.group(4)))
-            i += m.end()
-            continue
-        if ch == "$":
-            x = 0
-        elif ch == "-":
-            x, y = 0, y + 6
-        elif ch == "!":
-            m = re.match(r"!(\d+)(.)", body[i:])
-            assert m
-            for _ in range(int(m.group(1))):
-                _sixel_put(pixels, x, y, ord(m.group(2)) - 63, colors[current])
-                x += 1
-            i += m.end()
-            continue
-        elif "?" <= ch <= "~":
-            _sixel_put(pixels, x, y, ord(ch) - 63, colors[current])
-            x += 1
-        i += 1
-    return width, height, pixels
-
-
-def _sixel_put(pixels: dict, x: int, y: int, bits: int, color: tuple[int, int, int]) -> None:
-    for b in range(6):
-        if bits & (1 << b):
-            pixels[(x, y + b)] = color
+    return image_to_sixels(image.convert("RGB"), SixelOptions(colors=max(2, min(256, max_colors))))

@@ -2,11 +2,17 @@
 
 :func:`detect` chooses a renderer of :mod:`.render` for ``--graphics auto``. It
 never blocks: not a terminal, a size of zero, tmux/screen, ``TERM=linux``/``dumb``
-or ``NO_COLOR`` decide without asking anything; otherwise one round of queries is
-written (the Kitty graphics query, the cell size ``CSI 16 t`` when the window size
-has no pixels, and Primary Device Attributes ``CSI c``, which every terminal
-answers, last) and the replies are read until the attributes arrive or
-``timeout`` passes, whichever is first. No reply at all means environment hints
+or ``NO_COLOR`` decide without asking anything; otherwise Primary Device
+Attributes ``CSI c``, which every terminal answers, is asked alone and its reply
+read until it arrives or ``timeout`` passes. Only a terminal that answered in time
+is asked more, in a second round closed by ``CSI c`` again and only for what a
+pixel renderer needs: the Kitty graphics query where Kitty's placeholders could be
+used, the cell size ``CSI 16 t`` when the window size has no pixels and Sixel or
+Kitty is possible. The reason: a reply that arrives after the app has started is
+read by Textual, which drops a late ``CSI c`` reply but turns a Kitty or cell-size
+reply into key presses (``ESC _ G i = 3 1 ; O K`` types ``G``, ``i``, ``3``, ``1``,
+...: labels), which is what asking everything at once does over a slow SSH link
+(bench/image_libs.py measures it). No reply at all means environment hints
 (``KITTY_WINDOW_ID``, ``TERM``, ``TERM_PROGRAM``) or half-blocks. This must run
 before ``App.run()``: Textual's input thread would swallow the replies.
 """
@@ -88,57 +94,69 @@ def _placeholders_supported(env: Mapping[str, str]) -> bool:
     return bool(env.get("KITTY_WINDOW_ID")) or term in ("xterm-kitty", "xterm-ghostty") or program == "ghostty"
 
 
-def query_terminal(fd_in: int, fd_out: int, timeout: float, ask_cell: bool) -> dict[str, Any]:
-    """Write the queries and read the replies until Device Attributes arrive or ``timeout`` passes.
+def query_terminal(fd_in: int, fd_out: int, timeout: float, ask_cell: bool,
+                   ask_kitty: bool = False) -> dict[str, Any]:
+    """Ask in up to two rounds (see the module's docstring) and read the replies.
 
-    Returns ``{"answered": bool, "kitty": bool, "sixel": bool, "cell": (w, h) | None}``.
-    The terminal is put in non-canonical, no-echo mode for the read and restored after.
+    Returns ``{"answered": bool, "kitty": bool, "sixel": bool, "cell": (w, h) | None, "rtt": s | None}``.
+    Round two waits at most ``timeout`` + 3 of round one's round trips. The terminal is put in
+    non-canonical, no-echo mode for the reads and restored after.
     """
     import termios
 
-    result: dict[str, Any] = {"answered": False, "kitty": False, "sixel": False, "cell": None}
+    result: dict[str, Any] = {"answered": False, "kitty": False, "sixel": False, "cell": None, "rtt": None}
     saved = termios.tcgetattr(fd_in)
     raw = termios.tcgetattr(fd_in)
     raw[3] &= ~(termios.ICANON | termios.ECHO)
     raw[6][termios.VMIN], raw[6][termios.VTIME] = 0, 0
     buffer = ""
+    complete = False
     try:
         termios.tcsetattr(fd_in, termios.TCSANOW, raw)
-        query = _KITTY_QUERY + ("\x1b[16t" if ask_cell else "") + "\x1b[c"
-        os.write(fd_out, query.encode("ascii"))
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            ready, _, _ = select.select([fd_in], [], [], remaining)
-            if not ready:
-                break
-            chunk = os.read(fd_in, 4096)
-            if not chunk:
-                break
-            buffer += chunk.decode("latin-1")
-            if _DA1.search(buffer):
-                result["answered"] = True
-                break
+        start = time.monotonic()
+        buffer, complete = _exchange(fd_in, fd_out, "\x1b[c", buffer, 1, start + timeout)
+        if complete:
+            rtt = result["rtt"] = time.monotonic() - start
+            result["answered"] = True
+            da1 = _DA1.search(buffer)
+            result["sixel"] = bool(da1 and "4" in da1.group(1).split(";"))
+            second = (_KITTY_QUERY if ask_kitty else "") + (
+                "\x1b[16t" if ask_cell and (ask_kitty or result["sixel"]) else "")
+            if second:
+                buffer, complete = _exchange(fd_in, fd_out, second + "\x1b[c", buffer, 2,
+                                             time.monotonic() + timeout + 3 * rtt)
     except OSError:
-        pass
+        complete = False
     finally:
         try:
-            if not result["answered"]:
+            if not complete:
                 termios.tcflush(fd_in, termios.TCIFLUSH)  # a reply arriving late must not become key presses
             termios.tcsetattr(fd_in, termios.TCSANOW, saved)
         except OSError:
             pass
-    da1 = _DA1.search(buffer)
-    if da1:
-        result["sixel"] = "4" in da1.group(1).split(";")
     kitty = _KITTY_REPLY.search(buffer)
     result["kitty"] = bool(kitty and kitty.group(1) == "OK")
     cell = _CELL_REPLY.search(buffer)
     if cell and int(cell.group(1)) > 0 and int(cell.group(2)) > 0:
         result["cell"] = (int(cell.group(2)), int(cell.group(1)))
     return result
+
+
+def _exchange(fd_in: int, fd_out: int, query: str, buffer: str, replies: int, deadline: float) -> tuple[str, bool]:
+    """Write ``query`` and read until ``buffer`` holds ``replies`` DA1 replies (True) or ``deadline`` (False)."""
+    os.write(fd_out, query.encode("ascii"))
+    while len(_DA1.findall(buffer)) < replies:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return buffer, False
+        ready, _, _ = select.select([fd_in], [], [], remaining)
+        if not ready:
+            return buffer, False
+        chunk = os.read(fd_in, 4096)
+        if not chunk:
+            return buffer, False
+        buffer += chunk.decode("latin-1")
+    return buffer, True
 
 
 def detect(requested: str = "auto", *, fd_in: int | None = None, fd_out: int | None = None,
@@ -169,7 +187,8 @@ def detect(requested: str = "auto", *, fd_in: int | None = None, fd_out: int | N
     if term == "linux":
         return Graphics("halfcell", colors, cell, "the Linux console")
     assert fd_in is not None and fd_out is not None
-    replies = query_terminal(fd_in, fd_out, timeout, ask_cell=size[2] == 0 or size[3] == 0)
+    replies = query_terminal(fd_in, fd_out, timeout, ask_cell=size[2] == 0 or size[3] == 0,
+                             ask_kitty=_placeholders_supported(env))
     if replies["cell"]:
         cell = replies["cell"]
     if not replies["answered"]:
