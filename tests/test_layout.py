@@ -17,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tuiannot"
 HEADLESS = ("errors", "tasks", "sanitize", "sources", "stream", "components", "controller", "storage", "metrics",
-            "data", "nlp", "team")
+            "data", "nlp", "team", "resume", "llm")
 """The core scripts and notebooks use: it imports no Textual, no screen and no command line."""
 MAX_LINES = 650
 MAX_TOP_LEVEL_MODULES = 8

@@ -187,6 +187,8 @@ class Controller:
         if not self._closed:
             self._closed = True
             self._stop.set()
+            if isinstance(self.stream, Stream):
+                self.stream.stop()  # a step waiting on a slow server returns now, not after its timeout
             self._flush_updates()
             if self._thread is not None and self._thread is not threading.current_thread():
                 # it may be inside the stream (scoring a window with a model): let it finish, not be cut
@@ -234,7 +236,7 @@ class Controller:
                     return
                 batch.append(_Entry(task, position=stream.position if stream is not None else None,
                                     record=stream.record if stream is not None else None,
-                                    invalid=stream.invalid if stream is not None else 0))
+                                    invalid=stream.invalid_before if stream is not None else 0))
                 if len(batch) >= size:
                     self._offer(db, batch, offered)
                     if size == 1 and stream is not None and isinstance(stream.source, Source):

@@ -12,6 +12,10 @@ The stream knows where in the source the task it last yielded was read
 before it), also through a reordering step that reads ahead and yields in its own
 order (``--teach``): each task keeps its record's place. The screen shows that
 place, not how far the reading has got, so read-ahead never looks like progress.
+A step that reads ahead but keeps the order (``--llm``, which asks a model about
+the tasks ahead of the annotator: ``reorder(step, keeps_order=True)``) leaves the
+stream resumable: its tasks still come in the source's order, so a checkpoint
+still means "everything before this record is done".
 """
 
 from __future__ import annotations
@@ -56,12 +60,18 @@ class Stream:
         self.warnings: deque[str] = deque(maxlen=MAX_KEPT_WARNINGS)
         self.on_warning: Callable[[str], None] | None = None
         self._steps: list[Step] = []
-        self._reorders: list[Callable[[Iterator[Task]], Iterator[Task]]] = []
+        self._reorders: list[tuple[Callable[[Iterator[Task]], Iterator[Task]], bool]] = []
+        self.stop_hooks: list[Callable[[], None]] = []  # told by stop(): a step waiting on something else returns
+        self._invalid_before = 0  # invalid records read before the record of the task last yielded
 
-    def reorder(self, transform: Callable[[Iterator[Task]], Iterator[Task]]) -> "Stream":
+    def reorder(self, transform: Callable[[Iterator[Task]], Iterator[Task]], *, keeps_order: bool = False
+                ) -> "Stream":
         """Add a whole-stream step (it sees the tasks as they come and yields them in its own order,
-        e.g. the most informative first); warnings and progress stay the source's."""
-        self._reorders.append(transform)
+        e.g. the most informative first); warnings and progress stay the source's.
+
+        ``keeps_order``: the step yields the tasks it is given in the order given (changed or not, some perhaps
+        left out), however far it reads ahead; the stream then stays :attr:`resumable`."""
+        self._reorders.append((transform, keeps_order))
         return self
 
     def map(self, step: Step) -> "Stream":
@@ -112,8 +122,20 @@ class Stream:
 
     @property
     def resumable(self) -> bool:
-        """Whether a resume may seek: a seekable source, read in order (no reordering step)."""
-        return isinstance(self.source, Source) and self.source.seekable and not self._reorders
+        """Whether a resume may seek: a seekable source, read in order (no step that changes the order)."""
+        return isinstance(self.source, Source) and self.source.seekable \
+            and all(keeps_order for _, keeps_order in self._reorders)
+
+    @property
+    def invalid_before(self) -> int:
+        """Invalid records read before the record of the task last yielded: :attr:`invalid` when that task was
+        read, which a step reading ahead has gone past (what a resume checkpoint should save)."""
+        return self._invalid_before if self._reorders else self.invalid
+
+    def stop(self) -> None:
+        """The reader is closing: a step waiting on something slow (a model server's reply) stops waiting."""
+        for hook in self.stop_hooks:
+            hook()
 
     def note(self, reason: str) -> None:
         """For steps: report a problem with the current record that does not drop it."""
@@ -146,20 +168,48 @@ class Stream:
         if not self._reorders:
             yield from self._tasks()
             return
-        places: OrderedDict[Any, tuple[int, int, int] | None] = OrderedDict()
+        if all(keeps_order for _, keeps_order in self._reorders):
+            yield from self._in_order()
+            return
+        places: OrderedDict[Any, tuple[tuple[int, int, int] | None, int]] = OrderedDict()
 
         def placed(tasks: Iterator[Task]) -> Iterator[Task]:
             for task in tasks:
-                places[task.get("_task_hash")] = self._place
+                places[task.get("_task_hash")] = (self._place, self.invalid)
                 if len(places) > MAX_PLACES_KEPT:
                     places.popitem(last=False)
                 yield task
 
         tasks = placed(self._tasks())
-        for transform in self._reorders:
+        for transform, _ in self._reorders:
             tasks = transform(tasks)
         for task in tasks:
-            self._place = places.pop(task.get("_task_hash"), None)
+            self._place, self._invalid_before = places.pop(task.get("_task_hash"), (None, self.invalid))
+            yield task
+
+    def _in_order(self) -> Iterator[Task]:
+        """Through steps that keep the order: each task's place is the first one read with its key (those of
+        tasks a step left out are passed over)."""
+        places: deque[tuple[Any, tuple[int, int, int] | None, int]] = deque()
+
+        def placed(tasks: Iterator[Task]) -> Iterator[Task]:
+            for task in tasks:
+                places.append((task.get("_task_hash"), self._place, self.invalid))
+                if len(places) > MAX_PLACES_KEPT:
+                    places.popleft()
+                yield task
+
+        tasks = placed(self._tasks())
+        for transform, _ in self._reorders:
+            tasks = transform(tasks)
+        for task in tasks:
+            key = task.get("_task_hash")
+            if any(entry[0] == key for entry in places):
+                while places[0][0] != key:
+                    places.popleft()
+                _, self._place, self._invalid_before = places.popleft()
+            else:
+                self._place, self._invalid_before = None, self.invalid
             yield task
 
     def _tasks(self) -> Iterator[Task]:

@@ -4,7 +4,10 @@
 ``spans`` allows them (span categorisation, view ``spans_manual``). Tokens are
 spaCy's (``spacy.blank(lang)``, or the model's own with ``--model``); tasks that
 carry tokens keep them. ``--patterns`` (entity-ruler JSONL) and ``--model`` (a
-pipeline with an entity recogniser) suggest spans for the annotator to correct.
+pipeline with an entity recogniser) suggest spans for the annotator to correct;
+so does ``--llm URL``, a model behind an OpenAI-compatible server (see
+:mod:`tuiannot.llm`), whose spans are added to the patterns' where they fit and
+whose provenance every answer keeps in ``_llm``.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import typer
 from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
-from .options import (BatchOpt, DatasetOpt, ExcludeOpt, LabelOpt, LoaderOpt, OutputOpt, SourceArg, SpanModelOpt,
-                      StrategyOpt, TeachOpt, TokenizerLangOpt)
+from .options import (BatchOpt, DatasetOpt, ExcludeOpt, LabelOpt, LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt,
+                      LlmOpt, LoaderOpt, OutputOpt, PromptOpt, SourceArg, SpanModelOpt, StrategyOpt, TeachOpt,
+                      TokenizerLangOpt)
 
 PatternsOpt = Annotated[Optional[str], typer.Option(
     "--patterns", help="JSONL of entity-ruler patterns whose matches are suggested.", show_default=False)]
@@ -28,10 +32,14 @@ SplitOpt = Annotated[bool, typer.Option("--split-sents", help="One task per sent
 def span_components(source: str, label: str, *, view_id: str, lang: str, model: str | None,
                     patterns: str | None, split_sents: bool, dataset: str | None, loader: str | None,
                     exclude: str | None, teach: bool = False, strategy: str = "uncertainty",
-                    batch_size: int = 10, output: str | None = None) -> dict[str, Any]:
+                    batch_size: int = 10, output: str | None = None, llm: str | None = None,
+                    llm_model: str | None = None, prompt: str | None = None, llm_concurrency: int = 4,
+                    llm_key_env: str | None = None) -> dict[str, Any]:
+    from ..llm.suggest import check_llm_options
     from ..nlp.load import load_nlp
     from ..nlp.spans import Suggester, align_spans, load_patterns, split_sentences, task_tokens
 
+    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model)
     labels = keyed_labels(label, "PERSON,ORG")
     overlapping = view_id == "spans_manual"
     stream = Stream(annotation_source(source, loader))
@@ -66,7 +74,7 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
         components["stored_view"] = "ner"  # a yes/no question about one span is Prodigy's "ner" view
         return {"dataset": dataset or Path(source).stem, "labels": labels, "exclude": parse_labels(exclude),
                 **components}
-    return {
+    result: dict[str, Any] = {
         "dataset": dataset or Path(source).stem,
         "stream": stream,
         "view_id": view_id,
@@ -75,22 +83,39 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
         "exclude_by": "input",  # suggestions may change between runs: a text answered once is not asked again
         "exclude": parse_labels(exclude),
     }
+    if llm:
+        from ..llm import llm_suggester
+
+        asker = llm_suggester(llm, kind="spans", labels=labels, model=llm_model, prompt=prompt,
+                              overlapping=overlapping, concurrency=llm_concurrency, key_env=llm_key_env)
+        stream.reorder(asker, keeps_order=True)  # asks ahead, hands on in order: a restart still seeks
+        stream.stop_hooks.append(asker.stop)
+        result.update(asker.components())
+        result["config"]["llm"] = asker.model
+    return result
 
 
 @recipe("ner", help="Mark named entities (no overlaps) with the keyboard; spaCy tokens.")
 def ner(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model: SpanModelOpt = None,
         patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
         loader: LoaderOpt = None, exclude: ExcludeOpt = None, teach: TeachOpt = False,
-        strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None
-        ) -> dict[str, Any]:
+        strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None,
+        llm: LlmOpt = None, llm_model: LlmModelOpt = None, prompt: PromptOpt = None,
+        llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="ner_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude,
-                           teach=teach, strategy=strategy, batch_size=batch_size, output=output)
+                           teach=teach, strategy=strategy, batch_size=batch_size, output=output, llm=llm,
+                           llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
+                           llm_key_env=llm_key_env)
 
 
 @recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")
 def spans(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model: SpanModelOpt = None,
           patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
-          loader: LoaderOpt = None, exclude: ExcludeOpt = None) -> dict[str, Any]:
+          loader: LoaderOpt = None, exclude: ExcludeOpt = None, llm: LlmOpt = None, llm_model: LlmModelOpt = None,
+          prompt: PromptOpt = None, llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None
+          ) -> dict[str, Any]:
     return span_components(source, label, view_id="spans_manual", lang=lang, model=model, patterns=patterns,
-                           split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude)
+                           split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude, llm=llm,
+                           llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
+                           llm_key_env=llm_key_env)

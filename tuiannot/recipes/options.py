@@ -50,6 +50,26 @@ SpanModelOpt = Annotated[Optional[str], typer.Option(
                           "(tuiannot vectors) to add a recogniser to.", show_default=False)]
 
 
+# -- --llm: suggestions from a model behind an OpenAI-compatible server (textcat, ner, spans) ------------
+LlmOpt = Annotated[Optional[str], typer.Option(
+    "--llm", metavar="URL", help="Base URL of an OpenAI-compatible server (llama-server, vLLM, Ollama, LM Studio), "
+                                 "e.g. http://127.0.0.1:8080/v1: each task goes to its model ahead of you and the "
+                                 "answer is shown as a suggestion to confirm or correct.", show_default=False)]
+LlmModelOpt = Annotated[Optional[str], typer.Option(
+    "--llm-model", metavar="NAME", help="With --llm: the model to ask. Default: the first the server lists.",
+    show_default=False)]
+PromptOpt = Annotated[Optional[str], typer.Option(
+    "--prompt", metavar="FILE", help="With --llm: a prompt file (TOML: system, template with {text} {labels} "
+                                     "{descriptions} {examples}, [labels.NAME] description, [[examples]]). "
+                                     "Default: a prompt for the task.", show_default=False)]
+LlmConcurrencyOpt = Annotated[int, typer.Option(
+    "--llm-concurrency", metavar="N", min=1, max=64, help="With --llm: requests in flight at once.")]
+LlmKeyEnvOpt = Annotated[Optional[str], typer.Option(
+    "--llm-key-env", metavar="NAME", help="With --llm: the environment variable holding the API key (sent as a "
+                                          "Bearer token; never printed or stored). Default: OPENAI_API_KEY, if set.",
+    show_default=False)]
+
+
 # -- the runner's: added to every recipe that does not declare them ----------------------------
 DbOpt = Annotated[Optional[str], typer.Option(
     "--db", help="Database file. Default: $TUIANNOT_DB, else ~/.tuiannot/tuiannot.db.", show_default=False)]

@@ -4,6 +4,12 @@ One label asks a yes/no question about it (``accept`` = the label applies,
 ``reject`` = it does not; view ``classification``). Several labels ask a
 choice (view ``choice``): number keys toggle labels and ``a`` submits, or with
 ``--exclusive`` one number key picks the label and submits.
+
+``--model`` (a spaCy classifier) or ``--llm URL`` (a model behind an
+OpenAI-compatible server, see :mod:`tuiannot.llm`) suggests: the labels it picks
+start out selected in a choice; for a yes/no question the task's meta shows the
+classifier's scores, or the LLM's answer (``llm: accept``). With ``--llm`` every
+task keeps what was suggested, and how, in ``_llm`` beside the person's answer.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import typer
 from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
-from .options import (BatchOpt, DatasetOpt, EncoderOpt, ExcludeOpt, LabelOpt, LoaderOpt, OutputOpt, SourceArg,
-                      StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
+from .options import (BatchOpt, DatasetOpt, EncoderOpt, ExcludeOpt, LabelOpt, LlmConcurrencyOpt, LlmKeyEnvOpt,
+                      LlmModelOpt, LlmOpt, LoaderOpt, OutputOpt, PromptOpt, SourceArg, StrategyOpt, TeachLangOpt,
+                      TeachOpt, TextcatModelOpt)
 
 
 def ask_about(stream: Stream, labels: list[str]) -> str:
@@ -65,7 +72,15 @@ def textcat(
                            "that match are asked about first.", show_default=False)] = None,
     lang: TeachLangOpt = "en",
     encoder: EncoderOpt = "auto",
+    llm: LlmOpt = None,
+    llm_model: LlmModelOpt = None,
+    prompt: PromptOpt = None,
+    llm_concurrency: LlmConcurrencyOpt = 4,
+    llm_key_env: LlmKeyEnvOpt = None,
 ) -> dict[str, Any]:
+    from ..llm.suggest import check_llm_options
+
+    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model)
     labels = keyed_labels(label, "POS,NEG")
     stream = Stream(annotation_source(source, loader)).map(_move_label_to_meta)
     if teach:
@@ -79,7 +94,7 @@ def textcat(
     view_id = ask_about(stream, labels)
     if model:
         stream.map(_model_scores(model, labels, threshold, exclusive and len(labels) > 1))
-    return {
+    components: dict[str, Any] = {
         "dataset": dataset or Path(source).stem,
         "stream": stream,
         "view_id": view_id,
@@ -87,6 +102,17 @@ def textcat(
         "config": {"choice_style": "single" if exclusive else "multiple", "accept_empty": accept_empty},
         "exclude": parse_labels(exclude),
     }
+    if llm:
+        from ..llm import llm_suggester
+
+        suggester = llm_suggester(llm, kind="textcat", labels=labels, model=llm_model, prompt=prompt,
+                                  exclusive=exclusive and len(labels) > 1, concurrency=llm_concurrency,
+                                  key_env=llm_key_env)
+        stream.reorder(suggester, keeps_order=True)  # asks ahead, hands on in order: a restart still seeks
+        stream.stop_hooks.append(suggester.stop)
+        components.update(suggester.components())
+        components["config"]["llm"] = suggester.model
+    return components
 
 
 def _model_scores(model: str, labels: list[str], threshold: float, exclusive: bool) -> Any:
