@@ -104,7 +104,8 @@ def test_a_spacy_pipeline_answers_too(tmp_path: Path, db_path: Path, capsys: pyt
     ruler.add_patterns([{"label": "ORG", "pattern": "Acme Corp"}])  # type: ignore[attr-defined]
     nlp.meta["name"] = "rules"
     nlp.to_disk(tmp_path / "pipeline")
-    source = write_jsonl(tmp_path / "ents.jsonl", [{"text": "Ann Lee joined Acme Corp today."}, {"text": "Nothing here."}])
+    source = write_jsonl(tmp_path / "ents.jsonl", [{"text": "Ann Lee joined Acme Corp today."},
+                                                   {"text": "Nothing here."}])
     code, out, err = run(capsys, "model-annotate", "ents", source, "--task", "ner", "--label", "ORG",
                          "--model", tmp_path / "pipeline", "--db", db_path)
     assert code == 0, err
@@ -129,3 +130,107 @@ def test_usage_errors_are_one_line(tmp_path: Path, db_path: Path, capsys: pytest
                          "--db", db_path)
     assert code == 1 and out == ""
     assert_one_line_error(err, said)
+
+
+# -- humans where models disagree ---------------------------------------------------------------------------------
+def test_people_are_asked_only_where_the_model_annotators_disagree(tmp_path: Path, db_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tuiannot.controller import answer_all
+
+    from .helpers import recipe_controller
+
+    source = reviews(tmp_path)
+    other = {**REVIEWS, "it is a phone": {"labels": ["POS"]}, "battery died": {"labels": []}}
+    for name, replies in (("small", REVIEWS), ("large", other)):
+        with LLMServer(replies, models=(name,)) as server:
+            code, _, err = run(capsys, "model-annotate", "models", source, "--task", "textcat", "--label",
+                               "POS,NEG,NEU", "--llm", server.url, "--db", db_path)
+            assert code == 0, err
+    controller = recipe_controller("textcat", db_path, str(source), label="POS,NEG,NEU", dataset="people",
+                                   ask_humans="disagree", from_dataset="models", db=str(db_path))
+    try:
+        asked: list[str] = []
+        answer_all(controller, lambda task: asked.append(task["text"]) or ("accept", ["NEU"]))
+        summary = controller.close()
+    finally:
+        controller.db.close()
+    assert asked == ["it is a phone", "battery died"]  # the two the models answered alike are left to them
+    assert summary.note is not None and "2 inputs the model annotators agree on (llm-large, llm-small; at least 2 " \
+        "alike) were left to them; 2 went to people." in summary.note
+    assert len(stored(db_path, "people")) == 2
+
+
+def test_min_agree_and_the_refusals(tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tuiannot.errors import UserError
+
+    from .helpers import recipe_controller
+
+    def model_vote(text: str, who: str, labels: list[str]) -> dict[str, Any]:
+        return {"text": text, "answer": "accept", "accept": labels, "_session_id": f"models-{who}",
+                "_view_id": "choice", "_llm": {"model": who}}
+
+    texts = ["one", "two", "three"]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
+    votes = {"one": ["X", "X", "Y"], "two": ["X", "Y", "Z"], "three": ["Y", "Y", "Y"]}
+    seed(db_path, "models", [*(model_vote(text, who, [label]) for text, labels in votes.items()
+                               for who, label in zip("abc", labels, strict=True)),
+                             # a person's answer in the models' dataset is not a model's: it changes nothing
+                             {"text": "one", "answer": "accept", "accept": ["Z"], "_session_id": "models-alice",
+                              "_view_id": "choice"}])
+
+    def asked(**options: Any) -> list[str]:
+        controller = recipe_controller("textcat", db_path, str(source), label="X,Y,Z", dataset="people",
+                                       ask_humans="disagree", from_dataset="models", db=str(db_path), **options)
+        try:
+            served = []
+            while (task := controller.next_task(timeout=10)) is not None:
+                served.append(task["text"])
+                controller.answer("ignore")
+            return served
+        finally:
+            controller.close()
+            controller.db.close()
+            with tuiannot_connect(db_path) as db:
+                db.drop_dataset("people")
+
+    assert asked() == ["one", "two"]  # unanimous by default
+    assert asked(min_agree=2) == ["two"]  # two of three alike settle "one"
+    with pytest.raises(UserError, match="between 2 and the 3 model annotators"):
+        asked(min_agree=4)
+    code, _, err = run(capsys, "textcat", source, "--label", "X,Y", "--ask-humans", "disagree", "--from", "models",
+                       "--dataset", "models", "--db", db_path)
+    assert code == 1 and "annotate into another dataset than 'models'" in err
+    code, _, err = run(capsys, "textcat", source, "--label", "X,Y", "--from", "models", "--db", db_path)
+    assert code == 1 and "--from and --min-agree go with --ask-humans disagree" in err
+    seed(db_path, "solo", [model_vote("one", "a", ["X"])])
+    code, _, err = run(capsys, "textcat", source, "--label", "X,Y", "--ask-humans", "disagree", "--from", "solo",
+                       "--db", db_path)
+    assert code == 1 and "has 1 model annotator; it needs two or more" in err
+
+
+def test_span_answers_agree_when_their_spans_do(tmp_path: Path, db_path: Path) -> None:
+    from .helpers import recipe_controller
+
+    def spans_vote(text: str, who: str, spans: list[tuple[int, int, str]]) -> dict[str, Any]:
+        return {"text": text, "answer": "accept", "_session_id": f"models-{who}", "_view_id": "ner_manual",
+                "spans": [{"start": s, "end": e, "label": label} for s, e, label in spans], "_model": {"name": who}}
+
+    a, b = "Ann Lee joined Acme Corp today.", "Bob left."
+    seed(db_path, "models", [spans_vote(a, "x", [(0, 7, "PERSON"), (15, 24, "ORG")]),
+                             spans_vote(a, "y", [(15, 24, "ORG"), (0, 7, "PERSON")]),
+                             spans_vote(b, "x", [(0, 3, "PERSON")]), spans_vote(b, "y", [])])
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text": a}, {"text": b}])
+    controller = recipe_controller("ner", db_path, str(source), label="PERSON,ORG", dataset="people",
+                                   ask_humans="disagree", from_dataset="models", db=str(db_path))
+    try:
+        task = controller.next_task(timeout=10)
+        assert task is not None and task["text"] == b
+    finally:
+        controller.close()
+        controller.db.close()
+
+
+def tuiannot_connect(path: Path) -> Any:
+    import tuiannot
+
+    return tuiannot.connect(path)

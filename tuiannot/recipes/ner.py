@@ -20,9 +20,9 @@ import typer
 from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
-from .options import (BatchOpt, DatasetOpt, ExcludeOpt, LabelOpt, LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt,
-                      LlmOpt, LoaderOpt, OutputOpt, PromptOpt, SourceArg, SpanModelOpt, StrategyOpt, TeachOpt,
-                      TokenizerLangOpt)
+from .options import (AskHumansOpt, BatchOpt, DatasetOpt, DbOpt, ExcludeOpt, FromOpt, LabelOpt, LlmConcurrencyOpt,
+                      LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, OutputOpt, PromptOpt, SourceArg,
+                      SpanModelOpt, StrategyOpt, TeachOpt, TokenizerLangOpt)
 
 PatternsOpt = Annotated[Optional[str], typer.Option(
     "--patterns", help="JSONL of entity-ruler patterns whose matches are suggested.", show_default=False)]
@@ -34,7 +34,7 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
                     exclude: str | None, teach: bool = False, strategy: str = "uncertainty",
                     batch_size: int = 10, output: str | None = None, llm: str | None = None,
                     llm_model: str | None = None, prompt: str | None = None, llm_concurrency: int = 4,
-                    llm_key_env: str | None = None) -> dict[str, Any]:
+                    llm_key_env: str | None = None, humans: dict[str, Any] | None = None) -> dict[str, Any]:
     from ..llm.suggest import check_llm_options
     from ..nlp.load import load_nlp
     from ..nlp.spans import Suggester, align_spans, load_patterns, split_sentences, task_tokens
@@ -66,6 +66,8 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
 
     stream.map(prepare)
     if teach:
+        if humans and humans.get("how"):
+            raise UserError("--ask-humans does not go with --teach")
         from .teach import teach_components
 
         components = teach_components("ner", stream, labels, lang=lang, model=model, patterns=patterns,
@@ -83,6 +85,10 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
         "exclude_by": "input",  # suggestions may change between runs: a text answered once is not asked again
         "exclude": parse_labels(exclude),
     }
+    if humans:  # --ask-humans disagree --from DATASET: before the LLM step, which then asks only about these
+        from ..team.consensus import ask_humans
+
+        ask_humans(stream, result, **humans)
     if llm:
         from ..llm import llm_suggester
 
@@ -101,21 +107,25 @@ def ner(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model
         loader: LoaderOpt = None, exclude: ExcludeOpt = None, teach: TeachOpt = False,
         strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None,
         llm: LlmOpt = None, llm_model: LlmModelOpt = None, prompt: PromptOpt = None,
-        llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None) -> dict[str, Any]:
+        llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None, ask_humans: AskHumansOpt = None,
+        from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None, db: DbOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="ner_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude,
                            teach=teach, strategy=strategy, batch_size=batch_size, output=output, llm=llm,
                            llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
-                           llm_key_env=llm_key_env)
+                           llm_key_env=llm_key_env, humans={"how": ask_humans, "from_dataset": from_dataset,
+                                                            "min_agree": min_agree, "db": db})
 
 
 @recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")
 def spans(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model: SpanModelOpt = None,
           patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
           loader: LoaderOpt = None, exclude: ExcludeOpt = None, llm: LlmOpt = None, llm_model: LlmModelOpt = None,
-          prompt: PromptOpt = None, llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None
-          ) -> dict[str, Any]:
+          prompt: PromptOpt = None, llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None,
+          ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None,
+          db: DbOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="spans_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude, llm=llm,
                            llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
-                           llm_key_env=llm_key_env)
+                           llm_key_env=llm_key_env, humans={"how": ask_humans, "from_dataset": from_dataset,
+                                                            "min_agree": min_agree, "db": db})

@@ -107,5 +107,15 @@ OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="With --teach: save the model here on exit (and every 10 updates).",
     show_default=False)]
 
+# -- humans where models disagree -------------------------------------------------------------
+AskHumansOpt = Annotated[Optional[str], typer.Option(
+    "--ask-humans", help="'disagree': ask people only about the inputs the model annotators of --from do not "
+                         "agree on (tuiannot model-annotate answered them).", show_default=False)]
+FromOpt = Annotated[Optional[str], typer.Option(
+    "--from", help="With --ask-humans: the dataset of the model annotators' answers.", show_default=False)]
+MinAgreeOpt = Annotated[Optional[int], typer.Option(
+    "--min-agree", help="With --ask-humans: an input is left to the models when at least this many of them agree. "
+                        "Default: all of them.", show_default=False)]
+
 # -- the lead's commands -------------------------------------------------------------------------
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (warnings stay on stderr).")]

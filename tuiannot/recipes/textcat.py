@@ -22,9 +22,9 @@ import typer
 from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
-from .options import (BatchOpt, DatasetOpt, EncoderOpt, ExcludeOpt, LabelOpt, LlmConcurrencyOpt, LlmKeyEnvOpt,
-                      LlmModelOpt, LlmOpt, LoaderOpt, OutputOpt, PromptOpt, SourceArg, StrategyOpt, TeachLangOpt,
-                      TeachOpt, TextcatModelOpt)
+from .options import (AskHumansOpt, BatchOpt, DatasetOpt, DbOpt, EncoderOpt, ExcludeOpt, FromOpt, LabelOpt,
+                      LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, OutputOpt,
+                      PromptOpt, SourceArg, StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
 
 
 def ask_about(stream: Stream, labels: list[str]) -> str:
@@ -77,6 +77,10 @@ def textcat(
     prompt: PromptOpt = None,
     llm_concurrency: LlmConcurrencyOpt = 4,
     llm_key_env: LlmKeyEnvOpt = None,
+    ask_humans: AskHumansOpt = None,
+    from_dataset: FromOpt = None,
+    min_agree: MinAgreeOpt = None,
+    db: DbOpt = None,
 ) -> dict[str, Any]:
     from ..llm.suggest import check_llm_options
 
@@ -84,6 +88,8 @@ def textcat(
     labels = keyed_labels(label, "POS,NEG")
     stream = Stream(annotation_source(source, loader)).map(_move_label_to_meta)
     if teach:
+        if ask_humans:
+            raise UserError("--ask-humans does not go with --teach")
         from .teach import teach_components
 
         return {"dataset": dataset or Path(source).stem, "labels": labels, "exclude": parse_labels(exclude),
@@ -102,6 +108,9 @@ def textcat(
         "config": {"choice_style": "single" if exclusive else "multiple", "accept_empty": accept_empty},
         "exclude": parse_labels(exclude),
     }
+    from ..team.consensus import ask_humans as humans_where_models_disagree
+
+    humans_where_models_disagree(stream, components, ask_humans, from_dataset, min_agree, db)  # before --llm's step
     if llm:
         from ..llm import llm_suggester
 
