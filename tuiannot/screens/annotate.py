@@ -11,6 +11,11 @@ keeps the meta to one line and the choice views leave out their hint line. The t
 more text above or below (its border titles: the scroll bar alone is a colour, lost under NO_COLOR). The title
 (:class:`TitleBar`) takes the longest form that fits, keeping the session's name; the keys (:class:`KeyBar`,
 instead of Textual's footer, which cut them) wrap by item.
+
+A key redraws what changed and nothing else (issue 15): a line around the text that says the same is not
+touched, one whose height stays is redrawn without laying the screen out again
+(:func:`~.widgets.task_text.update_static`), and the task box's border titles are set only when they change
+(setting one repaints the whole box).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from textual.widgets import Static
 from ..sanitize import one_line
 from ..stream import Position
 from .widgets.label_bar import wrap_items
-from .widgets.task_text import TaskText, safe
+from .widgets.task_text import TaskText, safe, update_static
 
 LABEL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
 SHORT_ROWS = 20
@@ -69,6 +74,7 @@ class AnnotationScreen(Screen[None]):
     SCOPED_CSS = False  # the rules above name the screen's own class (-short), which a scope would put around them
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     VIEW_ID = ""
+    _more_shown: tuple[str | None, str | None] = (None, None)  # what the task box's border titles say
 
     BINDINGS = [
         Binding("a", "answer('accept')", "Accept", id="accept"),
@@ -129,8 +135,12 @@ class AnnotationScreen(Screen[None]):
         text, box = self.query_one("#text"), self.query_one("#task")
         above = round(text.scroll_y)
         below = max(0, round(text.max_scroll_y) - above)
-        box.border_title = Text(f"↑ {above} line{'s' if above != 1 else ''} above") if above else None
-        box.border_subtitle = Text(f"{below} more line{'s' if below != 1 else ''} ↓") if below else None
+        says = (f"↑ {above} line{'s' if above != 1 else ''} above" if above else None,
+                f"{below} more line{'s' if below != 1 else ''} ↓" if below else None)
+        if says != self._more_shown:  # (setting a border title repaints the whole box, text and all)
+            self._more_shown = says
+            box.border_title = Text(says[0]) if says[0] else None
+            box.border_subtitle = Text(says[1]) if says[1] else None
 
     def __init__(self, dataset: str, session: str, labels: list[str], config: dict[str, Any]) -> None:
         super().__init__()
@@ -140,6 +150,7 @@ class AnnotationScreen(Screen[None]):
         self.config = config
         self.current_task: dict[str, Any] | None = None
         self.waiting = True
+        self._key_names: dict[str, str] = {}  # binding id -> its key for hints (see key_for)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self._title(), *self._shorter_titles(), id="title")
@@ -179,9 +190,8 @@ class AnnotationScreen(Screen[None]):
     def show_loading(self, message: str = "Loading the next task…") -> None:
         self.current_task, self.waiting = None, True
         self.query_one("#text", TaskText).set_text(message)
-        self.query_one("#meta", Static).update("")
-        self.query_one("#question", Static).update("")
-        self.query_one("#previous", Static).update("")
+        for wid in ("#meta", "#question", "#previous"):
+            update_static(self.query_one(wid, Static), "")
 
     def show_task(self, task: dict[str, Any], progress: Progress) -> None:
         self.current_task, self.waiting = task, False
@@ -192,14 +202,14 @@ class AnnotationScreen(Screen[None]):
             for key, value in list(meta.items())[:8]:
                 meta_text.append(f"{one_line(str(key), 30)}: ", Style(dim=True))
                 meta_text.append(one_line(str(value), 60) + "   ", Style(dim=True, italic=True))
-        self.query_one("#meta", Static).update(meta_text)
+        update_static(self.query_one("#meta", Static), meta_text)
         self.show_question(task)
         previous = self.query_one("#previous", Line)
         if task.get("answer"):
-            previous.update(Text.assemble(("  earlier answer: ", "dim"), (str(task["answer"]).upper(), "bold"),
-                                          ("  — answer again to keep or change it", "dim")))
+            update_static(previous, Text.assemble(("  earlier answer: ", "dim"), (str(task["answer"]).upper(), "bold"),
+                                                  ("  — answer again to keep or change it", "dim")))
         else:
-            previous.update("")
+            update_static(previous, "")
         self.show_progress(progress)
 
     def show_text(self, task: dict[str, Any]) -> None:
@@ -232,9 +242,9 @@ class AnnotationScreen(Screen[None]):
             items.append(Text(f"{progress.invalid:,} invalid skipped", Style(color="yellow")))
         width = self.query_one("#progress", Static).size.width or self.app.size.width
         text = wrap_items(items, width - 1, gap="  ·  ", indent=" ")  # broken between figures, never inside one
-        self.query_one("#progress", Static).update(text)
-        warning = self.query_one("#warning", Static)
-        warning.update(safe(f"⚠ {progress.last_warning}", "yellow", 300) if progress.last_warning else "")
+        update_static(self.query_one("#progress", Static), text)
+        update_static(self.query_one("#warning", Static),
+                      safe(f"⚠ {progress.last_warning}", "yellow", 300) if progress.last_warning else "")
 
     # -- actions ---------------------------------------------------------------
     def current_accept(self) -> list[str] | None:
@@ -267,15 +277,22 @@ class AnnotationScreen(Screen[None]):
     KEY_NAMES = {"space": "space", "question_mark": "?", "backspace": "⌫", "escape": "esc"}
 
     def key_for(self, binding_id: str, default: str) -> str:
-        """The key that does ``binding_id`` now, as the user's keymap has it (for hints), else ``default``."""
+        """The key that does ``binding_id`` now, as the user's keymap has it (for hints), else ``default``.
+
+        Looked up once the screen is on top (the keymap is set before), then remembered: hints are drawn on
+        every key, and the app's active bindings are gathered anew at each look-up."""
+        known = self._key_names.get(binding_id)
+        if known is not None:
+            return known
         try:
             bindings = self.app.active_bindings.items()
         except Exception:  # noqa: BLE001 (not mounted yet: the default is what is bound)
             return default
-        for key, active in bindings:
-            if active.binding.id == binding_id and active.node is self:
-                return self.KEY_NAMES.get(key, key)
-        return default
+        found = next((self.KEY_NAMES.get(key, key) for key, active in bindings
+                      if active.binding.id == binding_id and active.node is self), default)
+        if self.is_current:
+            self._key_names[binding_id] = found
+        return found
 
     def active_bindings_help(self) -> list[tuple[str, str]]:
         """(keys, what they do) for this screen's bindings, as the user's keymap has them."""

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from ..sanitize import one_line
 from .annotate import AnnotationScreen
+from .widgets.task_text import update_static
 
 
 class BinaryScreen(AnnotationScreen):
@@ -29,4 +30,4 @@ class BinaryScreen(AnnotationScreen):
         elif score is None and "score" in task and "_model_version" in task:  # --teach: nothing learnt yet
             text.append("  model has no opinion yet", Style(color="cyan", italic=True))
         text.append("   a = it applies   x = it does not   space = skip", Style(dim=True))
-        self.query_one("#question", Static).update(text)
+        update_static(self.query_one("#question", Static), text)

@@ -1,5 +1,6 @@
 """The ``choice`` view: number keys toggle labels and ``a`` submits; with
-``--exclusive`` (``choice_style: single``) one number key picks a label and submits.
+``--exclusive`` (``choice_style: single``) one number key picks a label and submits;
+the pick is not drawn first, so the next task is the one frame that key paints.
 
 ``a`` with no label chosen is refused with a short message (as Prodigy does since
 1.14): an empty accept is rarely what the annotator meant. ``x`` says no label fits,
@@ -75,8 +76,9 @@ class ChoiceScreen(AnnotationScreen):
             return
         option = options[index]
         if self.exclusive:
-            self.selected = [option]
-            self._draw()
+            # Submitted at once: the next task is the one frame this key paints. (Drawing the pick first cost a
+            # frame of its own, and the next task then waited for the frame after it.) The selection is left as
+            # it was, so a refused answer leaves the screen showing what it holds.
             self.post_message(self.Answered("accept", [option]))
             return
         if option in self.selected:

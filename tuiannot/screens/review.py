@@ -4,6 +4,9 @@ The majority version comes first and is preselected. Number keys pick a
 version, ``a`` keeps the picked version as the final answer, ``e`` opens it in
 the normal view (choices or spans) to edit it, ``x`` rejects the input and
 ``space`` skips it. For spans, the spans that not every version has are marked.
+The versions keep the most rows they have taken in this session (blank ones
+below when an input has fewer versions), so that the text box does not move
+from one input to the next: a key then repaints what changed, not the screen.
 Annotators are shown by the names they annotated under (``--session``), as
 ``progress`` and ``stats`` show them.
 
@@ -23,6 +26,7 @@ from typing import Any, ClassVar, cast
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.events import Resize
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
@@ -31,7 +35,7 @@ from ..components import views
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen, Progress
 from .widgets.span_text import SpanText, label_style
-from .widgets.task_text import TaskText
+from .widgets.task_text import TaskText, layout_for, text_height, update_static
 
 
 class ReviewScreen(AnnotationScreen):
@@ -46,6 +50,7 @@ class ReviewScreen(AnnotationScreen):
         super().__init__(*args, **kwargs)
         self.chosen = 0
         self.edited: dict[str, Any] | None = None
+        self._question_rows = 0  # the most rows the versions took: they keep that height (see _draw_versions)
 
     @property
     def spans_view(self) -> bool:
@@ -68,7 +73,7 @@ class ReviewScreen(AnnotationScreen):
             assert isinstance(widget, TaskText)  # text_widget() made one or the other
             widget.set_text(message)
         for wid in ("#meta", "#question", "#previous"):
-            self.query_one(wid, Static).update("")
+            update_static(self.query_one(wid, Static), "")
 
     def show_task(self, task: dict[str, Any], progress: Any) -> None:
         self.chosen, self.edited = 0, None
@@ -137,7 +142,23 @@ class ReviewScreen(AnnotationScreen):
         text.append(f" number = pick · {keys['accept']} = keep it · {keys['edit']} = edit it · "
                     f"{keys['reject']} = reject · {keys['ignore']} = skip"
                     + ("   (≠ marks spans not every version has)" if self.spans_view else ""), Style(dim=True))
-        self.query_one("#question", Static).update(text)
+        question = self.query_one("#question", Static)
+        layout = layout_for(question, text)
+        if layout is None:
+            return
+        rows = text_height(text, question.size.width)
+        if rows is not None and not self.short:  # the text box keeps its place from one input to the next
+            if rows > self._question_rows:
+                self._question_rows = rows
+                question.styles.min_height = rows
+            else:
+                layout = False
+        question.update(text, layout=layout)
+
+    def on_resize(self, event: Resize) -> None:  # (Textual calls the base screen's handler too)
+        if self.short and self._question_rows:  # a short terminal: the rows go back to the text
+            self._question_rows = 0
+            self.query_one("#question", Static).styles.min_height = None
 
     # -- actions ------------------------------------------------------------------
     def action_label(self, index: int) -> None:

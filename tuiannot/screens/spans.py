@@ -33,6 +33,7 @@ from ..sanitize import one_line, printable
 from .annotate import LABEL_KEYS, AnnotationScreen
 from .widgets.span_list import SpanList
 from .widgets.span_text import SpanText, label_style
+from .widgets.task_text import update_static
 
 ARROWS = {"left": "←", "right": "→", "shift+left": "shift+←", "shift+right": "shift+→"}
 
@@ -75,7 +76,7 @@ class SpanScreen(AnnotationScreen):
         self.cursor = 0
         self.anchor: int | None = None  # type: ignore[assignment]  # the selection's other end: hides Widget.anchor()
         self.focus_span: dict[str, Any] | None = None  # the span tab went to (one of self.spans) till the cursor moves
-        self._keys: dict[str, str] = {}  # binding id -> its key, as the hints name it
+        self._list_title = ""  # what the span list's border says
 
     @property
     def overlapping(self) -> bool:
@@ -104,20 +105,15 @@ class SpanScreen(AnnotationScreen):
         self.query_one("#text", SpanText).show(message, [], [], self.labels, 0, None, new_text=True)
         self.query_one(SpanList).show("", [], self.labels, None, empty="")
         for wid in ("#meta", "#question", "#previous"):
-            self.query_one(wid, Static).update("")
+            update_static(self.query_one(wid, Static), "")
 
     def show_question(self, task: dict[str, Any]) -> None:
         self._draw_labels()
 
     def _key(self, binding_id: str, default: str) -> str:
-        """The key the keymap gives ``binding_id``, for hints (looked up once the screen is on top)."""
-        key = self._keys.get(binding_id)
-        if key is None:
-            key = self.key_for(binding_id, default)
-            key = ARROWS.get(key, key)
-            if self.is_current:
-                self._keys[binding_id] = key
-        return key
+        """The key the keymap gives ``binding_id``, for hints, arrows as arrows."""
+        key = self.key_for(binding_id, default)
+        return ARROWS.get(key, key)
 
     def _draw_labels(self) -> None:
         text = Text()
@@ -150,7 +146,7 @@ class SpanScreen(AnnotationScreen):
         text.append(f"\n {left}/{right} move · {extend} select · {numbers} label · {self._key('remove_span', 'd')} "
                     f"remove · {self._key('next_span', 'tab')} next span · {self._key('span_list', 's')} list",
                     Style(dim=True))
-        self.query_one("#question", Static).update(text)
+        update_static(self.query_one("#question", Static), text)
 
     def _current_line(self) -> Text:
         """The current span: its number in the span list, label, text and positions (or that there is none)."""
@@ -190,8 +186,10 @@ class SpanScreen(AnnotationScreen):
         span_list = self.query_one(SpanList)
         if span_list.display:
             ordered = self._ordered()
-            span_list.border_title = Text(f" {len(ordered)} span{'s' if len(ordered) != 1 else ''} · "
-                                          f"{self._key('span_list', 's')} hides ")
+            title = f" {len(ordered)} span{'s' if len(ordered) != 1 else ''} · {self._key('span_list', 's')} hides "
+            if title != self._list_title:  # (setting it repaints the whole list)
+                self._list_title = title
+                span_list.border_title = Text(title)  # (not markup: the key is the user's)
             span_list.show(text, ordered, self.labels, next((i for i, s in enumerate(ordered) if s is current), None),
                            empty="no spans yet: select words and press a number key")
         self._draw_labels()

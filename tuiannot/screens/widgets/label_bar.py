@@ -3,7 +3,7 @@
 Labels are untrusted text: they are made printable and shown literally (no Rich markup). The bar wraps by
 item (:func:`wrap_items`): a label never parts from its key, nor a hint from its key, when the terminal is
 narrow; it is laid out again for each width. Under a short terminal the screen leaves the hint line out
-(the text comes first; ``?`` lists the keys).
+(the text comes first; ``?`` lists the keys). A toggle repaints the bar without laying the screen out again.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from textual.visual import VisualType
 from textual.widgets import Static
 
 from ...sanitize import one_line
+from .task_text import layout_for
 
 
 def wrap_items(items: list[Text], width: int, gap: str | Text = "  ", indent: str = "") -> Text:
@@ -86,4 +87,6 @@ class LabelBar(Static):
             line.stylize(Style(dim=True))
             text.append("\n")
             text.append_text(line)
-        Static.update(self, text)
+        layout = layout_for(self, text)  # a toggled label: one line repainted, no layout
+        if layout is not None:
+            Static.update(self, text, layout=layout)

@@ -8,7 +8,8 @@ colour; suggested spans have ``?`` after the label, in italics. Token ranges are
 inclusive (as ``token_end`` is), character ranges end-exclusive (as ``end`` is).
 Text and labels are untrusted: they are made printable and single-line, cut to
 the width. Rows are drawn with the Line API, so a task with thousands of spans
-scrolls as easily as one with three.
+scrolls as easily as one with three, and a key that only moves the current span
+repaints its old row and its new one.
 """
 
 from __future__ import annotations
@@ -53,18 +54,24 @@ class SpanList(ScrollView, can_focus=False):
         shown = (text, tuple(labels), empty, tuple((s["start"], s["end"], s["label"], bool(s.get("suggested")),
                                                     s.get("token_start"), s.get("token_end")) for s in spans))
         self.text, self.spans, self.labels, self.empty = text, spans, labels, empty
-        self.current = current if current is not None and 0 <= current < len(spans) else None
-        if shown != self._shown:  # only the current row changed: nothing to measure again
+        previous, self.current = self.current, current if current is not None and 0 <= current < len(spans) else None
+        same = shown == self._shown
+        if not same:
             self._shown, self._width = shown, -1
             self._measure()
+        top = round(self.scroll_offset.y)
         if self.current is not None:
-            top = round(self.scroll_offset.y)
             height = max(1, self.scrollable_content_region.height)
             if self.current < top:
                 self.scroll_to(y=self.current, animate=False)
             elif self.current >= top + height:
                 self.scroll_to(y=self.current - height + 1, animate=False)
-        self.refresh()
+        if same and round(self.scroll_offset.y) == top:  # only the current row moved: repaint the two rows
+            for row in (previous, self.current):
+                if row is not None:
+                    self.refresh_lines(row)
+        else:
+            self.refresh()
 
     def _measure(self) -> None:
         """The columns' widths at the widget's width (rows are made when drawn: only the visible ones)."""

@@ -19,6 +19,9 @@ characters, so moving never re-wraps the text.
 
 Pieces are styled with one sweep over the spans and cached styles, and only the
 visible lines are drawn (Textual's Line API), so long texts with many spans stay fast.
+A key repaints only the rows that look different (a cursor move: the one or two rows
+the cursor left and reached), and a cursor move, which changes no character, keeps the
+wrapped lines.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...sanitize import one_line, printable
-from .task_text import wrap_offsets
+from .task_text import refresh_rows, set_virtual_size, wrap_offsets
 
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
            "#88CCEE", "#DDCC77"]
@@ -124,16 +127,23 @@ class SpanText(ScrollView, can_focus=False):
     def show(self, text: str, tokens: list[dict[str, Any]], spans: list[dict[str, Any]], labels: list[str],
              cursor: int, anchor: int | None, *, new_text: bool = False, current: int | None = None) -> None:
         """Draw ``text`` with ``spans``; ``current`` (an index in ``spans``) is the span the screen's keys act on."""
+        top = round(self.scroll_offset.y)
+        before = self._rows() if self._lines and self._wrapped_width == self.scrollable_content_region.width else None
+        shown = self.shown
         self.text, self.tokens, self.spans, self.labels = printable(text), tokens, spans, labels
         self.cursor, self.anchor = cursor, anchor
         self.current = current if current is not None and 0 <= current < len(spans) else None
         self._build()
-        self._wrapped_width = -1
-        self._rewrap()
+        if self.shown != shown:  # the same characters (a cursor move): the same lines, only styles change
+            self._wrapped_width = -1
+            self._rewrap()
         if new_text:
             self.scroll_to(0, 0, animate=False)
         self.follow_cursor()
-        self.refresh()
+        if before is None or round(self.scroll_offset.y) != top:
+            self.refresh()
+        else:  # only the rows that look different (a scroll has repainted them all already)
+            refresh_rows(self, before, self._rows())
 
     def selection(self) -> tuple[int, int] | None:
         if self.anchor is None or not self.tokens:
@@ -232,7 +242,7 @@ class SpanText(ScrollView, can_focus=False):
         self._lines = wrap_offsets(self.shown, width)
         self._line_starts = [s for s, _ in self._lines]
         self._wrapped_width = width
-        self.virtual_size = Size(width, len(self._lines))
+        set_virtual_size(self, Size(width, len(self._lines)))
 
     def on_resize(self) -> None:
         self._rewrap()
@@ -287,6 +297,25 @@ class SpanText(ScrollView, can_focus=False):
         top = round(self.scroll_offset.y)
         return "\n".join(self.shown[s:e] for s, e in self._lines[top:top + self.scrollable_content_region.height])
 
+    def _row(self, index: int) -> tuple[tuple[str, Style | None], ...]:
+        """Line ``index`` of the wrapped text as (characters, style) pieces."""
+        start, end = self._lines[index]
+        row = []
+        i = max(0, bisect_right(self._piece_starts, start) - 1)
+        while i < len(self._pieces) and self._pieces[i].display_start < end:
+            piece = self._pieces[i]
+            a = max(start, piece.display_start) - piece.display_start
+            b = min(end, piece.display_start + len(piece.text)) - piece.display_start
+            if b > a:
+                row.append((piece.text[a:b], piece.style))
+            i += 1
+        return tuple(row)
+
+    def _rows(self) -> list[tuple[tuple[str, Style | None], ...]]:
+        """What each row on screen shows."""
+        top = round(self.scroll_offset.y)
+        return [self._row(i) for i in range(top, min(len(self._lines), top + self.scrollable_content_region.height))]
+
     def render_line(self, y: int) -> Strip:
         if self._wrapped_width != self.scrollable_content_region.width:
             self._rewrap()
@@ -295,15 +324,5 @@ class SpanText(ScrollView, can_focus=False):
         width = self.scrollable_content_region.width
         if index >= len(self._lines):
             return Strip.blank(width, base)
-        start, end = self._lines[index]
-        segments = []
-        i = max(0, bisect_right(self._piece_starts, start) - 1)
-        while i < len(self._pieces) and self._pieces[i].display_start < end:
-            piece = self._pieces[i]
-            a = max(start, piece.display_start) - piece.display_start
-            b = min(end, piece.display_start + len(piece.text)) - piece.display_start
-            if b > a:
-                chunk = piece.text[a:b]
-                segments.append(Segment(chunk, base + piece.style if piece.style else base))
-            i += 1
+        segments = [Segment(chunk, base + style if style else base) for chunk, style in self._row(index)]
         return Strip(segments).adjust_cell_length(width, base)

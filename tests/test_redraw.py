@@ -1,0 +1,174 @@
+"""A key repaints what changed and nothing else (issue 15): the rows of the text that differ, not the whole text
+box; not the title, nor a question that stays the same; in the span view, the rows the cursor left and reached.
+What is repainted is counted with spies on the widgets' drawing, and the screen is checked to show the right
+thing all the same (no row of the previous text left behind, the cursor where it is)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from tuiannot.screens.widgets.label_bar import LabelBar
+from tuiannot.screens.widgets.span_text import SpanText
+from tuiannot.screens.widgets.task_text import TaskText
+
+from .helpers import make_app, recipe_app, seed, stored, wait_for_task, write_jsonl
+
+SIZE = (120, 36)
+LONG = " ".join(f"word{i}" for i in range(49))  # three rows of the text box at 120 columns (of 27)
+SHORT = "a short one"
+
+
+def screen_lines(app: Any) -> list[str]:
+    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def text_rows(app: Any) -> list[str]:
+    """The rows inside the task box, without its border and padding."""
+    return [line[1:-1].strip() for line in screen_lines(app) if line.startswith("│")]
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, counter: Counter[str], key: str) -> None:
+    original = getattr(owner, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        counter[key] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+
+
+async def test_the_next_text_repaints_the_rows_that_change_and_leaves_none_behind(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": LONG}, {"text": SHORT}, {"text": "the third"}])
+    app = make_app(source, db_path, labels="POS")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, text=LONG)
+        await pilot.pause(0.1)
+        rows = text_rows(app)
+        assert " ".join(rows[:3]) == LONG and rows[3:] == [""] * (len(rows) - 3)  # three rows of the box
+        painted: Counter[str] = Counter()
+        count_calls(monkeypatch, TaskText, "render_line", painted, "text rows")
+        count_calls(monkeypatch, screen.query_one("#question", Static), "render", painted, "question")
+        count_calls(monkeypatch, screen.query_one("#title", Static), "render", painted, "title")
+        await pilot.press("a")
+        await wait_for_task(pilot, text=SHORT)
+        await pilot.pause(0.1)
+        assert text_rows(app) == [SHORT] + [""] * (len(rows) - 1)  # the long text's rows are cleared
+        # the three rows the long text took (the box has 27), and neither the title nor the unchanged question
+        assert painted == Counter({"text rows": 3}), painted
+    assert [row["text"] for row in stored(db_path, "data")] == [LONG]
+
+
+async def test_an_exclusive_choice_draws_the_next_task_not_the_pick_first(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawing the pick on the old task cost a frame of its own, and the next task waited for the one after."""
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": "first"}, {"text": "second"}])
+    app = make_app(source, db_path, labels="POS,NEG", exclusive=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_task(pilot, text="first")
+        shown: list[set[str]] = []
+        original = LabelBar.show_labels
+
+        def spy(self: LabelBar, labels: list[str], selected: set[str], *args: Any, **kwargs: Any) -> None:
+            shown.append(set(selected))
+            original(self, labels, selected, *args, **kwargs)
+
+        monkeypatch.setattr(LabelBar, "show_labels", spy)
+        await pilot.press("2")
+        screen = await wait_for_task(pilot, text="second")
+        assert shown == [set()]  # the second task's labels, none chosen: the only drawing that key made
+        assert "○ NEG" in str(screen.query_one("#question").render())
+    assert [(row["text"], row["accept"]) for row in stored(db_path, "data")] == [("first", ["NEG"])]
+
+
+def reverse_video(app: Any) -> list[str]:
+    """The reverse-video words inside the task box (the span view's cursor)."""
+    found = []
+    for strip in app.screen._compositor.render_strips():
+        text = "".join(segment.text for segment in strip)
+        if text.startswith("│"):
+            found += [segment.text.strip() for segment in strip
+                      if segment.style and segment.style.reverse and segment.text.strip()]
+    return found
+
+
+async def test_a_cursor_move_repaints_the_rows_the_cursor_left_and_reached(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = " ".join(f"w{i:03d}" for i in range(300))  # 14 rows at 120 columns
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": text}])
+    app = recipe_app("ner", db_path, str(source), label="PERSON,ORG", dataset="ner")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, text=text)
+        await pilot.pause(0.1)
+        widget = screen.query_one("#text", SpanText)
+        row_of = {word: i for i, row in enumerate(text_rows(app)) for word in row.split()}
+        last_of_first_row = text_rows(app)[0].split()[-1]
+        painted: Counter[str] = Counter()
+        count_calls(monkeypatch, SpanText, "render_line", painted, "rows")
+        await pilot.press("right")
+        await pilot.pause(0.1)
+        assert reverse_video(app) == ["w001"] and painted["rows"] == 1  # on the same row: that row
+        for _ in range(int(last_of_first_row[1:]) - 1):
+            await pilot.press("right")
+        await pilot.pause(0.1)
+        assert reverse_video(app) == [last_of_first_row]
+        painted.clear()
+        await pilot.press("right")  # to the first word of the second row
+        await pilot.pause(0.1)
+        following = f"w{int(last_of_first_row[1:]) + 1:03d}"
+        assert row_of[following] == 1 and reverse_video(app) == [following]
+        assert painted["rows"] == 2, painted  # the row it left and the row it reached, of 14
+        assert widget.cursor == int(following[1:])  # (a token per word)
+
+
+def vote(text: str, who: str, label: str) -> dict[str, Any]:
+    return {"text": text, "options": [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"}],
+            "accept": [label], "answer": "accept", "_view_id": "choice", "_session_id": f"votes-{who}",
+            "_annotator_id": f"votes-{who}"}
+
+
+async def test_review_keeps_the_text_box_in_place_when_an_input_has_fewer_versions(db_path: Path) -> None:
+    """Two versions, then one: the versions kept their rows, so the text box did not move (a move repainted the
+    whole screen and laid it out again, twice)."""
+    seed(db_path, "votes", [vote("they differ", "alice", "POS"), vote("they differ", "bob", "NEG"),
+                            vote("they agree", "alice", "POS"), vote("they agree", "bob", "POS")])
+    app = recipe_app("review", db_path, "votes", output="final", db=str(db_path), session="lead")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, text="they differ")
+        await pilot.pause(0.1)
+        box, question = screen.query_one("#text").region, screen.query_one("#question").region
+        assert "2 versions" in str(screen.query_one("#question").render())
+        await pilot.press("a")
+        screen = await wait_for_task(pilot, text="they agree")
+        await pilot.pause(0.1)
+        assert "1 version from 2 annotators" in str(screen.query_one("#question").render())
+        assert screen.query_one("#text").region == box and screen.query_one("#question").region == question
+
+
+async def test_tab_with_the_span_list_open_repaints_the_two_rows_of_the_list_it_moves_between(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuiannot.screens.widgets.span_list import SpanList
+
+    text = " ".join(f"w{i}" for i in range(40))
+    spans = [{"start": text.index(f"w{i} "), "end": text.index(f"w{i} ") + len(f"w{i}"), "label": "ORG"}
+             for i in (3, 8, 13, 18, 23, 28)]
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": text, "spans": spans}])
+    app = recipe_app("spans", db_path, str(source), label="PERSON,ORG", dataset="sc")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, text=text)
+        await pilot.press("s", "tab")
+        await pilot.pause(0.1)
+        span_list = screen.query_one(SpanList)
+        assert [row.startswith("▶") for row in span_list.row_texts()] == [True] + [False] * 5
+        painted: Counter[str] = Counter()
+        count_calls(monkeypatch, SpanList, "render_line", painted, "rows")
+        await pilot.press("tab")
+        await pilot.pause(0.1)
+        assert [row.startswith("▶") for row in span_list.row_texts()] == [False, True] + [False] * 4
+        assert "▶ 2  ORG  w8" in "\n".join(screen_lines(app))  # on screen too
+        assert painted["rows"] == 2, painted  # the row it left and the row it reached, of 6
