@@ -26,7 +26,7 @@ from tuiannot.sources import Source
 from tuiannot.stream import Stream
 
 from .helpers import (assert_one_line_error, recipe_app, recipe_controller, run, stored, tokens, wait_for_task,
-                      write_jsonl)
+                      wait_until, write_jsonl)
 from .llm_server import LLMServer, dead_url
 
 TEXT = "Acme Corp hired Ann Lee in Berlin last week."
@@ -493,3 +493,39 @@ async def test_the_app_draws_span_suggestions_until_accepted(tmp_path: Path, db_
     assert row["_llm"]["model"] == "test-model" and row["_view_id"] == "ner_manual"
     with tuiannot.connect(db_path) as db:
         assert "s3cret" not in json.dumps(list(db.answers("notes")))
+
+
+async def test_a_yes_no_suggestion_is_marked_and_i_shows_the_raw_prompt_and_reply(
+        tmp_path: Path, db_path: Path, server: LLMServer) -> None:
+    from tuiannot.screens.llm_io import LLMIOScreen
+
+    server.answers = {**REVIEWS, "[red]great phone[/red]": {"labels": ["NEG"]}}
+    source = write_jsonl(tmp_path / "r.jsonl", [{"text": "[red]great phone[/red]"}, {"text": "awful screen"}])
+    app = recipe_app("textcat", db_path, str(source), label="NEG", llm=server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await wait_for_task(pilot, text="[red]great phone[/red]")
+        question = str(screen.query_one("#question").render())
+        assert "model:  it applies  (a confirms)" in question, question
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, LLMIOScreen), "the llm-io view")
+        shown = str(app.screen.query_one("#llm-io Static").render())
+        assert "[red]great phone[/red]" in shown  # the data's markup shown literally, in the prompt sent
+        assert '{"labels": ["NEG"]}' in shown and "system" in shown and "user" in shown and "reply" in shown
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.screen is screen, "back on the question")
+        await pilot.press("x")  # the person disagrees with the model
+        screen = await wait_for_task(pilot, text="awful screen")
+        assert "model:  it applies  (a confirms)" in str(screen.query_one("#question").render())
+    row, = stored(db_path, "r")
+    assert row["answer"] == "reject" and row["_llm"]["suggestion"]["answer"] == "accept"
+    assert "_llm_io" not in row  # shown, never stored
+
+
+async def test_i_without_a_model_request_says_so(tmp_path: Path, db_path: Path) -> None:
+    source = write_jsonl(tmp_path / "r.jsonl", [{"text": "plain"}])
+    app = recipe_app("textcat", db_path, str(source), label="NEG")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_task(pilot, text="plain")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: any("No model request" in str(n.message) for n in app._notifications),
+                         "the note")

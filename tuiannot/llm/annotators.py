@@ -43,7 +43,7 @@ def model_answer(task: Task, view_id: str, labels: list[str], threshold: float =
     llm = task.get("_llm")
     if isinstance(llm, dict) and not llm.get("suggestion"):
         return None  # asked, and nothing usable came back: left for a later run
-    answer = dict(task)
+    answer = {k: v for k, v in task.items() if k != "_llm_io"}  # the raw prompt and reply are not stored
     if view_id == "classification":  # a yes/no question about the task's one label
         if isinstance(llm, dict):
             said = (llm.get("suggestion") or {}).get("answer")

@@ -57,6 +57,8 @@ MAX_CONCURRENCY = 64
 class _Outcome:
     parsed: Parsed
     structured: bool
+    messages: list[dict[str, str]] | None = None  # what was sent, and the reply's raw text (the llm-io view)
+    reply: str | None = None
 
 
 class _Pool:
@@ -186,21 +188,22 @@ class LLMSuggester:
             parsed.add(UNAVAILABLE, "not asked: the server stopped answering a moment ago")
             return _Outcome(parsed, False)
         structured = self.client.structured
+        messages = self.prompt.messages(task["text"])
         try:
-            reply = self.client.chat(self.prompt.messages(task["text"]), self.schema, self.parameters)
+            reply = self.client.chat(messages, self.schema, self.parameters)
         except LLMUnavailable as e:
             self._down_until = time.monotonic() + DOWN_FOR
             parsed = Parsed()
             parsed.add(UNAVAILABLE, str(e))
-            return _Outcome(parsed, structured)
+            return _Outcome(parsed, structured, messages, f"(no reply: {e})")
         except LLMFailed as e:
             parsed = Parsed()
             parsed.add(SERVER_ERROR, str(e))
-            return _Outcome(parsed, structured)
+            return _Outcome(parsed, structured, messages, f"(no reply: {e})")
         except Exception as e:  # noqa: BLE001 (a suggestion is never worth a crash)
             parsed = Parsed()
             parsed.add(SERVER_ERROR, f"{type(e).__name__}: {e}")
-            return _Outcome(parsed, structured)
+            return _Outcome(parsed, structured, messages, f"(no reply: {type(e).__name__}: {e})")
         self._down_until = 0.0
         labels = list(self.prompt.labels)
         if self.prompt.kind == "textcat":
@@ -208,7 +211,7 @@ class LLMSuggester:
         else:
             parsed = parse_spans(reply.text, reply.finish_reason, task["text"], task["tokens"], labels,
                                  overlapping=self.overlapping, taken=task.get("spans") or [])
-        return _Outcome(parsed, reply.structured)
+        return _Outcome(parsed, reply.structured, messages, reply.text)
 
     def _attach(self, task: Task, outcome: _Outcome) -> Task:
         """The prefetch thread, in source order: the suggestion and ``_llm`` put on the task, the counts kept."""
@@ -229,6 +232,8 @@ class LLMSuggester:
             "suggestion": parsed.suggestion, "problems": dict(parsed.problems),
             **({"notes": list(parsed.notes)} if parsed.notes else {}),
         }
+        if outcome.messages is not None:  # for the llm-io view while annotating; not stored (see strip_io)
+            task[IO_KEY] = {"messages": outcome.messages, "reply": outcome.reply or ""}
         with self._lock:
             self.handed += 1
             self.suggested += parsed.suggestion is not None
@@ -269,8 +274,17 @@ class LLMSuggester:
 
     def components(self) -> dict[str, Any]:
         """What a recipe returns beside its own components: the status line, the summary, the read-ahead."""
-        return {"status": self.status, "finished_note": self.note, "prefetch": self.prefetch,
+        return {"status": self.status, "finished_note": self.note, "prefetch": self.prefetch, "before_db": strip_io,
                 "on_exit": lambda controller: self.client.close()}
+
+
+IO_KEY = "_llm_io"
+"""The raw prompt and reply of a task's request, for the llm-io view (``i``): shown, never stored."""
+
+
+def strip_io(tasks: list[Task]) -> list[Task]:
+    """``before_db``: the raw prompt and reply stay out of the stored answer (``_llm`` keeps the provenance)."""
+    return [{k: v for k, v in task.items() if k != IO_KEY} for task in tasks]
 
 
 def check_llm_options(llm: str | None, *, llm_model: str | None = None, prompt: str | None = None,

@@ -83,6 +83,7 @@ class AnnotationScreen(Screen[None]):
         Binding("backspace", "undo", "Undo", id="undo"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("i", "llm_io", "Model I/O", show=False, id="llm_io"),
         Binding("down,j", "scroll('down')", "Scroll down", show=False, id="scroll_down"),
         Binding("up,k", "scroll('up')", "Scroll up", show=False, id="scroll_up"),
         Binding("pagedown", "scroll('page_down')", "Page down", show=False, id="page_down"),
@@ -99,6 +100,7 @@ class AnnotationScreen(Screen[None]):
         "undo": "undo: back to the previous task, its answer restored; answer again to replace it",
         "help": "this help",
         "quit": "quit (every answer is already saved)",
+        "llm_io": "with --llm: the prompt sent for this task and the model's raw reply",
     }
 
     class Answered(Message):
@@ -268,6 +270,17 @@ class AnnotationScreen(Screen[None]):
 
     def action_scroll(self, how: str) -> None:
         getattr(self.query_one("#text"), f"scroll_{how}")(animate=False)
+
+    def action_llm_io(self) -> None:
+        io = (self.current_task or {}).get("_llm_io")
+        if not isinstance(io, dict):
+            self.notify("No model request for this task (with --llm, the prompt and reply of each task asked "
+                        "in this session).", timeout=4)
+            return
+        from .llm_io import LLMIOScreen
+
+        llm = (self.current_task or {}).get("_llm")
+        self.app.push_screen(LLMIOScreen(io, llm.get("model") if isinstance(llm, dict) else None))
 
     def action_help(self) -> None:
         from .help import HelpScreen

@@ -29,5 +29,13 @@ class BinaryScreen(AnnotationScreen):
             text.append(f"  model score {score:.2f}", Style(color="cyan"))
         elif score is None and "score" in task and "_model_version" in task:  # --teach: nothing learnt yet
             text.append("  model has no opinion yet", Style(color="cyan", italic=True))
-        text.append("   a = it applies   x = it does not   space = skip", Style(dim=True))
+        llm = task.get("_llm")
+        said = (llm.get("suggestion") or {}).get("answer") if isinstance(llm, dict) else None
+        accept, reject = self.key_for("accept", "a"), self.key_for("reject", "x")
+        if said in ("accept", "reject"):  # --llm: the model's answer, and the one key that confirms it
+            text.append("  model: ", Style(color="cyan"))
+            text.append(" it applies " if said == "accept" else " it does not ", Style(bold=True, reverse=True))
+            text.append(f" ({accept if said == 'accept' else reject} confirms)", Style(color="cyan"))
+        text.append(f"   {accept} = it applies   {reject} = it does not   {self.key_for('ignore', 'space')} = skip",
+                    Style(dim=True))
         update_static(self.query_one("#question", Static), text)
