@@ -204,6 +204,37 @@ async def test_the_edit_banner_names_the_keys_of_the_users_keymap(tmp_path: Path
         await wait_until(pilot, lambda: app.screen is review, "back on the review screen")
 
 
+async def test_s_lists_the_picked_versions_spans_in_a_span_review(db_path: Path) -> None:
+    from tuiannot.screens.widgets.span_list import SpanList
+
+    text = "Acme Corp hired Ann Lee."
+    seed(db_path, "ents", [span_answer(text, "alice", [(0, 9, "ORG"), (16, 23, "PERSON")]),
+                           span_answer(text, "bob", [(0, 4, "ORG")])])
+    app = review_app(db_path, datasets="ents")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await wait_for_task(pilot, text=text)
+        span_list = screen.query_one(SpanList)
+        assert not span_list.display
+        await pilot.press("s")
+        await pilot.pause()
+        rows = span_list.row_texts()
+        assert span_list.display and len(rows) == 2, rows
+        assert "ORG" in rows[0] and "Acme Corp" in rows[0] and "PERSON" in rows[1] and "Ann Lee" in rows[1]
+        await pilot.press("2")  # the other version: its one span
+        await pilot.pause()
+        rows = span_list.row_texts()
+        assert len(rows) == 1 and "Acme" in rows[0] and "Acme Corp" not in rows[0], rows
+        assert dict(screen.active_bindings_help())["s"].startswith("show or hide the list of the picked version")
+        await pilot.press("s")
+        assert not span_list.display
+    seed_choices(db_path)
+    app = review_app(db_path, datasets="votes")
+    async with app.run_test(size=(100, 30)) as pilot:  # a review of choices: no span list, no s in the help
+        screen = await wait_for_task(pilot, text="good film")
+        await pilot.pause()
+        assert "s" not in dict(screen.active_bindings_help())
+
+
 async def test_escape_in_the_span_editor_clears_a_selection_first_then_leaves(db_path: Path) -> None:
     text = "Acme Corp hired Ann Lee."
     seed(db_path, "ents", [span_answer(text, "alice", [(0, 9, "ORG")]), span_answer(text, "bob", [(0, 4, "ORG")])])

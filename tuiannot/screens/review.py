@@ -26,6 +26,7 @@ from typing import Any, ClassVar, cast
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.widget import Widget
@@ -34,6 +35,7 @@ from textual.widgets import Static
 from ..components import views
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen, Progress
+from .widgets.span_list import SpanList
 from .widgets.span_text import SpanText, label_style
 from .widgets.task_text import TaskText, layout_for, text_height, update_static
 
@@ -43,8 +45,9 @@ class ReviewScreen(AnnotationScreen):
     HELP = {**AnnotationScreen.HELP,
             "accept": "keep the picked version as the final answer",
             "reject": "reject: the input itself is wrong", "ignore": "skip this input",
-            "edit": "edit the picked version in the normal view (submit it there; escape comes back)"}
-    BINDINGS = [Binding("e", "edit", "Edit", id="edit")]
+            "edit": "edit the picked version in the normal view (submit it there; escape comes back)",
+            "span_list": "show or hide the list of the picked version's spans (label, text, positions)"}
+    BINDINGS = [Binding("e", "edit", "Edit", id="edit"), Binding("s", "span_list", "Span list", id="span_list")]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,7 +60,31 @@ class ReviewScreen(AnnotationScreen):
         return self.config.get("review_view") in views(kind="spans")
 
     def text_widget(self) -> Widget:
-        return SpanText(id="text") if self.spans_view else TaskText(id="text")
+        if self.spans_view:
+            return Vertical(SpanText(id="text"), SpanList(id="span-list"), id="span-pane")
+        return TaskText(id="text")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "span_list" and not self.spans_view:
+            return False  # a review of choices has no spans to list (and no s in its help)
+        return super().check_action(action, parameters)
+
+    def action_span_list(self) -> None:
+        span_list = self.query_one(SpanList)
+        span_list.display = not span_list.display
+        self._draw_span_list()
+
+    def _draw_span_list(self) -> None:
+        """The picked version's spans, in order, when the list is shown."""
+        span_list = self.query_one(SpanList)
+        if not span_list.display:
+            return
+        version = self.versions[self.chosen] if self.versions else {}
+        spans = sorted((dict(s) for s in version.get("spans") or []), key=lambda s: (s["start"], s["end"]))
+        key = self.key_for("span_list", "s")
+        span_list.border_title = Text(f" {len(spans)} span{'s' if len(spans) != 1 else ''} of the picked version "
+                                      f"· {key} hides ")
+        span_list.show(str((self.current_task or {}).get("text", "")), spans, self.labels, None)
 
     @property
     def versions(self) -> list[dict[str, Any]]:
@@ -92,6 +119,7 @@ class ReviewScreen(AnnotationScreen):
             version = self.versions[self.chosen] if self.versions else {}
             widget.show(str(task.get("text", "")), list(task.get("tokens") or []),
                         [dict(s) for s in version.get("spans") or []], self.labels, 0, None, new_text=new_text)
+            self._draw_span_list()
         elif new_text:
             assert isinstance(widget, TaskText)  # text_widget() made one or the other
             widget.set_text(str(task.get("text", "")))
