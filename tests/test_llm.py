@@ -529,3 +529,22 @@ async def test_i_without_a_model_request_says_so(tmp_path: Path, db_path: Path) 
         await pilot.press("i")
         await wait_until(pilot, lambda: any("No model request" in str(n.message) for n in app._notifications),
                          "the note")
+
+
+def test_tasks_already_answered_are_not_sent_to_the_model_again(tmp_path: Path, db_path: Path,
+                                                                 server: LLMServer) -> None:
+    source = reviews_source(tmp_path)
+    controller = recipe_controller("textcat", db_path, str(source), label="POS,NEG,NEU", llm=server.url,
+                                   session="one")
+    answer_all(controller, lambda task: ("accept", task.get("accept")), limit=3)
+    controller.close()
+    controller.db.close()
+    asked = len(server.requests)
+    controller = recipe_controller("textcat", db_path, str(source), label="POS,NEG,NEU", llm=server.url,
+                                   session="two")
+    try:
+        assert [t["text"] for t in served(controller)] == ["battery died"]
+    finally:
+        controller.close()
+    # the three answered were dropped before the model step: only the open one was asked about
+    assert len(server.requests) - asked == 1, server.texts_asked()[asked:]

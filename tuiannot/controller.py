@@ -226,10 +226,14 @@ class Controller:
         offered: set[int] = set()  # only what was handed out: memory stays flat when resuming deep in a source
         batch: list[_Entry] = []
         try:
-            size = 1  # the first task as soon as possible, then in batches
+            size = 1  # the first task as soon as possible, then in batches that grow: 2, 4, ... (a slow step,
+            # an LLM's reply, then delays no task by more than its own wait)
             stream = self.stream if isinstance(self.stream, Stream) else None
             if stream is not None and isinstance(stream.source, Source) and stream.source.size <= 1 << 20:
                 stream.source.line_count()  # a small file: counted at once, so the first task says "of N" too
+            if stream is not None and stream.has_reorders:  # a costly step (a model scoring, an LLM asked):
+                stream.prefilter(self._undone_only(db))  # what is done is dropped before it, not after
+            first = True
             tasks = self._checkpoint.tasks(self._key) if self._checkpoint is not None else self.stream
             for task in tasks:
                 if self._stop.is_set():
@@ -239,11 +243,11 @@ class Controller:
                                     invalid=stream.invalid_before if stream is not None else 0))
                 if len(batch) >= size:
                     self._offer(db, batch, offered)
-                    if size == 1 and stream is not None and isinstance(stream.source, Source):
+                    if first and stream is not None and isinstance(stream.source, Source):
                         stream.source.line_count()  # once the first task is out: the screen then says "of N"
                     # no more than the queue holds: what is taken from the stream is chosen (a --teach
                     # stream chooses by its model of the moment), so it is taken when there is room for it
-                    batch, size = [], min(64, self._queue.maxsize)
+                    batch, size, first = [], min(size * 2, 64, self._queue.maxsize), False
             self._offer(db, batch, offered)
             if self.claims is not None:
                 self.claims.serve_lapsed(db, offered, lambda task: self._put(_Entry(task)), self._stop)
@@ -259,6 +263,37 @@ class Controller:
 
     def _key(self, task: Task) -> int:
         return task[f"_{self.by}_hash"]
+
+    def _undone_only(self, db: Database) -> Any:
+        """A stream step put before the costly ones: tasks that are done for this session (see :meth:`_offer`)
+        are dropped, a few at a time, before a model scores them or an LLM is asked about them."""
+        def undone(tasks: Any) -> Any:
+            batch: list[Task] = []
+            size = 1
+            for task in tasks:
+                batch.append(task)
+                if len(batch) >= size:
+                    yield from self._not_done(db, batch)
+                    batch, size = [], min(size * 2, 32)
+            yield from self._not_done(db, batch)
+
+        return undone
+
+    def _not_done(self, db: Database, batch: list[Task]) -> list[Task]:
+        if not batch:
+            return batch
+        keys = [self._key(task) for task in batch]
+        done = db.answered(self.components.exclude, keys, by=self.by) if self.components.exclude else set()
+        if self._checkpoint is not None and self._checkpoint.expected is not None:
+            keys_kept = {self._checkpoint.expected}  # a resume's first task reaches the checkpoint, which checks it
+        else:
+            keys_kept = set()
+        if self.claims is None:
+            done |= db.answered([self.dataset], keys, by=self.by)
+            return [task for task, key in zip(batch, keys, strict=True) if key not in done or key in keys_kept]
+        sessions = db.answer_sessions(self.dataset, keys, by=self.by)
+        return [task for task, key in zip(batch, keys, strict=True) if key in keys_kept or (
+            key not in done and not self.claims.complete(task, key, sessions.get(key, set())))]
 
     def _offer(self, db: Database, batch: list[_Entry], offered: set[int]) -> None:
         """Queue the tasks of ``batch`` that this session should answer and has not been given yet.

@@ -74,6 +74,16 @@ class Stream:
         self._reorders.append((transform, keeps_order))
         return self
 
+    def prefilter(self, transform: Callable[[Iterator[Task]], Iterator[Task]]) -> "Stream":
+        """Add an order-keeping whole-stream step before every other (the controller's: tasks already done
+        are dropped before a costly step sees them)."""
+        self._reorders.insert(0, (transform, True))
+        return self
+
+    @property
+    def has_reorders(self) -> bool:
+        return bool(self._reorders)
+
     def map(self, step: Step) -> "Stream":
         """Add a step: it returns the task (changed or not), several tasks, or None to drop it."""
         self._steps.append(step)
