@@ -253,6 +253,15 @@ def test_cache_is_bounded_and_fits_per_size(tmp_path: Path) -> None:
     assert cache.fitted(4, paths[4], (30, 30)).size == (30, 30)
 
 
+def test_cache_knows_which_images_come_next() -> None:
+    """The screen makes the cells of the images after the one on screen, in the order the prefetch read them."""
+    cache = decode.ImageCache()
+    for key in (11, 12, 13, 12):  # (the same photo twice in a stream: its last reading counts)
+        cache.prepare(key, Image.new("RGB", (8, 8)))
+    assert cache.upcoming(11) == [12, 13, 12] and cache.upcoming(13) == [12] and cache.upcoming(12) == []
+    assert cache.upcoming(99) == [] and cache.upcoming(None) == []
+
+
 # -- exports ------------------------------------------------------------------------------
 def test_to_coco_and_to_folders(tmp_path: Path) -> None:
     a = make_image(tmp_path / "a.png")
@@ -347,6 +356,78 @@ def test_overlays_and_sizes() -> None:
     drawn = render.draw_overlays(base, [render.Overlay(2, 2, 10, 10, (255, 0, 0), "1")])
     assert drawn.getpixel((2, 5)) == (255, 0, 0) and drawn.getpixel((5, 5)) == (0, 0, 0)
     assert base.getpixel((2, 5)) == (0, 0, 0)
+
+
+def noise(size: tuple[int, int], seed: int = 0) -> Image.Image:
+    import numpy as np
+
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def test_boxes_drawn_on_packed_pixels_are_the_boxes_drawn_on_the_image() -> None:
+    """Half-blocks draw boxes on the packed pixels at each key: in 24-bit colour, exactly what drawing them on the
+    image gives (every size, overlap, thickness, off the edge); in 256 colours, only the outlines change (drawing
+    on the image and dithering it again changed pixels all over it), in the palette's nearest colour."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(5)
+    for trial in range(300):
+        w, h = rng.randint(1, 40), rng.randint(1, 30)
+        image = noise((w, h), trial)
+        overlays = []
+        for _ in range(rng.randint(1, 3)):
+            x0, y0 = rng.randint(0, w - 1), rng.randint(0, h - 1)
+            overlays.append(render.Overlay(x0, y0, rng.randint(x0, w - 1), rng.randint(y0, h - 1),
+                                           render.label_rgb(rng.randint(0, 9)), "1", rng.random() < 0.4))
+        expected = render.packed_array(render.draw_overlays(image, overlays))
+        assert (render.overlay_packed(render.packed_array(image), overlays) == expected).all(), (trial, overlays)
+    image = noise((60, 40), 1)
+    box = render.Overlay(10, 8, 40, 30, (230, 159, 0), "1", True)
+    base = render.packed_array(image, "256")
+    drawn = render.overlay_packed(base, [box], "256")
+    outline = render.packed_array(render.draw_overlays(Image.new("RGB", (60, 40)), [box])) != 0
+    assert ((drawn != base) <= outline).all() and (drawn[outline] != base[outline]).any()
+    assert set(np.unique(drawn[outline]).tolist()) <= {render.packed_color((230, 159, 0), "256"),
+                                                        render.packed_color((255, 255, 255), "256")}
+    assert render.packed_color((230, 159, 0), "256") == 178 and render.packed_color((1, 2, 3)) == 0x010203
+    redithered = render.packed_array(render.draw_overlays(image, [box]), "256")
+    assert ((redithered != base) & ~outline).any()  # (what the old way did)
+
+
+def test_256_colour_half_blocks_reach_the_terminal_as_their_palette_index() -> None:
+    """Textual's line filter turns colours without RGB into 24-bit ones, and Rich maps those back to the palette
+    by its own rule: the cube's greys (16 + 43 = (95, 95, 95)) came out as other greys. Half-block colours carry
+    their RGB beside the index, so the filter leaves them and the terminal gets the index dithering chose."""
+    from rich.color import ColorSystem
+    from rich.terminal_theme import DEFAULT_TERMINAL_THEME
+    from textual.color import Color as TextualColor
+    from textual.filter import ANSIToTruecolor
+    from textual.strip import Strip
+
+    image = Image.new("RGB", (4, 2), (95, 95, 95))
+    rows = render.halfcell(image, "256")
+    assert rows[0][0].style.color.number == 59 and rows[0][0].style.color.triplet == (95, 95, 95)
+    assert [render.palette_rgb(i) for i in (16, 21, 59, 196, 231, 232, 255)] == [
+        (0, 0, 0), (0, 0, 255), (95, 95, 95), (255, 0, 0), (255, 255, 255), (8, 8, 8), (238, 238, 238)]
+    filtered = ANSIToTruecolor(DEFAULT_TERMINAL_THEME).apply(rows[0], TextualColor(0, 0, 0))
+    assert filtered[0].text == "▀" * 4
+    assert Strip.render_style(filtered[0].style, "▀", ColorSystem.EIGHT_BIT) == "\x1b[38;5;59;48;5;59m▀\x1b[0m"
+
+
+def test_fitting_averages_the_pixels_under_each_cell() -> None:
+    """Shrinking a photo to the cells takes the mean of the pixels each one stands for (Pillow's BOX), not a
+    bilinear sample: a thin line keeps its share of the colour and nothing bleeds from further away."""
+    import numpy as np
+
+    stripes = np.zeros((6, 12, 3), dtype=np.uint8)
+    stripes[:, 1] = 255  # a one-pixel white line in the first block of three
+    stripes[:, 7] = (0, 120, 240)
+    fitted = np.asarray(decode.resize(Image.fromarray(stripes), (4, 2)), dtype=np.float64)
+    blocks = stripes.astype(np.float64).reshape(2, 3, 4, 3, 3).mean(axis=(1, 3))
+    assert np.abs(fitted - blocks).max() <= 0.5
+    assert decode.resize(Image.fromarray(stripes), (24, 12)).getpixel((2, 0)) == (255, 255, 255)  # enlarged
 
 
 # -- detection ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from tuiannot.screens.widgets.label_bar import LabelBar
 from tuiannot.screens.widgets.span_text import SpanText
 from tuiannot.screens.widgets.task_text import TaskText
 
-from .helpers import make_app, recipe_app, seed, stored, wait_for_task, write_jsonl
+from .helpers import make_app, recipe_app, seed, stored, wait_done, wait_for_task, write_jsonl
 
 SIZE = (120, 36)
 LONG = " ".join(f"word{i}" for i in range(49))  # three rows of the text box at 120 columns (of 27)
@@ -172,3 +172,100 @@ async def test_tab_with_the_span_list_open_repaints_the_two_rows_of_the_list_it_
         assert [row.startswith("▶") for row in span_list.row_texts()] == [False, True] + [False] * 4
         assert "▶ 2  ORG  w8" in "\n".join(screen_lines(app))  # on screen too
         assert painted["rows"] == 2, painted  # the row it left and the row it reached, of 6
+
+
+def photo_like(path: Path, size: tuple[int, int] = (400, 240)) -> Path:
+    """Smooth colours with noise: in 256 colours every pixel is dithered (what a photo is)."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = size[1], size[0]
+    y, x = np.mgrid[0:h, 0:w]
+    noise = np.random.default_rng(3).integers(-12, 13, (h, w, 3))
+    pixels = np.stack([x * 255 // w, y * 255 // h, (x + y) * 255 // (w + h)], axis=2) + noise
+    Image.fromarray(np.clip(pixels, 0, 255).astype("uint8")).save(path)
+    return path
+
+
+@pytest.mark.parametrize("colorterm", ["truecolor", ""])
+async def test_a_box_key_repaints_the_rows_the_box_spans_and_lays_nothing_out(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, colorterm: str) -> None:
+    """A box moved right changes the image rows it spans and its line in the box list; nothing else is repainted
+    (neither the rest of the picture, nor the labels and keys under it) and nothing is laid out again. In 256
+    colours too, where drawing the box on the image and dithering it again changed pixels all over it."""
+    from textual._compositor import Compositor
+
+    from tuiannot.screens.image import BoxList
+    from tuiannot.screens.widgets.image_view import ImageView
+
+    from .helpers import image_drawn
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", colorterm)
+    root = tmp_path / "photos"
+    root.mkdir()
+    photo_like(root / "one.png")
+    app = recipe_app("image", db_path, str(root), label="CAT,DOG", boxes=True, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, predicate=image_drawn)
+        view, boxes = screen.query_one(ImageView), screen.query_one(BoxList)
+        assert view.color_system == (colorterm or "256")
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        (box,) = view.display_overlays()
+        spanned = box.y1 // 2 - box.y0 // 2 + 1  # the cell rows the box's sides cross
+        assert spanned < len(view._rows) // 2  # (so that a whole-picture repaint would show)
+        before = boxes.row_texts()
+        painted: Counter[str] = Counter()
+        count_calls(monkeypatch, ImageView, "render_line", painted, "image rows")
+        count_calls(monkeypatch, BoxList, "render_line", painted, "list rows")
+        count_calls(monkeypatch, screen.query_one("#question", Static), "render", painted, "question")
+        count_calls(monkeypatch, Compositor, "reflow", painted, "layouts")
+        await pilot.press("right")
+        await pilot.pause(0.1)
+        assert painted == Counter({"image rows": spanned, "list rows": 1}), painted
+        x, y, w, h = screen.boxes[0].pixels()
+        after = boxes.row_texts()
+        assert [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new] == [1]
+        assert after[1].strip().endswith(f"{x},{y} {w}×{h}")
+        shown = app.screen._compositor.render_strips()
+        view.refresh()
+        boxes.refresh()
+        await pilot.pause(0.1)
+        assert app.screen._compositor.render_strips() == shown  # what a full repaint draws: no row left stale
+        await pilot.press("a")
+        await wait_done(pilot)
+    assert [s["x"] for s in stored(db_path, "photos")[0]["spans"]] == [x]
+
+
+async def test_the_next_photos_cells_are_made_before_a_asks_for_them(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the annotator looks at a photo, the view turns the next one (fitted by the prefetch) into half-block
+    cells; ``a`` then draws it from the cache instead of making ~2,000 cells between the key and the frame."""
+    import tuiannot.screens.widgets.image_view as image_view
+    from tuiannot.images import decode
+    from tuiannot.screens.widgets.image_view import ImageView
+
+    from .helpers import image_drawn, wait_until
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    photo_like(root / "a.png", (300, 200))
+    photo_like(root / "b.png", (200, 300))  # (content unlike any other test's: the image cache is the process's)
+    second = decode.load(str(root / "b.png"))[0]
+    app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, predicate=image_drawn)
+        assert screen.current_task["meta"]["file"] == "a.png"
+        view = screen.query_one(ImageView)
+        pixels = view._target(second.width, second.height)
+        await wait_until(pilot, lambda: view.cache.get(("rows", second.input_hash, pixels)) is not None,
+                         "the second photo's cells made ahead")
+        made: Counter[str] = Counter()
+        count_calls(monkeypatch, image_view, "halfcell", made, "cells made")
+        await pilot.press("n", "a")
+        screen = await wait_for_task(pilot, predicate=lambda s: s.current_task["meta"]["file"] == "b.png"
+                                     and image_drawn(s))
+        assert view._pixels == pixels and made["cells made"] == 0
+        assert "▀" in view.visible_text()
+    assert len(stored(db_path, "photos")) == 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, cast
 
 from rich.color import Color, ColorType
 from rich.color_triplet import ColorTriplet
@@ -111,14 +111,38 @@ def draw_overlays(image: Any, overlays: Iterable[Overlay], width: int = 1) -> An
     if not overlays:
         return image
     out = image.copy()
-    draw = ImageDraw.Draw(out)
+    _outline_boxes(ImageDraw.Draw(out), overlays, width, lambda rgb: rgb)
+    return out
+
+
+def _outline_boxes(draw: Any, overlays: list[Overlay], width: int, ink: Callable[[tuple[int, int, int]], Any]) -> None:
     for o in sorted(overlays, key=lambda o: o.current):
         box = [o.x0, o.y0, max(o.x0, o.x1), max(o.y0, o.y1)]
-        draw.rectangle(box, outline=o.color, width=width * (2 if o.current else 1))
+        draw.rectangle(box, outline=ink(o.color), width=width * (2 if o.current else 1))
         if o.current and box[2] - box[0] > 2 * width + 1 and box[3] - box[1] > 2 * width + 1:
             inner = [box[0] + 2 * width, box[1] + 2 * width, box[2] - 2 * width, box[3] - 2 * width]
-            draw.rectangle(inner, outline=(255, 255, 255), width=1)
-    return out
+            draw.rectangle(inner, outline=ink((255, 255, 255)), width=1)
+
+
+def overlay_packed(pixels: Any, overlays: Iterable[Overlay], colors: str = "truecolor") -> Any:
+    """The boxes drawn over packed pixels (a numpy array from :func:`packed_array`), as :func:`draw_overlays`
+    draws them on the image, on a copy.
+
+    Half-blocks draw boxes this way at each key: only the outlines' pixels change, so a moved box changes the
+    rows it left and the rows it reached and no others. (Drawing on the image and packing it again would
+    dither the whole image anew in 256 colours, changing pixels far from the box.) In 256 colours the
+    outlines are the palette's nearest colour, undithered."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    overlays = list(overlays)
+    if not overlays:
+        return pixels
+    height, width = pixels.shape
+    drawn = Image.new("I", (width, height), -1)  # 32-bit ints: a packed colour, or -1 where nothing is drawn
+    _outline_boxes(ImageDraw.Draw(drawn), overlays, 1, lambda rgb: packed_color(rgb, colors))
+    ink = np.asarray(drawn)
+    return np.where(ink >= 0, ink, pixels)
 
 
 def draw_tags(image: Any, overlays: Iterable[Overlay]) -> Any:
@@ -160,18 +184,53 @@ def _palette_image() -> Any:
     return _PALETTE_IMAGE
 
 
+def palette_rgb(index: int) -> tuple[int, int, int]:
+    """The colour of a fixed 256-colour palette entry (16-255).
+
+    A half-block's 256-colour :class:`Color` carries it beside its index, so that Textual's line filter, which
+    turns colours without one into 24-bit colours, leaves it alone: Rich then writes the index itself
+    (``38;5;N``), where a 24-bit colour would be mapped back to the palette by Rich's own rule (greys of
+    the colour cube came back as other greys), at a cost on every frame."""
+    if index >= 232:
+        level = 8 + 10 * (index - 232)
+        return level, level, level
+    i = index - 16
+    return _XTERM_LEVELS[i // 36], _XTERM_LEVELS[(i // 6) % 6], _XTERM_LEVELS[i % 6]
+
+
 def packed_pixels(image: Any, colors: str = "truecolor") -> list[list[int]]:
     """Rows of pixels as ints: 0xRRGGBB (truecolor) or a 256-colour index (16-255)."""
+    rows: list[list[int]] = packed_array(image, colors).tolist()
+    return rows
+
+
+def packed_array(image: Any, colors: str = "truecolor") -> Any:
+    """:func:`packed_pixels` as a numpy array (height x width), dithered to the palette in 256 colours."""
     import numpy as np
 
     if colors == "256":
         from PIL import Image
 
         indices = image.quantize(palette=_palette_image(), dither=Image.Dither.FLOYDSTEINBERG)
-        array = np.asarray(indices, dtype=np.int64) + 16
-        return array.tolist()
+        return np.asarray(indices, dtype=np.int64) + 16
     array = np.asarray(image.convert("RGB"), dtype=np.int64)
-    return ((array[:, :, 0] << 16) | (array[:, :, 1] << 8) | array[:, :, 2]).tolist()
+    return (array[:, :, 0] << 16) | (array[:, :, 1] << 8) | array[:, :, 2]
+
+
+_NEAREST: dict[tuple[int, int, int], int] = {}
+
+
+def packed_color(rgb: tuple[int, int, int], colors: str = "truecolor") -> int:
+    """One colour as :func:`packed_pixels` packs it: 0xRRGGBB, or the nearest of the 240 fixed colours."""
+    if colors != "256":
+        return (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]
+    index = _NEAREST.get(rgb)
+    if index is None:
+        from PIL import Image
+
+        pixel = Image.new("RGB", (1, 1), rgb).quantize(palette=_palette_image(), dither=Image.Dither.NONE)
+        index = _NEAREST[rgb] = int(cast(int, pixel.getpixel((0, 0)))) + 16
+    return index
 
 
 class StyleCache:
@@ -188,8 +247,9 @@ class StyleCache:
         if color is None:
             if len(self._colors) > self.limit:  # bounded: a photo has thousands of colours, the next others
                 self._colors.clear()
-            if self.colors == "256":
-                color = Color.from_ansi(value)
+            if self.colors == "256":  # the palette index, with its colour: see palette_rgb
+                color = Color(f"color({value})", ColorType.EIGHT_BIT, number=value,
+                              triplet=ColorTriplet(*palette_rgb(value)))
             else:  # Color.from_rgb without its checks: a frame makes thousands of these
                 color = Color(f"#{value:06x}", ColorType.TRUECOLOR,
                               triplet=ColorTriplet(value >> 16, (value >> 8) & 255, value & 255))

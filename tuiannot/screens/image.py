@@ -8,6 +8,12 @@ resize it, ``alt``+arrows or ``f`` (fine, a toggle) take steps of 1% instead of
 5%, number keys set its label, ``tab``/``shift+tab`` go through the boxes, ``d``
 deletes the current one and ``a`` accepts. Coordinates are kept in the
 original image's pixels whatever the terminal size.
+
+A box key repaints what it changes and nothing else (issue 15): the image rows
+the box left and reached (:class:`ImageView`), the rows of the box list that
+differ (:class:`BoxList`); the labels and keys under the image are the same for
+every key and are drawn once per image, without a layout when their height stays
+(:func:`~.widgets.task_text.update_static`).
 """
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -28,6 +36,7 @@ from .annotate import LABEL_KEYS, AnnotationScreen
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
 from .widgets.image_view import ImageView
+from .widgets.task_text import refresh_rows, update_static
 
 COARSE = 0.05  # a step: this fraction of the image's width or height
 FINE = 0.01
@@ -57,7 +66,7 @@ class ImageMixin:
         self.current_task, self.waiting = None, True
         self.image_view().show_message(message)
         for wid in ("#meta", "#question", "#previous"):
-            self.query_one(wid, Static).update("")  # type: ignore[attr-defined]
+            update_static(self.query_one(wid, Static), "")  # type: ignore[attr-defined]
 
     def action_scroll(self, how: str) -> None:
         """Images do not scroll."""
@@ -73,6 +82,47 @@ class ImageChoiceScreen(ImageMixin, ChoiceScreen):
     VIEW_ID = "image_choice"
     CSS_PATH = ["annotate.tcss", "image.tcss"]
     HELP = {**ChoiceScreen.HELP, "reject": "reject: the image does not fit this question (selection kept)"}
+
+
+class BoxList(Widget, can_focus=False):
+    """The list of boxes beside the image: lines of text, drawn with the Line API so that a key repaints the
+    rows that differ (a box moved: its row), not the whole list. Long lines wrap as in a ``Static``."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.content = Text()
+        self._strips: list[Strip] = []
+        self._made_for: tuple[Any, ...] = ()  # (width, height, style) the strips were made at
+
+    def show(self, content: Text) -> None:
+        if content == self.content and (content.style, content.end) == (self.content.style, self.content.end):
+            return
+        self.content = content
+        if self._made_for != self._key():  # not drawn yet at this size: all of it, when drawn
+            self.refresh()
+            return
+        before = self._strips
+        self._strips = self._make()
+        refresh_rows(self, before, self._strips)
+
+    def row_texts(self) -> list[str]:
+        """The rows as shown (for tests)."""
+        return [strip.text for strip in self._strips]
+
+    def _key(self) -> tuple[Any, ...]:
+        return self.size.width, self.size.height, self.visual_style
+
+    def _make(self) -> list[Strip]:
+        self._made_for = self._key()
+        width, height = self.size
+        return Visual.to_strips(self, visualize(self, self.content), width, height, self.visual_style)
+
+    def render_line(self, y: int) -> Strip:
+        if self._made_for != self._key():
+            self._strips = self._make()
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
 
 
 class _Box:
@@ -131,7 +181,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
         self._escape_at = 0.0
 
     def text_widget(self) -> Widget:
-        return Horizontal(ImageView(self.config, id="image"), Static("", id="boxes"), id="text")
+        return Horizontal(ImageView(self.config, id="image"), BoxList(id="boxes"), id="text")
 
     # -- showing ---------------------------------------------------------------------------
     @property
@@ -151,7 +201,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
     def show_loading(self, message: str = "Loading the next image…") -> None:
         self.boxes, self.current = [], None
         super().show_loading(message)
-        self.query_one("#boxes", Static).update("")
+        self.query_one("#boxes", BoxList).show(Text())
 
     def overlays(self) -> list[Overlay]:
         out = []
@@ -164,6 +214,14 @@ class BoxScreen(ImageMixin, AnnotationScreen):
 
     def show_question(self, task: dict[str, Any]) -> None:
         self._draw_list()
+        bar = Text()
+        for i, label in enumerate(self.labels):
+            bar.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
+            bar.append(f" {one_line(label, 30)} ", Style(color="#000000", bgcolor=_hex(label_rgb(i)), bold=True))
+            bar.append("  ")
+        bar.append("\n n new · arrows/hjkl move · shift+arrows/HJKL resize · f fine · number = label · "
+                   "tab next · d delete · a accept", Style(dim=True))
+        update_static(self.query_one("#question", Static), bar)
 
     def _redraw(self) -> None:
         self.image_view().set_boxes(self.overlays())
@@ -186,15 +244,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
             text.append(f" {x},{y} {w}×{h}\n", Style(bold=current, dim=not current))
         if not self.boxes:
             text.append("  none yet: n starts one\n", Style(dim=True, italic=True))
-        self.query_one("#boxes", Static).update(text)
-        bar = Text()
-        for i, label in enumerate(self.labels):
-            bar.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
-            bar.append(f" {one_line(label, 30)} ", Style(color="#000000", bgcolor=_hex(label_rgb(i)), bold=True))
-            bar.append("  ")
-        bar.append("\n n new · arrows/hjkl move · shift+arrows/HJKL resize · f fine · number = label · "
-                   "tab next · d delete · a accept", Style(dim=True))
-        self.query_one("#question", Static).update(bar)
+        self.query_one("#boxes", BoxList).show(text)
 
     # -- keys ------------------------------------------------------------------------------
     def _step(self, fine: bool) -> tuple[float, float]:

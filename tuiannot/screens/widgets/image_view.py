@@ -3,10 +3,18 @@
 It draws with the renderer the recipe chose (:mod:`tuiannot.images.render`):
 half-blocks or ASCII as text cells, Kitty graphics as Unicode placeholders, Sixel
 written into the frame. The image was decoded in the stream's prefetch
-(:mod:`tuiannot.images.decode`), fitted to this widget's size and even turned
-into cells there, so showing the next image costs a cache look-up; on a miss (a
-terminal resize, an evicted image) a thread worker decodes and fits it. Boxes are
-drawn on the cached fitted image at each key press: only the rows they touch are redrawn.
+(:mod:`tuiannot.images.decode`) and fitted to this widget's size there; its
+half-block cells are made while the annotator looks at the image before it
+(:meth:`ImageView._prerender_ahead`, on the app's thread: in the prefetch thread
+they would hold the GIL), so showing the next image costs a cache look-up; on a
+miss (a terminal resize, an evicted image) a thread worker decodes and fits it.
+
+A box key costs the rows it changes (issue 15). With half-blocks, boxes are drawn
+on the fitted image's packed pixels (:func:`~tuiannot.images.render.overlay_packed`),
+the rows whose pixels or tags differ from the frame on screen are made anew, and
+only those are repainted (``refresh`` of their regions): a box moved right repaints
+the rows its sides cross, not the picture. ASCII repaints the rows that differ too;
+Kitty and Sixel send the whole image again (in a thread).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from typing import Any
 from rich.control import Control
 from rich.segment import ControlType, Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -34,12 +43,17 @@ from ...images.render import (
     kitty_delete,
     kitty_placeholders,
     kitty_transmit,
-    packed_pixels,
+    overlay_packed,
+    packed_array,
     pixel_size,
     sixel_encode,
     tag_cells,
 )
 from ...sanitize import one_line
+
+
+PRERENDER_AFTER = 0.05  # seconds after an image is shown (and between two): the next images' cells are made
+PRERENDER_AHEAD = 2  # images whose cells are made ahead, after each one shown
 
 
 class ImageView(Widget, can_focus=False):
@@ -67,8 +81,11 @@ class ImageView(Widget, can_focus=False):
         self._pixels: tuple[int, int] = (0, 0)
         self._fit: Any = None
         self._base_rows: list[list[Segment]] | None = None
-        self._base_packed: list[list[int]] | None = None
+        self._base_packed: Any = None  # the fitted image's packed pixels (numpy), made at its first box
         self._rows: list[list[Segment]] = []
+        self._fresh = False  # whether _rows are on screen for this fit (a key then repaints only rows that change)
+        self._drawn: Any = None  # the packed pixels on screen with their boxes (None: the image as it is)
+        self._tags: dict[int, dict[int, tuple[str, Style]]] = {}  # row -> column -> the tag drawn there
         self._cells: tuple[int, int] = (0, 0)
         self._token = 0
         self._styles = StyleCache(self.color_system)
@@ -89,7 +106,7 @@ class ImageView(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         self.cache.target = self._target
-        self.cache.prerender = None  # cells are made on show: in the prefetch thread they would hold the GIL
+        self.cache.prerender = None  # in the prefetch thread they would hold the GIL: made when idle instead
 
     def on_unmount(self) -> None:
         if self.cache.target == self._target:
@@ -102,7 +119,7 @@ class ImageView(Widget, can_focus=False):
     def show_message(self, message: str) -> None:
         self._token += 1
         self.key, self.message, self.error = None, message, None
-        self._rows, self._fit, self._cells = [], None, (0, 0)
+        self._rows, self._fit, self._cells, self._fresh = [], None, (0, 0), False
         self.refresh()
 
     def show(self, key: int, ref: str, size: tuple[int, int], boxes: list[Overlay]) -> None:
@@ -177,8 +194,28 @@ class ImageView(Widget, can_focus=False):
         else:
             self._cells = cell_size(self.mode, pixels, self.cell)
         self._base_rows = rows
-        self._base_packed = None
+        self._base_packed, self._drawn, self._tags, self._fresh = None, None, {}, False
         self._draw()
+        if self.mode == "halfcell":
+            self.set_timer(PRERENDER_AFTER, self._prerender_ahead)
+
+    def _prerender_ahead(self, budget: int = PRERENDER_AHEAD) -> None:
+        """While the annotator looks at this image: the cells of the next ones the prefetch decoded, one per
+        timer tick (a couple of milliseconds each), so that ``a`` finds the next image's cells made."""
+        if self.cache.target != self._target or self._fit is None:
+            return
+        for key in self.cache.upcoming(self.key)[:PRERENDER_AHEAD]:
+            pixels = self._target(*self.cache.originals.get(key, (0, 0)))
+            if pixels[0] <= 0 or pixels[1] <= 0 or self.cache.get(("rows", key, pixels)) is not None:
+                continue
+            try:
+                fitted = self.cache.fitted(key, None, pixels, self.base_size)
+            except images.ImageError:  # no longer in the cache: made on show
+                continue
+            self.cache.put(("rows", key, pixels), halfcell(fitted, self.color_system, self._styles))
+            if budget > 1:
+                self.set_timer(PRERENDER_AFTER, lambda: self._prerender_ahead(budget - 1))
+            return
 
     # -- boxes over the image --------------------------------------------------------------
     def display_overlays(self) -> list[Overlay]:
@@ -197,42 +234,73 @@ class ImageView(Widget, can_focus=False):
         return out
 
     def _draw(self) -> None:
+        """The image with its boxes now; on a frame already on screen, only the rows that change are repainted."""
         if self._fit is None:
             return
         overlays = self.display_overlays()
         self.renders += 1
+        changed: list[int] | None = None  # None: every row
         if self.mode == "halfcell":
-            self._rows = self._halfcell(overlays)
+            self._rows, changed = self._halfcell(overlays)
         elif self.mode == "ascii":
-            self._rows = ascii_art(self._fit, overlays)
+            rows = ascii_art(self._fit, overlays)
+            if self._fresh and len(rows) == len(self._rows):
+                changed = [r for r, (old, new) in enumerate(zip(self._rows, rows, strict=True)) if old != new]
+            self._rows, self._fresh = rows, True
         else:
             token, fit = self._token, self._fit
             self.run_worker(lambda: self._encode(token, fit, overlays), thread=True, exclusive=True,
                             group=f"image-encode-{id(self)}")
             return
-        self.refresh()
+        if changed is None:
+            self.refresh()
+        elif changed:
+            top = max(0, (self.content_size.height - self._cells[1]) // 2)
+            width = self.content_size.width
+            self.refresh(*(Region(0, top + r, width, 1) for r in changed))
 
-    def _halfcell(self, overlays: list[Overlay]) -> list[list[Segment]]:
+    def _halfcell(self, overlays: list[Overlay]) -> tuple[list[list[Segment]], list[int] | None]:
+        """The rows of half-blocks with the boxes drawn over the image's, and the rows that differ from those on
+        screen (None: all of them, a new frame). Boxes are drawn on the packed pixels (:func:`overlay_packed`),
+        and only the rows whose pixels or tags changed since the last frame are made anew."""
         if self._base_rows is None:
             self._base_rows = halfcell(self._fit, self.color_system, self._styles)
-        if not overlays:
-            return self._base_rows
+        base_rows = self._base_rows
+        if not overlays and self._drawn is None and not self._tags:
+            fresh, self._fresh = self._fresh, True
+            return base_rows, ([] if fresh else None)
         if self._base_packed is None:
-            self._base_packed = packed_pixels(self._fit, self.color_system)
-        drawn = packed_pixels(draw_overlays(self._fit, overlays), self.color_system)
-        tags = tag_cells(overlays, "halfcell", self._cells)
-        by_row: dict[int, dict[int, tuple[str, Style]]] = {}
-        for (x, y), tag in tags.items():
-            by_row.setdefault(y, {})[x] = tag
+            self._base_packed = packed_array(self._fit, self.color_system)
         base = self._base_packed
-        rows = list(self._base_rows)
-        for r in range(len(rows)):
+        drawn = overlay_packed(base, overlays, self.color_system) if overlays else None
+        pixels = base if drawn is None else drawn
+        tags: dict[int, dict[int, tuple[str, Style]]] = {}
+        for (x, y), tag in tag_cells(overlays, "halfcell", self._cells).items():
+            tags.setdefault(y, {})[x] = tag
+        differs = (pixels != base).any(axis=1)  # pixel rows that are not the image's own
+        count = len(base_rows)
+        if self._fresh:  # the rows whose pixels or tags changed since the last frame
+            shown = base if self._drawn is None else self._drawn
+            moved = (pixels != shown).any(axis=1)
+            rows = list(self._rows)
+            redo = sorted({int(y) // 2 for y in moved.nonzero()[0]}
+                          | {r for r in set(tags) | set(self._tags) if tags.get(r) != self._tags.get(r)})
+        else:  # a new frame: the rows that are not the image's own
+            rows = list(base_rows)
+            redo = sorted({int(y) // 2 for y in differs.nonzero()[0]} | set(tags))
+        for r in redo:
+            if r >= count:
+                continue
             top, bottom = 2 * r, 2 * r + 1
-            changed = drawn[top] != base[top] or (bottom < len(drawn) and drawn[bottom] != base[bottom])
-            if changed or r in by_row:
-                rows[r] = halfcell_row(drawn[top], drawn[bottom] if bottom < len(drawn) else None, self._styles,
-                                       by_row.get(r))
-        return rows
+            has_bottom = bottom < len(pixels)
+            if r not in tags and not differs[top] and not (has_bottom and differs[bottom]):
+                rows[r] = base_rows[r]
+            else:
+                rows[r] = halfcell_row(pixels[top].tolist(), pixels[bottom].tolist() if has_bottom else None,
+                                       self._styles, tags.get(r))
+        changed = [r for r in redo if r < count] if self._fresh else None
+        self._drawn, self._tags, self._fresh = drawn, tags, True
+        return rows, changed
 
     def _encode(self, token: int, fit: Any, overlays: list[Overlay]) -> None:
         """In a thread: the pixel renderers' escape sequences for the image with its boxes."""
@@ -273,7 +341,7 @@ class ImageView(Widget, can_focus=False):
 
     def render_line(self, y: int) -> Strip:
         width, height = self.content_size.width, self.content_size.height
-        style = self.rich_style
+        style = self.visual_style.rich_style  # (cached by Textual; DOMNode.rich_style walks the ancestors each time)
         if self.message or not self._rows:
             if self.message and y == height // 2:
                 text = one_line(self.message, max(1, width - 2))
@@ -300,8 +368,12 @@ class ImageView(Widget, can_focus=False):
                                         [(ControlType.CURSOR_FORWARD, 0)]))
             segments.append(Segment(" " * (width - used), style))
             return Strip(segments, width)
-        if self.mode == "halfcell":
+        if self.mode == "halfcell":  # a cell per pixel column: the strip's length is known, not measured
             segments.extend(self._rows[index])
+            if left + cols <= width:
+                if width > left + cols:
+                    segments.append(Segment(" " * (width - left - cols), style))
+                return Strip(segments, width)
         else:  # ASCII and placeholders: on the widget's background (a line filter needs a style on each)
             segments.extend(Segment(text, style + s if s else style) for text, s, _ in self._rows[index])
         return Strip(segments).adjust_cell_length(width, style)
