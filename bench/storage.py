@@ -19,6 +19,7 @@ under /tmp/tuiannot-bench and reused.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -30,6 +31,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from typing import Callable, Iterable
 
 from _common import BENCH_DIR, make_text, summary_ms, tuiannot_argv, verdict
 
@@ -67,8 +69,9 @@ def answered_tasks(dataset: str, count: int, seed: int):
         yield task
 
 
-def ensure_db(answers: int) -> tuple[Path, bool, float]:
-    path = BENCH_DIR / f"storage-{answers}.db"
+def build_db(path: Path, datasets: dict[str, Callable[[], Iterable[dict]]]) -> tuple[Path, bool, float]:
+    """The database at ``path`` with each dataset's answers (imported with ``Database.add_answers``), built once:
+    (path, reused, seconds it took). A ``.ok`` file beside it marks it complete; anything else is built anew."""
     stamp = path.with_name(path.name + ".ok")
     if path.exists() and stamp.exists():
         return path, True, 0.0
@@ -78,15 +81,21 @@ def ensure_db(answers: int) -> tuple[Path, bool, float]:
 
     t = time.perf_counter()
     with tuiannot.connect(path) as db:
-        for name, count in {DATASET: answers, **SMALL}.items():
-            db.add_dataset(name)
+        for name, answers in datasets.items():
+            db.add_answers(name, answers())  # into a new dataset: the import is renamed into place, not moved
             for s in SESSIONS[:3]:
                 db.start_session(name, s)
-            db.add_answers(name, answered_tasks(name, count, seed=zlib.crc32(name.encode())))
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     took = time.perf_counter() - t
-    stamp.write_text(str(answers))
+    stamp.write_text(json.dumps({name: "built" for name in datasets}))
     return path, False, took
+
+
+def ensure_db(answers: int) -> tuple[Path, bool, float]:
+    counts = {DATASET: answers, **SMALL}
+    return build_db(BENCH_DIR / f"storage-{answers}.db", {
+        name: functools.partial(answered_tasks, name, count, seed=zlib.crc32(name.encode()))
+        for name, count in counts.items()})
 
 
 def timed_run(argv: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
@@ -169,20 +178,23 @@ def explain(db: Path) -> None:
     session = conn.execute("SELECT session FROM answers WHERE dataset_id = ? LIMIT 1", (dataset_id,)).fetchone()[0]
     half = conn.execute("SELECT count(*) FROM answers WHERE dataset_id = ? AND session = ?",
                         (dataset_id, session)).fetchone()[0] // 2
-    statements = {
-        "stats: per session and answer": (
-            "SELECT session, answer, count(*), min(timestamp), max(timestamp), sum(min(seconds, 300.0)), "
-            "count(seconds) FROM answers WHERE dataset_id = ? GROUP BY session, answer", (dataset_id,)),
+    total = conn.execute("SELECT count(*) FROM answers WHERE dataset_id = ? AND seconds IS NOT NULL",
+                         (dataset_id,)).fetchone()[0]
+    statements = {  # what SQLiteDatabase.dataset_counts and .overview run, and the export's query
+        "stats: the totals of the dataset (answer_counts, kept by triggers)": (
+            "SELECT session, answer, labels, n, first, last, seconds_total, timed FROM answer_counts "
+            "WHERE dataset_id = ? AND n > 0", (dataset_id,)),
         "stats: median of one session": (
             "SELECT seconds FROM answers WHERE dataset_id = ? AND session = ? AND seconds IS NOT NULL "
             "ORDER BY seconds LIMIT 1 OFFSET ?", (dataset_id, session, half)),
-        "stats: by labels": ("SELECT answer, labels, count(*) FROM answers WHERE dataset_id = ? "
-                             "GROUP BY answer, labels", (dataset_id,)),
-        "stats: distinct tasks": ("SELECT count(*) FROM (SELECT DISTINCT task_hash FROM answers "
-                                  "WHERE dataset_id = ?)", (dataset_id,)),
-        "stats --json: overview": (
-            "SELECT d.name, count(a.id), count(DISTINCT a.session), min(a.timestamp), max(a.timestamp) "
-            "FROM datasets d LEFT JOIN answers a ON a.dataset_id = d.id GROUP BY d.id ORDER BY d.name", ()),
+        "stats: median of the dataset": (
+            "SELECT seconds FROM answers WHERE dataset_id = ? AND seconds IS NOT NULL ORDER BY seconds "
+            "LIMIT 1 OFFSET ?", (dataset_id, total // 2)),
+        "stats: distinct tasks and inputs (question_counts)": (
+            "SELECT tasks, inputs FROM question_counts WHERE dataset_id = ?", (dataset_id,)),
+        "stats --json: overview (answer_counts)": (
+            "SELECT d.name, coalesce(sum(c.n), 0), count(DISTINCT c.session), min(c.first), max(c.last) "
+            "FROM datasets d LEFT JOIN answer_counts c ON c.dataset_id = d.id GROUP BY d.id ORDER BY d.name", ()),
         "db-out: the export query": ("SELECT content FROM answers WHERE dataset_id = ? ORDER BY id", (dataset_id,)),
     }
     print("query plans (--explain):")

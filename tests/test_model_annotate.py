@@ -234,3 +234,35 @@ def tuiannot_connect(path: Path) -> Any:
     import tuiannot
 
     return tuiannot.connect(path)
+
+
+def test_replies_are_kept_in_the_database_so_the_same_run_never_asks_twice(
+        tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = reviews(tmp_path)
+
+    def annotate(session: str, *more: str) -> dict[str, Any]:
+        code, out, err = run(capsys, "model-annotate", "ds", source, "--task", "textcat", "--label", "POS,NEG,NEU",
+                             "--llm", server.url, "--session", session, "--db", db_path, "--json", *more)
+        assert code == 0, err
+        return json.loads(out)
+
+    with LLMServer(REVIEWS) as server:
+        assert annotate("first")["answered"] == 4 and len(server.requests) == 4
+        second = annotate("second")  # the same model, prompt and inputs: every reply from the database
+        assert second["answered"] == 4 and len(server.requests) == 4 and "4 of the replies from the cache" in \
+            second["note"]
+        assert all(a["_llm"].get("cached") for a in stored(db_path, "ds") if a["_session_id"] == "ds-second")
+        assert annotate("third", "--no-cache")["answered"] == 4 and len(server.requests) == 8  # asked anew
+        code, out, _ = run(capsys, "llm-cache", "ds", "--stats", "--db", db_path, "--json")
+        assert code == 0 and json.loads(out)["replies"] == 4 and json.loads(out)["by_model"] == {"test-model": 4}
+        code, out, _ = run(capsys, "llm-cache", "ds", "--stats", "--db", db_path)
+        assert code == 0 and "4 cached replies" in out and "test-model" in out
+        code, out, _ = run(capsys, "llm-cache", "ds", "--clear", "--db", db_path)
+        assert code == 0 and "Forgot 4 cached replies of dataset 'ds'" in out
+        assert annotate("fourth")["answered"] == 4 and len(server.requests) == 12
+    code, out, _ = run(capsys, "drop", "ds", "--yes", "--db", db_path)
+    assert code == 0
+    with tuiannot_connect(db_path) as db:
+        assert db.cache_stats("ds")["replies"] == 0  # dropping the dataset dropped its cache
+    code, _, err = run(capsys, "llm-cache", "ds", "--db", db_path)
+    assert code == 1 and "--stats or --clear" in err

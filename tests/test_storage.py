@@ -571,3 +571,51 @@ def test_aggregates_match_the_answers_after_adds_replaces_and_drops(db_path: Pat
                 overview = {r["dataset"]: r["answers"] for r in db.overview()}
                 assert overview == {n: db.count_answers(n) for n in names if db.has_dataset(n)}
         assert drops >= 2 and checks >= 30  # the sequence exercised every kind of change
+
+
+def test_answer_fields_and_answers_by_id_read_what_the_answers_hold(db_path: Path) -> None:
+    """The compact rows the reports read (SQLite's json_extract) are what the whole answers say."""
+    from tuiannot.storage import Database
+
+    rows = [{"text": f"t{i}", "answer": ("accept", "reject", "ignore")[i % 3], "_session_id": f"ds-{'ab'[i % 2]}",
+             **({"accept": ["X"] * (i % 3)} if i % 4 else {}), **({"_seconds": i % 7} if i % 5 else {}),
+             **({"spans": [{"start": 0, "end": 1, "label": "L"}]} if i % 6 == 0 else {}),
+             **({"_gold": {"answer": "accept"}} if i % 9 == 0 else {}), "_view_id": "choice" if i % 2 else None}
+            for i in range(1200)]
+    fields = ("accept", "spans", "_gold")
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", rows)
+        db.add_answer("other", {"text": "elsewhere", "answer": "accept"})
+        fast = list(db.answer_fields("ds", fields))
+        slow = list(Database.answer_fields(db, "ds", fields))  # the interface's own, from the whole answers
+        assert fast == slow and len(fast) == 1200
+        assert fast[1][2:6] == ("b", "reject", "choice", 1.0) and fast[1][6:] == (["X"], None, None)
+        assert list(db.answer_fields("ds", ("meta",)))[0][6:] == (None,)  # one field, absent
+        whole = {a["_answer_id"]: a for a in db.answers("ds")}
+        ids = [i for i in whole][::-3] + [10 ** 9]  # out of order, more than a chunk, one not stored
+        assert [a["_answer_id"] for a in db.answers_by_id(ids)] == sorted(ids)[:-1]
+        assert list(db.answers_by_id(whole)) == list(whole.values())
+        with pytest.raises(UnknownDataset):
+            list(db.answer_fields("nope", fields))
+
+
+def test_db_out_to_standard_output_escapes_exactly_as_escape_json(db_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The fast way for ASCII chunks leaves alone only what escape_json leaves alone."""
+    from tuiannot.cli.datasets import _ASCII_CONTROLS, _terminal_safe
+    from tuiannot.sanitize import _UNSAFE, escape_json
+
+    from .helpers import run
+
+    assert {c for c in range(128) if _UNSAFE.match(chr(c))} == set(_ASCII_CONTROLS)  # (a newline is left alone)
+    for c in range(0x100):
+        text = json.dumps({"text": f"a{chr(c)}b"}, ensure_ascii=False)[:-1] + chr(c) + "}"  # raw, as a bad row
+        assert _terminal_safe(text) == escape_json(text), hex(c)
+    for text in ['{"text": "plain"}\n{"text": "two"}', '{"text": "é\u202eevil"}', '{"t": "\x9b31m"}']:
+        assert _terminal_safe(text) == escape_json(text)
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", [{"text": "del \x7f here", "answer": "accept"}, {"text": "plain", "answer": "accept"},
+                              {"text": "bidi \u202e here", "answer": "accept"}])
+    code, out, _ = run(capsys, "db-out", "ds", "--db", db_path)
+    assert code == 0 and "\x7f" not in out and "\u202e" not in out and "\\u007f" in out
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["del \x7f here", "plain", "bidi \u202e here"]

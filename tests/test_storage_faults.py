@@ -28,6 +28,7 @@ from tuiannot.recipes import get_recipe
 from tuiannot.storage import DatasetDropped, DatasetInUse, StorageError
 from tuiannot.storage import sqlite as backend
 from tuiannot.storage import sqlite_import as importer
+from tuiannot.tasks import set_hashes
 from tuiannot.team.routing import Routing
 
 from .helpers import assert_one_line_error, run, texts, wait_for_task, write_jsonl
@@ -399,34 +400,68 @@ def test_reading_and_creating_on_a_full_disk(tmpfs: Path, capsys: pytest.Capture
     assert not (tmpfs / "new.db").exists()  # no 0-byte database left behind
 
 
-def damage(db_path: Path) -> None:
-    """Overwrite a page in the middle of the file with garbage, as a bad disk or a stray write would."""
-    size = db_path.stat().st_size
+def damage(db_path: Path, table: str | None = None) -> None:
+    """Overwrite a page with garbage, as a bad disk or a stray write would: one in the middle of the file, or a
+    leaf page in the middle of ``table``'s b-tree."""
     page = 4096
+    if table is None:
+        number = db_path.stat().st_size // page // 2 + 1
+    else:
+        with sqlite3.connect(db_path) as conn:
+            leaves = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' "
+                                                 "ORDER BY pageno", (table,))]
+        conn.close()
+        number = leaves[len(leaves) // 2]
     with open(db_path, "r+b") as f:
-        f.seek((size // page // 2) * page)
+        f.seek((number - 1) * page)
         f.write(bytes((i * 37 + 11) % 256 for i in range(page)))
+
+
+def stored_db(db_path: Path) -> Path:
+    with tuiannot.connect(db_path) as db:
+        db.add_answers("ds", ({"text": f"text {i} " + "words " * 20, "answer": "accept"} for i in range(3000)))
+    backend._checked.clear()  # as a new process finds it
+    return db_path
 
 
 @pytest.fixture
 def damaged_db(db_path: Path) -> Path:
-    with tuiannot.connect(db_path) as db:
-        db.add_answers("ds", ({"text": f"text {i} " + "words " * 20, "answer": "accept"} for i in range(3000)))
-    damage(db_path)
+    damage(stored_db(db_path))
     return db_path
 
 
-def test_a_damaged_database_is_refused_at_open(tmp_path: Path, damaged_db: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(StorageError) as info:
-        tuiannot.connect(damaged_db)
-    assert "is damaged" in str(info.value) and ".recover" in str(info.value) and "\n" not in str(info.value)
+def test_a_damaged_database_is_refused_before_anything_is_written(tmp_path: Path, damaged_db: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     before = damaged_db.read_bytes()
-    for argv in (["db-out", "ds"], ["db-in", "ds", write_jsonl(tmp_path / "in.jsonl", texts(3))], ["stats"]):
+    db = tuiannot.connect(damaged_db)  # opening reads: no check yet
+    with pytest.raises(StorageError) as info:
+        db.add_answer("ds", {"text": "new", "answer": "accept"})
+    assert "is damaged" in str(info.value) and ".recover" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(StorageError, match="is damaged"):
+        db.count_answers("ds")  # once found, every later call is refused
+    db.close()
+    backend._checked.clear()
+    source = write_jsonl(tmp_path / "in.jsonl", texts(3))
+    for argv in (["db-in", "ds", source], ["db-in", "other", source], ["drop", "ds", "--yes"]):
+        backend._checked.clear()
         code, out, err = run(capsys, *argv, "--db", damaged_db)
-        assert code == 1 and out == ""
+        assert code == 1 and out == "", argv
         assert_one_line_error(err, str(damaged_db), "damaged", "backup", ".recover")
     assert damaged_db.read_bytes() == before  # nothing more written into it
+
+
+def test_a_reader_does_not_check_the_whole_file_and_reports_damage_it_reads(
+        db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    damage(stored_db(db_path), table="answers")
+    before = db_path.read_bytes()
+    checks: list[str] = []
+    monkeypatch.setattr(backend.SQLiteDatabase, "_check", lambda self: checks.append(self.location))
+    code, out, err = run(capsys, "stats", "--json", "--db", db_path)  # reads the totals, which are intact
+    assert code == 0 and json.loads(out)["datasets"][0]["answers"] == 3000
+    code, out, err = run(capsys, "db-out", "ds", "--db", db_path)  # reads every answer, the damaged page too
+    assert code == 1
+    assert_one_line_error(err, str(db_path), "damaged", "backup", ".recover")
+    assert checks == [] and db_path.read_bytes() == before
 
 
 def test_a_large_database_is_checked_to_the_end_in_the_background(damaged_db: Path,
@@ -434,22 +469,72 @@ def test_a_large_database_is_checked_to_the_end_in_the_background(damaged_db: Pa
     monkeypatch.setattr(backend, "CHECK_SECONDS", 0.0005)  # the foreground check stops at once
     deadline = time.monotonic() + 10
     with pytest.raises(StorageError, match="damaged"):
-        db = tuiannot.connect(damaged_db)  # refused here, or by a call once the background check found it
+        db = tuiannot.connect(damaged_db)
+        db.add_dataset("other")  # the first write: refused here, or by a call once the background check found it
         while time.monotonic() < deadline:
             db.count_answers("ds")
             time.sleep(0.05)
 
 
-def test_opening_checks_once_per_process_and_not_a_new_file(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_check_runs_before_the_first_write_once_per_process(db_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     checks: list[str] = []
     real = backend.SQLiteDatabase._check
     monkeypatch.setattr(backend.SQLiteDatabase, "_check", lambda self: (checks.append(self.location), real(self)))
-    tuiannot.connect(db_path).close()
+    with tuiannot.connect(db_path) as db:
+        db.add_answer("ds", {"text": "a", "answer": "accept"})
     assert checks == []  # a new file has nothing to check
     backend._checked.pop(os.path.realpath(db_path), None)
-    for _ in range(3):
-        tuiannot.connect(db_path).close()
+    with tuiannot.connect(db_path) as db:  # a reader
+        assert db.count_answers("ds") == 1 and len(list(db.answers("ds"))) == 1 and db.overview()
+        db.dataset_counts("ds")
+    assert checks == []
+    for i in range(3):
+        with tuiannot.connect(db_path) as db:
+            db.add_answer("ds", {"text": f"b{i}", "answer": "accept"})
+            db.add_answer("ds", {"text": f"c{i}", "answer": "accept"})
     assert len(checks) == 3 and list(backend._checked).count(os.path.realpath(db_path)) == 1
+    assert backend._checked[os.path.realpath(db_path)] is None  # checked, no damage
+
+
+# What each public method of the backend does to the file; a new method must be added here (and to
+# backend.WRITES if it writes), or the first test below fails.
+READS = {"datasets", "has_dataset", "checkpoint", "live_sessions", "answers", "answers_json", "answered",
+         "count_answers", "answer_sessions", "lapsed_claims", "held_by_others", "claims", "overview", "dataset_counts",
+         "answer_fields", "answers_by_id", "cached_replies", "cache_stats"}
+
+
+def test_every_public_method_is_known_to_read_or_to_write() -> None:
+    public = {name for name, value in vars(backend.SQLiteDatabase).items()
+              if callable(value) and not name.startswith("_")} - {"reopen", "close"}
+    assert public == READS | backend.WRITES and not READS & backend.WRITES
+
+
+def test_a_write_that_skipped_the_check_is_refused_by_sqlite(db_path: Path) -> None:
+    """The readers really read: on a file not yet checked, SQLite refuses any write (query_only)."""
+    with tuiannot.connect(db_path) as db:
+        db.add_answer("ds", {"text": "a", "answer": "accept", "_session_id": "ds-x"})
+        db.start_session("ds", "x")
+    backend._checked.clear()
+    db = tuiannot.connect(db_path)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.conn.execute("INSERT INTO datasets (name, created, meta) VALUES ('sneaky', 0, '{}')")
+    key = set_hashes({"text": "a"})["_task_hash"]
+    for name, args in {"datasets": (), "has_dataset": ("ds",), "checkpoint": ("ds", "k"), "live_sessions": ("ds",),
+                       "cached_replies": ("ds", ["k"]), "cache_stats": ("ds",),
+                       "answers": ("ds",), "answers_json": ("ds",), "answered": (["ds"], [key]),
+                       "count_answers": ("ds",), "answer_sessions": ("ds", [key]), "lapsed_claims": ("ds", "x"),
+                       "held_by_others": ("ds", "x"), "claims": ("ds",), "overview": (),
+                       "dataset_counts": ("ds",), "answer_fields": ("ds", ("accept",)),
+                       "answers_by_id": ([1],)}.items():
+        result = getattr(db, name)(*args)
+        if name.startswith("answer") and name != "answered":
+            assert len(list(result)) == 1, name
+    assert set(backend._checked) == set()  # reading checked nothing
+    session = db.start_session("ds", "y")  # a write: checked first, then allowed
+    assert backend._checked == {os.path.realpath(db_path): None}
+    db.end_session(session)
+    db.close()
 
 
 def test_a_dataset_name_that_is_not_text_is_one_clear_line(tmp_path: Path, db_path: Path,
@@ -462,3 +547,27 @@ def test_a_dataset_name_that_is_not_text_is_one_clear_line(tmp_path: Path, db_pa
         assert_one_line_error(err, "0x9b", "not UTF-8")
     with pytest.raises(UserError, match="0x9b"):
         tuiannot.connect(db_path).add_answer(name, {"text": "a", "answer": "accept"})
+
+
+def test_an_import_into_answers_syncs_at_the_end_and_gives_back_its_cache(db_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows are moved in transactions that are not synced one by one; the last commit is, and every later
+    write (an annotator's answer) is synced again (synchronous=FULL)."""
+    levels: list[int] = []
+    caches: list[int] = []
+    real = importer.Importer._move_batch
+
+    def watch(self: importer.Importer, *args: Any) -> int:
+        levels.append(self.db.conn.execute("PRAGMA synchronous").fetchone()[0])
+        caches.append(self.db.conn.execute("PRAGMA cache_size").fetchone()[0])
+        return real(self, *args)
+
+    monkeypatch.setattr(importer.Importer, "_move_batch", watch)
+    with tuiannot.connect(db_path) as db:
+        db.add_answer("ds", {"text": "first", "answer": "accept"})
+        assert db.add_answers("ds", ({"text": f"t{i}", "answer": "accept"} for i in range(600))) == 600
+        assert levels and set(levels) == {1}  # NORMAL while moving
+        assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+        assert set(caches) == {importer.IMPORT_CACHE_KB}  # a larger page cache while importing, and only then
+        assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == -2000
+        assert db.count_answers("ds") == 601 and db.datasets() == ["ds"]

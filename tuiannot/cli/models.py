@@ -16,7 +16,7 @@ import typer
 
 from ..errors import UserError
 from ..recipes.options import (DbOpt, JsonOpt, LabelOpt, LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt,
-                               LlmOpt, LoaderOpt, PromptOpt, SourceArg)
+                               LlmOpt, LoaderOpt, NoCacheOpt, PromptOpt, SourceArg)
 from .program import app
 
 TASKS = ("textcat", "ner", "spans")
@@ -35,6 +35,7 @@ def model_annotate(
     prompt: PromptOpt = None,
     llm_concurrency: LlmConcurrencyOpt = 4,
     llm_key_env: LlmKeyEnvOpt = None,
+    no_cache: NoCacheOpt = False,
     model: Annotated[Optional[str], typer.Option(
         "--model", "-m", help="A spaCy pipeline (folder or installed package) to answer with instead of --llm: "
                               "its text classifier (labels at or above --threshold) or entity recogniser.",
@@ -67,10 +68,10 @@ def model_annotate(
     if (llm is None) == (model is None):
         raise UserError("name the model that answers: --llm URL (an OpenAI-compatible server) or --model PIPELINE "
                         "(one of the two)")
-    options: dict[str, Any] = {"label": label, "dataset": dataset, "loader": loader}
+    options: dict[str, Any] = {"label": label, "dataset": dataset, "loader": loader, "db": db}
     if llm is not None:
         options.update(llm=llm, llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
-                       llm_key_env=llm_key_env)
+                       llm_key_env=llm_key_env, no_cache=no_cache)
     elif prompt or llm_model:
         raise UserError("--prompt and --llm-model go with --llm")
     if task == "textcat":
@@ -125,6 +126,51 @@ def model_annotate(
             "(run again to ask again)")
     if note:
         print(one_line(note, 600))
+
+
+@app.command("llm-cache")
+def llm_cache(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", show_default=False,
+                                           help="The dataset whose cached LLM replies to show or clear.")],
+    stats: Annotated[bool, typer.Option("--stats", help="How many replies are kept, their size, by model.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Forget them: the next run asks the server again.")] = False,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """The replies of LLM servers kept in the database (--llm reuses them instead of asking twice)."""
+    from datetime import datetime, timezone
+
+    from ..sanitize import one_line
+    from ..storage import connect
+    from .show import plural, print_json
+
+    if stats == clear:
+        raise UserError("llm-cache: say what to do: --stats or --clear")
+    with connect(db) as database:
+        if not database.has_dataset(dataset):
+            from ..storage import UnknownDataset
+
+            raise UnknownDataset(dataset, database.location)
+        if clear:
+            count = database.clear_cache(dataset)
+            report: dict[str, Any] = {"dataset": dataset, "cleared": count}
+            if as_json:
+                print_json(report)
+            else:
+                print(f"Forgot {plural(count, 'cached reply', 'cached replies')} of dataset {one_line(dataset, 60)!r}.")
+            return
+        report = {"dataset": dataset, **database.cache_stats(dataset)}
+    if as_json:
+        print_json(report)
+        return
+
+    def when(t: float | None) -> str:
+        return "—" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+    print(f"{plural(report['replies'], 'cached reply', 'cached replies')} for dataset {one_line(dataset, 60)!r} "
+          f"({report['bytes'] / 1024:,.1f} KiB), kept from {when(report['first'])} to {when(report['last'])}.")
+    for model, count in report["by_model"].items():
+        print(f"  {one_line(model, 60)}: {count:,}")
 
 
 def _pipeline_meta(model: str | None) -> dict[str, Any]:

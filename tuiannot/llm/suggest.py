@@ -43,7 +43,8 @@ from typing import Any, Callable, Iterator
 
 from ..errors import UserError
 from ..tasks import Task
-from .client import LLMClient, LLMFailed, LLMUnavailable, Parameters
+from ..storage import Database
+from .client import LLMClient, LLMFailed, LLMUnavailable, Parameters, Reply
 from .parse import PROBLEM_KINDS, SERVER_ERROR, UNAVAILABLE, Parsed, parse_labels, parse_spans
 from .prompts import Prompt, load_prompt, prompt_hash
 
@@ -59,6 +60,7 @@ class _Outcome:
     structured: bool
     messages: list[dict[str, str]] | None = None  # what was sent, and the reply's raw text (the llm-io view)
     reply: str | None = None
+    cached: bool = False  # the reply came from the database's cache
 
 
 class _Pool:
@@ -99,11 +101,36 @@ class _Pool:
             self._jobs.put(None)
 
 
+class ReplyCache:
+    """The replies kept in the database for one dataset (``llm_cache``, see
+    :mod:`tuiannot.storage.sqlite_caches`): a reply already had for the same URL, model, prompt hash and input is
+    used instead of asking again. One connection shared by the workers, under a lock. ``refresh``
+    (``--no-cache``): every task is asked again and its new reply kept."""
+
+    def __init__(self, db: Database, dataset: str, refresh: bool = False) -> None:
+        self.db, self.dataset, self.refresh = db, dataset, refresh
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if self.refresh:
+            return None
+        with self._lock:
+            return self.db.cached_replies(self.dataset, [key]).get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self.db.cache_reply(self.dataset, key, value)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+
 class LLMSuggester:
     """The stream step (call it with the stream's tasks) and its counts; see the module's docstring."""
 
     def __init__(self, client: LLMClient, prompt: Prompt, *, overlapping: bool = False, concurrency: int = 4,
-                 parameters: Parameters | None = None) -> None:
+                 parameters: Parameters | None = None, cache: ReplyCache | None = None) -> None:
         if client.model is None:
             raise ValueError("the client has no model: call client.check() first")
         self.client = client
@@ -122,6 +149,8 @@ class LLMSuggester:
         self.handed = 0  # tasks handed on that were sent (or meant to be)
         self.suggested = 0  # of those, with a suggestion
         self.problems: Counter[str] = Counter()
+        self.cache = cache
+        self.cached = 0  # replies taken from the cache instead of asked
         self._down_until = 0.0
         self.finished = False  # the stream's tasks all handed on
         self._stopping = threading.Event()  # stop(): the reader is closing, stop waiting for replies
@@ -170,6 +199,14 @@ class LLMSuggester:
         """Stop waiting for replies (the session is ending): see :meth:`tuiannot.stream.Stream.stop`."""
         self._stopping.set()
 
+    def cache_key(self, task: Task) -> str:
+        """What decides a reply: the server, the prompt hash (prompt, model, schema, parameters), the input."""
+        import hashlib
+        import json
+
+        what = [self.client.shown, self.hash, task.get("_input_hash"), task.get("text")]
+        return hashlib.sha256(json.dumps(what, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
     def wants(self, task: Task) -> bool:
         """Whether the task is sent: it has a text (and, for spans, tokens and no spans of its own)."""
         text = task.get("text")
@@ -189,8 +226,18 @@ class LLMSuggester:
             return _Outcome(parsed, False)
         structured = self.client.structured
         messages = self.prompt.messages(task["text"])
+        key = self.cache_key(task)
+        kept = self.cache.get(key) if self.cache is not None else None
         try:
-            reply = self.client.chat(messages, self.schema, self.parameters)
+            if kept is not None:
+                reply = Reply(str(kept.get("text", "")), kept.get("finish_reason"), bool(kept.get("structured")))
+                with self._lock:
+                    self.cached += 1
+            else:
+                reply = self.client.chat(messages, self.schema, self.parameters)
+                if self.cache is not None:
+                    self.cache.put(key, {"model": self.model, "text": reply.text,
+                                         "finish_reason": reply.finish_reason, "structured": reply.structured})
         except LLMUnavailable as e:
             self._down_until = time.monotonic() + DOWN_FOR
             parsed = Parsed()
@@ -211,7 +258,7 @@ class LLMSuggester:
         else:
             parsed = parse_spans(reply.text, reply.finish_reason, task["text"], task["tokens"], labels,
                                  overlapping=self.overlapping, taken=task.get("spans") or [])
-        return _Outcome(parsed, reply.structured, messages, reply.text)
+        return _Outcome(parsed, reply.structured, messages, reply.text, cached=kept is not None)
 
     def _attach(self, task: Task, outcome: _Outcome) -> Task:
         """The prefetch thread, in source order: the suggestion and ``_llm`` put on the task, the counts kept."""
@@ -231,6 +278,7 @@ class LLMSuggester:
             "parameters": self.parameters.as_dict(), "structured": outcome.structured,
             "suggestion": parsed.suggestion, "problems": dict(parsed.problems),
             **({"notes": list(parsed.notes)} if parsed.notes else {}),
+            **({"cached": True} if outcome.cached else {}),
         }
         if outcome.messages is not None:  # for the llm-io view while annotating; not stored (see strip_io)
             task[IO_KEY] = {"messages": outcome.messages, "reply": outcome.reply or ""}
@@ -256,7 +304,7 @@ class LLMSuggester:
     def status(self) -> str | None:
         """The progress bar's item: ``LLM 12 suggested, 2 mention not found``, and the server being down."""
         handed, suggested, problems = self.counts()
-        parts = [f"LLM {suggested} suggested"]
+        parts = [f"LLM {suggested} suggested" + (f" ({self.cached} from the cache)" if self.cached else "")]
         parts += [f"{count} {kind}" for kind, count in problems.items()]
         line = ", ".join(parts)
         return f"{line}; server not answering: plain tasks" if self.down else line
@@ -269,13 +317,19 @@ class LLMSuggester:
         end = "The source has no more tasks. " if self.finished else ""
         said = "; problems: " + ", ".join(f"{count} {kind}" for kind, count in problems.items()) if problems \
             else ""
-        return (f"{end}LLM {self.model} at {self.client.shown}: {suggested} of {handed} tasks suggested{said} "
-                f"(each answer keeps its suggestion in _llm).")
+        cached = f", {self.cached} of the replies from the cache" if self.cached else ""
+        return (f"{end}LLM {self.model} at {self.client.shown}: {suggested} of {handed} tasks suggested{said}"
+                f"{cached} (each answer keeps its suggestion in _llm).")
 
     def components(self) -> dict[str, Any]:
         """What a recipe returns beside its own components: the status line, the summary, the read-ahead."""
         return {"status": self.status, "finished_note": self.note, "prefetch": self.prefetch, "before_db": strip_io,
-                "on_exit": lambda controller: self.client.close()}
+                "on_exit": lambda controller: self.close()}
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cache is not None:
+            self.cache.close()
 
 
 IO_KEY = "_llm_io"
@@ -285,6 +339,15 @@ IO_KEY = "_llm_io"
 def strip_io(tasks: list[Task]) -> list[Task]:
     """``before_db``: the raw prompt and reply stay out of the stored answer (``_llm`` keeps the provenance)."""
     return [{k: v for k, v in task.items() if k != IO_KEY} for task in tasks]
+
+
+def reply_cache(db: str | None, dataset: str, refresh: bool = False) -> ReplyCache:
+    """The cache of replies in the database ``db`` (``--db``), for ``dataset`` (made now: the cache is its)."""
+    from ..storage import connect
+
+    database = connect(db)
+    database.add_dataset(dataset)
+    return ReplyCache(database, dataset, refresh)
 
 
 def check_llm_options(llm: str | None, *, llm_model: str | None = None, prompt: str | None = None,
@@ -304,7 +367,7 @@ def check_llm_options(llm: str | None, *, llm_model: str | None = None, prompt: 
 
 def llm_suggester(url: str, *, kind: str, labels: list[str], model: str | None = None, prompt: str | None = None,
                   exclusive: bool = False, overlapping: bool = False, concurrency: int = 4,
-                  key_env: str | None = None) -> LLMSuggester:
+                  key_env: str | None = None, cache: ReplyCache | None = None) -> LLMSuggester:
     """The step for ``--llm URL``: the prompt file checked, then the server (``GET /models``), before any screen."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UserError(f"--llm-concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
@@ -315,4 +378,4 @@ def llm_suggester(url: str, *, kind: str, labels: list[str], model: str | None =
     except BaseException:
         client.close()
         raise
-    return LLMSuggester(client, the_prompt, overlapping=overlapping, concurrency=concurrency)
+    return LLMSuggester(client, the_prompt, overlapping=overlapping, concurrency=concurrency, cache=cache)

@@ -21,7 +21,8 @@ from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
 from .options import (AskHumansOpt, BatchOpt, DatasetOpt, DbOpt, ExcludeOpt, FromOpt, LabelOpt, LlmConcurrencyOpt,
-                      LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, OutputOpt, PromptOpt, SourceArg,
+                      LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, NoCacheOpt, OutputOpt, PromptOpt,
+                      SourceArg,
                       SpanModelOpt, StrategyOpt, TeachOpt, TokenizerLangOpt)
 
 PatternsOpt = Annotated[Optional[str], typer.Option(
@@ -88,12 +89,14 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
     if humans:  # --ask-humans disagree --from DATASET: before the LLM step, which then asks only about these
         from ..team.consensus import ask_humans
 
-        ask_humans(stream, result, **humans)
+        ask_humans(stream, result, **{k: v for k, v in humans.items() if k != "no_cache"})
     if llm:
         from ..llm import llm_suggester
+        from ..llm.suggest import reply_cache
 
+        cache = reply_cache((humans or {}).get("db"), result["dataset"], bool((humans or {}).get("no_cache")))
         asker = llm_suggester(llm, kind="spans", labels=labels, model=llm_model, prompt=prompt,
-                              overlapping=overlapping, concurrency=llm_concurrency, key_env=llm_key_env)
+                              overlapping=overlapping, concurrency=llm_concurrency, key_env=llm_key_env, cache=cache)
         stream.reorder(asker, keeps_order=True)  # asks ahead, hands on in order: a restart still seeks
         stream.stop_hooks.append(asker.stop)
         result.update(asker.components())
@@ -107,14 +110,15 @@ def ner(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model
         loader: LoaderOpt = None, exclude: ExcludeOpt = None, teach: TeachOpt = False,
         strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None,
         llm: LlmOpt = None, llm_model: LlmModelOpt = None, prompt: PromptOpt = None,
-        llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None, ask_humans: AskHumansOpt = None,
-        from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None, db: DbOpt = None) -> dict[str, Any]:
+        llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None, no_cache: NoCacheOpt = False,
+        ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None,
+        db: DbOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="ner_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude,
                            teach=teach, strategy=strategy, batch_size=batch_size, output=output, llm=llm,
                            llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
                            llm_key_env=llm_key_env, humans={"how": ask_humans, "from_dataset": from_dataset,
-                                                            "min_agree": min_agree, "db": db})
+                                                            "min_agree": min_agree, "db": db, "no_cache": no_cache})
 
 
 @recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")
@@ -122,10 +126,10 @@ def spans(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", mod
           patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
           loader: LoaderOpt = None, exclude: ExcludeOpt = None, llm: LlmOpt = None, llm_model: LlmModelOpt = None,
           prompt: PromptOpt = None, llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None,
-          ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None,
-          db: DbOpt = None) -> dict[str, Any]:
+          no_cache: NoCacheOpt = False, ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None,
+          min_agree: MinAgreeOpt = None, db: DbOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="spans_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude, llm=llm,
                            llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
                            llm_key_env=llm_key_env, humans={"how": ask_humans, "from_dataset": from_dataset,
-                                                            "min_agree": min_agree, "db": db})
+                                                            "min_agree": min_agree, "db": db, "no_cache": no_cache})

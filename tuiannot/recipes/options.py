@@ -107,6 +107,10 @@ OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="With --teach: save the model here on exit (and every 10 updates).",
     show_default=False)]
 
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="With --llm: ask the server again for every task (replies are kept in the database and "
+                       "reused by default; tuiannot llm-cache shows or clears them).")]
+
 # -- humans where models disagree -------------------------------------------------------------
 AskHumansOpt = Annotated[Optional[str], typer.Option(
     "--ask-humans", help="'disagree': ask people only about the inputs the model annotators of --from do not "

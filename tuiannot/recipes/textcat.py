@@ -23,8 +23,8 @@ from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
 from .options import (AskHumansOpt, BatchOpt, DatasetOpt, DbOpt, EncoderOpt, ExcludeOpt, FromOpt, LabelOpt,
-                      LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, OutputOpt,
-                      PromptOpt, SourceArg, StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
+                      LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, NoCacheOpt,
+                      OutputOpt, PromptOpt, SourceArg, StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
 
 
 def ask_about(stream: Stream, labels: list[str]) -> str:
@@ -77,6 +77,7 @@ def textcat(
     prompt: PromptOpt = None,
     llm_concurrency: LlmConcurrencyOpt = 4,
     llm_key_env: LlmKeyEnvOpt = None,
+    no_cache: NoCacheOpt = False,
     ask_humans: AskHumansOpt = None,
     from_dataset: FromOpt = None,
     min_agree: MinAgreeOpt = None,
@@ -113,10 +114,11 @@ def textcat(
     humans_where_models_disagree(stream, components, ask_humans, from_dataset, min_agree, db)  # before --llm's step
     if llm:
         from ..llm import llm_suggester
+        from ..llm.suggest import reply_cache
 
         suggester = llm_suggester(llm, kind="textcat", labels=labels, model=llm_model, prompt=prompt,
                                   exclusive=exclusive and len(labels) > 1, concurrency=llm_concurrency,
-                                  key_env=llm_key_env)
+                                  key_env=llm_key_env, cache=reply_cache(db, components["dataset"], no_cache))
         stream.reorder(suggester, keeps_order=True)  # asks ahead, hands on in order: a restart still seeks
         stream.stop_hooks.append(suggester.stop)
         components.update(suggester.components())

@@ -19,8 +19,9 @@ The guarantees every backend keeps:
   refuse while sessions are live (:meth:`Database.live_sessions`).
 * Every failure of the backend (a read-only file or folder, a full disk, a
   damaged or locked database) is a :class:`StorageError`: one line naming the
-  database, the cause and what to do. A damaged database is refused when it is
-  opened, before anything is written into it.
+  database, the cause and what to do. A damaged database is refused before
+  anything is written into it (a process that only reads meets the damage
+  where it reads it, if at all).
 """
 
 from __future__ import annotations
@@ -228,6 +229,20 @@ class Database(ABC):
         """The stored JSON of each answer, in the order written (fast export)."""
 
     @abstractmethod
+    def answers_by_id(self, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """The answers with these ids (``_answer_id``), in id order; ids not stored are left out. Read a few
+        hundred at a time, so a caller may write between them."""
+
+    def answer_fields(self, dataset: str, fields: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+        """Per answer, in the order written: ``(id, input hash, annotator, answer, view id, seconds, *values)``,
+        the values those of the task's top-level ``fields`` (None when absent). The reports read millions of
+        answers this way: a backend may do it without decoding each whole answer."""
+        for a in self.answers(dataset):
+            seconds = a.get("_seconds")
+            yield (a["_answer_id"], a["_input_hash"], session_name(dataset, a), a["answer"], a.get("_view_id"),
+                   float(seconds) if isinstance(seconds, (int, float)) else None, *(a.get(f) for f in fields))
+
+    @abstractmethod
     def answered(self, datasets: Iterable[str], hashes: Iterable[int], by: str = "task") -> set[int]:
         """Which of ``hashes`` (task hashes, or input hashes with ``by="input"``) have an answer in any of
         ``datasets``."""
@@ -287,6 +302,23 @@ class Database(ABC):
     @abstractmethod
     def save_checkpoint(self, dataset: str, key: str, value: dict[str, Any]) -> None:
         """Save (replace) a resume checkpoint; nothing when the dataset is gone. Dropping a dataset drops them."""
+
+    # -- LLM replies (see tuiannot.llm.suggest) ---------------------------------------------
+    @abstractmethod
+    def cached_replies(self, dataset: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The cached replies of those keys that have one."""
+
+    @abstractmethod
+    def cache_reply(self, dataset: str, key: str, value: dict[str, Any]) -> None:
+        """Keep (replace) a reply; nothing when the dataset is gone. Dropping a dataset drops its cache."""
+
+    @abstractmethod
+    def cache_stats(self, dataset: str) -> dict[str, Any]:
+        """``replies``, ``bytes``, ``first`` and ``last`` (times), ``by_model`` (replies per model)."""
+
+    @abstractmethod
+    def clear_cache(self, dataset: str) -> int:
+        """Forget the dataset's cached replies; how many there were."""
 
     # -- connection ------------------------------------------------------------
     @abstractmethod

@@ -13,10 +13,14 @@ migrations are in :mod:`.sqlite_schema`.
 Every ``sqlite3`` error leaves this module (:mod:`.sqlite_safety`) as a
 :class:`~tuiannot.storage.base.StorageError` whose one line says which file,
 what went wrong (read-only file or folder, full disk, damage, a lock held too
-long) and what to do. A database that is not new is checked when a process
-first opens it (``PRAGMA quick_check``): for up to :data:`CHECK_SECONDS` at
-once, and if it is larger than that covers, to the end on a background thread
-(about 0.6 s for a million answers); damage found refuses every later call.
+long) and what to do. A database that is not new is checked before a process
+first writes into it (``PRAGMA quick_check``): for up to :data:`CHECK_SECONDS`
+at once, and if it is larger than that covers, to the end on a background
+thread (about 0.5 s for a million answers with the file in the page cache,
+seconds from a cold disk); damage found refuses every later call. A process
+that only reads (``stats``, ``db-out``) does not check the whole file first
+(on a large database that cost more than its work): it cannot spread damage,
+and SQLite checks each page it reads (damage there: the same one-line error).
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ from ..errors import UserError
 from .base import (RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse, LiveSession,
                    SessionCounts, StorageError, StoredAnswer, UnknownDataset)
 from .sharing import permission_problem
+from .sqlite_caches import CacheTables
 from .sqlite_import import Importer
 from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
                             _checked, _checked_lock, _damaged, _disk_full, _free, _is_busy, _remove_if_empty, guarded)
 from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION, _create_private_file, _inserted_id, _sqlite_utils
 
 
-class SQLiteDatabase(Database):
+class SQLiteDatabase(CacheTables, Database):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.location = str(path)
         self.path = Path(path)
@@ -49,14 +54,15 @@ class SQLiteDatabase(Database):
         conn: sqlite3.Connection | None = None
         try:
             new = created or self.path.stat().st_size == 0
+            self._unchecked = not new  # checked before this process first writes into it (_before_writing)
             conn = self.conn = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                                check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._use_wal()
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            if not new:
-                self._check()  # before anything is written into a damaged file
+            if self._unchecked:  # SQLite itself refuses a write that _before_writing did not precede
+                self.conn.execute("PRAGMA query_only = ON")
             self._migrate()
             self._finish_abandoned_moves()
         except BaseException as e:
@@ -89,6 +95,7 @@ class SQLiteDatabase(Database):
                             f"this one knows {SCHEMA_VERSION}); upgrade tuiannot")
         if version == SCHEMA_VERSION:
             return
+        self._before_writing()
         self.db = _sqlite_utils().Database(self.conn)
         with self._transaction():
             version = self._schema_version()  # another process may have migrated meanwhile
@@ -111,6 +118,15 @@ class SQLiteDatabase(Database):
         return Transaction(self.conn)
 
     # -- damage and errors -----------------------------------------------------------
+    def _before_writing(self) -> None:
+        """The damage check, before this connection first writes into a file it did not create (once per
+        process and file: see :meth:`_check`)."""
+        if self._unchecked:
+            self._check()
+            self._unchecked = False
+            self.conn.execute("PRAGMA query_only = OFF")
+        self._refuse_if_damaged()
+
     def _check(self) -> None:
         """``PRAGMA quick_check``, once per process and file: up to CHECK_SECONDS here, the rest on a thread."""
         with _checked_lock:
@@ -257,29 +273,9 @@ class SQLiteDatabase(Database):
         # triggers skip the rows below instead of updating totals that are about to go.
         self.conn.execute("PRAGMA defer_foreign_keys = ON")
         self.conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
-        for table in ("answers", "answer_counts", "question_counts", "sessions", "claims", "checkpoints"):
+        for table in ("answers", "answer_counts", "question_counts", "sessions", "claims", "checkpoints", "llm_cache"):
             self.conn.execute(f"DELETE FROM {table} WHERE dataset_id = ?", (dataset_id,))
         return count
-
-    # -- resume checkpoints -------------------------------------------------------
-    def checkpoint(self, dataset: str, key: str) -> dict[str, Any] | None:
-        dataset_id = self._maybe_id(dataset)
-        if dataset_id is None:
-            return None
-        row = self.conn.execute("SELECT value FROM checkpoints WHERE dataset_id = ? AND key = ?",
-                                (dataset_id, key)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def save_checkpoint(self, dataset: str, key: str, value: dict[str, Any]) -> None:
-        dataset_id = self._maybe_id(dataset)
-        if dataset_id is None:
-            return
-        with self._transaction():  # nothing when the dataset went meanwhile: there is nothing to resume
-            self.conn.execute("INSERT INTO checkpoints (dataset_id, key, value, updated) SELECT ?, ?, ?, ? "
-                              "WHERE EXISTS (SELECT 1 FROM datasets WHERE id = ? AND name = ?) "
-                              "ON CONFLICT (dataset_id, key) DO UPDATE SET value = excluded.value, "
-                              "updated = excluded.updated",
-                              (dataset_id, key, json.dumps(value), time.time(), dataset_id, dataset))
 
     # -- sessions --------------------------------------------------------------
     def start_session(self, dataset: str, session: str, meta: dict[str, Any] | None = None) -> int:
@@ -395,6 +391,19 @@ class SQLiteDatabase(Database):
     def answers_json(self, dataset: str, answer: str | None = None) -> Iterator[str]:
         for (content,) in self._select(dataset, answer):
             yield content
+
+    def answers_by_id(self, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
+        ordered = sorted(set(ids))
+        for chunk in (ordered[i:i + 500] for i in range(0, len(ordered), 500)):
+            sql = f"SELECT id, content FROM answers WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id"
+            yield from ({**json.loads(c), "_answer_id": i} for i, c in self.conn.execute(sql, chunk).fetchall())
+
+    def answer_fields(self, dataset: str, fields: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+        assert fields and all(f.isidentifier() for f in fields), fields
+        paths = ", ".join(f"'$.{f}'" for f in (*fields, fields[0]))  # two paths or more: one JSON array, one parse
+        for row in self._select(dataset, None, None, "id, input_hash, session, answer, view_id, seconds, "
+                                f"json_extract(content, {paths})"):
+            yield (*row[:6], *json.loads(row[6])[:len(fields)])
 
     def answered(self, datasets: Iterable[str], hashes: Iterable[int], by: str = "task") -> set[int]:
         column = {"task": "task_hash", "input": "input_hash"}[by]
@@ -610,8 +619,13 @@ class SQLiteDatabase(Database):
         self.conn.close()
 
 
-for _name, _method in list(vars(SQLiteDatabase).items()):
+WRITES = frozenset({"add_dataset", "drop_dataset", "save_checkpoint", "start_session", "end_session", "add_answer",
+                    "replace_answer", "add_answers", "claim", "answer_claimed", "renew_claims", "release_claims",
+                    "cache_reply", "clear_cache"})
+"""The methods that write: each runs the damage check first, the first time in a process (the others read)."""
+
+for _name, _method in [*vars(CacheTables).items(), *vars(SQLiteDatabase).items()]:  # the mixin's too
     if callable(_method) and not _name.startswith("_") and _name not in ("reopen", "close"):
-        setattr(SQLiteDatabase, _name, guarded(_method))
+        setattr(SQLiteDatabase, _name, guarded(_method, writes=_name in WRITES))
 
 

@@ -20,7 +20,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .base import StoredAnswer
 from .sqlite_safety import STAGING, _check_name
@@ -34,6 +34,8 @@ IMPORT_HOLD_SECONDS = 0.02
 IMPORT_PAUSE_SECONDS = 0.03
 """...and leave it free at least this long in between: longer than the naps of SQLite's busy handler (up to
 25 ms in the first 100 ms of waiting), so that a waiting writer finds it free."""
+IMPORT_CACHE_KB = -65536
+"""SQLite's page cache while importing (negative: KiB), 64 MB."""
 STALE_IMPORT_SECONDS = 60.0
 """An import whose process has not written for this long is abandoned: its staging rows are cleared, or, if it
 had begun to move them into the dataset, the move is finished."""
@@ -56,6 +58,17 @@ class Importer:
                 dataset_id = self.db._dataset_id(dataset, create=True)
                 self.db.conn.executemany(self.db._INSERT, [self.db._row(dataset_id, a) for a in first])
             return len(first)
+        cache = self.db.conn.execute("PRAGMA cache_size").fetchone()[0]
+        # Each row goes into five indexes, two of them at random places (its hashes): once they outgrow SQLite's
+        # page cache (2 MB), every row reads pages back from the OS. A larger cache while importing: 20% faster
+        # at 400,000 answers, bounded memory.
+        self.db.conn.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KB}")
+        try:
+            return self._add_many(dataset, tasks, first + following)
+        finally:
+            self.db.conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+    def _add_many(self, dataset: str, tasks: Iterator[dict[str, Any]], first: list[StoredAnswer]) -> int:
         self._clear_abandoned_imports()
         staging = self._start_import(dataset)
         count = 0
@@ -64,7 +77,7 @@ class Importer:
         # The publishing commit syncs everything before it (synchronous=FULL again).
         self.db.conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            batch = first + following
+            batch = first
             while batch:
                 started = time.monotonic()
                 with self.db._transaction():
@@ -118,27 +131,41 @@ class Importer:
         self._move(staging, row[0])
 
     def _move(self, staging: int, into: int) -> None:
-        """Move the staged rows into the dataset in short transactions, then delete the staging dataset."""
+        """Move the staged rows into the dataset in short transactions, then delete the staging dataset.
+
+        The moving transactions are not synced one by one (a sync each cost more than the move; a crash loses a
+        suffix of them, whose rows are still staged and moved again by the next process); the last one, which
+        deletes the staging dataset, is, and so makes all of them durable before the import returns."""
         size = 200
+        self.db.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            while True:
+                try:
+                    started = time.monotonic()
+                    with self.db._transaction():
+                        if self.db.conn.execute("SELECT 1 FROM datasets WHERE id = ?", (into,)).fetchone() is None:
+                            moved = 0  # the dataset was dropped meanwhile: so is what was imported into it
+                        else:
+                            moved = self._move_batch(staging, into, size)
+                        self.db.conn.execute("UPDATE datasets SET meta = json_set(meta, '$.beat', ?) WHERE id = ?",
+                                             (time.time(), staging))
+                    if moved == 0:
+                        break
+                    held = time.monotonic() - started
+                    size = max(20, min(5000, int(size * IMPORT_HOLD_SECONDS / max(held, 1e-4))))
+                    started = time.monotonic()
+                    self._checkpoint()
+                    time.sleep(max(0.0, IMPORT_PAUSE_SECONDS - (time.monotonic() - started)))
+                except KeyboardInterrupt:  # the import is decided: finish it rather than leave it half visible
+                    continue
+        finally:
+            self.db.conn.execute("PRAGMA synchronous = FULL")
         while True:
             try:
-                started = time.monotonic()
                 with self.db._transaction():
-                    if self.db.conn.execute("SELECT 1 FROM datasets WHERE id = ?", (into,)).fetchone() is None:
-                        moved = 0  # the dataset was dropped meanwhile: so is what was imported into it
-                    else:
-                        moved = self._move_batch(staging, into, size)
-                    if moved == 0:
-                        self.db._delete_dataset(staging)
-                        break
-                    self.db.conn.execute("UPDATE datasets SET meta = json_set(meta, '$.beat', ?) WHERE id = ?",
-                                      (time.time(), staging))
-                held = time.monotonic() - started
-                size = max(20, min(5000, int(size * IMPORT_HOLD_SECONDS / max(held, 1e-4))))
-                started = time.monotonic()
-                self._checkpoint()
-                time.sleep(max(0.0, IMPORT_PAUSE_SECONDS - (time.monotonic() - started)))
-            except KeyboardInterrupt:  # the import is decided: finish it rather than leave it half visible
+                    self.db._delete_dataset(staging)
+                return
+            except KeyboardInterrupt:
                 continue
 
     def _move_batch(self, staging: int, into: int, size: int) -> int:
@@ -173,6 +200,7 @@ class Importer:
         """At open: an importer died while moving its rows into a dataset; finish the move."""
         for staging, meta in self._imports():
             if meta.get("state") == "moving" and time.time() - meta.get("beat", 0) > STALE_IMPORT_SECONDS:
+                self.db._before_writing()
                 self._move(staging, int(meta["into_id"]))
 
     def _clear_abandoned_imports(self) -> None:

@@ -2,9 +2,10 @@
 
 :class:`Transaction` is ``BEGIN IMMEDIATE`` ... ``COMMIT`` whose rollback never hides the error that caused it.
 :func:`guarded` wraps every public method of the backend so that a damaged database is refused and every
-``sqlite3`` error leaves as a one-line :class:`~tuiannot.storage.base.StorageError`. The damage check
-(``PRAGMA quick_check``) runs once per database and process: for :data:`CHECK_SECONDS` at once, the rest on a
-background thread. The helpers here tell a full disk, a read-only place and a lock apart for those messages.
+``sqlite3`` error leaves as a one-line :class:`~tuiannot.storage.base.StorageError`; a method that writes runs
+the damage check first (``PRAGMA quick_check``, once per database and process, before its first write: for
+:data:`CHECK_SECONDS` at once, the rest on a background thread). The helpers here tell a full disk, a read-only
+place and a lock apart for those messages.
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ class Transaction:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def guarded(method: _F) -> _F:
-    """The method, refusing a damaged database and raising every ``sqlite3`` error as a StorageError."""
+def guarded(method: _F, writes: bool = False) -> _F:
+    """The method, refusing a damaged database and raising every ``sqlite3`` error as a StorageError; a method
+    that ``writes`` checks the database for damage first (``_before_writing``: once per process and file)."""
     if inspect.isgeneratorfunction(method):
+        assert not writes, "a generator that writes would write after its first item is asked for"
+
         @functools.wraps(method)
         def generator(self: Any, *args: Any, **kwargs: Any) -> Any:
             self._refuse_if_damaged()
@@ -73,8 +77,11 @@ def guarded(method: _F) -> _F:
 
     @functools.wraps(method)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self._refuse_if_damaged()
         try:
+            if writes:
+                self._before_writing()
+            else:
+                self._refuse_if_damaged()
             return method(self, *args, **kwargs)
         except sqlite3.Error as e:
             raise self._error(e) from None

@@ -22,7 +22,7 @@ from .sqlite_safety import _disk_full, _free
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _migrate_1(db: "sqlite_utils.Database") -> None:
@@ -142,7 +142,17 @@ def _migrate_3(db: "sqlite_utils.Database") -> None:
     """)
 
 
-MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+def _migrate_4(db: "sqlite_utils.Database") -> None:
+    """The replies of LLM servers, per dataset (see :mod:`.sqlite_caches`)."""
+    db.executescript("""
+    CREATE TABLE llm_cache (
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id), key TEXT NOT NULL, value TEXT NOT NULL,
+        created REAL NOT NULL, PRIMARY KEY (dataset_id, key)) WITHOUT ROWID;
+    """)
+
+
+MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3,
+                                                                    4: _migrate_4}
 
 
 def _sqlite_utils() -> Any:

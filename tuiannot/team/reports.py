@@ -1,7 +1,11 @@
 """What a team lead asks of a dataset: agreement, progress per annotator, aggregated labels.
 
 These functions read answers through the :class:`~tuiannot.storage.Database`
-interface and hand them to the pure functions of :mod:`tuiannot.metrics`.
+interface and hand them to the pure functions of :mod:`tuiannot.metrics`. They
+read compact rows (:meth:`~tuiannot.storage.Database.answer_fields`), not whole
+answers, and keep one small record per input and annotator (ten million answers
+take minutes and about 6 GB: see bench/cost_curves.py), with Python's cyclic
+garbage collector paused meanwhile (:func:`_bulk`).
 Gold questions (``_gold``) are scored here and left out of agreement and
 aggregation.
 """
@@ -9,22 +13,25 @@ aggregation.
 from __future__ import annotations
 
 import csv
+import functools
+import gc
 import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..components import stored_views
 from ..errors import UserError
 from ..sanitize import one_line
 from .gold import gold_correct
-from ..metrics import dawid_skene, document_agreement, majority_vote, span_agreement
+from ..metrics import dawid_skene, document_agreement, majority_vote, pairwise_agreement, span_agreement
 from ..storage import Database
-from ..storage.base import IDLE_CAP_SECONDS, session_name
+from ..storage.base import session_name
 from ..tasks import set_hashes
 
 SPAN_VIEWS = stored_views(kind="spans")
+_R = TypeVar("_R", bound=Callable[..., Any])
 
 
 def annotator(dataset: str, answer: dict[str, Any]) -> str:
@@ -44,40 +51,98 @@ def question_kind(answers: list[dict[str, Any]]) -> str:
 
 def label_of(answer: dict[str, Any], kind: str) -> Any:
     """What one answer says, as a rating (None: it says nothing, e.g. ignore)."""
-    if answer.get("answer") == "ignore":
+    return _label(answer.get("answer"), tuple(str(a) for a in answer.get("accept") or []), kind)
+
+
+def _label(answer: Any, accept: tuple[str, ...] | None, kind: str) -> Any:
+    if answer == "ignore":
         return None
     if kind == "binary":
-        return answer.get("answer")
-    if answer.get("answer") == "reject":
+        return answer
+    if answer == "reject":
         return "(rejected)"
-    accept = [str(a) for a in answer.get("accept") or []]
-    return frozenset(accept) if kind == "multi" else (accept[0] if accept else None)
+    if kind == "multi":
+        return frozenset(accept or ())
+    return accept[0] if accept else None
 
 
-def dataset_ratings(db: Database, dataset: str) -> tuple[str, list[tuple[Any, str, Any]], dict, dict]:
-    """(kind, document ratings, span annotations, the last answer per input) of a dataset."""
-    answers = [a for a in db.answers(dataset) if a.get("_gold") is None]
-    if not answers:
-        raise UserError(f"dataset {dataset!r} has no answers to compare")
-    kind = question_kind(answers)
-    latest: dict[tuple[int, str], dict[str, Any]] = {}
-    for a in answers:  # an annotator's last word on an input counts
-        latest[(a["_input_hash"], annotator(dataset, a))] = a
-    ratings = []
-    spans: dict[tuple[Any, str], list[tuple[int, int, str]]] = {}
-    by_input: dict[int, dict[str, Any]] = {}
-    for (item, who), a in latest.items():
-        by_input[item] = a
-        if kind == "spans":
-            if a.get("answer") == "accept":
-                spans[(item, who)] = [(s["start"], s["end"], s["label"]) for s in a.get("spans") or []]
-        else:
-            label = label_of(a, kind)
+def _bulk(report: _R) -> _R:
+    """The report with Python's cyclic garbage collector paused: it builds millions of small containers that
+    hold no cycles, and each full pass of the collector walks everything alive, so the passes made building
+    ten million answers' records cost more than the rest (``progress`` went 18x slower from 1M to 10M answers
+    instead of 10x). Resumed when the report is done, whatever happens."""
+
+    @functools.wraps(report)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return report(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused  # type: ignore[return-value]
+
+
+class _Answers:
+    """What the reports keep of a dataset's answers, from one pass over compact rows (never the whole answers):
+    per (input, annotator) the annotator's last word, per input the id of its last answer, and the gold scores.
+    A few hundred bytes per (input, annotator), so that ten million answers fit in memory."""
+
+    FIELDS = ("accept", "spans", "_gold")
+
+    def __init__(self, db: Database, dataset: str) -> None:
+        self.latest: dict[tuple[int, str], tuple[str, Any, Any]] = {}  # (input, who) -> (answer, accept, spans)
+        self.last: dict[Any, int] = {}  # input -> the id of its last answer (gold questions left out)
+        self.gold: dict[str, list[bool]] = defaultdict(list)  # annotator -> whether each gold answer was right
+        views: set[Any] = set()
+        has_accept = multi = False
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct set of labels
+        for answer_id, item, who, answer, view, _, accept, spans, expected in db.answer_fields(dataset, self.FIELDS):
+            if expected is not None:  # a gold question: scored, never compared or aggregated
+                ok = gold_correct({"answer": answer, "accept": accept, "spans": spans, "_gold": expected})
+                if ok is not None:
+                    self.gold[who].append(ok)
+                continue
+            views.add(view)
+            if accept is not None:
+                has_accept = True
+                accept = tuple(str(a) for a in accept or [])
+                accept = shared.setdefault(accept, accept)
+                multi = multi or (answer == "accept" and len(accept) != 1)
+            elif answer == "accept":
+                multi = True  # an accepted answer without labels: not one label per answer
+            self.latest[(item, who)] = (answer, accept, spans)
+            self.last[item] = answer_id
+        self.kind = ("spans" if views & SPAN_VIEWS else "binary" if views == {"classification"} or not has_accept
+                     else "multi" if multi else "single")
+
+    def ratings(self) -> tuple[list[tuple[Any, str, Any]], dict[Any, list[tuple[int, int, str]]]]:
+        """(document ratings, span annotations), each annotator's last word on an input."""
+        ratings = []
+        spans: dict[Any, list[tuple[int, int, str]]] = {}
+        for (item, who), (answer, accept, given) in self.latest.items():
+            if self.kind == "spans":
+                if answer == "accept":
+                    spans[(item, who)] = [(s["start"], s["end"], s["label"]) for s in given or []]
+                continue
+            label = _label(answer, accept, self.kind)
             if label is not None:
                 ratings.append((item, who, label))
-    return kind, ratings, spans, by_input
+        return ratings, spans
 
 
+def dataset_ratings(db: Database, dataset: str) -> tuple[str, list[tuple[Any, str, Any]], dict, dict[Any, int]]:
+    """(kind, document ratings, span annotations, the id of the last answer per input) of a dataset."""
+    answers = _Answers(db, dataset)
+    if not answers.latest:
+        raise UserError(f"dataset {dataset!r} has no answers to compare")
+    ratings, spans = answers.ratings()
+    return answers.kind, ratings, spans, answers.last
+
+
+@_bulk
 def agreement_report(db: Database, dataset: str) -> dict[str, Any]:
     kind, ratings, spans, _ = dataset_ratings(db, dataset)
     report: dict[str, Any] = {"dataset": dataset, "kind": kind}
@@ -117,50 +182,40 @@ def read_ratings_csv(path: str | Path) -> list[tuple[str, str, str]]:
     return ratings
 
 
+@_bulk
 def progress_report(db: Database, dataset: str) -> dict[str, Any]:
-    """Per annotator: answers, share, rate, median time, gold accuracy, agreement with the others."""
+    """Per annotator: answers, share, rate, median time, gold accuracy, agreement with the others.
+
+    Counts, times and medians come from the storage's totals; one pass over the answers' compact rows gives the
+    gold scores and what agreement needs."""
     counts = db.dataset_counts(dataset)  # an unknown dataset: UnknownDataset, naming the database
-    answers = list(db.answers(dataset))
-    gold: dict[str, list[bool]] = defaultdict(list)
-    seconds: dict[str, list[float]] = defaultdict(list)
-    for a in answers:
-        who = annotator(dataset, a)
-        ok = gold_correct(a)
-        if ok is not None:
-            gold[who].append(ok)
-        if isinstance(a.get("_seconds"), (int, float)):
-            seconds[who].append(float(a["_seconds"]))
+    answers = _Answers(db, dataset)
     pair_agreement: dict[str, list[float]] = defaultdict(list)
-    regular = [a for a in answers if a.get("_gold") is None]
-    if regular:  # percent agreement with each other annotator (documents) or strict span F (spans)
-        kind, ratings, spans, _ = dataset_ratings(db, dataset)
-        if kind != "spans":
-            pairs = [(p["a"], p["b"], p.get("percent_agreement"))
-                     for p in document_agreement(ratings).get("pairs", [])]
+    if answers.latest:  # percent agreement with each other annotator (documents) or strict span F (spans)
+        ratings, spans = answers.ratings()
+        if answers.kind != "spans":  # the pairs alone (what document_agreement reports as its "pairs")
+            pairs = [(p["a"], p["b"], p.get("percent_agreement")) for p in pairwise_agreement(ratings)]
         else:
             pairs = [(p["a"], p["b"], (p.get("strict") or {}).get("f"))
                      for p in span_agreement(spans).get("pairs", [])]
+        del ratings, spans
         for a, b, value in pairs:
             if value is not None:
                 pair_agreement[a].append(value)
                 pair_agreement[b].append(value)
-    inputs = {a["_input_hash"] for a in regular}
-    done_by: dict[int, set[str]] = defaultdict(set)
-    for a in regular:
-        done_by[a["_input_hash"]].add(annotator(dataset, a))
     now = time.time()
     claims = [c for c in db.claims(dataset) if c["expires"] > now]  # held means unexpired: a lapsed claim is free
+    gold = answers.gold
     people = []
     for who, s in sorted(counts.sessions.items()):
-        times = seconds.get(who, [])
-        capped = sum(min(t, IDLE_CAP_SECONDS) for t in times)
         people.append({
             "annotator": who,
             "answers": s.answers,
             "share": round(s.answers / counts.answers, 4) if counts.answers else 0.0,
             "by_answer": s.by_answer,
-            "answers_per_hour": round(3600 * len(times) / capped, 1) if capped else None,
-            "median_seconds": round(statistics.median(times), 3) if times else None,
+            # the totals cap each time at IDLE_CAP_SECONDS, as the rate counts it
+            "answers_per_hour": round(3600 * s.timed / s.seconds_total, 1) if s.seconds_total > 0 else None,
+            "median_seconds": round(s.median_seconds, 3) if s.median_seconds is not None else None,
             "gold_answered": len(gold.get(who, [])),
             "gold_accuracy": round(sum(gold[who]) / len(gold[who]), 4) if gold.get(who) else None,
             "agreement_with_others": round(statistics.mean(pair_agreement[who]), 4) if pair_agreement.get(who)
@@ -168,16 +223,18 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
             "holding": sum(1 for c in claims if c["session"] == who),
             "last": s.last,
         })
+    inputs = len(answers.last)
     return {
         "dataset": dataset,
         "answers": counts.answers,
-        "inputs_answered": len(inputs),
-        "annotations_per_input": round(sum(len(v) for v in done_by.values()) / len(inputs), 3) if inputs else None,
+        "inputs_answered": inputs,
+        "annotations_per_input": round(len(answers.latest) / inputs, 3) if inputs else None,
         "inputs_in_progress": len({c["key"] for c in claims}),
         "annotators": people,
     }
 
 
+@_bulk
 def aggregate(db: Database, dataset: str, method: str, output: str) -> dict[str, Any]:
     """Final labels by majority vote or Dawid-Skene, written to ``output`` with their provenance."""
     if method not in ("majority", "dawid-skene"):
@@ -199,10 +256,15 @@ def aggregate(db: Database, dataset: str, method: str, output: str) -> dict[str,
         labels, ties = result.labels, result.ties
     else:
         labels, posteriors, accuracy, _ = dawid_skene(ratings)
-    written = 0
-    tasks = []
-    for item, label in labels.items():
-        task = {k: v for k, v in by_input[item].items()
+    del ratings
+
+    def tasks() -> Iterator[dict[str, Any]]:  # read a few hundred at a time between the import's transactions
+        for given in db.answers_by_id(by_input[item] for item in labels):
+            item = given["_input_hash"]
+            yield final(item, labels[item], given)
+
+    def final(item: Any, label: Any, given: dict[str, Any]) -> dict[str, Any]:
+        task = {k: v for k, v in given.items()
                 if k not in ("answer", "accept", "_answer_id", "_session_id", "_annotator_id", "_timestamp",
                              "_seconds", "_task_hash")}
         if kind == "binary":
@@ -215,9 +277,9 @@ def aggregate(db: Database, dataset: str, method: str, output: str) -> dict[str,
         task["_aggregate"] = {"method": method, "votes": votes[item],
                               **({"posterior": {str(k): round(v, 6) for k, v in posteriors[item].items()}}
                                  if item in posteriors else {})}
-        tasks.append(set_hashes(task))
-    if tasks:
-        written = db.add_answers(output, tasks)
+        return set_hashes(task)
+
+    written = db.add_answers(output, tasks()) if labels else 0
     return {"dataset": dataset, "output": output, "method": method, "kind": kind, "written": written,
             "ties": {str(k): [str(x) for x in v] for k, v in ties.items()},
             "annotator_accuracy": {k: round(v, 4) for k, v in sorted(accuracy.items())}}
