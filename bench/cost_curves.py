@@ -367,7 +367,8 @@ def main() -> int:
             for n in (parse_size(s) for s in args.sizes.split(",")):
                 print(f"{human(n)} answers:")
 
-                def keep(result: dict[str, Any], n: int = n) -> None:
+                def keep(result: dict[str, Any], n: int = n) -> None:  # merged into the file as it is now
+                    results.update({k: v for k, v in load().items() if k != n} if not args.forget else {})
                     results.setdefault(n, {}).update(result)
                     RESULTS.write_text(json.dumps({str(k): v for k, v in sorted(results.items())}, indent=1))
 
