@@ -24,13 +24,18 @@ On SST-2 (``../shared/data/textcat/sst2``; the bench says it is skipped when tha
    given from the gold label (wrong on a seeded ``--human-error`` share of the inputs, the same inputs for
    every strategy). Human labels spent = the tasks that stream served; the bench checks they are exactly the
    inputs on which fewer than K models agree.
+4. **The final dataset.** ``tuiannot aggregate people-kK --from models --output final-kK [--min-agree K] --json``
+   runs as a subprocess and writes the final answers: the person's where one answered, else the models'
+   agreed one. The accuracy of that row is the final dataset's against gold (an input it lacks counts as
+   wrong), and the bench checks it holds exactly the labels the routing implies (the human's on the inputs
+   asked, the agreed label elsewhere) and that the report's counts say so (nothing still open, no conflict).
 
 Strategies, side by side (accuracy against gold on the ``--n`` texts):
 
 - **all-human**: every input labelled by the human (``--n`` labels; 1.0 unless ``--human-error``);
 - **model-only**: the models' majority (a tie broken by the first model of the list), no human label;
-- **humans where models disagree, K**: the label at least K models agree on where they do, the human's
-  elsewhere.
+- **humans where models disagree, K**: the final dataset ``tuiannot aggregate --from`` writes: the label at least
+  K models agree on where they do, the human's elsewhere.
 
 The last line, ``overall: PASS``, when the default (unanimous) routing spends fewer human labels than
 all-human and is more accurate than model-only (and the stream asked exactly the inputs it should have). Also
@@ -216,7 +221,7 @@ def human_label(text: str, gold: str, error: float, seed: int) -> str:
 def ask_humans(test: Path, db: Path, k: int | None, gold: dict[str, str], error: float, seed: int
                ) -> tuple[dict[str, str], str | None]:
     """The real --ask-humans stream through the real controller: text -> the human's label, and the summary."""
-    dataset = f"people-k{k or 'all'}"
+    dataset = people_dataset(k)
     components = Components.from_value(get_recipe("textcat")(
         str(test), label=",".join(LABELS), exclusive=True, dataset=dataset, ask_humans="disagree",
         from_dataset=MODELS_DATASET, min_agree=k, db=str(db)), "textcat")
@@ -231,6 +236,22 @@ def ask_humans(test: Path, db: Path, k: int | None, gold: dict[str, str], error:
         summary = controller.close()
         controller.db.close()
     return asked, summary.note
+
+
+def people_dataset(k: int | None) -> str:
+    return f"people-k{k or 'all'}"
+
+
+# -- 4. the final dataset -------------------------------------------------------------------------------------
+def aggregate_final(db: Path, k: int | None) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """``tuiannot aggregate PEOPLE --from models``: its --json report, and text -> the final dataset's label."""
+    output = f"final-k{k or 'all'}"
+    argv = [*tuiannot_argv(), "aggregate", people_dataset(k), "--from", MODELS_DATASET, "--output", output,
+            "--json", "--db", str(db), *(["--min-agree", str(k)] if k else [])]
+    report: dict[str, Any] = json.loads(run(argv, "tuiannot aggregate", cpu_env()))
+    with tuiannot.connect(db) as database:
+        written = {answer["text"]: label_of(answer) for answer in database.answers(output)}
+    return report, written
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -352,13 +373,25 @@ def main() -> None:
                       f"{len(set(asked) - open_texts):,} asked though settled, "
                       f"{len(open_texts - set(asked)):,} settled but not asked")
             final = {t: asked[t] if t in asked else settled(said[t], k) for t in texts}
-            accuracy = sum(final[t] == gold[t] for t in texts) / n
+            t0 = time.monotonic()
+            report, written = aggregate_final(db, None if is_default else k)
+            aggregated = time.monotonic() - t0
+            accuracy = sum(written.get(t) == gold[t] for t in texts) / n  # the final dataset's, against gold
+            counts = (report["from_people"], report["from_models"], report["still_open"], report["conflicts"])
+            checks.append((f"K={k}: tuiannot aggregate wrote {report['written']:,} final answers, the labels the "
+                           f"routing implies ({counts[0]:,} from people, {counts[1]:,} from the models, "
+                           f"{counts[2]} still open, {counts[3]} conflicts)",
+                           written == final and counts == (len(asked), n - len(asked), 0, 0)))
+            if written != final:
+                differ = [t for t in texts if written.get(t) != final[t]]
+                print(f"  K={k}: the final dataset differs from the routing on {len(differ):,} inputs")
             settled_texts = [t for t in texts if t not in asked]
-            on_settled = (f"{sum(final[t] == gold[t] for t in settled_texts) / len(settled_texts):.3f} right"
+            on_settled = (f"{sum(written.get(t) == gold[t] for t in settled_texts) / len(settled_texts):.3f} right"
                           if settled_texts else "none")
             label = f"humans where models disagree, K={k}" + (" (default: all)" if is_default else "")
             rows.append((label, len(asked), accuracy,
-                         f"{len(settled_texts):,} left to the models ({on_settled}); {seconds:.1f} s"))
+                         f"{len(settled_texts):,} left to the models ({on_settled}); stream {seconds:.1f} s, "
+                         f"aggregate {aggregated:.1f} s"))
             if is_default:
                 default_row = (len(asked), accuracy)
                 # the same budget on inputs drawn at random (models' majority elsewhere): what choosing them buys

@@ -313,6 +313,9 @@ def print_progress(report: dict[str, Any], console: Console | None = None) -> No
 
 def print_aggregate(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
+    if "from" in report:
+        _print_final(report, console)
+        return
     console.print(Text(f"{one_line(report['method'])}: wrote {plural(report['written'], 'final answer')} from "
                        f"{one_line(report['dataset'])!r} to {one_line(report['output'])!r}"), soft_wrap=True)
     if report["ties"]:
@@ -325,6 +328,60 @@ def print_aggregate(report: dict[str, Any], console: Console | None = None) -> N
     if report["annotator_accuracy"]:
         accuracy = report_table(name_column("annotator"), figure_column("estimated accuracy"),
                                 title="Dawid-Skene")
+        for who, acc in report["annotator_accuracy"].items():
+            accuracy.add_row(_f(who), percent(acc))
+        print_table(console, accuracy)
+
+
+def _said(version: dict[str, Any]) -> str:
+    """One version of a conflict: its answer and what it marks (spans as ``[start, end) LABEL``)."""
+    if "spans" in version:
+        marks = ", ".join(f"[{start}, {end}) {one_line(str(label), 40)}" for start, end, label in version["spans"])
+    elif "accept" in version:
+        marks = ", ".join(one_line(str(label), 40) for label in version["accept"])
+    else:
+        marks = one_line(str(version.get("label") or ""), 40)
+    return " ".join(part for part in (one_line(str(version.get("answer")), 10), marks) if part)
+
+
+def _print_final(report: dict[str, Any], console: Console) -> None:
+    """``aggregate PEOPLE --from MODELS``: where the final answers came from, what is still open, the conflicts."""
+    import shlex
+
+    people, models, output = (one_line(report[k]) for k in ("dataset", "from", "output"))
+    agree = ("unanimous" if report["min_agree"] == len(report["model_annotators"])
+             else f"at least {report['min_agree']} of {len(report['model_annotators'])} alike")
+    console.print(Text(f"Wrote {plural(report['written'], 'final answer')} to {output!r} from the people's answers "
+                       f"in {people!r} and the model annotators of {models!r} ("
+                       f"{', '.join(one_line(m, 60) for m in report['model_annotators'])}; {agree}) "
+                       f"over {plural(report['inputs'], 'input')}."), soft_wrap=True)
+    where = report_table("inputs", figure_column("count"), title="Final answers")
+    where.add_row(Text(f"from people ({one_line(report['method'])} where several differ)"), str(report["from_people"]))
+    where.add_row(Text(f"from the models ({agree})"), str(report["from_models"]))
+    where.add_row(Text("still open: the models disagree, no person answered"), str(report["still_open"]))
+    where.add_row(Text("conflicts: people differ, nothing decides (not written)"), str(report["conflicts"]))
+    where.add_row(Text(f"already in {output!r} (kept as they are)"), str(report["already_final"]))
+    print_table(console, where)
+    if report["still_open"]:
+        console.print(Text(f"{plural(report['still_open'], 'input')} still open: annotate with --ask-humans "
+                           f"disagree --from {shlex.quote(models)} --dataset {shlex.quote(people)}, then aggregate "
+                           "again (their input hashes are in --json)."), soft_wrap=True)
+    if report["conflicts"]:
+        console.print(Text(f"{plural(report['conflicts'], 'conflict')} (people differ and nothing decides):",
+                           style="yellow"))
+        for conflict in report["conflict_inputs"][:20]:
+            versions = "; ".join(f"{', '.join(one_line(w, 40) for w in v['sessions'])}: {_said(v)}"
+                                 for v in conflict["versions"])
+            console.print(Text(f"  input {one_line(conflict['input'], 40)} "
+                               f"{one_line(str(conflict.get('text') or ''), 60)!r}: {versions}"), soft_wrap=True)
+        if report["conflicts"] > 20:
+            console.print(Text(f"  … and {report['conflicts'] - 20} more (all of them in --json)"))
+        console.print(Text(f"Settle them with: tuiannot review {shlex.quote(people)} --output {shlex.quote(output)} "
+                           "--only-conflicts (it skips what the final dataset has), then aggregate again."),
+                      soft_wrap=True)
+    if report["annotator_accuracy"]:
+        accuracy = report_table(name_column("annotator"), figure_column("estimated accuracy"),
+                                title="Dawid-Skene (people)")
         for who, acc in report["annotator_accuracy"].items():
             accuracy.add_row(_f(who), percent(acc))
         print_table(console, accuracy)

@@ -1,8 +1,9 @@
 """The team lead's figures: ``iaa``, ``progress`` and ``aggregate``.
 
 Each computes a report in :mod:`tuiannot.team.reports` (plain data, what ``--json``
-prints) and shows it with :mod:`.show`. An unknown dataset is the storage's own
-one-line error, naming the database; a blank ``--output`` dataset name is refused.
+prints; ``aggregate --from MODELS``: :mod:`tuiannot.team.final`) and shows it with
+:mod:`.show`. An unknown dataset is the storage's own one-line error, naming the
+database; a blank ``--output`` dataset name is refused.
 """
 
 from __future__ import annotations
@@ -63,25 +64,42 @@ def progress(
 
 @app.command("aggregate")
 def aggregate_command(
-    dataset: Annotated[str, typer.Argument(help="The dataset with several annotators per task.",
-                                           show_default=False)],
+    dataset: Annotated[str, typer.Argument(
+        help="The dataset with several annotators per task; with --from, the people's answers (the dataset "
+             "--ask-humans disagree annotated into).", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Dataset that receives the final labels.",
                                         show_default=False)],
-    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
+    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene (where people differ).")
+                      ] = "majority",
+    from_models: Annotated[Optional[str], typer.Option(
+        "--from", help="The model annotators' dataset (tuiannot model-annotate): an input no person answered gets "
+                       "the answer the models agree on.", show_default=False)] = None,
+    min_agree: Annotated[Optional[int], typer.Option(
+        "--min-agree", help="With --from: the models agree when at least this many of them give one answer, as "
+                            "for --ask-humans. Default: all of them.", show_default=False)] = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Final labels from several annotators: majority vote (ties reported) or Dawid-Skene."""
+    """Final labels from several annotators: majority vote (ties reported) or Dawid-Skene. With --from MODELS:
+    the people's answers where they gave some, else the answer the model annotators agree on."""
     from ..errors import UserError
     from ..sanitize import blank
     from ..storage import connect
-    from ..team.reports import aggregate
     from .show import print_aggregate, print_json_or
 
     if blank(output):
         raise UserError(f"--output {output!r} is blank: name the dataset that receives the final labels")
+    if from_models is None and min_agree is not None:
+        raise UserError("--min-agree goes with --from MODELS")
     with connect(db) as database:
-        report = aggregate(database, dataset, method, output)
+        if from_models is not None:
+            from ..team.final import aggregate_final
+
+            report = aggregate_final(database, dataset, from_models, output, method, min_agree)
+        else:
+            from ..team.reports import aggregate
+
+            report = aggregate(database, dataset, method, output)
     print_json_or(report, as_json, print_aggregate)
 
 

@@ -234,6 +234,31 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
     }
 
 
+STAMPS = ("_answer_id", "_session_id", "_annotator_id", "_timestamp", "_seconds", "_task_hash")
+"""What an answer says about who gave it when: a final answer made from it gets its own."""
+
+
+def final_answer(given: dict[str, Any], session: str, provenance: dict[str, Any],
+                 said: tuple[str, Any] | None = None, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A final answer made from ``given`` (an annotator's answer to the input), stored as ``session`` with
+    ``provenance`` in ``_aggregate``: saying what ``given`` says, or with ``said`` (the question's kind and a
+    rating, as :func:`label_of` gives one) that rating. ``drop`` names more fields to leave out."""
+    task = {k: v for k, v in given.items() if k not in STAMPS and k not in drop}
+    if said is not None:
+        kind, label = said
+        task.pop("answer", None)
+        task.pop("accept", None)
+        if kind == "binary":
+            task["answer"] = label
+        elif label == "(rejected)":
+            task["answer"], task["accept"] = "reject", []
+        else:
+            task["answer"], task["accept"] = "accept", [label]
+    task["_session_id"] = task["_annotator_id"] = session
+    task["_aggregate"] = provenance
+    return set_hashes(task)
+
+
 @_bulk
 def aggregate(db: Database, dataset: str, method: str, output: str) -> dict[str, Any]:
     """Final labels by majority vote or Dawid-Skene, written to ``output`` with their provenance."""
@@ -264,20 +289,10 @@ def aggregate(db: Database, dataset: str, method: str, output: str) -> dict[str,
             yield final(item, labels[item], given)
 
     def final(item: Any, label: Any, given: dict[str, Any]) -> dict[str, Any]:
-        task = {k: v for k, v in given.items()
-                if k not in ("answer", "accept", "_answer_id", "_session_id", "_annotator_id", "_timestamp",
-                             "_seconds", "_task_hash")}
-        if kind == "binary":
-            task["answer"] = label
-        elif label == "(rejected)":
-            task["answer"], task["accept"] = "reject", []
-        else:
-            task["answer"], task["accept"] = "accept", [label]
-        task["_session_id"] = task["_annotator_id"] = f"{output}-{method}"
-        task["_aggregate"] = {"method": method, "votes": votes[item],
-                              **({"posterior": {str(k): round(v, 6) for k, v in posteriors[item].items()}}
-                                 if item in posteriors else {})}
-        return set_hashes(task)
+        return final_answer(given, f"{output}-{method}", {
+            "method": method, "votes": votes[item],
+            **({"posterior": {str(k): round(v, 6) for k, v in posteriors[item].items()}}
+               if item in posteriors else {})}, said=(kind, label))
 
     written = db.add_answers(output, tasks()) if labels else 0
     return {"dataset": dataset, "output": output, "method": method, "kind": kind, "written": written,
