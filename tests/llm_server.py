@@ -7,14 +7,17 @@ user message (else :attr:`LLMServer.default`). How it answers is set per test:
 - :attr:`mode`: ``normal``; ``malformed`` (not JSON); ``truncated`` (half the JSON, finish_reason ``length``);
   ``prose`` (the JSON in a Markdown fence between sentences); ``empty``; ``reject_format`` (a 400 naming
   ``response_format`` whenever it is sent); ``unauthorized`` (401 everywhere); ``not_api`` (404 everywhere);
-  ``hang_models`` (``GET /models`` answers only when :meth:`release` is called);
+  ``hang_models`` (``GET /models`` answers only when :meth:`release` is called); ``loading`` (a 503 ``Loading
+  model`` everywhere, as llama-server answers until its model is in memory);
 - :attr:`fail_first`: that many chat requests get a 500 before the server answers normally;
 - :attr:`answer_limit`: after that many chat requests the server drops every connection without a word
   (a server that died mid-session);
 - :attr:`wait_for`: text key -> a number of *other* replies that must have been sent before this one is
   (replies out of the order asked, without sleeping);
 - :attr:`hold_until_in_flight`: every reply waits until that many requests have been held at once;
-- :attr:`key`: the Bearer token required (401 otherwise).
+- :attr:`key`: the Bearer token required (401 otherwise);
+- :attr:`aliases`: model id -> the names llama-server lists under ``aliases`` (its ``--alias a,b``; the id is
+  one of them) and answers to.
 
 It records every chat request's body (:attr:`requests`), the Authorization headers it saw (:attr:`auth`) and the
 most requests it held at once (:attr:`max_in_flight`). Plain standard library: no test module imports another.
@@ -39,6 +42,7 @@ class LLMServer:
         self.default = default if default is not None else {"labels": []}
         self.mode = mode
         self.key = key
+        self.aliases: dict[str, list[str]] = {}
         self.fail_first = 0
         self.answer_limit: int | None = None
         self.wait_for: dict[str, int] = {}
@@ -130,16 +134,28 @@ def _handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             if server.mode == "not_api" or self.path.split("?")[0].rstrip("/") != "/v1/models":
                 self.send(404, "<html>not found</html>")
                 return
+            if server.mode == "loading":
+                self.loading()
+                return
             if not self.authorised():
                 return
             if server.mode == "hang_models":
                 server._released.wait(WAIT)
-            self.send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
+            self.send(200, {"object": "list", "data": [
+                {"id": m, "object": "model", **({"aliases": server.aliases[m], "owned_by": "llamacpp"}
+                                                if m in server.aliases else {})} for m in server.models]})
+
+        def loading(self) -> None:
+            """llama-server before its model is in memory: every request (its middleware runs first)."""
+            self.send(503, {"error": {"message": "Loading model", "type": "unavailable_error", "code": 503}})
 
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
             if server.mode == "not_api" or self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
                 self.send(404, "<html>not found</html>")
+                return
+            if server.mode == "loading":
+                self.loading()
                 return
             if not self.authorised():
                 return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -236,6 +237,7 @@ def test_a_reply_that_takes_too_long_is_not_asked_again(server: LLMServer,
     ("unauthorized", "refused the request (HTTP 401): put the key in $OPENAI_API_KEY or name its variable"),
     ("not_api", "answered GET /models with HTTP 404: is this the API's base URL?"),
     ("hang_models", "did not answer GET /models within 0.3 s"),
+    ("loading", "is not ready (HTTP 503: Loading model): wait until it has loaded its model, then start again"),
 ])
 def test_a_server_refusing_slow_or_not_the_api_is_one_line(mode: str, needle: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
@@ -249,6 +251,20 @@ def test_a_server_refusing_slow_or_not_the_api_is_one_line(mode: str, needle: st
     assert needle in message and f"the LLM server at {server.url} " in message
     assert "pa55" not in message and "t0k" not in message and "\n" not in message
     assert shown_url(url) == server.url
+
+
+def test_a_model_may_be_named_by_any_alias_the_server_lists(server: LLMServer) -> None:
+    """llama-server --alias tiny-random,tiny lists one model, id "tiny", with both names under "aliases"."""
+    server.models = ["tiny"]
+    server.aliases = {"tiny": ["tiny", "tiny-random"]}
+    client = LLMClient(server.url, model="tiny-random")
+    assert client.check() == "tiny-random"
+    prompt = default_prompt("textcat", ["POS", "NEG"])
+    client.chat(prompt.messages("great phone"), prompt.schema(), Parameters())
+    assert server.requests[-1]["model"] == "tiny-random"
+    client.close()
+    with pytest.raises(UserError, match=r"has no model 'tiny-rand' \(it lists: tiny\)"):
+        LLMClient(server.url, model="tiny-rand").check()
 
 
 def test_a_named_key_variable_must_be_set_and_is_never_shown(server: LLMServer,
@@ -280,6 +296,24 @@ def test_choice_suggestions_are_preselected_and_stored_with_provenance(tmp_path:
     assert controller.model_status == "LLM 4 suggested"
     assert controller.finished_note == (f"The source has no more tasks. LLM test-model at {server.url}: 4 of 4 "
                                         "tasks suggested (each answer keeps its suggestion in _llm).")
+
+
+def test_quitting_before_the_end_does_not_say_the_source_has_no_more_tasks(tmp_path: Path, db_path: Path,
+                                                                            server: LLMServer) -> None:
+    """The step reads the whole (short) source ahead of the screen: that is not the person reaching its end."""
+    controller = recipe_controller("textcat", db_path, str(reviews_source(tmp_path)), label="POS,NEG,NEU",
+                                   llm=server.url)
+    try:
+        assert answer_all(controller, lambda task: ("accept", task.get("accept")), limit=1) == 1
+        deadline = time.monotonic() + 10
+        while not (controller.finished_note or "").startswith("The source has no more tasks."):
+            assert time.monotonic() < deadline, "the step never read the source to its end"
+            time.sleep(0.01)
+    finally:
+        summary = controller.close()
+        controller.db.close()
+    assert not summary.exhausted and summary.note is not None
+    assert summary.note.startswith(f"LLM test-model at {server.url}: ") and "no more tasks" not in summary.note
 
 
 def test_a_person_overriding_the_suggestion_is_stored_beside_it(tmp_path: Path, db_path: Path,

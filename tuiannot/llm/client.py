@@ -5,10 +5,12 @@ The wire contract is the part of the OpenAI API every local server implements:
 
 ``GET {URL}/models`` (:meth:`LLMClient.check`)
     once, before any screen, with a :data:`CHECK_TIMEOUT` of 5 s. A server that is down, slow, refusing
-    (401/403) or not speaking the API (no ``data`` list of models) is a :class:`~tuiannot.errors.UserError`:
-    one line naming the URL (shown without credentials, query or fragment: :func:`shown_url`) and what to do.
+    (401/403), still loading its model (503: llama-server answers every request so until the model is in memory)
+    or not speaking the API (no ``data`` list of models) is a :class:`~tuiannot.errors.UserError`: one line
+    naming the URL (shown without credentials, query or fragment: :func:`shown_url`) and what to do.
     ``--llm-model`` defaults to the first model listed; a model named but not listed is an error too (Ollama's
-    ``NAME`` stands for ``NAME:latest``).
+    ``NAME`` stands for ``NAME:latest``; llama-server lists each model's ``--alias`` names under ``aliases``, and
+    any of them may be named).
 
 ``POST {URL}/chat/completions`` (:meth:`LLMClient.chat`)
     ``model``, ``messages`` (system and user), the parameters (``temperature`` 0, a fixed ``seed``,
@@ -178,12 +180,16 @@ class LLMClient:
             how = (f"check the key in ${self.key_env}" if self.key_env else
                    f"put the key in ${DEFAULT_KEY_ENV} or name its variable with --llm-key-env")
             raise UserError(f"{where} refused the request (HTTP {response.status_code}): {how}")
+        if response.status_code == 503:  # llama-server while it loads the model (any server not ready yet)
+            raise UserError(f"{where} is not ready (HTTP 503{_excerpt(response)}): wait until it has loaded its "
+                            "model, then start again")
         if response.status_code != 200:
             raise UserError(f"{where} answered GET /models with HTTP {response.status_code}: is this the API's base "
                             "URL? (it usually ends in /v1, e.g. http://127.0.0.1:8080/v1)")
         try:
             listed = response.json().get("data")
             models = [str(m["id"]) for m in listed]
+            aliases = {str(a) for m in listed if isinstance(m.get("aliases"), list) for a in m["aliases"]}
         except (ValueError, AttributeError, TypeError, KeyError):
             raise UserError(f"{where} does not speak the OpenAI API (GET /models gave no list of models): is this "
                             "the API's base URL? (it usually ends in /v1)") from None
@@ -191,7 +197,7 @@ class LLMClient:
             if not models:
                 raise UserError(f"{where} lists no models: name one with --llm-model")
             self.model = models[0]
-        elif models and self.model not in models and f"{self.model}:latest" not in models:
+        elif models and not {self.model, f"{self.model}:latest"} & (set(models) | aliases):
             shown = ", ".join(one_line(m, 60) for m in models[:8]) + (", ..." if len(models) > 8 else "")
             raise UserError(f"{where} has no model {one_line(self.model, 60)!r} (it lists: {shown})")
         return self.model

@@ -324,7 +324,15 @@ class LLMSuggester:
     def components(self) -> dict[str, Any]:
         """What a recipe returns beside its own components: the status line, the summary, the read-ahead."""
         return {"status": self.status, "finished_note": self.note, "prefetch": self.prefetch, "before_db": strip_io,
-                "on_exit": lambda controller: self.close()}
+                "on_exit": self._on_exit}
+
+    def _on_exit(self, controller: Any) -> None:
+        """The session ends. The step reads ahead of the screen, so having handed on every task does not mean
+        the person saw them all: the note says the source has no more tasks only if the controller ran out of
+        them (``model-annotate``, which has no controller, reads the stream to its end)."""
+        if controller is not None and not getattr(controller, "exhausted", True):
+            self.finished = False
+        self.close()
 
     def close(self) -> None:
         self.client.close()
