@@ -57,7 +57,8 @@ def test_the_stored_view_is_decided_once() -> None:
 
 def test_the_view_table() -> None:
     assert set(RECIPE_VIEWS) == {"classification", "choice", "ner_manual", "spans_manual", "review",
-                                 "image_classification", "image_choice", "image_manual"}
+                                 "image_classification", "image_choice", "image_manual", "feedback"}
+    assert stored_views(kind="feedback") == {"feedback"}
     assert stored_views(kind="textcat") == {"classification", "choice"}
     assert stored_views(kind="spans") == {"ner_manual", "spans_manual"}
     assert stored_views(kind="spans", overlapping=True) == {"spans_manual"}

@@ -154,3 +154,25 @@ def test_the_summary_when_done(snap: Callable[..., bool], tmp_path: Path, db_pat
 
     assert snap(app, all_answered, terminal_size=(80, 24))
     assert [r["answer"] for r in stored(db_path, "reviews")] == ["accept", "reject"]
+
+
+def test_feedback_questions_on_a_reply(snap: Callable[..., bool], tmp_path: Path, db_path: Path) -> None:
+    """The feedback view: the prompt and the reply above, a rating given, a label chosen and the text question
+    focused (▶ and the bar), prefilled from the reply."""
+    source = write_jsonl(tmp_path / "pairs.jsonl", [{"prompt": "What is the capital of Australia?",
+                                                     "response": "Sydney, its largest city.",
+                                                     "meta": {"id": "fb002"}}])
+    questions = tmp_path / "questions.toml"
+    questions.write_text('[[question]]\nname = "quality"\ntype = "rating"\nscale = 5\nrequired = true\n'
+                         '[[question]]\nname = "problems"\ntype = "label"\nlabels = ["wrong facts", "rude"]\n'
+                         'multiple = true\n'
+                         '[[question]]\nname = "fix"\ntitle = "The reply it should have given"\ntype = "text"\n'
+                         'field = "response"\n', encoding="utf-8")
+    app = recipe_app("feedback", db_path, str(source), questions=str(questions))
+
+    async def answered_in_part(pilot: Any) -> None:
+        screen = await wait_for_task(pilot)
+        await pilot.press("2", "tab", "1", "tab")
+        assert [w.value() for w in screen.questions] == [2, ["wrong facts"], "Sydney, its largest city."]
+
+    assert snap(app, answered_in_part)

@@ -36,7 +36,8 @@ class View:
     """The ``_view_id`` its answers are stored with (None: the reviewed view's, for ``review``)."""
     kind: str
     """What an answer holds: ``textcat`` (a label question or a choice), ``spans`` (every span of the text),
-    ``binary_spans`` (yes/no about one suggested span), ``boxes`` (image regions) or ``review``."""
+    ``binary_spans`` (yes/no about one suggested span), ``boxes`` (image regions), ``feedback`` (the answers to
+    several questions, in ``answers``: neither labels nor spans of the text to the other exports) or ``review``."""
     overlapping: bool = False
     """Spans may overlap (span categories, not entities)."""
     reviewable: bool = False
@@ -56,6 +57,7 @@ VIEWS: dict[str, View] = {v.id: v for v in (
     View("image_classification", "classification", "textcat", image=True),
     View("image_choice", "choice", "textcat", image=True),
     View("image_manual", "image_manual", "boxes", image=True),
+    View("feedback", "feedback", "feedback"),
     # stored only: Prodigy's binary span views (one suggested span, accepted or rejected)
     View("ner", "ner", "binary_spans", shown=False),
     View("spans", "spans", "binary_spans", overlapping=True, shown=False),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -22,6 +22,10 @@ from ..errors import UserError
 from ..recipes.options import DbOpt, JsonOpt, TokenizerLangOpt
 from ..tasks import ANSWERS, INPUT_KEYS, answer_problem, is_hash
 from .program import app
+
+if TYPE_CHECKING:
+    from ..data.export import SftFields
+
 
 @app.command("stats")
 def stats(
@@ -58,13 +62,20 @@ def db_out(
         "doc.ents (ner_manual), doc.spans['sc'] (spans_manual) or doc.cats. conll: IOB2, one 'token<TAB>tag' "
         "line per token, a blank line between texts. doccano: JSONL {text, label}. label-studio: a JSON array "
         "of tasks with annotations. coco: COCO JSON of image boxes (categories from the labels). folders: a "
-        "folder per label with the images (OUTPUT is the folder).",
-        metavar="jsonl|spacy|conll|doccano|label-studio|coco|folders")] = "jsonl",
+        "folder per label with the images (OUTPUT is the folder). sft: chat JSONL {messages: [user: the prompt, "
+        "assistant: the corrected reply]} from feedback answers, as TRL's SFT trainer reads it.",
+        metavar="jsonl|spacy|conll|doccano|label-studio|coco|folders|sft")] = "jsonl",
     answer: Annotated[Optional[str], typer.Option(
         "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl; accepted "
         "answers and rejected yes/no questions (the label does not apply) for spacy; accepted answers for the "
         "other formats.", show_default=False)] = None,
     lang: TokenizerLangOpt = "en",
+    prompt_field: Annotated[Optional[str], typer.Option(
+        "--prompt-field", help="With --format sft: the task field holding the prompt. Default: prompt.",
+        show_default=False)] = None,
+    response_question: Annotated[Optional[str], typer.Option(
+        "--response-question", help="With --format sft: the text question whose answer is the reply. Default: "
+        "the first text question; an answer without one gives the task's response.", show_default=False)] = None,
     db: DbOpt = None,
 ) -> None:
     """Export a dataset's answers: Prodigy-compatible JSONL, or a training format.
@@ -77,6 +88,9 @@ def db_out(
 
     if answer is not None and answer not in ANSWERS:
         raise typer.BadParameter(f"{answer!r} is not one of accept, reject, ignore", param_hint="--answer")
+    if fmt != "sft" and (prompt_field is not None or response_question is not None):
+        raise typer.BadParameter("goes with --format sft only",
+                                 param_hint="--prompt-field" if prompt_field is not None else "--response-question")
     if fmt in ("coco", "folders"):
         _export_images(dataset, output, fmt, answer, db)
         return
@@ -90,7 +104,10 @@ def db_out(
         raise UserError(f"{output}: is a directory; give a file name")
     with connect(db) as database:
         if fmt != "jsonl":
-            _export_format(database, dataset, output, fmt, answer, lang)
+            from ..data.export import SftFields
+
+            sft = SftFields(prompt_field or "prompt", response_question)
+            _export_format(database, dataset, output, fmt, answer, lang, sft)
             return
         rows = database.answers_json(dataset, answer)
         if to_stdout:
@@ -143,8 +160,8 @@ def _stdout_failed(e: OSError) -> None:
 
 
 def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str, answer: Optional[str],
-                   lang: str) -> None:
-    """db-out in a training format (spacy, conll, doccano, label-studio), with a progress bar on stderr."""
+                   lang: str, sft: SftFields | None = None) -> None:
+    """db-out in a training format (spacy, conll, doccano, label-studio, sft), with a progress bar on stderr."""
     from rich.progress import Progress
 
     from ..data.answers import Problems
@@ -168,7 +185,7 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
         if to_stdout:
             try:
                 summary = export(database, dataset, fmt, sys.stdout, answer=answer, lang=lang, problems=problems,
-                                 advance=advance)
+                                 advance=advance, sft=sft)
                 sys.stdout.flush()
             except BrokenPipeError:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -179,7 +196,7 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
             assert output is not None
             with output_file(output, binary=fmt == "spacy") as f:
                 summary = export(database, dataset, fmt, f, answer=answer, lang=lang, problems=problems,
-                                 advance=advance)
+                                 advance=advance, sft=sft)
     from ..sanitize import one_line
     from .show import shown_path
 

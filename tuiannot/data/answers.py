@@ -52,6 +52,7 @@ SPAN_VIEWS = stored_views(kind="spans")
 """Views whose answers mark every span of the text (``ner_manual``, ``spans_manual``): no spans = none there."""
 
 TEXTCAT_VIEWS = stored_views(kind="textcat")
+FEEDBACK_VIEWS = stored_views(kind="feedback")
 
 Span3 = tuple[int, int, str]
 
@@ -169,6 +170,8 @@ def answer_kind(task: dict[str, Any]) -> str | None:
     if not isinstance(task.get("text"), str):
         return None  # images (and other inputs without text) have their own exports: coco, folders
     view = task.get("_view_id")
+    if view in FEEDBACK_VIEWS:  # several questions; the text's own spans or labels are not the answer
+        return None
     asks_labels = "options" in task or "accept" in task or isinstance(task.get("label"), str)
     if view in TEXTCAT_VIEWS:  # a text question may show spans (highlighted matches): still about the text
         return "textcat" if asks_labels else None

@@ -1,10 +1,15 @@
-"""Stored answers as training data: spaCy Docs, IOB2 (CoNLL), doccano and Label Studio; db-out's writer.
+"""Stored answers as training data: spaCy Docs, IOB2 (CoNLL), doccano, Label Studio and chat data (SFT);
+db-out's writer.
 
 What each answer means is decided in :mod:`.answers`; this module only writes it in each peer's format.
 Every answer that cannot be written is counted in :class:`~.answers.Problems` and named in a warning
 (dataset, line in the full JSONL export, input hash), never dropped silently.
 
 spaCy is imported only by the functions that build Docs (doccano and Label Studio need none).
+
+Feedback answers (``tuiannot feedback``: several questions about a prompt and a model's reply) are neither
+labels nor spans of a text: the training formats leave them out with a warning, and ``sft`` writes them as the
+chat data TRL's SFT trainer reads (:func:`sft_record`).
 """
 
 
@@ -15,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from ..components import stored_views
 from ..nlp.load import blank
 from ..nlp.spans import tokens_from_words
 from ..tasks import input_hash
@@ -38,7 +44,8 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span
 
-FORMATS: tuple[str, ...] = ("jsonl", "spacy", "conll", "doccano", "label-studio")
+FORMATS: tuple[str, ...] = ("jsonl", "spacy", "conll", "doccano", "label-studio", "sft")
+FEEDBACK_VIEWS = stored_views(kind="feedback")
 
 
 # -- spaCy Docs ------------------------------------------------------------------------
@@ -225,6 +232,51 @@ def label_studio_task(task: dict[str, Any], where: Where, problems: Problems, ta
     return {"id": task_id, "data": {"text": text}, "annotations": [{"result": result}]}
 
 
+# -- chat data for supervised fine-tuning ------------------------------------------------------
+@dataclass(frozen=True)
+class SftFields:
+    """Where ``sft`` finds a record's two turns: the prompt in a task field, the reply in the answer to a text
+    question (by default the first text question of the answer's ``_questions``), else in the task's
+    ``response`` (the reply as the model gave it)."""
+
+    prompt_field: str = "prompt"
+    response_question: str | None = None
+
+
+def sft_response(task: dict[str, Any], question: str | None) -> tuple[str | None, str]:
+    """The reply an answer gives for ``sft``, or None and why there is none."""
+    given_answers, given_questions = task.get("answers"), task.get("_questions")
+    answers: dict[str, Any] = given_answers if isinstance(given_answers, dict) else {}
+    asked: list[Any] = given_questions if isinstance(given_questions, list) else []
+    texts = [str(q.get("name")) for q in asked if isinstance(q, dict) and q.get("type") == "text"]
+    if question is not None and asked and question not in texts:
+        return None, f"no text question {quoted(question)} among its questions (text questions: " \
+                     f"{', '.join(quoted(t) for t in texts) or 'none'})"
+    name = question if question is not None else (texts[0] if texts else None)
+    given = answers.get(name) if name is not None else task.get("user_input")  # (Prodigy's text_input)
+    if isinstance(given, str) and given.strip():
+        return given, ""
+    response = task.get("response")
+    if isinstance(response, str) and response.strip():
+        return response, ""  # no correction given: the reply as the model gave it
+    asked_for = f"no answer to the text question {quoted(name)}" if name is not None else "no text answer"
+    return None, f"{asked_for} and no 'response' to write as the reply"
+
+
+def sft_record(task: dict[str, Any], where: Where, problems: Problems, fields: SftFields) -> dict[str, Any] | None:
+    """``{"messages": [user: prompt, assistant: corrected reply]}``, or None (the reason counted and warned)."""
+    prompt = task.get(fields.prompt_field)
+    if not isinstance(prompt, str) or not prompt.strip():
+        problems.answer(where, f"no prompt in {quoted(fields.prompt_field)} (choose the field with --prompt-field): "
+                               "not exported")
+        return None
+    response, why = sft_response(task, fields.response_question)
+    if response is None:
+        problems.answer(where, f"{why}: not exported")
+        return None
+    return {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]}
+
+
 # -- db-out ---------------------------------------------------------------------------------
 @dataclass
 class ExportSummary:
@@ -240,23 +292,24 @@ def numbered_answers(db: Any, dataset: str) -> Iterator[tuple[int, dict[str, Any
 
 
 def export(db: Any, dataset: str, fmt: str, out: Any, *, answer: str | None, lang: str, problems: Problems,
-           advance: Callable[[int], None] = lambda n: None) -> ExportSummary:
+           advance: Callable[[int], None] = lambda n: None, sft: SftFields | None = None) -> ExportSummary:
     """Write ``dataset`` in ``fmt`` to ``out`` (a text file; a binary one for ``spacy``).
 
     ``answer`` None selects the training answers (:func:`is_training_answer`) for ``spacy``, and the
-    accepted answers for the formats without negative labels (conll, doccano, label-studio).
+    accepted answers for the formats without negative labels (conll, doccano, label-studio, sft).
+    ``sft`` says where ``sft`` finds the prompt and the reply (default: :class:`SftFields`).
     """
     summary = ExportSummary()
     nlp = blank(lang) if fmt in ("spacy", "conll") else None
     try:
-        _export(db, dataset, fmt, out, answer, nlp, problems, advance, summary)
+        _export(db, dataset, fmt, out, answer, nlp, problems, advance, summary, sft or SftFields())
     finally:
         problems.finish()
     return summary
 
 
 def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: "Language | None",
-            problems: Problems, advance: Callable[[int], None], summary: ExportSummary) -> None:
+            problems: Problems, advance: Callable[[int], None], summary: ExportSummary, sft: SftFields) -> None:
     def leave_out(reason: str) -> None:
         summary.left_out[reason] = summary.left_out.get(reason, 0) + 1
 
@@ -278,6 +331,16 @@ def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: 
             leave_out(str(task.get("answer")))
             continue
         where = Where(dataset, n, task.get("_input_hash"))
+        if fmt == "sft":
+            record = sft_record(task, where, problems, sft)
+            if record is not None:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                summary.records += 1
+            continue
+        if task.get("_view_id") in FEEDBACK_VIEWS:
+            problems.answer(where, "a feedback answer holds neither spans nor text labels: not exported "
+                                   "(--format sft writes its prompt and reply)")
+            continue
         kind = answer_kind(task)
         if kind is None:
             problems.answer(where, "neither spans nor text labels: not exported")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Iterable, Iterator
 
 import typer
 
-from ..components import views
+from ..components import stored_views, views
 from ..errors import UserError
 from ..tasks import set_hashes
 from .registry import parse_labels, recipe
@@ -25,6 +25,7 @@ from .options import DbOpt
 
 VERSION_KEYS = ("answer", "label", "accept", "spans")
 REVIEWABLE = views(reviewable=True)
+FEEDBACK = stored_views(kind="feedback")
 
 
 def version_of(answer: dict[str, Any]) -> tuple[Any, ...]:
@@ -50,6 +51,9 @@ def review_tasks(answers: Iterable[tuple[str, dict[str, Any]]], only_conflicts: 
     for dataset, answer in answers:
         if answer.get("_gold") is not None:
             continue  # gold questions are scored, not adjudicated
+        if answer.get("_view_id") in FEEDBACK:
+            raise UserError(f"{dataset}: reviewing feedback answers (tuiannot feedback) is not supported yet; "
+                            "db-out exports them")
         if "image" in answer and "text" not in answer:
             raise UserError("reviewing image datasets is not supported yet (use tuiannot aggregate for "
                             "classification answers)")

@@ -34,13 +34,14 @@ from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
 from .done import DoneScreen
+from .feedback import FeedbackScreen
 from .image import BoxScreen, ImageBinaryScreen, ImageChoiceScreen
 from .review import ReviewScreen, version_editor
 from .spans import OverlappingSpanScreen, SpanScreen
 
 SCREENS: dict[str, type[AnnotationScreen]] = {
     screen.VIEW_ID: screen for screen in (BinaryScreen, ChoiceScreen, SpanScreen, OverlappingSpanScreen, ReviewScreen,
-                                          ImageBinaryScreen, ImageChoiceScreen, BoxScreen)}
+                                          ImageBinaryScreen, ImageChoiceScreen, BoxScreen, FeedbackScreen)}
 """The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal)."""
 
 

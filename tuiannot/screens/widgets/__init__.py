@@ -5,6 +5,9 @@
 - :mod:`.span_text`: :class:`SpanText`, text with labelled spans over it (nesting drawn as brackets).
 - :mod:`.span_list`: :class:`SpanList`, the spans of a task as rows (label, text, position), the current one marked.
 - :mod:`.image_view`: :class:`ImageView`, an image with boxes, in the terminal's best renderer.
+- :mod:`.task_fields`: :class:`TaskFields`, a task's named fields (prompt, response, ...), Markdown on request.
+- :mod:`.question`: :class:`QuestionWidget`, one question of the feedback view, and its rating and label kinds;
+  :mod:`.text_question`, :mod:`.span_question` and :mod:`.ranking_question` hold the other kinds.
 
 Import a widget from its module: this package imports none of them, so a screen pays only for what it shows.
 """
