@@ -93,7 +93,8 @@ def test_tasks_without_a_usable_reply_stay_unanswered_for_the_next_run(tmp_path:
     with LLMServer(REVIEWS) as server:
         code, out, _ = run(capsys, "model-annotate", "ds", source, "--task", "textcat", "--label", "POS,NEG",
                            "--llm", server.url, "--db", db_path)
-    assert code == 0 and "Stored 4 answers" in out
+    # "it is a phone" gets NEU, not among POS, NEG: nothing in that reply can be used, so it stays open too
+    assert code == 0 and "Stored 3 answers" in out and "unknown label" in out
 
 
 def test_a_spacy_pipeline_answers_too(tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -266,3 +267,42 @@ def test_replies_are_kept_in_the_database_so_the_same_run_never_asks_twice(
         assert db.cache_stats("ds")["replies"] == 0  # dropping the dataset dropped its cache
     code, _, err = run(capsys, "llm-cache", "ds", "--db", db_path)
     assert code == 1 and "--stats or --clear" in err
+
+
+def test_a_rerun_without_the_cache_asks_only_about_what_the_session_has_not_answered(
+        tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = reviews(tmp_path)
+    args = ["--task", "textcat", "--label", "POS,NEG,NEU", "--exclusive", "--db", db_path, "--no-cache"]
+    with LLMServer({t: r for t, r in REVIEWS.items() if t != "battery died"}, default="not json") as server:
+        code, out, err = run(capsys, "model-annotate", "ds", source, "--llm", server.url, *args)
+        assert code == 0, err
+        assert "Stored 3 answers" in out and "1 task got no usable answer from the model and stays unanswered" in err
+        assert len(server.requests) == 4
+        server.answers["battery died"] = {"labels": ["NEG"]}
+        code, out, err = run(capsys, "model-annotate", "ds", source, "--llm", server.url, *args, "--json")
+        assert code == 0, err
+        report = json.loads(out)
+        assert report["answered"] == 1 and report["already_answered"] == 3
+        assert server.texts_asked[4:] == ["battery died"]  # the three answered ones were not sent again
+
+
+def test_a_reply_nothing_of_which_can_be_used_leaves_the_task_unanswered(
+        tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "Ann Lee joined Acme Corp today."
+    source = write_jsonl(tmp_path / "ents.jsonl", [{"text": text}, {"text": "Nothing to see."}])
+    replies = {text: {"spans": [{"text": "Bob", "label": "PERSON"}]},  # not in the text: unusable
+               "Nothing to see.": {"spans": []}}  # "none" said plainly: an answer
+    with LLMServer(replies) as server:
+        code, out, err = run(capsys, "model-annotate", "ents", source, "--task", "ner", "--label", "PERSON,ORG",
+                             "--llm", server.url, "--db", db_path)
+        assert code == 0, err
+    answer, = stored(db_path, "ents")
+    assert answer["text"] == "Nothing to see." and answer["spans"] == []
+    assert "1 task got no usable answer" in err
+    assert "(first: mention not found:" in out  # the summary gives the reason behind the count
+    one = write_jsonl(tmp_path / "r.jsonl", [{"text": "great phone"}])
+    with LLMServer({"great phone": {"labels": ["GREAT"]}}) as server:  # every label unknown
+        code, out, err = run(capsys, "model-annotate", "cats", one,
+                             "--task", "textcat", "--label", "POS,NEG", "--llm", server.url, "--db", db_path)
+        assert code == 0, err
+    assert stored(db_path, "cats") == [] and "1 task got no usable answer" in err

@@ -122,8 +122,8 @@ def model_annotate(
           f"{one_line(components.dataset, 60)!r}{f' ({counts})' if counts else ''}; "
           f"{plural(outcome.already, 'task')} already answered by it skipped.")
     if outcome.unanswered:
-        err(f"{plural(outcome.unanswered, 'task')} got no usable answer from the model and stay unanswered "
-            "(run again to ask again)")
+        err(f"{plural(outcome.unanswered, 'task')} got no usable answer from the model and "
+            f"{'stays' if outcome.unanswered == 1 else 'stay'} unanswered (run again to ask again)")
     if note:
         print(one_line(note, 600))
 

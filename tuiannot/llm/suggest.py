@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..errors import UserError
+from ..sanitize import one_line
 from ..tasks import Task
 from ..storage import Database
 from .client import LLMClient, LLMFailed, LLMUnavailable, Parameters, Reply
@@ -149,6 +150,7 @@ class LLMSuggester:
         self.handed = 0  # tasks handed on that were sent (or meant to be)
         self.suggested = 0  # of those, with a suggestion
         self.problems: Counter[str] = Counter()
+        self.first_notes: dict[str, str] = {}  # the first note of each kind of problem, for the summary
         self.cache = cache
         self.cached = 0  # replies taken from the cache instead of asked
         self._down_until = 0.0
@@ -286,6 +288,8 @@ class LLMSuggester:
             self.handed += 1
             self.suggested += parsed.suggestion is not None
             self.problems.update(parsed.problems)
+            for note in parsed.notes:
+                self.first_notes.setdefault(note.partition(":")[0], note)
         for note in parsed.notes:
             log.info("input %s: %s", task.get("_input_hash"), note)
         return task
@@ -317,6 +321,10 @@ class LLMSuggester:
         end = "The source has no more tasks. " if self.finished else ""
         said = "; problems: " + ", ".join(f"{count} {kind}" for kind, count in problems.items()) if problems \
             else ""
+        with self._lock:
+            first = [self.first_notes[kind] for kind in problems if kind in self.first_notes]
+        if first:  # the reason behind a count (a context too small, a server refusing ...) is the useful part
+            said += " (first: " + "; ".join(one_line(note, 160) for note in first[:2]) + ")"
         cached = f", {self.cached} of the replies from the cache" if self.cached else ""
         return (f"{end}LLM {self.model} at {self.client.shown}: {suggested} of {handed} tasks suggested{said}"
                 f"{cached} (each answer keeps its suggestion in _llm).")
