@@ -583,3 +583,20 @@ def test_tasks_already_answered_are_not_sent_to_the_model_again(tmp_path: Path, 
     # the three answered were dropped before the model step: only the open one was asked about
     assert len(server.requests) - asked == 1, server.texts_asked()[asked:]
 
+
+
+def test_llm_timeout_sets_how_long_a_reply_may_take(server: LLMServer, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    server.wait_for = {"great phone": 99}  # held until the server stops
+    client = LLMClient(server.url, chat_timeout=0.4)
+    client.check()
+    prompt = default_prompt("textcat", ["POS", "NEG"])
+    with pytest.raises(llm_client.LLMUnavailable, match=r"no answer within 0.4 s \(--llm-timeout\)"):
+        client.chat(prompt.messages("great phone"), prompt.schema(), Parameters())
+    client.close()
+    assert LLMClient(server.url).chat_timeout == llm_client.CHAT_TIMEOUT
+    source = write_jsonl(tmp_path / "t.jsonl", [{"text": "great phone"}])
+    for command in (["textcat", source, "--label", "POS"], ["ner", source, "--label", "ORG"],
+                    ["model-annotate", "ds", source, "--task", "textcat", "--label", "POS", "--model", "x"]):
+        code, _, err = run(capsys, *command, "--llm-timeout", "300", "--db", tmp_path / "x.db")
+        assert code != 0 and "--llm-timeout" in err and "--llm" in err, (command, err)

@@ -16,7 +16,7 @@ import typer
 
 from ..errors import UserError
 from ..recipes.options import (DbOpt, JsonOpt, LabelOpt, LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt,
-                               LlmOpt, LoaderOpt, NoCacheOpt, PromptOpt, SourceArg)
+                               LlmOpt, LlmTimeoutOpt, LoaderOpt, NoCacheOpt, PromptOpt, SourceArg)
 from .program import app
 
 TASKS = ("textcat", "ner", "spans")
@@ -35,6 +35,7 @@ def model_annotate(
     prompt: PromptOpt = None,
     llm_concurrency: LlmConcurrencyOpt = 4,
     llm_key_env: LlmKeyEnvOpt = None,
+    llm_timeout: LlmTimeoutOpt = None,
     no_cache: NoCacheOpt = False,
     model: Annotated[Optional[str], typer.Option(
         "--model", "-m", help="A spaCy pipeline (folder or installed package) to answer with instead of --llm: "
@@ -71,9 +72,9 @@ def model_annotate(
     options: dict[str, Any] = {"label": label, "dataset": dataset, "loader": loader, "db": db}
     if llm is not None:
         options.update(llm=llm, llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
-                       llm_key_env=llm_key_env, no_cache=no_cache)
-    elif prompt or llm_model:
-        raise UserError("--prompt and --llm-model go with --llm")
+                       llm_key_env=llm_key_env, no_cache=no_cache, llm_timeout=llm_timeout)
+    elif prompt or llm_model or llm_timeout is not None:
+        raise UserError("--prompt, --llm-model and --llm-timeout go with --llm")
     if task == "textcat":
         options.update(exclusive=exclusive, **({"model": model, "threshold": threshold} if model else {}))
     else:

@@ -20,8 +20,8 @@ The wire contract is the part of the OpenAI API every local server implements:
     connection dropped without an answer, 429 and 5xx are retried :data:`RETRIES` times with back-off
     (:data:`BACKOFF` seconds, doubling); then :class:`LLMUnavailable` (the server is gone) or
     :class:`LLMFailed` (it keeps answering with an error). A reply that takes longer than :data:`CHAT_TIMEOUT`
-    is :class:`LLMUnavailable` at once (asking again would most likely wait as long); other 4xx are
-    :class:`LLMFailed` at once.
+    (or ``--llm-timeout``) is :class:`LLMUnavailable` at once (asking again would most likely wait as long);
+    other 4xx are :class:`LLMFailed` at once.
 
 The API key is read from an environment variable (``--llm-key-env NAME``; by default ``OPENAI_API_KEY`` if it
 is set) and sent as a Bearer token: it lives in the httpx client's headers only, is never printed, never part
@@ -138,8 +138,9 @@ class LLMClient:
     """One server: :meth:`check` at start, then :meth:`chat` from any number of threads."""
 
     def __init__(self, url: str, *, model: str | None = None, key_env: str | None = None,
-                 connections: int = 4) -> None:
+                 connections: int = 4, chat_timeout: float | None = None) -> None:
         self.url = base_url(url)
+        self.chat_timeout = chat_timeout if chat_timeout is not None else CHAT_TIMEOUT  # --llm-timeout
         self.shown = shown_url(self.url)
         key = read_key(key_env)
         self.key_env = key_env or (DEFAULT_KEY_ENV if key else None)
@@ -233,14 +234,14 @@ class LLMClient:
         """POST with retries: timeouts, dropped connections, 429 and 5xx; the last response or an exception."""
         import httpx
 
-        timeout = httpx.Timeout(CHAT_TIMEOUT, connect=CONNECT_TIMEOUT)
+        timeout = httpx.Timeout(self.chat_timeout, connect=CONNECT_TIMEOUT)
         for attempt in range(RETRIES + 1):
             last = attempt == RETRIES
             try:
                 response = self._http.post(self._endpoint("chat/completions"), json=body, timeout=timeout)
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
-                # connected, but no answer in CHAT_TIMEOUT: asking again would most likely wait as long
-                raise LLMUnavailable(f"no answer within {CHAT_TIMEOUT:g} s") from None
+                # connected, but no answer in time: asking again would most likely wait as long
+                raise LLMUnavailable(f"no answer within {self.chat_timeout:g} s (--llm-timeout)") from None
             except httpx.TransportError as e:  # not connected, or the connection dropped: perhaps a restart
                 if last:
                     raise LLMUnavailable(_transport_reason(e)) from None

@@ -367,11 +367,13 @@ def reply_cache(db: str | None, dataset: str, refresh: bool = False) -> ReplyCac
 
 
 def check_llm_options(llm: str | None, *, llm_model: str | None = None, prompt: str | None = None,
-                      key_env: str | None = None, teach: bool = False, model: str | None = None) -> None:
+                      key_env: str | None = None, teach: bool = False, model: str | None = None,
+                      timeout: float | None = None) -> None:
     """One-line errors for ``--llm`` options that do not go together."""
     if llm is None:
         given = [flag for flag, value in (("--llm-model", llm_model), ("--prompt", prompt),
-                                          ("--llm-key-env", key_env)) if value is not None]
+                                          ("--llm-key-env", key_env), ("--llm-timeout", timeout))
+                 if value is not None]
         if given:
             raise UserError(f"{', '.join(given)} go{'es' if len(given) == 1 else ''} with --llm URL")
         return
@@ -383,12 +385,13 @@ def check_llm_options(llm: str | None, *, llm_model: str | None = None, prompt: 
 
 def llm_suggester(url: str, *, kind: str, labels: list[str], model: str | None = None, prompt: str | None = None,
                   exclusive: bool = False, overlapping: bool = False, concurrency: int = 4,
-                  key_env: str | None = None, cache: ReplyCache | None = None) -> LLMSuggester:
+                  key_env: str | None = None, cache: ReplyCache | None = None,
+                  timeout: float | None = None) -> LLMSuggester:
     """The step for ``--llm URL``: the prompt file checked, then the server (``GET /models``), before any screen."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UserError(f"--llm-concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
     the_prompt = load_prompt(prompt, kind, labels, exclusive=exclusive)
-    client = LLMClient(url, model=model, key_env=key_env, connections=concurrency)
+    client = LLMClient(url, model=model, key_env=key_env, connections=concurrency, chat_timeout=timeout)
     try:
         client.check()
     except BaseException:

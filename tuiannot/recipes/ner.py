@@ -21,8 +21,8 @@ from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
 from .options import (AskHumansOpt, BatchOpt, DatasetOpt, DbOpt, ExcludeOpt, FromOpt, LabelOpt, LlmConcurrencyOpt,
-                      LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, NoCacheOpt, OutputOpt, PromptOpt,
-                      SourceArg,
+                      LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LlmTimeoutOpt, LoaderOpt, MinAgreeOpt, NoCacheOpt,
+                      OutputOpt, PromptOpt, SourceArg,
                       SpanModelOpt, StrategyOpt, TeachOpt, TokenizerLangOpt)
 
 PatternsOpt = Annotated[Optional[str], typer.Option(
@@ -35,12 +35,14 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
                     exclude: str | None, teach: bool = False, strategy: str = "uncertainty",
                     batch_size: int = 10, output: str | None = None, llm: str | None = None,
                     llm_model: str | None = None, prompt: str | None = None, llm_concurrency: int = 4,
-                    llm_key_env: str | None = None, humans: dict[str, Any] | None = None) -> dict[str, Any]:
+                    llm_key_env: str | None = None, llm_timeout: float | None = None,
+                    humans: dict[str, Any] | None = None) -> dict[str, Any]:
     from ..llm.suggest import check_llm_options
     from ..nlp.load import load_nlp
     from ..nlp.spans import Suggester, align_spans, load_patterns, split_sentences, task_tokens
 
-    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model)
+    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model,
+                      timeout=llm_timeout)
     labels = keyed_labels(label, "PERSON,ORG")
     overlapping = view_id == "spans_manual"
     stream = Stream(annotation_source(source, loader))
@@ -96,7 +98,8 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
 
         cache = reply_cache((humans or {}).get("db"), result["dataset"], bool((humans or {}).get("no_cache")))
         asker = llm_suggester(llm, kind="spans", labels=labels, model=llm_model, prompt=prompt,
-                              overlapping=overlapping, concurrency=llm_concurrency, key_env=llm_key_env, cache=cache)
+                              overlapping=overlapping, concurrency=llm_concurrency, key_env=llm_key_env, cache=cache,
+                              timeout=llm_timeout)
         stream.reorder(asker, keeps_order=True)  # asks ahead, hands on in order: a restart still seeks
         stream.stop_hooks.append(asker.stop)
         result.update(asker.components())
@@ -111,14 +114,15 @@ def ner(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", model
         strategy: StrategyOpt = "uncertainty", batch_size: BatchOpt = 10, output: OutputOpt = None,
         llm: LlmOpt = None, llm_model: LlmModelOpt = None, prompt: PromptOpt = None,
         llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None, no_cache: NoCacheOpt = False,
-        ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None,
-        db: DbOpt = None) -> dict[str, Any]:
+        llm_timeout: LlmTimeoutOpt = None, ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None,
+        min_agree: MinAgreeOpt = None, db: DbOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="ner_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude,
                            teach=teach, strategy=strategy, batch_size=batch_size, output=output, llm=llm,
                            llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
-                           llm_key_env=llm_key_env, humans={"how": ask_humans, "from_dataset": from_dataset,
-                                                            "min_agree": min_agree, "db": db, "no_cache": no_cache})
+                           llm_key_env=llm_key_env, llm_timeout=llm_timeout,
+                           humans={"how": ask_humans, "from_dataset": from_dataset, "min_agree": min_agree, "db": db,
+                                   "no_cache": no_cache})
 
 
 @recipe("spans", help="Mark spans that may overlap (span categorisation) with the keyboard.")
@@ -126,10 +130,11 @@ def spans(source: SourceArg, label: LabelOpt, lang: TokenizerLangOpt = "en", mod
           patterns: PatternsOpt = None, split_sents: SplitOpt = False, dataset: DatasetOpt = None,
           loader: LoaderOpt = None, exclude: ExcludeOpt = None, llm: LlmOpt = None, llm_model: LlmModelOpt = None,
           prompt: PromptOpt = None, llm_concurrency: LlmConcurrencyOpt = 4, llm_key_env: LlmKeyEnvOpt = None,
-          no_cache: NoCacheOpt = False, ask_humans: AskHumansOpt = None, from_dataset: FromOpt = None,
-          min_agree: MinAgreeOpt = None, db: DbOpt = None) -> dict[str, Any]:
+          no_cache: NoCacheOpt = False, llm_timeout: LlmTimeoutOpt = None, ask_humans: AskHumansOpt = None,
+          from_dataset: FromOpt = None, min_agree: MinAgreeOpt = None, db: DbOpt = None) -> dict[str, Any]:
     return span_components(source, label, view_id="spans_manual", lang=lang, model=model, patterns=patterns,
                            split_sents=split_sents, dataset=dataset, loader=loader, exclude=exclude, llm=llm,
                            llm_model=llm_model, prompt=prompt, llm_concurrency=llm_concurrency,
-                           llm_key_env=llm_key_env, humans={"how": ask_humans, "from_dataset": from_dataset,
-                                                            "min_agree": min_agree, "db": db, "no_cache": no_cache})
+                           llm_key_env=llm_key_env, llm_timeout=llm_timeout,
+                           humans={"how": ask_humans, "from_dataset": from_dataset, "min_agree": min_agree, "db": db,
+                                   "no_cache": no_cache})

@@ -64,6 +64,10 @@ PromptOpt = Annotated[Optional[str], typer.Option(
                                      "Default: a prompt for the task.", show_default=False)]
 LlmConcurrencyOpt = Annotated[int, typer.Option(
     "--llm-concurrency", metavar="N", min=1, max=64, help="With --llm: requests in flight at once.")]
+LlmTimeoutOpt = Annotated[Optional[float], typer.Option(
+    "--llm-timeout", metavar="SECONDS", min=1.0, max=3600.0,
+    help="With --llm: how long one reply may take, the wait for a free slot of the server included (a big model "
+         "on a CPU needs more). Default: 120.", show_default=False)]
 LlmKeyEnvOpt = Annotated[Optional[str], typer.Option(
     "--llm-key-env", metavar="NAME", help="With --llm: the environment variable holding the API key (sent as a "
                                           "Bearer token; never printed or stored). Default: OPENAI_API_KEY, if set.",

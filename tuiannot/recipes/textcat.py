@@ -23,8 +23,8 @@ from ..errors import UserError
 from ..stream import Stream
 from .registry import annotation_source, keyed_labels, parse_labels, recipe
 from .options import (AskHumansOpt, BatchOpt, DatasetOpt, DbOpt, EncoderOpt, ExcludeOpt, FromOpt, LabelOpt,
-                      LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LoaderOpt, MinAgreeOpt, NoCacheOpt,
-                      OutputOpt, PromptOpt, SourceArg, StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
+                      LlmConcurrencyOpt, LlmKeyEnvOpt, LlmModelOpt, LlmOpt, LlmTimeoutOpt, LoaderOpt, MinAgreeOpt,
+                      NoCacheOpt, OutputOpt, PromptOpt, SourceArg, StrategyOpt, TeachLangOpt, TeachOpt, TextcatModelOpt)
 
 
 def ask_about(stream: Stream, labels: list[str]) -> str:
@@ -76,6 +76,7 @@ def textcat(
     llm_model: LlmModelOpt = None,
     prompt: PromptOpt = None,
     llm_concurrency: LlmConcurrencyOpt = 4,
+    llm_timeout: LlmTimeoutOpt = None,
     llm_key_env: LlmKeyEnvOpt = None,
     no_cache: NoCacheOpt = False,
     ask_humans: AskHumansOpt = None,
@@ -85,7 +86,8 @@ def textcat(
 ) -> dict[str, Any]:
     from ..llm.suggest import check_llm_options
 
-    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model)
+    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model,
+                      timeout=llm_timeout)
     labels = keyed_labels(label, "POS,NEG")
     stream = Stream(annotation_source(source, loader)).map(_move_label_to_meta)
     if teach:
@@ -118,7 +120,8 @@ def textcat(
 
         suggester = llm_suggester(llm, kind="textcat", labels=labels, model=llm_model, prompt=prompt,
                                   exclusive=exclusive and len(labels) > 1, concurrency=llm_concurrency,
-                                  key_env=llm_key_env, cache=reply_cache(db, components["dataset"], no_cache))
+                                  key_env=llm_key_env, cache=reply_cache(db, components["dataset"], no_cache),
+                                  timeout=llm_timeout)
         stream.reorder(suggester, keeps_order=True)  # asks ahead, hands on in order: a restart still seeks
         stream.stop_hooks.append(suggester.stop)
         components.update(suggester.components())
