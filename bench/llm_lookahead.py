@@ -19,8 +19,10 @@ The issue's case is ``--latency 0.3 --pace 1.0`` with concurrency 4 (the server 
 the annotator takes one): about a minute for 60 tasks. ``--pace 0.3 --latency 0.1`` keeps the same ratio in a
 third of the time. ``--pace 0.02`` (faster than the server can answer) shows what misses look like.
 
-The cache re-run (the same tasks asked again cost 0 requests) waits for the LLM cache in the database, which
-does not exist yet: the bench says so instead of printing a figure.
+The cache re-run: a second annotator (``--overlap all``, so the same tasks reach them) goes through the same
+tasks in the same database at the same pace; every reply the first session asked for is in the database's LLM
+cache, so the server must see no request for any task the second annotator is shown (the read-ahead past the
+first session's last request may ask a few new ones: counted apart).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from _common import BENCH_DIR, ensure_jsonl, percentile, verdict  # noqa: E402
 import tuiannot  # noqa: E402
 from tuiannot.controller import Controller  # noqa: E402
 from tuiannot.recipes import Components, get_recipe  # noqa: E402
+from tuiannot.team.routing import Routing  # noqa: E402
 
 MODEL = "bench-model"
 REPLY = json.dumps({"labels": ["POS"]})
@@ -60,6 +63,7 @@ class SlowServer:
     def __init__(self, latency: float) -> None:
         self.latency = latency
         self.requests = 0
+        self.asked: list[str] = []  # the user message of every chat request, in order
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -102,12 +106,13 @@ class SlowServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._send(404, {"error": {"message": "not found"}})
                     return
                 with server._lock:
                     server.requests += 1
+                    server.asked.append(str((body.get("messages") or [{}])[-1].get("content", "")))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
@@ -121,6 +126,45 @@ class SlowServer:
         return Handler
 
 
+def session(args: argparse.Namespace, source: Path, work: Path, server: SlowServer, name: str
+            ) -> tuple[list[float], list[bool], int, float, Any, list[str]]:
+    """One annotator through ``--tasks`` tasks: per task the wait and whether it was ready, the suggestions,
+    the time, the controller's summary and the texts shown."""
+    waits: list[float] = []  # per task: seconds from asking for it to having it
+    ready: list[bool] = []  # per task: handed over at once, with a suggestion on it
+    shown: list[str] = []
+    suggested = 0
+    started = time.monotonic()
+    components = Components.from_value(
+        get_recipe("textcat")(str(source), label="POS,NEG", dataset="lookahead", llm=server.url,
+                              llm_concurrency=args.concurrency, db=str(work / "bench.db")), "textcat")
+    controller = Controller(components, tuiannot.connect(work / "bench.db"), name,
+                            routing=Routing(overlap="all")).start()
+    try:
+        for _ in range(args.tasks):
+            asked = time.monotonic()
+            task = controller.poll_task()
+            at_once = task is not Controller.PENDING
+            if not at_once:
+                task = controller.next_task()
+            waited = time.monotonic() - asked
+            if task is None:
+                break
+            llm = task.get("_llm")
+            has = isinstance(llm, dict) and llm.get("suggestion") is not None
+            suggested += has
+            waits.append(waited)
+            ready.append(at_once and has)
+            shown.append(str(task.get("text")))
+            time.sleep(args.pace)  # reading, deciding
+            controller.answer("accept", list(task.get("accept") or []))
+        elapsed = time.monotonic() - started
+    finally:
+        summary = controller.close()
+        controller.db.close()
+    return waits, ready, suggested, elapsed, summary, shown
+
+
 def run(args: argparse.Namespace) -> bool:
     lines = max(1000, args.tasks)  # more than are answered: the read-ahead never meets the end of the source
     source, reused = ensure_jsonl(BENCH_DIR / f"lookahead-{lines}.jsonl", lines)
@@ -129,38 +173,14 @@ def run(args: argparse.Namespace) -> bool:
     print(f"server: {args.latency * 1000:.0f} ms a reply; --llm-concurrency {args.concurrency}; annotator "
           f"{args.pace:g} s a task. The server can answer {args.concurrency / args.latency:.1f} tasks/s, the "
           f"annotator asks for {1 / args.pace:.2f}/s.")
-    waits: list[float] = []  # per task: seconds from asking for it to having it
-    ready: list[bool] = []  # per task: handed over at once, with a suggestion on it
-    suggested = 0
     try:
         with SlowServer(args.latency) as server:
-            started = time.monotonic()
-            components = Components.from_value(
-                get_recipe("textcat")(str(source), label="POS,NEG", dataset="lookahead", llm=server.url,
-                                      llm_concurrency=args.concurrency), "textcat")
-            controller = Controller(components, tuiannot.connect(work / "bench.db"), "bench").start()
-            try:
-                for _ in range(args.tasks):
-                    asked = time.monotonic()
-                    task = controller.poll_task()
-                    at_once = task is not Controller.PENDING
-                    if not at_once:
-                        task = controller.next_task()
-                    waited = time.monotonic() - asked
-                    if task is None:
-                        break
-                    llm = task.get("_llm")
-                    has = isinstance(llm, dict) and llm.get("suggestion") is not None
-                    suggested += has
-                    waits.append(waited)
-                    ready.append(at_once and has)
-                    time.sleep(args.pace)  # reading, deciding
-                    controller.answer("accept", list(task.get("accept") or []))
-                elapsed = time.monotonic() - started
-            finally:
-                summary = controller.close()
-                controller.db.close()
+            waits, ready, suggested, elapsed, summary, _ = session(args, source, work, server, "bench")
             requests, max_in_flight = server.requests, server.max_in_flight
+            # the cache re-run: a second annotator over the same tasks, in the same database
+            _, again_ready, again_suggested, _, _, shown = session(args, source, work, server, "bench2")
+            new_asks = server.asked[requests:]
+            asked_shown = [text for text in new_asks if any(t in text for t in shown)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -184,12 +204,16 @@ def run(args: argparse.Namespace) -> bool:
             print(f"  waits on the misses: p50 {statistics.median(missed):.0f} ms, max {max(missed):.0f} ms")
     print(f"requests: {requests:,} sent for {len(waits):,} tasks shown ({requests - len(waits):,} asked ahead and "
           f"not reached when the session ended); in flight at most {max_in_flight}")
-    print("cache re-run: not measured (no cache yet)")
+    print(f"cache re-run (a second annotator, the same {len(shown):,} tasks): {len(asked_shown):,} requests for "
+          f"tasks shown, {len(new_asks) - len(asked_shown):,} for tasks read ahead past the first session's; "
+          f"{again_suggested:,} suggestions, {sum(again_ready):,} ready at once")
     lookahead = not misses and len(waits) == args.tasks
     bounded = max_in_flight <= args.concurrency
+    cached = not asked_shown and len(shown) == args.tasks and again_suggested == len(shown)
     print(f"\nlookahead: {verdict(lookahead)}  (no miss after the first task)")
     print(f"in flight: {verdict(bounded)}  (at most --llm-concurrency {args.concurrency} requests at once)")
-    ok = lookahead and bounded
+    print(f"cache:     {verdict(cached)}  (the re-run asks the server about none of the tasks it shows)")
+    ok = lookahead and bounded and cached
     print(f"overall: {verdict(ok)}")
     return ok
 
