@@ -7,6 +7,10 @@
 - :mod:`.corpus`: answers merged per input into spaCy Docs (one example per input), split for evaluation.
 - :mod:`.training`: spaCy configs, training with spaCy's own loop, evaluation.
 - :mod:`.files`: where exports are written (a file is replaced only when complete).
+- :mod:`.compare`: blind A/B comparison: two systems' outputs matched into compare tasks (the shape of tournament
+  duels too), and what a compare answer means (which system won).
+- :mod:`.preference`: preference pairs (``prompt``, ``chosen``, ``rejected``) from rank, compare and tournament
+  answers.
 
 Image exports (COCO, folders) are in :mod:`tuiannot.images.export`. Nothing here imports Textual or speaks SQL:
 answers come from a :class:`~tuiannot.storage.Database`.

@@ -4,8 +4,10 @@
 - :mod:`.spans`: span-level agreement (strict and lenient F per pair of annotators).
 - :mod:`.aggregate`: final labels from several annotators (majority vote, Dawid-Skene).
 - :mod:`.stats`: what ``tuiannot stats`` reports, from the running totals storage keeps.
+- :mod:`.preference`: a blind A/B comparison's figures (wins, ties, win rate with its Wilson interval, sign test).
+- :mod:`.glicko2`: Glicko-2 ratings of a tournament's candidates from their duels, and how sure the ranking is.
 
-Each is checked in the tests against a reference library (scikit-learn, statsmodels, krippendorff, irrCAC).
+Each is checked in the tests against a reference library (scikit-learn, statsmodels, krippendorff, irrCAC, scipy).
 """
 
 from __future__ import annotations
