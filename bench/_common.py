@@ -134,12 +134,22 @@ class PtyTimeout(Exception):
     pass
 
 
+DA1_QUERY = b"\x1b[c"
+DA1_REPLY = b"\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c"
+"""What xterm (VT420 emulation, no Sixel) answers to Primary Device Attributes."""
+
+
 class PtyApp:
-    """A command running in a pseudo-terminal of ``columns`` x ``lines``, its output collected."""
+    """A command running in a pseudo-terminal of ``columns`` x ``lines``, its output collected.
+
+    With ``answer_da1`` the terminal answers Primary Device Attributes (``CSI c``) as xterm does, without
+    Sixel, the moment the query is read; otherwise it never answers anything (a terminal that asks makes the
+    app wait for its timeout)."""
 
     def __init__(self, argv: list[str], columns: int = 100, lines: int = 30, env: dict[str, str] | None = None,
-                 cwd: str | None = None) -> None:
+                 cwd: str | None = None, answer_da1: bool = False) -> None:
         self.argv = argv
+        self.answer_da1 = answer_da1
         environment = dict(os.environ if env is None else env)
         environment.update({"TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines)})
         environment.pop("NO_COLOR", None)
@@ -174,6 +184,9 @@ class PtyApp:
         if not data:
             self.eof = True
             return b""
+        seen = bytes(self.output[-(len(DA1_QUERY) - 1):]) + data  # a query split between two reads too
+        if self.answer_da1 and DA1_QUERY in seen:
+            os.write(self.fd, DA1_REPLY * seen.count(DA1_QUERY))
         self.output += data
         return data
 
@@ -242,12 +255,29 @@ def tuiannot_argv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "tuiannot"]
 
 
+BYTECODE_CACHE = BENCH_DIR / "pycache"
+
+
 def app_env(home: Path) -> dict[str, str]:
-    """The environment for the app under test: no user keymap, a known session name."""
+    """The environment for the app under test: no user keymap, a known session name, compiled bytecode.
+
+    Under ``PYTHONDONTWRITEBYTECODE`` (set on some shared machines) Python compiles every module of tuiannot
+    from its source at every start, ~80 ms a start that an installed tuiannot never pays (pip compiles it):
+    the apps keep their bytecode in :data:`BYTECODE_CACHE` instead (``PYTHONPYCACHEPREFIX``, outside the
+    repository), the bare app's too. The first start of a run fills it: benches warm up before measuring."""
     env = dict(os.environ)
     env["TUIANNOT_KEYMAP"] = str(home / "no-keymap.json")
     env["USER"] = "bench"
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        env["PYTHONPYCACHEPREFIX"] = str(BYTECODE_CACHE)
     return env
+
+
+def bytecode_note() -> str:
+    """How the apps' bytecode is kept (for a bench's header)."""
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return f"bytecode cached in {BYTECODE_CACHE} (PYTHONDONTWRITEBYTECODE is set here)"
+    return "bytecode as Python keeps it (__pycache__)"
 
 
 def self_test_strip() -> None:

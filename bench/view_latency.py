@@ -30,8 +30,12 @@ A task counts as visible when its unique text (``task NNNNNNN:``) is in the outp
 escape sequences; the time is the arrival of the output chunk that completed it. Each key is sent ``--pause``
 seconds (default 0.12) after the previous result appeared. Start is from spawning the process to the first task
 visible: the median over ``--runs`` start-only runs (interleaved over the views, so that drift in the machine's
-load hits them alike) and the start of the key run. Afterwards each database must hold the answers the keys gave,
-in order, and ``q`` must end the app with exit code 0.
+load hits them alike) and the start of the key run, after one start of each view that is not counted (it fills
+the bytecode cache, see ``_common.app_env``, and the page cache); ``--starts-only`` leaves out the key runs. Each
+start opens a new database. The pty answers Primary Device Attributes (``CSI c``, which ``image --graphics
+auto`` asks before it starts) as xterm does, without Sixel, so images are drawn in half-blocks as before;
+``--silent-terminal`` answers nothing (the image views then wait out their 0.25 s timeout). Afterwards each
+database must hold the answers the keys gave, in order, and ``q`` must end the app with exit code 0.
 
 Goals: key p50 <= 3x the bare app's p50 and <= 16 ms, p99 <= 50 ms, for every judged row; start to first task
 <= 1.5x the bare app's for textcat and image, and for ner <= the bare app's plus the time it takes to import spaCy
@@ -42,6 +46,7 @@ after the last key (SIGUSR1/SIGUSR2 to a small wrapper around the app), and prin
 cumulative time; its figures are inflated by the profiler and not judged.
 
     python bench/view_latency.py [--views binary,spans] [--keys 200] [--runs 3] [--pause 0.12] [--profile DIR]
+                                 [--starts-only]
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ from pathlib import Path
 from typing import Callable
 
 import span_latency as spans_bench
-from _common import (BENCH_DIR, PtyApp, PtyTimeout, app_env, ensure_jsonl, marker, percentile, self_test_strip,
+from _common import (BENCH_DIR, PtyApp, PtyTimeout, app_env, bytecode_note, ensure_jsonl, marker, percentile,
+                     self_test_strip,
                      strip_ansi, tuiannot_argv, verdict)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,7 +205,7 @@ def spawn(view: str, ctx: Context, db: Path, profile: Path | None = None) -> Pty
         target = argv[1] if view == "bare" else "tuiannot"
         rest = argv[2:] if view == "bare" else argv[len(tuiannot_argv()):]
         argv = [sys.executable, "-c", PROFILER, str(profile), target, *rest]
-    return PtyApp(argv, columns=COLUMNS, lines=LINES, env=app_env(ctx.work))
+    return PtyApp(argv, columns=COLUMNS, lines=LINES, env=app_env(ctx.work), answer_da1=not ctx.args.silent_terminal)
 
 
 def wait_needles(app: PtyApp, needles: list[str], since: int, timeout: float) -> float:
@@ -577,11 +583,11 @@ def ms(values: list[float], p: float | None = None) -> float:
     return (statistics.median(values) if p is None else percentile(values, p)) * 1000
 
 
-def report(results: dict[str, Result], spacy_s: float | None, profiled: bool) -> bool:
+def report(results: dict[str, Result], spacy_s: float | None, profiled: bool, starts_only: bool = False) -> bool:
     bare = results.get("bare")
     bare_start = statistics.median(bare.starts) if bare and bare.starts else None
     bare_p50 = statistics.median(bare.rows["bare"]) if bare and bare.rows.get("bare") else None
-    if bare_start is None or bare_p50 is None:
+    if bare_start is None or (bare_p50 is None and not starts_only):
         print("(no bare-app figures: ratios and the goals that need them are left out)")
     print()
     head = (f"{'view':<20}{'start ms':>9}{'×bare':>7}  {'start goal':<22}{'p50 ms':>7}{'p99 ms':>8}{'×bare':>7}"
@@ -615,6 +621,9 @@ def report(results: dict[str, Result], spacy_s: float | None, profiled: bool) ->
         for r, (row, values) in enumerate(rows):
             first = r == 0
             cells = f"{row:<20}" + (f"{start_cell:>9}{start_ratio:>7}  {start_goal:<22}" if first else " " * 40)
+            if not values and starts_only:
+                print(cells + "   (--starts-only: no keys)")
+                continue
             if not values:
                 print(cells + "   no measurement: FAIL")
                 ok = False
@@ -674,6 +683,11 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="profile each key run with cProfile into DIR/VIEW.prof (figures not judged)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (databases)")
+    parser.add_argument("--starts-only", action="store_true",
+                        help="only the start-only runs (start goals judged; no key runs)")
+    parser.add_argument("--silent-terminal", action="store_true",
+                        help="the pty answers no query (default: Primary Device Attributes as xterm does, which "
+                             "`image --graphics auto` asks before it starts)")
     args = parser.parse_args()
     views = [v.strip() for v in args.views.split(",") if v.strip()]
     unknown = [v for v in views if v not in VIEWS]
@@ -694,11 +708,18 @@ def main() -> int:
           f"COLORTERM={os.environ.get('COLORTERM', 'unset')}), {os.cpu_count()} CPUs")
     print(f"source: {source} ({SOURCE_TASKS} tasks); {args.keys} keys per view, each {args.pause * 1000:.0f} ms "
           f"after the previous result; work dir: {work}" + ("; PROFILED: figures not judged" if args.profile else ""))
+    print(bytecode_note() + "; the terminal " + ("answers no query (--silent-terminal)" if args.silent_terminal
+                                                   else "answers CSI c (Primary Device Attributes) as xterm does"))
     spacy_s: float | None = None
     try:
         prepare(views, ctx, results)
         live = [v for v in views if not results[v].skipped]
         spacy_times = []
+        warm = {v: Result(v) for v in live}
+        for view in live:  # a first start fills the bytecode and page caches; not counted
+            measure_start(view, ctx, warm[view])
+        print("warm-up (not counted): " + ", ".join(
+            f"{v} {warm[v].starts[-1] * 1000:.0f}" for v in live if warm[v].starts) + " ms")
         for run in range(args.runs):  # start-only runs, interleaved
             for view in live:
                 measure_start(view, ctx, results[view])
@@ -708,7 +729,7 @@ def main() -> int:
                 f"{v} {results[v].starts[-1] * 1000:.0f}" for v in live if results[v].starts) + " ms")
         if spacy_times:
             spacy_s = statistics.median(spacy_times)
-        for view in live:
+        for view in live if not args.starts_only else []:
             t0 = time.monotonic()
             key_run(view, ctx, results[view])
             rows = {**results[view].rows}
@@ -717,7 +738,7 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    ok = report(results, spacy_s, bool(args.profile))
+    ok = report(results, spacy_s, bool(args.profile), args.starts_only)
     if args.profile:
         for view in views:
             print_profile(args.profile / f"{view}.prof")

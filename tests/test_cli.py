@@ -657,8 +657,9 @@ def test_the_start_profile_names_every_phase_up_to_the_first_task(tmp_path: Path
 
     components = Components.from_value(tuiannot.get_recipe("textcat")(str(source), label="POS"))
     annotate.run_components(components, str(db_path), "alice", False)
-    assert printed == ["import the screens (Textual)", "open the database (and check or migrate it)",
-                       "start the controller (its prefetch thread reads the source)", "first task"]
+    assert printed == ["open the database (and check or migrate it)",
+                       "start the controller (its prefetch thread reads the source)", "import the screens (Textual)",
+                       "first task"]
     # and the printing itself: one line per phase and the total, on stderr
     monkeypatch.setattr(annotate, "START_MARKS", [("a", 1.0), ("b", 1.5)])
     buffer = io.StringIO()

@@ -139,6 +139,59 @@ def test_an_older_schema_is_migrated_keeping_its_answers(db_path: Path) -> None:
     assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
 
 
+def test_a_new_schema_is_the_one_sqlite_utils_made(db_path: Path, tmp_path: Path) -> None:
+    """The schema is created in plain SQL now; a database made by sqlite-utils (as before) is the same to the
+    byte in ``sqlite_master``, so old and new databases cannot drift apart."""
+    import sqlite_utils
+
+    from tuiannot.storage.sqlite import MIGRATIONS
+    from tuiannot.storage.sqlite_schema import COUNTS_SCHEMA
+
+    tuiannot.connect(db_path).close()
+    made = sqlite_utils.Database(sqlite3.connect(tmp_path / "made-by-sqlite-utils.db"))
+    made["tuiannot_meta"].create({"key": str, "value": str}, pk="key")
+    made["datasets"].create({"id": int, "name": str, "created": float, "meta": str}, pk="id")
+    made["datasets"].create_index(["name"], unique=True)
+    made["sessions"].create({"id": int, "dataset_id": int, "session": str, "started": float, "meta": str}, pk="id",
+                            foreign_keys=[("dataset_id", "datasets", "id")])
+    made["sessions"].create_index(["dataset_id", "session"])
+    made["answers"].create(
+        {"id": int, "dataset_id": int, "task_hash": int, "input_hash": int, "session": str, "answer": str,
+         "labels": str, "view_id": str, "timestamp": float, "seconds": float, "content": str},
+        pk="id", not_null={"dataset_id", "task_hash", "input_hash", "session", "answer", "content"},
+        foreign_keys=[("dataset_id", "datasets", "id")])
+    for columns in (["dataset_id"], ["dataset_id", "task_hash"], ["dataset_id", "input_hash"],
+                    ["dataset_id", "session", "seconds"], ["dataset_id", "seconds"]):
+        made["answers"].create_index(columns)
+    made.executescript(COUNTS_SCHEMA)
+    for step in range(2, SCHEMA_VERSION + 1):
+        MIGRATIONS[step](made)
+    made["tuiannot_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+    made.conn.commit()
+    made.conn.close()
+    query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+    assert sql(db_path, query) == sql(tmp_path / "made-by-sqlite-utils.db", query)
+    assert len(sql(db_path, query)) == 22 and sql(db_path, "SELECT * FROM tuiannot_meta") == [
+        ("schema_version", str(SCHEMA_VERSION))]
+
+
+def test_opening_a_database_imports_no_sqlite_utils(tmp_path: Path) -> None:
+    """Creating (and migrating) a database is plain SQL: sqlite-utils cost every start on a new database ~50 ms."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tuiannot\n"
+            "with tuiannot.connect(sys.argv[1]) as db:\n"
+            "    db.add_answer('ds', {'text': 'a', 'answer': 'accept'})\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite_utils', 'pydantic', 'click')))\n")
+    for _ in range(2):  # a new database, then one that exists
+        result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "new.db")], capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "[]"
+    assert sql(tmp_path / "new.db", "SELECT count(*) FROM answers") == [(2,)]
+
+
 @pytest.mark.parametrize("content", [
     b"this is a text file, not a database\n" * 100,
     b"SQLite format 3\x00" + b"\xff" * 4000,  # a corrupt header

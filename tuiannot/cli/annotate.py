@@ -17,6 +17,7 @@ import os
 import sys
 import time
 import typing
+from pathlib import Path
 from typing import Any, Callable
 
 import typer
@@ -27,29 +28,46 @@ from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, Lease
                                StrictOpt, TargetOpt)
 
 START_MARKS: list[tuple[str, float]] = []  # (phase, perf_counter() at its end): TUIANNOT_PROFILE_START=1
+START_CPU: dict[float, float] = {}  # perf_counter() of a mark -> process_time() then
 
 
 def mark(phase: str) -> None:
     """Note the end of a start-up phase (printed on exit under ``TUIANNOT_PROFILE_START=1``)."""
-    START_MARKS.append((phase, time.perf_counter()))
+    at = time.perf_counter()
+    START_MARKS.append((phase, at))
+    START_CPU[at] = time.process_time()
 
 
 def print_start_profile(first_task_at: float | None) -> None:
-    """Where the start went, phase by phase, from the process's start to the first task on screen (stderr)."""
+    """Where the start went, phase by phase, from the process's start to the first task on screen (stderr):
+    the wall time of each phase and, beside it, the CPU time the process spent in it (all its threads: on a
+    shared machine the steadier figure)."""
     from .show import stderr_console
 
     marks = [*START_MARKS, *([("the app: Textual starts, lays out and draws the first task", first_task_at)]
                              if first_task_at is not None else [])]
     now, began = time.perf_counter(), _process_start()
     previous = now - began if began is not None else marks[0][1] if marks else now
-    lines = ["start-up profile (TUIANNOT_PROFILE_START), ms:"]
+    previous_cpu = 0.0  # process_time() counts from the process's start
+    lines = ["start-up profile (TUIANNOT_PROFILE_START), ms: wall (CPU)"]
     for phase, at in marks:
-        lines.append(f"  {(at - previous) * 1000:8.1f}  {phase}")
-        previous = at
+        cpu = START_CPU.get(at)
+        lines.append(f"  {(at - previous) * 1000:8.1f}  {phase}" + (
+            f"  ({(cpu - previous_cpu) * 1000:.1f})" if cpu is not None else ""))
+        previous, previous_cpu = at, cpu if cpu is not None else previous_cpu
+    if not _bytecode_cached():
+        lines.append("  note: no cached bytecode (PYTHONDONTWRITEBYTECODE?): tuiannot was compiled at this start, "
+                     "~80 ms of it")
     if marks:
         total = marks[-1][1] - (now - began if began is not None else marks[0][1])
         lines.append(f"  {total * 1000:8.1f}  in all, to the first task on screen")
     stderr_console().print("\n".join(lines), markup=False, highlight=False)
+
+
+def _bytecode_cached() -> bool:
+    """Whether this module's compiled bytecode is kept (where this start found it, or wrote it)."""
+    cached = __spec__.cached if __spec__ is not None else None
+    return cached is None or os.path.exists(cached)
 
 
 def _process_start() -> float | None:
@@ -62,6 +80,26 @@ def _process_start() -> float | None:
         return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _keymap_given() -> bool:
+    """Whether the user has a keymap file (the path :func:`tuiannot.screens.app.load_keymap` reads)."""
+    return Path(os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json").is_file()
+
+
+def _screens(views: list[str]) -> Any:
+    """Import the screens (Textual and the views) and refuse a keymap that is wrong for ``views`` (an unknown
+    binding id, one key for two bindings); the app's class.
+
+    Without a keymap file this runs after the controller started, while its prefetch thread reads the first
+    tasks: an image is decoded (Pillow lets go of the GIL) while Textual loads, ~80 ms sooner on the screen.
+    With one it runs first, so that a wrong keymap is refused before anything is written into the database."""
+    from ..screens.app import AnnotationApp, keymap_problem
+
+    problem = keymap_problem(views)
+    if problem is not None:
+        raise UserError(problem)
+    return AnnotationApp
 
 
 RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
@@ -91,39 +129,46 @@ def run_components(components: Components, db: str | None, session: str | None, 
     from ..recipes import parse_labels
     from ..storage import connect
     from ..stream import Stream
-    from ..team.gold import load_gold
     from ..team.routing import Routing, parse_overlap
-    from .show import print_summary
 
     lease = check_runner_options(session, lease)
     routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
-    from ..screens.app import AnnotationApp, keymap_problem
-
-    mark("import the screens (Textual)")
-
     views = [components.view_id] + ([components.review_view] if components.review_view else [])
-    problem = keymap_problem(views)  # unknown binding ids, one key for two bindings: an error before the screen
-    if problem is not None:
-        raise UserError(problem)
-    gold_tasks = load_gold(gold, components.stream if isinstance(components.stream, Stream) else None) \
-        if gold else None
+    app_class = None
+    if _keymap_given():  # checked before anything is written (see _screens)
+        app_class = _screens(views)
+        mark("import the screens (Textual)")
+    gold_tasks = None
+    if gold:
+        from ..team.gold import load_gold
+
+        gold_tasks = load_gold(gold, components.stream if isinstance(components.stream, Stream) else None)
     database = connect(db)
     mark("open the database (and check or migrate it)")
-    controller = Controller(components, database, session, strict=strict, routing=routing, gold=gold_tasks,
-                            gold_rate=gold_rate, target=target).start()
-    mark("start the controller (its prefetch thread reads the source)")
-    # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
-    os.environ.setdefault("TEXTUAL_FPS", "120")
-    annotation_app = AnnotationApp(controller)
     try:
+        controller = Controller(components, database, session, strict=strict, routing=routing, gold=gold_tasks,
+                                gold_rate=gold_rate, target=target).start()
+    except BaseException:
+        database.close()
+        raise
+    mark("start the controller (its prefetch thread reads the source)")
+    try:
+        if app_class is None:  # imported while the prefetch thread reads the first tasks (see _screens)
+            app_class = _screens(views)
+            mark("import the screens (Textual)")
+        # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
+        os.environ.setdefault("TEXTUAL_FPS", "120")
+        annotation_app = app_class(controller)  # (it turns the collector back on, if main() turned it off)
         annotation_app.run()
     finally:
         summary = controller.close()
         database.close()
     if os.environ.get("TUIANNOT_PROFILE_START"):
         print_start_profile(annotation_app.first_task_at)
+    from .show import print_summary  # (Rich's tables: not needed before the first task)
+
     failure = annotation_app.failure
     if failure is None and annotation_app.return_code not in (0, None):
         failure = "the app stopped on an unexpected error (shown above); every answer given was saved"

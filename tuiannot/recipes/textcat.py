@@ -84,10 +84,11 @@ def textcat(
     min_agree: MinAgreeOpt = None,
     db: DbOpt = None,
 ) -> dict[str, Any]:
-    from ..llm.suggest import check_llm_options
+    if any(v is not None for v in (llm, llm_model, prompt, llm_key_env, llm_timeout)):
+        from ..llm.suggest import check_llm_options  # (httpx and the client: not for a start without --llm)
 
-    check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model,
-                      timeout=llm_timeout)
+        check_llm_options(llm, llm_model=llm_model, prompt=prompt, key_env=llm_key_env, teach=teach, model=model,
+                          timeout=llm_timeout)
     labels = keyed_labels(label, "POS,NEG")
     stream = Stream(annotation_source(source, loader)).map(_move_label_to_meta)
     if teach:

@@ -1,4 +1,4 @@
-"""The embedded SQLite backend (through sqlite-utils).
+"""The embedded SQLite backend (the standard library's ``sqlite3``).
 
 WAL mode with a busy timeout lets several tuiannot processes (a team on one
 server) write one database file at once; every write is a single statement or
@@ -38,10 +38,10 @@ from .base import (RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDr
                    SessionCounts, StorageError, StoredAnswer, UnknownDataset)
 from .sharing import permission_problem
 from .sqlite_caches import CacheTables
-from .sqlite_import import Importer
 from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
                             _checked, _checked_lock, _damaged, _disk_full, _free, _is_busy, _remove_if_empty, guarded)
-from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION, _create_private_file, _inserted_id, _sqlite_utils
+from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION, _create_private_file, _inserted_id, migrate  # noqa: F401
+# (MIGRATIONS: tests build databases of an older schema through it)
 
 
 class SQLiteDatabase(CacheTables, Database):
@@ -96,14 +96,8 @@ class SQLiteDatabase(CacheTables, Database):
         if version == SCHEMA_VERSION:
             return
         self._before_writing()
-        self.db = _sqlite_utils().Database(self.conn)
         with self._transaction():
-            version = self._schema_version()  # another process may have migrated meanwhile
-            if not self.db["tuiannot_meta"].exists():
-                self.db["tuiannot_meta"].create({"key": str, "value": str}, pk="key")
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[step](self.db)
-            self.db["tuiannot_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            migrate(self.conn, self._schema_version())  # read again: another process may have migrated meanwhile
 
     def _schema_version(self) -> int:
         try:
@@ -362,10 +356,15 @@ class SQLiteDatabase(CacheTables, Database):
 
     # -- imports: see tuiannot.storage.sqlite_import --------------------------------------------------------
     def add_answers(self, dataset: str, tasks: Iterable[dict[str, Any]]) -> int:
+        from .sqlite_import import Importer  # (not needed to open a database: annotating starts without it)
+
         return Importer(self).add_answers(dataset, tasks)
 
     def _finish_abandoned_moves(self) -> None:
-        Importer(self)._finish_abandoned_moves()
+        if self.conn.execute("SELECT 1 FROM datasets WHERE name GLOB ? LIMIT 1", (STAGING + "*",)).fetchone():
+            from .sqlite_import import Importer  # an import under way, or one its process left half moved
+
+            Importer(self)._finish_abandoned_moves()
 
     def _select(self, dataset: str, answer: str | None, session: str | None = None,
                 columns: str = "content") -> Iterator[tuple[Any, ...]]:

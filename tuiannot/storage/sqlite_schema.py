@@ -4,6 +4,13 @@ The schema has a version (``PRAGMA user_version``); each migration brings a data
 transaction, when a process opens it. ``answer_counts`` and ``question_counts`` are running totals that triggers
 keep, so that ``stats`` reads a few rows whatever the number of answers. Only :mod:`tuiannot.storage` imports
 this module.
+
+The migrations are plain SQL run statement by statement on the connection (inside the caller's ``BEGIN
+IMMEDIATE``: ``executescript`` would commit first). The first tables were made with sqlite-utils, whose import
+and plugin loading made every start on a new database ~50 ms slower (issue 15); the statements here are the
+very text it wrote (SQLite keeps it in ``sqlite_master``), so a database made before and one made now are the
+same to the byte, and a test compares the two. A migration takes anything with ``execute(sql)``: a
+``sqlite3.Connection`` or a ``sqlite_utils.Database``.
 """
 
 from __future__ import annotations
@@ -12,38 +19,85 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..errors import UserError
 from .base import IDLE_CAP_SECONDS, StorageError
 from .sharing import create_mode, give_folder_group
 from .sqlite_safety import _disk_full, _free
 
-if TYPE_CHECKING:
-    import sqlite_utils
-
 SCHEMA_VERSION = 4
 
 
-def _migrate_1(db: "sqlite_utils.Database") -> None:
-    db.table("datasets").create({"id": int, "name": str, "created": float, "meta": str}, pk="id")
-    db.table("datasets").create_index(["name"], unique=True)
-    db.table("sessions").create(
-        {"id": int, "dataset_id": int, "session": str, "started": float, "meta": str}, pk="id",
-        foreign_keys=[("dataset_id", "datasets", "id")])
-    db.table("sessions").create_index(["dataset_id", "session"])
-    db.table("answers").create(
-        {"id": int, "dataset_id": int, "task_hash": int, "input_hash": int, "session": str, "answer": str,
-         "labels": str, "view_id": str, "timestamp": float, "seconds": float, "content": str},
-        pk="id", not_null={"dataset_id", "task_hash", "input_hash", "session", "answer", "content"},
-        foreign_keys=[("dataset_id", "datasets", "id")])
-    # Each index serves one query: exports in order, resume/exclude, per-input merges, the medians.
-    db.table("answers").create_index(["dataset_id"])
-    db.table("answers").create_index(["dataset_id", "task_hash"])
-    db.table("answers").create_index(["dataset_id", "input_hash"])
-    db.table("answers").create_index(["dataset_id", "session", "seconds"])
-    db.table("answers").create_index(["dataset_id", "seconds"])
-    db.executescript(COUNTS_SCHEMA)
+class Executes(Protocol):
+    """What a migration runs its statements on: a ``sqlite3.Connection`` (or a ``sqlite_utils.Database``)."""
+
+    def execute(self, sql: str, /) -> Any: ...
+
+
+def run_script(db: Executes, script: str) -> None:
+    """Run each statement of ``script`` in turn: inside the caller's transaction, unlike ``executescript``."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):  # a trigger's body has semicolons of its own
+            if statement.strip(" \n;"):
+                db.execute(statement.strip())
+            statement = ""
+    assert not statement.strip(" \n;"), f"an incomplete statement: {statement!r}"
+
+
+# The tuiannot_meta table and migration 1's tables and indexes, in the words sqlite-utils wrote them.
+META_SCHEMA = '''CREATE TABLE IF NOT EXISTS "tuiannot_meta" (
+   "key" TEXT PRIMARY KEY,
+   "value" TEXT
+);'''
+FIRST_SCHEMA = '''CREATE TABLE "datasets" (
+   "id" INTEGER PRIMARY KEY,
+   "name" TEXT,
+   "created" REAL,
+   "meta" TEXT
+);
+CREATE UNIQUE INDEX "idx_datasets_name"
+    ON "datasets" ("name");
+CREATE TABLE "sessions" (
+   "id" INTEGER PRIMARY KEY,
+   "dataset_id" INTEGER REFERENCES "datasets"("id"),
+   "session" TEXT,
+   "started" REAL,
+   "meta" TEXT
+);
+CREATE INDEX "idx_sessions_dataset_id_session"
+    ON "sessions" ("dataset_id", "session");
+CREATE TABLE "answers" (
+   "id" INTEGER PRIMARY KEY,
+   "dataset_id" INTEGER NOT NULL REFERENCES "datasets"("id"),
+   "task_hash" INTEGER NOT NULL,
+   "input_hash" INTEGER NOT NULL,
+   "session" TEXT NOT NULL,
+   "answer" TEXT NOT NULL,
+   "labels" TEXT,
+   "view_id" TEXT,
+   "timestamp" REAL,
+   "seconds" REAL,
+   "content" TEXT NOT NULL
+);
+CREATE INDEX "idx_answers_dataset_id"
+    ON "answers" ("dataset_id");
+CREATE INDEX "idx_answers_dataset_id_task_hash"
+    ON "answers" ("dataset_id", "task_hash");
+CREATE INDEX "idx_answers_dataset_id_input_hash"
+    ON "answers" ("dataset_id", "input_hash");
+CREATE INDEX "idx_answers_dataset_id_session_seconds"
+    ON "answers" ("dataset_id", "session", "seconds");
+CREATE INDEX "idx_answers_dataset_id_seconds"
+    ON "answers" ("dataset_id", "seconds");'''
+
+
+def _migrate_1(db: Executes) -> None:
+    # Each index on answers serves one query: exports in order, resume/exclude, per-input merges, the medians.
+    run_script(db, FIRST_SCHEMA)
+    run_script(db, COUNTS_SCHEMA)
 
 
 def _inserted_id(cursor: sqlite3.Cursor) -> int:
@@ -119,10 +173,10 @@ END;
         AND answer = OLD.answer AND labels = coalesce(OLD.labels, '[]') AND n <= 0;""")
 
 
-def _migrate_2(db: "sqlite_utils.Database") -> None:
+def _migrate_2(db: Executes) -> None:
     """Claims for task routing: who holds which task until when, with the task itself, so that
     another session can take over a lapsed claim without reading the source again."""
-    db.executescript("""
+    run_script(db, """
     CREATE TABLE claims (
         id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
         task_key INTEGER NOT NULL, session TEXT NOT NULL, target INTEGER NOT NULL,
@@ -132,45 +186,35 @@ def _migrate_2(db: "sqlite_utils.Database") -> None:
     """)
 
 
-def _migrate_3(db: "sqlite_utils.Database") -> None:
+def _migrate_3(db: Executes) -> None:
     """Resume checkpoints: how far into a source every task is done, so that a restart seeks there instead of
     reading and hashing the answered part again (see :mod:`tuiannot.resume`). A cache: losing one costs a scan."""
-    db.executescript("""
+    run_script(db, """
     CREATE TABLE checkpoints (
         dataset_id INTEGER NOT NULL REFERENCES datasets(id), key TEXT NOT NULL, value TEXT NOT NULL,
         updated REAL NOT NULL, PRIMARY KEY (dataset_id, key)) WITHOUT ROWID;
     """)
 
 
-def _migrate_4(db: "sqlite_utils.Database") -> None:
+def _migrate_4(db: Executes) -> None:
     """The replies of LLM servers, per dataset (see :mod:`.sqlite_caches`)."""
-    db.executescript("""
+    run_script(db, """
     CREATE TABLE llm_cache (
         dataset_id INTEGER NOT NULL REFERENCES datasets(id), key TEXT NOT NULL, value TEXT NOT NULL,
         created REAL NOT NULL, PRIMARY KEY (dataset_id, key)) WITHOUT ROWID;
     """)
 
 
-MIGRATIONS: dict[int, Callable[["sqlite_utils.Database"], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3,
-                                                                    4: _migrate_4}
+MIGRATIONS: dict[int, Callable[[Executes], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
-def _sqlite_utils() -> Any:
-    """sqlite-utils, imported only to create or migrate a schema, and without the optional pandas and
-    numpy it would pull in (hundreds of milliseconds on the first start; we never hand it DataFrames)."""
-    import sys
-
-    if "sqlite_utils" in sys.modules:
-        return sys.modules["sqlite_utils"]
-    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
-    try:
-        import sqlite_utils
-    finally:
-        for name in blocked:
-            del sys.modules[name]
-    return sqlite_utils
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to :data:`SCHEMA_VERSION` (inside the caller's transaction)."""
+    run_script(conn, META_SCHEMA)
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[step](conn)
+    conn.execute("INSERT INTO tuiannot_meta (key, value) VALUES ('schema_version', ?) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
 
 
 def _create_private_file(path: Path) -> bool:
