@@ -490,14 +490,6 @@ def test_sft_options_go_with_sft_and_other_formats_leave_feedback_out(tmp_path: 
     assert code == 0 and json.loads(out)["answers"] == {"quality": 3, "fix": "fixed"}
 
 
-def test_review_refuses_feedback_datasets_in_one_line(db_path: Path, capsys: pytest.CaptureFixture[str],
-                                                      cli_env: None) -> None:
-    seed(db_path, "fb", [feedback_answer("p", "r", "fixed", text="t")])
-    code, _, err = run(capsys, "review", "fb", "--output", "final", "--db", db_path)
-    assert code == 1
-    assert_one_line_error(err, "fb: reviewing feedback answers (tuiannot feedback) is not supported yet")
-
-
 async def test_the_sample_works_out_of_the_box(db_path: Path) -> None:
     app = recipe_app("feedback", db_path, str(ROOT / "sample_data" / "feedback.jsonl"),
                      questions=str(ROOT / "sample_data" / "questions.toml"))

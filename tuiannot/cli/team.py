@@ -2,8 +2,10 @@
 
 Each computes a report in :mod:`tuiannot.team.reports` (plain data, what ``--json``
 prints; ``aggregate --from MODELS``: :mod:`tuiannot.team.final`) and shows it with
-:mod:`.show`. An unknown dataset is the storage's own one-line error, naming the
-database; a blank ``--output`` dataset name is refused.
+:mod:`.show`; a dataset of feedback answers (``tuiannot feedback``) goes to
+:mod:`tuiannot.team.feedback` and :mod:`.show_feedback` instead, per question. An
+unknown dataset is the storage's own one-line error, naming the database; a blank
+``--output`` dataset name is refused.
 """
 
 from __future__ import annotations
@@ -39,9 +41,15 @@ def iaa(
                                   "documents": document_agreement(read_ratings_csv(from_csv))}
     else:
         from ..storage import connect
+        from ..team.feedback import feedback_agreement, is_feedback
 
         assert dataset is not None  # one of the two, checked above
         with connect(db) as database:
+            if is_feedback(database, dataset):
+                from .show_feedback import print_feedback_agreement
+
+                print_json_or(feedback_agreement(database, dataset), as_json, print_feedback_agreement)
+                return
             report = agreement_report(database, dataset)
     print_json_or(report, as_json, print_agreement)
 
@@ -52,12 +60,18 @@ def progress(
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Per annotator: answers, share, speed, accuracy on gold, agreement with the others."""
+    """Per annotator: answers, share, speed, accuracy on gold, agreement with the others (feedback: per question)."""
     from ..storage import connect
+    from ..team.feedback import feedback_progress, is_feedback
     from ..team.reports import progress_report
     from .show import print_json_or, print_progress
 
     with connect(db) as database:
+        if is_feedback(database, dataset):
+            from .show_feedback import print_feedback_progress
+
+            print_json_or(feedback_progress(database, dataset), as_json, print_feedback_progress)
+            return
         report = progress_report(database, dataset)
     print_json_or(report, as_json, print_progress)
 
@@ -81,7 +95,8 @@ def aggregate_command(
     db: DbOpt = None,
 ) -> None:
     """Final labels from several annotators: majority vote (ties reported) or Dawid-Skene. With --from MODELS:
-    the people's answers where they gave some, else the answer the model annotators agree on."""
+    the people's answers where they gave some, else the answer the model annotators agree on. Feedback answers:
+    per question (median rating, majority label and text, spans by majority, Borda count for rankings)."""
     from ..errors import UserError
     from ..sanitize import blank
     from ..storage import connect
@@ -92,6 +107,16 @@ def aggregate_command(
     if from_models is None and min_agree is not None:
         raise UserError("--min-agree goes with --from MODELS")
     with connect(db) as database:
+        from ..team.feedback import feedback_aggregate, is_feedback
+
+        if is_feedback(database, dataset):
+            if from_models is not None:
+                raise UserError(f"--from MODELS takes the labels and spans model annotators give; {dataset!r} holds "
+                                "feedback answers (tuiannot feedback): aggregate it without --from")
+            from .show_feedback import print_feedback_aggregate
+
+            print_json_or(feedback_aggregate(database, dataset, method, output), as_json, print_feedback_aggregate)
+            return
         if from_models is not None:
             from ..team.final import aggregate_final
 

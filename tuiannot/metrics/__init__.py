@@ -3,6 +3,8 @@
 - :mod:`.agreement`: document-level agreement (kappas, alpha, AC1/AC2; multi-choice questions).
 - :mod:`.spans`: span-level agreement (strict and lenient F per pair of annotators).
 - :mod:`.aggregate`: final labels from several annotators (majority vote, Dawid-Skene).
+- :mod:`.feedback`: feedback answers (``tuiannot feedback``) per question: agreement by the question's type
+  (ratings, labels, texts, spans, rankings) and the final answer to each question (median, majority, Borda).
 - :mod:`.stats`: what ``tuiannot stats`` reports, from the running totals storage keeps.
 - :mod:`.preference`: a blind A/B comparison's figures (wins, ties, win rate with its Wilson interval, sign test).
 - :mod:`.glicko2`: Glicko-2 ratings of a tournament's candidates from their duels, and how sure the ranking is.

@@ -10,6 +10,13 @@ from one input to the next: a key then repaints what changed, not the screen.
 Annotators are shown by the names they annotated under (``--session``), as
 ``progress`` and ``stats`` show them.
 
+A review of feedback answers (the recipe gives the questions in ``config``)
+shows the task's fields as the feedback view does and, under the versions, one
+line per question with each version's answer to it (``≠`` where they differ,
+the picked one's bold). ``e`` opens the feedback view filled in with the picked
+version's answers (:class:`FeedbackVersionEditor`), and what is kept is a
+feedback answer: the version's ``answers`` (or the edited ones).
+
 The editor is the reviewed view's own screen made a :class:`VersionEditor` by
 :func:`version_editor`: its title says, in reverse video, that this is an edit
 of whose version and how to get out of it, from the keys as bound now (a
@@ -21,6 +28,7 @@ selection, as it does there, and leaves when nothing is selected.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar, cast
 
 from rich.style import Style
@@ -35,8 +43,12 @@ from textual.widgets import Static
 from ..components import views
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen, Progress
+from .feedback import FeedbackScreen
+from .widgets.ranking_question import item_text
 from .widgets.span_list import SpanList
+from .widgets.span_question import SpanQuestion
 from .widgets.span_text import SpanText, label_style
+from .widgets.task_fields import TaskFields
 from .widgets.task_text import TaskText, layout_for, text_height, update_static
 
 
@@ -54,12 +66,20 @@ class ReviewScreen(AnnotationScreen):
         self.chosen = 0
         self.edited: dict[str, Any] | None = None
         self._question_rows = 0  # the most rows the versions took: they keep that height (see _draw_versions)
+        self.shown_progress: Progress | None = None  # the last progress shown (a feedback editor shows it too)
 
     @property
     def spans_view(self) -> bool:
         return self.config.get("review_view") in views(kind="spans")
 
+    @property
+    def feedback(self) -> bool:
+        """A review of feedback answers: the recipe gives the questions."""
+        return bool(self.config.get("questions"))
+
     def text_widget(self) -> Widget:
+        if self.feedback:
+            return TaskFields(list(self.config.get("fields") or []), id="text")
         if self.spans_view:
             return Vertical(SpanText(id="text"), SpanList(id="span-list"), id="span-pane")
         return TaskText(id="text")
@@ -96,6 +116,8 @@ class ReviewScreen(AnnotationScreen):
         widget = self.query_one("#text")
         if isinstance(widget, SpanText):
             widget.show(message, [], [], self.labels, 0, None, new_text=True)
+        elif isinstance(widget, TaskFields):
+            widget.show_message(message)
         else:
             assert isinstance(widget, TaskText)  # text_widget() made one or the other
             widget.set_text(message)
@@ -107,6 +129,7 @@ class ReviewScreen(AnnotationScreen):
         chosen = task.get("_review", {}).get("chosen")
         if isinstance(chosen, int):
             self.chosen = chosen
+        self.shown_progress = progress
         super().show_task(task, progress)
 
     def show_text(self, task: dict[str, Any]) -> None:
@@ -120,6 +143,9 @@ class ReviewScreen(AnnotationScreen):
             widget.show(str(task.get("text", "")), list(task.get("tokens") or []),
                         [dict(s) for s in version.get("spans") or []], self.labels, 0, None, new_text=new_text)
             self._draw_span_list()
+        elif isinstance(widget, TaskFields):
+            if new_text:
+                widget.show(task, False)
         elif new_text:
             assert isinstance(widget, TaskText)  # text_widget() made one or the other
             widget.set_text(str(task.get("text", "")))
@@ -138,6 +164,9 @@ class ReviewScreen(AnnotationScreen):
         text.append(f" {len(versions)} version{'s' if len(versions) != 1 else ''} from "
                     f"{len(annotators)} annotator{'s' if len(annotators) != 1 else ''}\n", Style(dim=True))
         for i, v in enumerate(versions[:10]):
+            if self.feedback:
+                self._feedback_version(text, i, v)
+                continue
             picked = i == self.chosen
             text.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
             text.append(" ▶ " if picked else "   ", Style(bold=True))
@@ -165,11 +194,15 @@ class ReviewScreen(AnnotationScreen):
                                 Style(bold=differs, underline=differs, color="yellow" if differs else None))
                     text.append(f"▕{one_line(s['label'], 20)}", label_style(index) + Style(bold=True))
             text.append("\n")
+        if self.feedback:
+            self._feedback_answers(text, versions[:10])
         keys = {b: self.key_for(b, default) for b, default in
                 (("accept", "a"), ("edit", "e"), ("reject", "x"), ("ignore", "space"))}
         text.append(f" number = pick · {keys['accept']} = keep it · {keys['edit']} = edit it · "
                     f"{keys['reject']} = reject · {keys['ignore']} = skip"
-                    + ("   (≠ marks spans not every version has)" if self.spans_view else ""), Style(dim=True))
+                    + ("   (≠ marks spans not every version has)" if self.spans_view else "")
+                    + ("   (≠ marks the questions the versions answer differently)" if self.feedback else ""),
+                    Style(dim=True))
         question = self.query_one("#question", Static)
         layout = layout_for(question, text)
         if layout is None:
@@ -182,6 +215,59 @@ class ReviewScreen(AnnotationScreen):
             else:
                 layout = False
         question.update(text, layout=layout)
+
+    def _feedback_version(self, text: Text, i: int, version: dict[str, Any]) -> None:
+        """One version of a feedback answer: its key, who gave it and its answer (its answers come below)."""
+        picked = i == self.chosen
+        text.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
+        text.append(" ▶ " if picked else "   ", Style(bold=True))
+        text.append(f"{len(version.get('sessions', []))}× ", Style(bold=picked))
+        text.append(f"[{', '.join(one_line(s, 20) for s in version.get('sessions', []))}] ", Style(dim=not picked))
+        text.append(str(version.get("answer", "")).upper() + "\n", Style(bold=True))
+
+    def _feedback_answers(self, text: Text, versions: list[dict[str, Any]]) -> None:
+        """Per question, each version's answer to it side by side (the picked one bold), ``≠`` where they differ."""
+        questions = [q for q in self.config.get("questions") or [] if isinstance(q, dict)]
+        names = [one_line(str(q.get("name")), 20) for q in questions]
+        width = self.query_one("#question", Static).size.width or self.app.size.width or 80
+        room = max(12, (width - max(map(len, names), default=0) - 6) // max(1, len(versions)) - 6)
+        for q, name in zip(questions, names, strict=True):
+            shown = [self._answer_text(q, (v.get("answers") or {}).get(str(q.get("name")))) for v in versions]
+            differs = len(set(shown)) > 1
+            text.append(f" {'≠' if differs else ' '} ", Style(bold=True, color="yellow" if differs else None))
+            text.append(f"{name:<{max(map(len, names))}}  ", Style(bold=differs))
+            for i, said in enumerate(shown):
+                if i:
+                    text.append(" · ", Style(dim=True))
+                text.append(f"{LABEL_KEYS[i]}: ", Style(dim=True))
+                text.append(one_line(said, room), Style(bold=i == self.chosen, dim=i != self.chosen and not differs))
+            text.append("\n")
+
+    def _answer_text(self, question: dict[str, Any], value: Any) -> str:
+        """One answer to one question as a line: a rating, the labels, the text, the spans' words, the order."""
+        kind = question.get("type")
+        task = self.current_task or {}
+        if value is None or value == "" or value == []:
+            return "no spans" if kind == "span" and value == [] else "—"
+        if kind == "label" and isinstance(value, list):
+            return ", ".join(str(label) for label in value)
+        if kind == "text" and isinstance(value, str):
+            return value.strip()
+        if kind == "span" and isinstance(value, list):
+            field = task.get(str(question.get("field") or "text"))
+            source = field if isinstance(field, str) else ""
+            return ", ".join(f"{source[s['start']:s['end']]}▕{s.get('label')}" for s in value
+                             if isinstance(s, dict) and isinstance(s.get("start"), int)
+                             and isinstance(s.get("end"), int))
+        if kind == "ranking" and isinstance(value, list):
+            items = task.get(str(question.get("field")))
+            items = items if isinstance(items, list) else []
+            keyed = items and all(isinstance(i, dict) and isinstance(i.get("id"), (str, int))
+                                  and not isinstance(i.get("id"), bool) for i in items)
+            ids = [i["id"] for i in items] if keyed else list(range(len(items)))  # what the ranking stores
+            by_id = dict(zip(map(repr, ids), map(item_text, items), strict=True))
+            return " > ".join(one_line(by_id.get(repr(entry), str(entry)), 20) for entry in value)
+        return str(value)
 
     def on_resize(self, event: Resize) -> None:  # (Textual calls the base screen's handler too)
         if self.short and self._question_rows:  # a short terminal: the rows go back to the text
@@ -206,6 +292,10 @@ class ReviewScreen(AnnotationScreen):
         if self.current_task is None or not self.versions:
             return
         version = self.versions[self.chosen]
+        if self.feedback:  # the version's answers to the questions (kept with a reject, as the feedback view does)
+            self.post_message(self.Answered(str(version.get("answer")) if answer == "accept" else answer, None, {
+                "answers": copy.deepcopy(version.get("answers") or {}), "_review": self.provenance(self.chosen)}))
+            return
         if answer != "accept":  # the reviewer rejects or skips the input itself
             self.post_message(self.Answered(answer, None, {"_review": self.provenance(self.chosen)}))
             return
@@ -219,7 +309,15 @@ class ReviewScreen(AnnotationScreen):
     def action_edit(self) -> None:
         if self.current_task is None or not self.versions:
             return
-        self.post_message(self.EditRequested(self.versions[self.chosen]))
+        version = self.versions[self.chosen]
+        if self.feedback:  # the feedback view, filled in with the version's answers (this screen's own editor)
+            task = {k: v for k, v in self.current_task.items() if k != "_review"}
+            task["answers"] = copy.deepcopy(version.get("answers") or {})
+            task.pop("answer", None)
+            self.app.push_screen(FeedbackVersionEditor(self.dataset, self.session, self.labels, self.config,
+                                                       version=version, review=self, task=task))
+            return
+        self.post_message(self.EditRequested(version))
 
     class EditRequested(Message):
         """Open the picked version in the normal view."""
@@ -324,3 +422,44 @@ def version_editor(view: type[AnnotationScreen]) -> type[VersionEditor]:
                      "__module__": __name__}  # Textual finds CSS_PATH beside the class's module
         _EDITORS[view] = cast(type[VersionEditor], type(f"{view.__name__}Editor", (VersionEditor, view), namespace))
     return _EDITORS[view]
+
+
+class FeedbackVersionEditor(VersionEditor, FeedbackScreen):
+    """The feedback view opened by a review of feedback answers on one version, its answers filled in.
+
+    The review screen opens it and takes its result itself (the app's editor, :func:`version_editor`, is for the
+    views a recipe reviews as themselves): it shows its task once mounted, an answer here (``a`` once every
+    required question is answered, or ``x``, ``space``) goes back to the review as the edited version, and
+    leaving (``escape`` when no text is edited and no span selected, ``backspace``) stores nothing. Its own
+    messages stop here, so the app never takes them for the review's.
+    """
+
+    HELP: ClassVar[dict[str, str]] = {  # type: ignore[assignment]  # (see AnnotationScreen.HELP)
+        **FeedbackScreen.HELP, **VersionEditor.EDIT_HELP,
+        "stop_editing": "end editing a text, or clear a span selection; else back to the versions, storing nothing"}
+
+    def __init__(self, *args: Any, version: dict[str, Any], review: ReviewScreen, task: dict[str, Any],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, version=version, **kwargs)
+        self.review = review
+        self.edit_task = task
+
+    def on_annotation_screen_ready(self, message: AnnotationScreen.Ready) -> None:
+        message.stop()
+        self.show_task(self.edit_task, self.review.shown_progress or Progress(0, 0, None, 0, None))
+
+    def on_annotation_screen_answered(self, message: AnnotationScreen.Answered) -> None:
+        message.stop()
+        self.app.pop_screen()
+        self.review.edited_answer(message.answer, message.accept, message.fields)
+
+    def on_annotation_screen_undo_requested(self, message: AnnotationScreen.UndoRequested) -> None:
+        message.stop()
+        self.app.pop_screen()
+
+    def action_escape(self) -> None:
+        question = self.focused_question
+        if self.editing or (isinstance(question, SpanQuestion) and question.anchor_token is not None):
+            super().action_escape()
+        else:
+            self.action_leave_editor()

@@ -30,6 +30,8 @@ def split_gold(task: Task) -> Task:
         expected["accept"] = sorted(str(a) for a in task.pop("accept") or [])
     if "label" in task:  # the question asked is the recipe's: a label here would only give the answer away
         expected["label"] = task.pop("label")
+    if "answers" in task:  # a feedback task's known answers: shown filled in, they would give themselves away
+        expected["answers"] = task.pop("answers")
     if "spans" in task:
         expected["spans"] = sorted((s["start"], s["end"], s["label"]) for s in task.pop("spans") or []
                                    if isinstance(s, dict))

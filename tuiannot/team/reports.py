@@ -7,7 +7,8 @@ answers, and keep one small record per input and annotator (ten million answers
 take minutes and about 6 GB: see bench/cost_curves.py), with Python's cyclic
 garbage collector paused meanwhile (:func:`_bulk`).
 Gold questions (``_gold``) are scored here and left out of agreement and
-aggregation.
+aggregation. Feedback answers (``tuiannot feedback``) are reported per question
+by :mod:`.feedback`, with :func:`progress_rows` and :func:`final_answer` from here.
 """
 
 from __future__ import annotations
@@ -27,15 +28,24 @@ from ..sanitize import one_line
 from .gold import gold_correct
 from ..metrics import dawid_skene, document_agreement, majority_vote, pairwise_agreement, span_agreement
 from ..storage import Database
-from ..storage.base import session_name
+from ..storage.base import DatasetCounts, session_name
 from ..tasks import set_hashes
 
 SPAN_VIEWS = stored_views(kind="spans")
+FEEDBACK_VIEWS = stored_views(kind="feedback")
 _R = TypeVar("_R", bound=Callable[..., Any])
 
 
 def annotator(dataset: str, answer: dict[str, Any]) -> str:
     return session_name(dataset, answer)
+
+
+def mixed_with_feedback(dataset: str, views: set[Any]) -> UserError:
+    """The error for a dataset whose answers are feedback answers (:mod:`.feedback` reports them, per question) and
+    others: no report compares the two."""
+    others = ", ".join(sorted(str(v) for v in views - FEEDBACK_VIEWS))
+    return UserError(f"dataset {dataset!r} mixes feedback answers (tuiannot feedback) with other answers ({others}): "
+                     "their figures are per question, theirs per label; keep them in datasets of their own")
 
 
 def question_kind(answers: list[dict[str, Any]]) -> str:
@@ -115,6 +125,9 @@ class _Answers:
                 multi = True  # an accepted answer without labels: not one label per answer
             self.latest[(item, who)] = (answer, accept, spans)
             self.last[item] = answer_id
+        if views & FEEDBACK_VIEWS:  # (the commands send feedback datasets to .feedback: here they are mixed)
+            raise mixed_with_feedback(dataset, views) if views - FEEDBACK_VIEWS else UserError(
+                f"dataset {dataset!r} holds feedback answers: tuiannot.team.feedback reports them, per question")
         self.kind = ("spans" if views & SPAN_VIEWS else "binary" if views == {"classification"} or not has_accept
                      else "multi" if multi else "single")
 
@@ -203,9 +216,16 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
             if value is not None:
                 pair_agreement[a].append(value)
                 pair_agreement[b].append(value)
+    inputs = len(answers.last)
+    return progress_rows(db, dataset, counts, answers.gold, pair_agreement, inputs, len(answers.latest))
+
+
+def progress_rows(db: Database, dataset: str, counts: DatasetCounts, gold: dict[str, list[bool]],
+                  pair_agreement: dict[str, list[float]], inputs: int, annotations: int) -> dict[str, Any]:
+    """The progress report from the storage's totals (``counts``), the gold scores, each annotator's agreement with
+    each other annotator, the inputs answered and the (input, annotator) answers; the claims held are read here."""
     now = time.time()
     claims = [c for c in db.claims(dataset) if c["expires"] > now]  # held means unexpired: a lapsed claim is free
-    gold = answers.gold
     people = []
     for who, s in sorted(counts.sessions.items()):
         people.append({
@@ -223,12 +243,11 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
             "holding": sum(1 for c in claims if c["session"] == who),
             "last": s.last,
         })
-    inputs = len(answers.last)
     return {
         "dataset": dataset,
         "answers": counts.answers,
         "inputs_answered": inputs,
-        "annotations_per_input": round(len(answers.latest) / inputs, 3) if inputs else None,
+        "annotations_per_input": round(annotations / inputs, 3) if inputs else None,
         "inputs_in_progress": len({c["key"] for c in claims}),
         "annotators": people,
     }
