@@ -57,10 +57,14 @@ def test_the_stored_view_is_decided_once() -> None:
 
 def test_the_view_table() -> None:
     assert set(RECIPE_VIEWS) == {"classification", "choice", "ner_manual", "spans_manual", "review",
-                                 "image_classification", "image_choice", "image_manual", "feedback"}
+                                 "image_classification", "image_choice", "image_manual", "feedback", "relations",
+                                 "compare", "rank"}
     assert stored_views(kind="feedback") == {"feedback"}
+    assert stored_views(kind="compare") == {"compare"} and stored_views(kind="rank") == {"rank"}
     assert stored_views(kind="textcat") == {"classification", "choice"}
-    assert stored_views(kind="spans") == {"ner_manual", "spans_manual"}
+    assert stored_views(kind="spans") == {"ner_manual", "spans_manual", "relations"}  # relation answers hold spans
+    assert stored_views(relations=True) == {"relations"} and stored_views(kind="spans", overlapping=False,
+                                                                          relations=False) == {"ner_manual"}
     assert stored_views(kind="spans", overlapping=True) == {"spans_manual"}
     assert stored_views(kind="binary_spans") == {"ner", "spans"}
     assert views(reviewable=True) == {"classification", "choice", "ner_manual", "spans_manual"}

@@ -151,7 +151,8 @@ def test_every_module_says_what_it_is_for() -> None:
 
 
 @pytest.mark.parametrize("view_id", ["classification", "choice", "ner_manual", "spans_manual", "review",
-                                     "image_classification", "image_choice", "image_manual", "feedback"])
+                                     "image_classification", "image_choice", "image_manual", "feedback",
+                                     "relations", "compare", "rank"])
 def test_every_view_a_recipe_can_name_has_its_screen(view_id: str) -> None:
     from tuiannot.components import RECIPE_VIEWS
     from tuiannot.screens.app import SCREENS

@@ -37,9 +37,16 @@ class View:
     kind: str
     """What an answer holds: ``textcat`` (a label question or a choice), ``spans`` (every span of the text),
     ``binary_spans`` (yes/no about one suggested span), ``boxes`` (image regions), ``feedback`` (the answers to
-    several questions, in ``answers``: neither labels nor spans of the text to the other exports) or ``review``."""
+    several questions, in ``answers``: neither labels nor spans of the text to the other exports), ``compare`` (which
+    of two outputs is better: ``choice`` and ``winner``), ``rank`` (replies in order of preference: ``ranking``) or
+    ``review``. ``compare`` and ``rank`` answers are preference data (``db-out --format preference``), not text
+    labels: the other exports leave them out."""
     overlapping: bool = False
     """Spans may overlap (span categories, not entities)."""
+    relations: bool = False
+    """Its answers link spans too (``relations``: Prodigy's head, child, head_span, child_span, label). Their kind
+    stays ``spans``: every consumer of span answers (the exports, training, agreement) reads their spans as it
+    reads ``ner_manual``'s, and what knows of relations asks for ``views(relations=True)``."""
     reviewable: bool = False
     """``tuiannot review`` can adjudicate its answers."""
     shown: bool = True
@@ -53,11 +60,14 @@ VIEWS: dict[str, View] = {v.id: v for v in (
     View("choice", "choice", "textcat", reviewable=True),
     View("ner_manual", "ner_manual", "spans", reviewable=True),
     View("spans_manual", "spans_manual", "spans", overlapping=True, reviewable=True),
+    View("relations", "relations", "spans", relations=True),  # entities (no overlaps) and relations between them
     View("review", None, "review"),
     View("image_classification", "classification", "textcat", image=True),
     View("image_choice", "choice", "textcat", image=True),
     View("image_manual", "image_manual", "boxes", image=True),
     View("feedback", "feedback", "feedback"),
+    View("compare", "compare", "compare"),  # which of two outputs is better (compare, tournament): blind, no labels
+    View("rank", "rank", "rank"),  # replies to a prompt in order of preference (rank)
     # stored only: Prodigy's binary span views (one suggested span, accepted or rejected)
     View("ner", "ner", "binary_spans", shown=False),
     View("spans", "spans", "binary_spans", overlapping=True, shown=False),

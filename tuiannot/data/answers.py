@@ -5,7 +5,9 @@ A stored answer is a Prodigy-compatible task dict. Three kinds carry training da
 * span answers (``spans``: character offsets, end exclusive; view ``ner_manual`` with no overlaps,
   ``spans_manual`` where spans may overlap), with ``tokens`` (Prodigy token dicts, or plain strings found
   in the text in order, as ``ner`` accepts on input) or without (imported data: tokenised with
-  ``spacy.blank(lang)``);
+  ``spacy.blank(lang)``); relation answers (view ``relations``) are span answers whose ``relations`` link two
+  of their spans each (:func:`task_relations`): the formats that hold relations (doccano, Label Studio) write
+  them, the others write the spans and say which answers had relations they left out;
 * choice answers (view ``choice``): ``options`` and the ``accept``-ed option ids;
 * yes/no answers (view ``classification``): one ``label``, ``accept`` = it applies, ``reject`` = it does not.
 
@@ -17,8 +19,9 @@ or a ``label``, else none, whatever spans or tokens it shows; a manual span view
 ``spans_manual``), with or without a ``spans`` key, or any answer with a ``spans`` list: spans; then
 ``options``, ``accept`` or a ``label``: text classification; then any other answer with ``tokens`` (no view,
 or a view this version does not know): spans, none marked. The binary span views (``ner``, ``spans``: one
-suggested span accepted or rejected, not a complete annotation) are never span answers. Only an answer that
-is missing (never given, rejected, ignored) is missing.
+suggested span accepted or rejected, not a complete annotation) are never span answers. Feedback answers and
+preference answers (``compare``, ``rank``: which reply is better) are none. Only an answer that is missing
+(never given, rejected, ignored) is missing.
 
 What an answer *means* (:func:`answer_kind`, :func:`cats`, :func:`task_spans`) is decided here once, and
 used by ``db-out`` (:mod:`.export`, one record per answer) and by :mod:`.corpus` (answers merged per input).
@@ -53,8 +56,17 @@ SPAN_VIEWS = stored_views(kind="spans")
 
 TEXTCAT_VIEWS = stored_views(kind="textcat")
 FEEDBACK_VIEWS = stored_views(kind="feedback")
+PREFERENCE_VIEWS = stored_views(kind="compare") | stored_views(kind="rank")
+"""Views whose answers say which reply is better (compare, tournament, rank): preference pairs, not training
+examples of the text (:mod:`.preference`)."""
+RELATION_VIEWS = stored_views(relations=True)
+"""Views whose answers link their spans (``relations``): span answers with ``relations`` besides."""
 
 Span3 = tuple[int, int, str]
+SPAN_KEYS = ("start", "end", "token_start", "token_end", "label")
+"""What a relation's ``head_span`` and ``child_span`` hold (Prodigy's)."""
+Relation3 = tuple[Span3, Span3, str]
+"""A relation: its head span, its child span, its label."""
 
 
 # -- reporting ----------------------------------------------------------------------
@@ -63,6 +75,7 @@ SHOWN_WARNINGS = 20
 
 RETOKENISED = "tokenised again"
 SPACE_IN_TOKEN = "whitespace in a token written as _"
+RELATIONS_LEFT = "relations not written"
 
 
 @dataclass
@@ -76,6 +89,7 @@ class Problems:
     write: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
     limit: int | None = SHOWN_WARNINGS
     spans: int = 0  # spans not represented
+    relations: int = 0  # relations not represented
     answers: int = 0  # whole answers not represented
     notes: int = 0  # answers kept with a caveat (tokenised again, whitespace in a token written as _)
     conflicts: int = 0  # inputs with contradictory answers
@@ -87,7 +101,7 @@ class Problems:
 
     @property
     def total(self) -> int:
-        return self.spans + self.answers
+        return self.spans + self.relations + self.answers
 
     def _warn(self, line: str) -> None:
         if self.keep:
@@ -108,6 +122,11 @@ class Problems:
         self.spans += 1
         self._warn(f"warning: {where}: span [{one_line(str(start), 20)}, {one_line(str(end), 20)}) "
                    f"{one_line(str(label), 60)}: {reason}")
+
+    def relation(self, where: "Where", relation: Any, reason: str) -> None:
+        self.relations += 1
+        label = relation.get("label") if isinstance(relation, dict) else "?"
+        self._warn(f"warning: {where}: relation {one_line(str(label), 60)}: {reason}")
 
     def answer(self, where: "Where", reason: str) -> None:
         self.answers += 1
@@ -132,12 +151,16 @@ class Problems:
         parts = []
         if self.spans:
             parts.append(f"{self.spans} span{'s' if self.spans != 1 else ''} could not be represented")
+        if self.relations:
+            parts.append(f"{self.relations} relation{'s' if self.relations != 1 else ''} could not be represented")
         if self.answers:
             parts.append(f"{answers(self.answers)} not exported")
         if self.noted.get(RETOKENISED):
             parts.append(f"{answers(self.noted[RETOKENISED])} tokenised again")
         if self.noted.get(SPACE_IN_TOKEN):
             parts.append(f"{answers(self.noted[SPACE_IN_TOKEN])} with whitespace in a token written as _")
+        if self.noted.get(RELATIONS_LEFT):
+            parts.append(f"{answers(self.noted[RELATIONS_LEFT])} with relations the format does not hold")
         return parts
 
 
@@ -170,8 +193,8 @@ def answer_kind(task: dict[str, Any]) -> str | None:
     if not isinstance(task.get("text"), str):
         return None  # images (and other inputs without text) have their own exports: coco, folders
     view = task.get("_view_id")
-    if view in FEEDBACK_VIEWS:  # several questions; the text's own spans or labels are not the answer
-        return None
+    if view in FEEDBACK_VIEWS or view in PREFERENCE_VIEWS:  # several questions, or which reply is better: the
+        return None  # text's own spans or labels are not the answer (preference data: db-out --format preference)
     asks_labels = "options" in task or "accept" in task or isinstance(task.get("label"), str)
     if view in TEXTCAT_VIEWS:  # a text question may show spans (highlighted matches): still about the text
         return "textcat" if asks_labels else None
@@ -189,6 +212,11 @@ def answer_kind(task: dict[str, Any]) -> str | None:
 def is_binary(task: dict[str, Any]) -> bool:
     """A yes/no question about one label (view ``classification``)."""
     return "options" not in task and "accept" not in task and isinstance(task.get("label"), str)
+
+
+def has_relations(task: dict[str, Any]) -> bool:
+    """A relation answer: stored from a relation view (``relations``), or with a ``relations`` list."""
+    return task.get("_view_id") in RELATION_VIEWS or isinstance(task.get("relations"), list)
 
 
 def overlapping(task: dict[str, Any]) -> bool:
@@ -259,6 +287,107 @@ def task_spans(task: dict[str, Any], where: Where, problems: Problems) -> list[S
         else:
             result.append((start, end, label))
     return sorted(set(result), key=lambda s: (s[0], -s[1], s[2]))
+
+
+def task_relations(task: dict[str, Any], where: Where, spans: list[Span3], problems: Problems) -> list[Relation3]:
+    """The answer's relations between its ``spans`` (:func:`task_spans`), in the order stored, duplicates once; a
+    relation whose head or child is not one of them, or without a label, reported.
+
+    An end is found by its span's offsets (``head_span``, ``child_span``), else by its token (``head``,
+    ``child``: the span's last token, as Prodigy stores it); the span's own label is the one kept."""
+    given = task.get("relations")
+    if not isinstance(given, list):
+        return []
+    by_offsets: dict[tuple[Any, Any], Span3] = {(s, e): (s, e, label) for s, e, label in spans}
+    by_token: dict[Any, Span3] = {}
+    for span in task.get("spans") or []:
+        if isinstance(span, dict) and (span.get("start"), span.get("end")) in by_offsets:
+            by_token.setdefault(span.get("token_end"), by_offsets[(span["start"], span["end"])])
+    result: list[Relation3] = []
+    for relation in given:
+        if not isinstance(relation, dict):
+            problems.relation(where, relation, "not an object")
+            continue
+        ends = []
+        for end in ("head", "child"):
+            span = relation.get(f"{end}_span")
+            found = by_offsets.get((span.get("start"), span.get("end"))) if isinstance(span, dict) \
+                else by_token.get(relation.get(end)) if isinstance(relation.get(end), int) else None
+            if found is None:
+                shown = (f"[{one_line(str(span.get('start')), 20)}, {one_line(str(span.get('end')), 20)})"
+                         if isinstance(span, dict) else f"at token {one_line(str(relation.get(end)), 20)}")
+                problems.relation(where, relation, f"its {end} span {shown} is not among the answer's spans")
+                break
+            ends.append(found)
+        label = relation.get("label")
+        if len(ends) < 2:
+            continue
+        if not isinstance(label, str) or not label.strip():
+            problems.relation(where, relation, "no label")
+        elif (ends[0], ends[1], label) not in result:
+            result.append((ends[0], ends[1], label))
+    return result
+
+
+def make_relation(head: dict[str, Any], child: dict[str, Any], label: str, **extra: Any) -> dict[str, Any]:
+    """A relation as Prodigy stores it, between two aligned spans."""
+    return {**extra, "head": head["token_end"], "child": child["token_end"],
+            "head_span": {k: head[k] for k in SPAN_KEYS}, "child_span": {k: child[k] for k in SPAN_KEYS},
+            "label": label}
+
+
+def align_relations(relations: Any, spans: list[dict[str, Any]], labels: list[str] | None,
+                    report: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The relations (as given to ``rel``, or read by an import) between two of ``spans`` (aligned with the
+    tokens, as :func:`~tuiannot.nlp.spans.align_spans` gives them), rebuilt from those spans; the others
+    reported, never moved to another span: malformed, a label not among ``labels`` (None: any), an end that is
+    not one of the spans, from a span to itself. The same relation twice is kept once.
+
+    An end is the span at the offsets of ``head_span``/``child_span``, else the span whose last token is
+    ``head``/``child``. Other keys of a relation (Prodigy's ``color``) are kept."""
+    if relations is None:
+        return []
+    if not isinstance(relations, list):
+        report("'relations' is not a list; ignored")
+        return []
+    by_offsets = {(s["start"], s["end"]): s for s in spans}
+    by_token = {s["token_end"]: s for s in spans}
+    kept: list[dict[str, Any]] = []
+    for relation in relations:
+        shown = json.dumps(relation, ensure_ascii=False)[:80]
+        if not isinstance(relation, dict) or not isinstance(relation.get("label"), str):
+            report(f"relation {shown} is malformed (needs a str label, head_span and child_span); left out")
+            continue
+        label = relation["label"]
+        if labels is not None and label not in labels:
+            report(f"relation {label}: the label is not among --relation; left out")
+            continue
+        ends = []
+        for end in ("head", "child"):
+            span = relation.get(f"{end}_span")
+            if isinstance(span, dict):
+                found = by_offsets.get((span.get("start"), span.get("end")))
+                where = f"[{span.get('start')}, {span.get('end')})"
+            else:
+                token = relation.get(end)
+                found = by_token.get(token) if isinstance(token, int) and not isinstance(token, bool) else None
+                where = f"at token {token}"
+            if found is None:
+                report(f"relation {label}: its {end} span {where} is not one of the task's spans; left out")
+                break
+            ends.append(found)
+        if len(ends) < 2:
+            continue
+        if ends[0] is ends[1]:
+            report(f"relation {label}: from a span to itself ([{ends[0]['start']}, {ends[0]['end']})); left out")
+            continue
+        made = make_relation(ends[0], ends[1], label, **{k: v for k, v in relation.items()
+                                                         if k not in ("head", "child", "head_span", "child_span",
+                                                                      "label")})
+        if any((r["head"], r["child"], r["label"]) == (made["head"], made["child"], label) for r in kept):
+            continue  # the same relation twice says it once
+        kept.append(made)
+    return kept
 
 
 def without_overlaps(spans: list[Span3], where: Where, problems: Problems, reason: str) -> list[Span3]:

@@ -330,6 +330,8 @@ class ComparePairs:
         self.warnings: list[str] = []
         self.counts: Counter[str] = Counter()
         self.served = 0
+        self._places: dict[int, int] = {}  # task hash -> the pair's place (from 1), for progress()
+        self._shown: int | None = None  # the place of the pair shown last
         self._stream: Stream | None = None
         loaders = loader if isinstance(loader, tuple) else (loader, loader)  # one for both files, or one each
         self.a = _Side("A", a, loaders[0], self._report)
@@ -386,7 +388,7 @@ class ComparePairs:
         return self.total
 
     def __iter__(self) -> Iterator[Task]:
-        for a_entry, b_entry in self._pairs:
+        for place, (a_entry, b_entry) in enumerate(self._pairs, 1):
             a_record, b_record = self.a.fetch(a_entry), self.b.fetch(b_entry)
             if a_record is None or b_record is None:
                 changed = self.a if a_record is None else self.b
@@ -394,7 +396,9 @@ class ComparePairs:
                 self._report(changed.name, where.line, "the file changed since it was read: left out", "changed")
                 continue
             self.served += 1
-            yield self._task(a_entry, b_entry, a_record, b_record)
+            task = self._task(a_entry, b_entry, a_record, b_record)
+            self._places[task["_task_hash"]] = place
+            yield task
 
     def _task(self, a_entry: _Entry, b_entry: _Entry, a: dict[str, Any], b: dict[str, Any]) -> Task:
         outputs = {system: _output(record) for system, record in (("A", a), ("B", b))}
@@ -422,9 +426,19 @@ class ComparePairs:
         self._stream = stream
         return stream
 
-    def progress(self) -> float | None:
-        """The share of the pairs served so far (a recipe's ``progress``)."""
-        return self.served / self.total if self.total else None
+    def progress(self, controller: Any = None) -> float | None:
+        """A recipe's ``progress``: given the controller, the share of the pairs up to the one on screen (the place
+        of the task shown, as other views show its source line: reading ahead is not progress); else the share
+        served so far."""
+        if not self.total:
+            return None
+        current = getattr(controller, "current", None)
+        place = self._places.get(current.task.get("_task_hash")) if current is not None else None
+        if place is not None:
+            self._shown = place
+        elif controller is not None and self._shown is not None:
+            place = self._shown  # between two tasks: the last one shown
+        return (place if place is not None else self.served) / self.total
 
     def note(self) -> str:
         """One line: the pairs, and what was left out by reason."""

@@ -7,9 +7,20 @@ Every answer that cannot be written is counted in :class:`~.answers.Problems` an
 
 spaCy is imported only by the functions that build Docs (doccano and Label Studio need none).
 
+Relation answers (``tuiannot rel``) are span answers with ``relations`` besides: doccano writes them as its
+relation export (``entities`` with ids, ``relations`` with ``from_id``, ``to_id``, ``type``), Label Studio as
+``labels`` regions with ids and ``relation`` results between them (``from_id``, ``to_id``, ``direction``,
+``labels``); ``spacy`` and ``conll`` write their spans and say, per answer, that its relations were left out.
+
 Feedback answers (``tuiannot feedback``: several questions about a prompt and a model's reply) are neither
 labels nor spans of a text: the training formats leave them out with a warning, and ``sft`` writes them as the
 chat data TRL's SFT trainer reads (:func:`sft_record`).
+
+Preference answers (``compare`` and ``tournament`` duels, ``rank``, and feedback ranking questions: which reply
+is better) are written by ``preference``, TRL's DPO format, a ``{"prompt", "chosen", "rejected"}`` line per pair
+(:mod:`.preference`): without ``--answer`` every answer is read (a skip, a tie or "both bad" gives no pair, and is
+counted), the pairs left out (ties) and the answers that give none are counted in one line at the end, and a
+malformed one is a warning. The other training formats leave preference answers out with a warning.
 """
 
 
@@ -25,6 +36,7 @@ from ..nlp.load import blank
 from ..nlp.spans import tokens_from_words
 from ..tasks import input_hash
 from .answers import (
+    RELATIONS_LEFT,
     SPACE_IN_TOKEN,
     SPANS_KEY,
     Problems,
@@ -32,20 +44,24 @@ from .answers import (
     Where,
     answer_kind,
     cats,
+    has_relations,
     is_training_answer,
     overlapping,
     positive_labels,
     quoted,
+    task_relations,
     task_spans,
     without_overlaps,
 )
+from .preference import PreferenceCounts, answer_pairs
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span
 
-FORMATS: tuple[str, ...] = ("jsonl", "spacy", "conll", "doccano", "label-studio", "sft")
+FORMATS: tuple[str, ...] = ("jsonl", "spacy", "conll", "doccano", "label-studio", "sft", "preference")
 FEEDBACK_VIEWS = stored_views(kind="feedback")
+PREFERENCE_VIEWS = stored_views(kind="compare") | stored_views(kind="rank")
 
 
 # -- spaCy Docs ------------------------------------------------------------------------
@@ -191,11 +207,23 @@ def iob_lines(doc: "Doc", spans: list[Span3], where: Where, problems: Problems) 
 
 # -- doccano and Label Studio ------------------------------------------------------------
 def doccano_record(task: dict[str, Any], where: Where, problems: Problems) -> dict[str, Any]:
+    """``{"text", "label"}`` (spans as ``[start, end, label]``, or text labels); a relation answer as doccano's
+    relation export: ``entities`` with ids (``start_offset``, ``end_offset``, ``label``) and ``relations``
+    (``from_id``, ``to_id``, ``type``)."""
+    text = task.get("text", "")
     if answer_kind(task) == "spans":
-        label: list[Any] = [[s, e, lab] for s, e, lab in task_spans(task, where, problems)]
+        spans = task_spans(task, where, problems)
+        if has_relations(task):
+            ids = {span: i for i, span in enumerate(spans)}
+            return {"text": text,
+                    "entities": [{"id": i, "start_offset": s, "end_offset": e, "label": lab}
+                                 for (s, e, lab), i in ids.items()],
+                    "relations": [{"id": i, "from_id": ids[head], "to_id": ids[child], "type": lab}
+                                  for i, (head, child, lab) in enumerate(task_relations(task, where, spans, problems))]}
+        label: list[Any] = [[s, e, lab] for s, e, lab in spans]
     else:
         label = positive_labels(task)
-    return {"text": task.get("text", ""), "label": label}
+    return {"text": text, "label": label}
 
 
 MAX_TASK_ID = (1 << 53) - 1
@@ -221,9 +249,14 @@ def label_studio_task(task: dict[str, Any], where: Where, problems: Problems, ta
     text = task.get("text", "")
     result: list[dict[str, Any]] = []
     if answer_kind(task) == "spans":
-        for i, (start, end, label) in enumerate(task_spans(task, where, problems)):
-            result.append({"id": f"{where.n}-{i}", "from_name": "label", "to_name": "text", "type": "labels",
+        spans = task_spans(task, where, problems)
+        ids = {span: f"{where.n}-{i}" for i, span in enumerate(spans)}  # (what a relation's from_id names)
+        for (start, end, label), span_id in ids.items():
+            result.append({"id": span_id, "from_name": "label", "to_name": "text", "type": "labels",
                            "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]}})
+        if has_relations(task):  # Label Studio's relation results: between two regions, by their ids
+            result.extend({"from_id": ids[head], "to_id": ids[child], "type": "relation", "direction": "right",
+                           "labels": [label]} for head, child, label in task_relations(task, where, spans, problems))
     else:
         chosen = positive_labels(task)
         if chosen:
@@ -295,8 +328,9 @@ def export(db: Any, dataset: str, fmt: str, out: Any, *, answer: str | None, lan
            advance: Callable[[int], None] = lambda n: None, sft: SftFields | None = None) -> ExportSummary:
     """Write ``dataset`` in ``fmt`` to ``out`` (a text file; a binary one for ``spacy``).
 
-    ``answer`` None selects the training answers (:func:`is_training_answer`) for ``spacy``, and the
-    accepted answers for the formats without negative labels (conll, doccano, label-studio, sft).
+    ``answer`` None selects the training answers (:func:`is_training_answer`) for ``spacy``, every answer for
+    ``preference`` (what gives no pair is counted), and the accepted answers for the formats without negative
+    labels (conll, doccano, label-studio, sft).
     ``sft`` says where ``sft`` finds the prompt and the reply (default: :class:`SftFields`).
     """
     summary = ExportSummary()
@@ -320,6 +354,7 @@ def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: 
         doc_bin = DocBin(store_user_data=False)
     first = True
     task_ids: set[int] = set()
+    preferences = PreferenceCounts()
     if fmt == "label-studio":
         out.write("[")
     for n, task in numbered_answers(db, dataset):
@@ -327,10 +362,20 @@ def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: 
         if answer is not None:
             if task.get("answer") != answer:
                 continue
-        elif not (is_training_answer(task) if fmt == "spacy" else task.get("answer") == "accept"):
+        elif fmt != "preference" and not (is_training_answer(task) if fmt == "spacy" else
+                                          task.get("answer") == "accept"):
             leave_out(str(task.get("answer")))
             continue
         where = Where(dataset, n, task.get("_input_hash"))
+        if fmt == "preference":  # every answer read: what gives no pair is counted in preferences.summary()
+            result = answer_pairs(task)
+            preferences.add(result)
+            if result.problem is not None:
+                problems.answer(where, f"{result.problem}: no preference pair written")
+            for pair in result.pairs:
+                out.write(json.dumps(pair, ensure_ascii=False) + "\n")
+            summary.records += len(result.pairs)
+            continue
         if fmt == "sft":
             record = sft_record(task, where, problems, sft)
             if record is not None:
@@ -341,10 +386,18 @@ def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: 
             problems.answer(where, "a feedback answer holds neither spans nor text labels: not exported "
                                    "(--format sft writes its prompt and reply)")
             continue
+        if task.get("_view_id") in PREFERENCE_VIEWS:
+            problems.answer(where, "a preference answer (which reply is better) holds neither spans nor text labels: "
+                                   "not exported (--format preference writes its pairs)")
+            continue
         kind = answer_kind(task)
         if kind is None:
             problems.answer(where, "neither spans nor text labels: not exported")
             continue
+        if fmt in ("spacy", "conll") and kind == "spans" and task.get("relations"):
+            n_rel = len(task["relations"]) if isinstance(task["relations"], list) else 1
+            problems.note(where, f"{n_rel} relation{'s' if n_rel != 1 else ''} not written ({fmt} holds spans; "
+                                 "jsonl, doccano and label-studio hold relations)", RELATIONS_LEFT)
         if fmt == "spacy":
             assert nlp is not None and doc_bin is not None
             doc_bin.add(answer_doc(nlp, task, where, problems))
@@ -363,6 +416,8 @@ def _export(db: Any, dataset: str, fmt: str, out: Any, answer: str | None, nlp: 
             out.write(("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False))
         first = False
         summary.records += 1
+    if fmt == "preference":
+        problems.write(f"Preference pairs: {preferences.summary()}.")
     if fmt == "label-studio":
         out.write("\n]\n" if not first else "]\n")
     if doc_bin is not None:

@@ -1,7 +1,7 @@
 """Preference pairs for training (``{"prompt", "chosen", "rejected"}``, the JSONL TRL's DPO trainer reads), from
-rankings, blind comparisons and tournament duels alike.
+rankings (rank, and feedback ranking questions), blind comparisons and tournament duels alike.
 
-Three kinds of stored answer say that one reply is better than another:
+Four kinds of stored answer say that one reply is better than another:
 
 * **rank** (``tuiannot rank``, ``_view_id`` ``rank``): a task with a ``prompt`` and two or more ``responses``
   (strings, or objects with a ``text`` and perhaps an ``id``: the shape Argilla and Label Studio use), and the
@@ -17,6 +17,10 @@ Three kinds of stored answer say that one reply is better than another:
 * **compare** (``tuiannot compare``) and **tournament** duels: a task with ``outputs`` ``A`` and ``B`` whose
   answer names the better one (:func:`tuiannot.data.compare.compare_outcome`); the prompt is the task's
   ``prompt``, else its input ``text``. A tie (``tie``) and two bad outputs (``both bad``) give no pair.
+* **feedback** (``tuiannot feedback``) answers to a ``ranking`` question: the question (in ``_questions``) orders
+  a list field of the task, the replies to its ``prompt`` (else its ``text``), and its answer (in ``answers``) is
+  the items from the best down, as a rank answer's ranking; a feedback answer with no ranking answered gives
+  none (``no ranking given``).
 
 The prompt is the input the replies answer, as the task has it (for a tournament: the input text, not the
 prompt template a candidate wrapped it in). Skipped (``ignore``) and rejected answers give no pair (a rejected
@@ -37,7 +41,8 @@ from ..tasks import Task
 from .compare import compare_outcome
 
 RANK_VIEW = "rank"
-KINDS = ("rank", "compare", "tournament")
+KINDS = ("rank", "compare", "tournament", "feedback")
+FEEDBACK_VIEW = "feedback"
 
 
 @dataclass
@@ -63,6 +68,8 @@ def answer_pairs(task: Task) -> AnswerPairs:
         return _rank_pairs(task)
     if "outputs" in task or "mapping" in task:
         return _compare_pairs(task)
+    if task.get("_view_id") == FEEDBACK_VIEW and _ranking_questions(task):
+        return _feedback_pairs(task)
     return AnswerPairs(None, left_out="not a preference answer")
 
 
@@ -167,6 +174,48 @@ def _rank_pairs(task: Task) -> AnswerPairs:
             for x in better:
                 for y in worse:
                     _add(result, prompt, texts[x], texts[y])
+    return result
+
+
+def _ranking_questions(task: Task) -> list[tuple[str, str]]:
+    """``(name, field)`` of each ranking question a feedback answer was given to (its ``_questions``)."""
+    asked = task.get("_questions")
+    return [(str(q["name"]), str(q["field"])) for q in asked if isinstance(q, dict) and q.get("type") == "ranking"
+            and isinstance(q.get("name"), str) and isinstance(q.get("field"), str)] if isinstance(asked, list) else []
+
+
+def _feedback_pairs(task: Task) -> AnswerPairs:
+    """The pairs of a feedback answer's ranking questions: each orders the items of a list field of the task, the
+    replies to its ``prompt`` (else its ``text``), stored by their ids where every item has one, else by index."""
+    skipped = _skipped(task, "feedback")
+    if skipped is not None:
+        return skipped
+    if task["answer"] == "reject":
+        return AnswerPairs("feedback", left_out="rejected")
+    answers = task.get("answers")
+    given: dict[str, Any] = answers if isinstance(answers, dict) else {}
+    prompt = task.get("prompt") if isinstance(task.get("prompt"), str) else task.get("text")
+    result = AnswerPairs("feedback")
+    answered = 0
+    for name, field_name in _ranking_questions(task):
+        order, items = given.get(name), task.get(field_name)
+        if not isinstance(order, list) or not order:
+            continue
+        answered += 1
+        if not isinstance(items, list):
+            return AnswerPairs("feedback", left_out="malformed", problem=f"the ranking {one_line(name, 30)!r} orders "
+                                                                         f"{one_line(field_name, 30)!r}, not a list")
+        keyed = all(isinstance(i, dict) and isinstance(i.get("id"), (str, int)) and not isinstance(i.get("id"), bool)
+                    for i in items)  # (as the feedback recipe stores a ranking: ids where every item has one)
+        responses = items if keyed else [_text(i) if _text(i) is not None else i for i in items]
+        one = _rank_pairs({"prompt": prompt, "responses": responses, "ranking": order, "answer": "accept"})
+        if one.problem is not None:
+            return AnswerPairs("feedback", left_out="malformed", problem=f"ranking {one_line(name, 30)!r}: "
+                                                                         f"{one.problem}")
+        result.pairs += one.pairs
+        result.left_out_pairs.update(one.left_out_pairs)
+    if not answered:
+        result.left_out = "no ranking given"
     return result
 
 

@@ -408,16 +408,17 @@ class Tournament:
 
 def tournament(url: str, prompts: Sequence[str | Path], *, models: Sequence[str] | None = None,
                key_env: str | None = None, concurrency: int = 4, cache: ReplyCache | None = None, seed: str = "",
-               tau: float = TAU, dataset: str = "") -> Tournament:
+               tau: float = TAU, dataset: str = "", timeout: float | None = None) -> Tournament:
     """The step for ``tuiannot tournament``: the prompt files checked, then the server for each model
-    (``GET /models``; no model named: the first listed), before any screen."""
+    (``GET /models``; no model named: the first listed), before any screen. ``timeout``: how long one reply may
+    take (``--llm-timeout``; default the client's)."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UserError(f"--llm-concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
     loaded = [load_generation_prompt(path) for path in prompts]
     clients: dict[str, LLMClient] = {}
     try:
         for model in dict.fromkeys(models) if models else [None]:
-            client = LLMClient(url, model=model, key_env=key_env, connections=concurrency)
+            client = LLMClient(url, model=model, key_env=key_env, connections=concurrency, chat_timeout=timeout)
             try:
                 chosen = client.check()
             except BaseException:

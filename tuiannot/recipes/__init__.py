@@ -38,4 +38,4 @@ def get_recipe(name: str) -> Callable[..., Any]:
 
 
 def _load_builtin() -> None:
-    from . import feedback, image, ner, review, textcat  # noqa: F401  (they register themselves)
+    from . import compare, feedback, image, ner, rank, rel, review, textcat  # noqa: F401  (they register themselves)

@@ -13,7 +13,7 @@ whose provenance every answer keeps in ``_llm``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -36,7 +36,11 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
                     batch_size: int = 10, output: str | None = None, llm: str | None = None,
                     llm_model: str | None = None, prompt: str | None = None, llm_concurrency: int = 4,
                     llm_key_env: str | None = None, llm_timeout: float | None = None,
-                    humans: dict[str, Any] | None = None) -> dict[str, Any]:
+                    humans: dict[str, Any] | None = None,
+                    given: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The components of a span view (``view_id``: ``ner_manual``, ``spans_manual``, or ``relations``, whose
+    spans do not overlap). ``given``, if any, is a step each task takes before its spans are aligned (``rel
+    --from``: the spans of a dataset's answer for its input)."""
     from ..llm.suggest import check_llm_options
     from ..nlp.load import load_nlp
     from ..nlp.spans import Suggester, align_spans, load_patterns, split_sentences, task_tokens
@@ -55,6 +59,8 @@ def span_components(source: str, label: str, *, view_id: str, lang: str, model: 
         stream.map(lambda task: list(split_sentences(nlp, task, stream.note)))
 
     def prepare(task: dict[str, Any]) -> dict[str, Any]:
+        if given is not None:
+            task = given(task)
         try:
             tokens = task_tokens(nlp, task)
         except ValueError as e:

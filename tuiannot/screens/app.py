@@ -33,15 +33,19 @@ from ..sanitize import one_line
 from .annotate import AnnotationScreen, Progress
 from .binary import BinaryScreen
 from .choice import ChoiceScreen
+from .compare import CompareScreen
 from .done import DoneScreen
 from .feedback import FeedbackScreen
 from .image import BoxScreen, ImageBinaryScreen, ImageChoiceScreen
+from .rank import RankScreen
+from .rel import RelationScreen
 from .review import ReviewScreen, version_editor
 from .spans import OverlappingSpanScreen, SpanScreen
 
 SCREENS: dict[str, type[AnnotationScreen]] = {
     screen.VIEW_ID: screen for screen in (BinaryScreen, ChoiceScreen, SpanScreen, OverlappingSpanScreen, ReviewScreen,
-                                          ImageBinaryScreen, ImageChoiceScreen, BoxScreen, FeedbackScreen)}
+                                          ImageBinaryScreen, ImageChoiceScreen, BoxScreen, FeedbackScreen,
+                                          RelationScreen, CompareScreen, RankScreen)}
 """The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal)."""
 
 

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from ..sanitize import one_line
 
 KEY_NAMES = {"space": "space", "backspace": "backspace", "question_mark": "?", "pagedown": "page down",
-             "pageup": "page up", "escape": "esc"}
+             "pageup": "page up", "escape": "esc", "equals_sign": "="}
 
 
 class HelpScreen(ModalScreen[None]):

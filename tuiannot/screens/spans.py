@@ -116,12 +116,27 @@ class SpanScreen(AnnotationScreen):
         return ARROWS.get(key, key)
 
     def _draw_labels(self) -> None:
+        update_static(self.query_one("#question", Static), self._question_text())
+
+    def _question_text(self) -> Text:
+        """The lines under the text: the labels with their keys, the token or selection, the current span, the
+        keys' hint (a subclass adds its own lines between them)."""
         text = Text()
-        for i, label in enumerate(self.labels):
-            text.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
-            text.append(f" {one_line(label, 30)} ", label_style(i) + Style(bold=True))
-            text.append("  ")
+        self._label_keys(text, self.labels)
         text.append("\n")
+        self._state_lines(text)
+        text.append(f"\n {self._hint()}", Style(dim=True))
+        return text
+
+    def _label_keys(self, text: Text, labels: list[str], style: Style | None = None) -> None:
+        """Each label after its number key (in the label's colour, else ``style``)."""
+        for i, label in enumerate(labels):
+            text.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
+            text.append(f" {one_line(label, 30)} ", style or label_style(i) + Style(bold=True))
+            text.append("  ")
+
+    def _state_lines(self, text: Text) -> None:
+        """The token or selection under the cursor with the count of spans, then the current span."""
         sel = self._range()
         if self.tokens:
             words = printable(self.current_task["text"][self.tokens[sel[0]]["start"]:self.tokens[sel[1]]["end"]]) \
@@ -136,6 +151,9 @@ class SpanScreen(AnnotationScreen):
                             Style(dim=True, italic=True))
             text.append("\n")
             text.append_text(self._current_line())
+
+    def _hint(self) -> str:
+        """The keys of the view, as the keymap has them, in one line."""
         left, right = self._key("cursor_left", "←"), self._key("cursor_right", "→")
         extend_left, extend_right = self._key("extend_left", "shift+←"), self._key("extend_right", "shift+→")
         if extend_left.startswith("shift+") and extend_right.startswith("shift+"):
@@ -143,10 +161,8 @@ class SpanScreen(AnnotationScreen):
         else:
             extend = f"{extend_left}/{extend_right}"
         numbers = f"1-{LABEL_KEYS[len(self.labels) - 1]}" if 1 < len(self.labels) <= 9 else "number"
-        text.append(f"\n {left}/{right} move · {extend} select · {numbers} label · {self._key('remove_span', 'd')} "
-                    f"remove · {self._key('next_span', 'tab')} next span · {self._key('span_list', 's')} list",
-                    Style(dim=True))
-        update_static(self.query_one("#question", Static), text)
+        return (f"{left}/{right} move · {extend} select · {numbers} label · {self._key('remove_span', 'd')} "
+                f"remove · {self._key('next_span', 'tab')} next span · {self._key('span_list', 's')} list")
 
     def _current_line(self) -> Text:
         """The current span: its number in the span list, label, text and positions (or that there is none)."""

@@ -17,6 +17,10 @@ underlined, with ``?`` after the label. The current span (the one the screen's
 underlined, its brackets and badge too: only styles follow the cursor, never
 characters, so moving never re-wraps the text.
 
+A subclass may single out spans (:attr:`SpanText.highlighted`, drawn in reverse video, brackets and badge too)
+and draw something glued after a span (:meth:`SpanText._after_span`): the relation view's numbered markers
+(:mod:`.relation_text`).
+
 Pieces are styled with one sweep over the spans and cached styles, and only the
 visible lines are drawn (Textual's Line API), so long texts with many spans stay fast.
 A key repaints only the rows that look different (a cursor move: the one or two rows
@@ -45,6 +49,8 @@ PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
 CURSOR = Style(reverse=True, bold=True)
 SELECTION = Style(bgcolor="#5f5f87", underline=True, bold=True)
 CURRENT = Style(bold=True, underline=True, dim=False)
+HIGHLIGHT = Style(reverse=True, bold=True, underline=True, dim=False)
+"""Spans a subclass singles out (:attr:`SpanText.highlighted`: the relation view's selected relation)."""
 
 
 @lru_cache(maxsize=64)
@@ -115,6 +121,8 @@ class SpanText(ScrollView, can_focus=False):
         self.cursor = 0
         self.anchor: int | None = None  # type: ignore[assignment]  # the selection's other end: hides Widget.anchor()
         self.current: int | None = None  # the index in spans of the current span
+        self.highlighted: frozenset[int] = frozenset()  # indices in spans drawn in reverse video (subclasses set it)
+        self._lit: set[int] = set()  # id() of the highlighted spans
         self.shown = ""
         self._pieces: list[_Piece] = []
         self._piece_starts: list[int] = []
@@ -160,6 +168,8 @@ class SpanText(ScrollView, can_focus=False):
             current = self.spans[self.current] if self.current is not None else None
             style = span_style(self._label_index(inner), bool(inner.get("suggested")),
                                any(s is current for s in covering))
+            if self._lit and any(id(s) in self._lit for s in covering):
+                style += HIGHLIGHT
         if selection and selection[0] <= pos < selection[1]:
             style = (style or Style()) + SELECTION
         if cursor and cursor[0] <= pos < cursor[1]:
@@ -174,13 +184,21 @@ class SpanText(ScrollView, can_focus=False):
         span = self.spans[i]
         suggested = bool(span.get("suggested"))
         style = mark_style(self._label_index(span), suggested, i == self.current)
+        if i in self.highlighted:
+            style += HIGHLIGHT
         label = f"{one_line(span['label'], 30)}{'?' if suggested else ''}"
         if not bracketed:  # glued to the span (no space), so wrapping never parts a span from its label
             return None, _Piece(0, f"▕{label}", style, None)
         return _Piece(0, f"{label}[" if crossing else "[", style, None), _Piece(0, f"]{label}", style, None)
 
+    def _after_span(self, i: int) -> list[tuple[str, Style | None]]:
+        """What is drawn right after span ``i``'s closing bracket or badge, as (characters, style) pieces: nothing
+        here; the relation view's markers in a subclass. Glued to it: no line breaks between a span and them."""
+        return []
+
     def _build(self) -> None:
         text = self.text
+        self._lit = {id(self.spans[i]) for i in self.highlighted if 0 <= i < len(self.spans)}
         cursor = None
         if self.tokens:
             t = self.tokens[min(self.cursor, len(self.tokens) - 1)]
@@ -222,6 +240,8 @@ class SpanText(ScrollView, can_focus=False):
             active = [s for s in active if s["end"] > start]
             for j in sorted(ends.get(start, []), key=lambda j: -rank[j]):
                 add(self._marks(j, j in overlapping, j in crossing)[1])
+                for chars, style in self._after_span(j):
+                    add(_Piece(0, chars, style, None))
             for j in sorted(opens.get(start, []), key=lambda j: rank[j]):
                 opener = self._marks(j, True, j in crossing)[0]
                 if opener is not None:
