@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -496,3 +497,19 @@ async def test_a_click_on_a_key_at_the_bottom_presses_it(tmp_path: Path, db_path
         await pilot.click(KeyBar, offset=(start + 1, line))
         await wait_for_task(pilot, text="text number 1")
     assert [r["answer"] for r in stored(db_path, "data")] == ["reject"]
+
+
+def test_a_session_imports_only_its_own_screen(tmp_path: Path) -> None:
+    """SCREENS imports a view's screen on first use: a textcat start pays nothing for the feedback screen's Markdown
+    or the image view (issue 15, start time)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tuiannot.screens.app import SCREENS, keymap_problem; "
+            "assert keymap_problem(['classification']) is None; SCREENS['classification']; "
+            "print(' '.join(sorted(m for m in sys.modules\n"
+            "                      if m.startswith('tuiannot.screens.') and 'widgets' not in m)))")
+    env = {**os.environ, "TUIANNOT_KEYMAP": str(tmp_path / "none.json")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["tuiannot.screens.annotate", "tuiannot.screens.app", "tuiannot.screens.binary",
+                           "tuiannot.screens.done"]

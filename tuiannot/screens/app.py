@@ -10,16 +10,21 @@ of binding id to keys, e.g. ``{"accept": "y", "reject": "n"}``) moves keys.
 
 With ``NO_COLOR`` set the app sends no colour at all (no greys either): bold, dim, italic, underline and
 reverse are what tell things apart.
+
+:data:`SCREENS` imports a view's screen when it is first asked for: a session imports its own screen only (the
+feedback screen alone brings Textual's Markdown, ~35 ms of a start; see bench/README.md "Start to first task").
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -31,21 +36,37 @@ from ..components import views as component_views
 from ..controller import AnswerRejected, Controller, SessionEnded, TaskTaken
 from ..sanitize import one_line
 from .annotate import AnnotationScreen, Progress
-from .binary import BinaryScreen
-from .choice import ChoiceScreen
-from .compare import CompareScreen
 from .done import DoneScreen
-from .feedback import FeedbackScreen
-from .image import BoxScreen, ImageBinaryScreen, ImageChoiceScreen
-from .rank import RankScreen
-from .rel import RelationScreen
-from .review import ReviewScreen, version_editor
-from .spans import OverlappingSpanScreen, SpanScreen
 
-SCREENS: dict[str, type[AnnotationScreen]] = {
-    screen.VIEW_ID: screen for screen in (BinaryScreen, ChoiceScreen, SpanScreen, OverlappingSpanScreen, ReviewScreen,
-                                          ImageBinaryScreen, ImageChoiceScreen, BoxScreen, FeedbackScreen,
-                                          RelationScreen, CompareScreen, RankScreen)}
+if TYPE_CHECKING:
+    from .review import ReviewScreen
+
+_SCREEN_OF: dict[str, tuple[str, str]] = {
+    "classification": ("binary", "BinaryScreen"), "choice": ("choice", "ChoiceScreen"),
+    "ner_manual": ("spans", "SpanScreen"), "spans_manual": ("spans", "OverlappingSpanScreen"),
+    "review": ("review", "ReviewScreen"), "image_classification": ("image", "ImageBinaryScreen"),
+    "image_choice": ("image", "ImageChoiceScreen"), "image_manual": ("image", "BoxScreen"),
+    "feedback": ("feedback", "FeedbackScreen"), "relations": ("rel", "RelationScreen"),
+    "compare": ("compare", "CompareScreen"), "rank": ("rank", "RankScreen"),
+}
+
+
+class _Screens(Mapping[str, "type[AnnotationScreen]"]):
+    """View id -> its screen class, the module imported on first use."""
+
+    def __getitem__(self, view_id: str) -> type[AnnotationScreen]:
+        module, name = _SCREEN_OF[view_id]
+        screen: type[AnnotationScreen] = getattr(importlib.import_module(f".{module}", __package__), name)
+        return screen
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_SCREEN_OF)
+
+    def __len__(self) -> int:
+        return len(_SCREEN_OF)
+
+
+SCREENS: Mapping[str, type[AnnotationScreen]] = _Screens()
 """The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal)."""
 
 
@@ -81,8 +102,13 @@ def keymap_problem(views: list[str] | None = None) -> str | None:
     keymap, problem = load_keymap()
     if problem is not None:
         return problem.replace("keymap ignored", "not a keymap")
+    if not keymap:
+        return None  # nothing moved: no screen need be imported to check it
+    from .review import FeedbackVersionEditor, ReviewScreen, version_editor
+
     screens = [SCREENS[v] for v in views if v in SCREENS] if views is not None else [*SCREENS.values()]
     editors = [version_editor(SCREENS[v]) for v in sorted(component_views(reviewable=True)) if v in SCREENS]
+    editors.append(FeedbackVersionEditor)  # a review of feedback answers edits a version in its own editor
     if ReviewScreen in screens:  # review opens each reviewable view's screen as an editor of a version
         screens += editors
     known = {b.id for screen in [*SCREENS.values(), *editors] for b in _bindings(screen) if b.id}
@@ -150,14 +176,16 @@ class AnnotationApp(App[int]):
     def on_review_screen_edit_requested(self, message: ReviewScreen.EditRequested) -> None:
         task = self.annotation_screen.current_task
         view_id = self.controller.components.review_view
-        if task is None or view_id not in SCREENS:
+        if task is None or view_id is None or view_id not in SCREENS:
             return
         edit_task = {k: v for k, v in task.items() if k != "_review"}
-        for key in ("label", "accept", "spans"):
+        for key in ("label", "accept", "spans", "answers", "relations"):
             if key in message.version:
                 edit_task[key] = message.version[key]
         edit_task.pop("answer", None)
         self._edit_task = edit_task
+        from .review import version_editor
+
         self._editor = version_editor(SCREENS[view_id])(  # the view's screen, saying whose version it edits
             self.controller.dataset, self.controller.session, self.controller.labels,
             {**self.screen_config, "overlapping": VIEWS[view_id].overlapping}, version=message.version)
@@ -190,7 +218,7 @@ class AnnotationApp(App[int]):
                 # moving it out of the collector's view stops 80-90 ms full collections mid-keystroke.
                 # (After the first frame, and without a collection first: both would delay the first task.)
                 self._frozen = True
-                self.call_after_refresh(gc.freeze)
+                self.call_after_refresh(lambda: gc.freeze())  # (a lambda: Textual inspects a builtin slowly)
 
     @work(thread=True, exclusive=True, group="next-task")
     def wait_for_task(self) -> None:
@@ -222,6 +250,8 @@ class AnnotationApp(App[int]):
     def on_annotation_screen_answered(self, message: AnnotationScreen.Answered) -> None:
         if self._editor is not None and self.screen is self._editor:  # an edited review version
             self._close_editor()
+            from .review import ReviewScreen
+
             assert isinstance(self.annotation_screen, ReviewScreen)  # only a review opens the editor
             self.annotation_screen.edited_answer(message.answer, message.accept, message.fields)
             return
