@@ -8,9 +8,11 @@ anyone), or answered in an ``--exclude`` dataset — and a restart seeks there.
 Keyed by: the source's real path and what decides which tasks come and which are done — the session, the
 view, the labels, the ``--exclude`` datasets, the overlap and annotators, task or input hashes.
 Holding: the byte offset and line where the last done record starts, the key of that record's first task, and
-the source's size, modification time and a hash of up to 64 KB before the offset.
+the source's size, modification time and a hash of up to 64 KB before the offset. For a Parquet file the offset
+and line count rows (the record is a row: a restart reads from the row group that holds it) and the hash is that
+of the file's footer (:meth:`~tuiannot.sources.Source.fingerprint`).
 
-Used when: the source is a regular JSONL or TXT file read in order (not ``--teach``, whose model picks the
+Used when: the source is a regular JSONL, TXT or Parquet file read in order (not ``--teach``, whose model picks the
 order; not a recipe that routes tasks itself), and its size, modification time and the bytes before the
 offset are as saved. The stream then starts at the saved record. Its first task must have the saved key (the
 recipe still makes the same tasks of it; with other labels, say, it would not), else the source is read from the
@@ -35,6 +37,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from .sources import Source
 from .storage import Database
 from .stream import Stream
 from .tasks import Task
@@ -181,7 +184,11 @@ class Checkpoint:
             db.close()
 
     def _fingerprint(self, offset: int) -> str:
-        """The file's size and modification time, and a hash of the bytes before ``offset``."""
+        """The file's size and modification time, and a hash of the bytes before ``offset``; a source with a
+        notion of its own (a Parquet file, whose offsets count rows: its footer instead) gives it."""
+        own = self.stream.source.fingerprint(offset) if isinstance(self.stream.source, Source) else None
+        if own is not None:
+            return own
         with open(self.path, "rb") as f:
             st = os.fstat(f.fileno())
             start = max(0, offset - HASHED_BYTES)

@@ -13,12 +13,17 @@ opened once and read once, in order, from the start: the bytes the checks look
 at are kept and read again by the loader, never lost, and nothing seeks. On a
 restart such a source is read anew from its beginning, and tasks already
 answered are skipped as they come.
+
+Parquet (``--loader parquet``, ``parquet:COLUMN`` for a text column not named ``text``) is read by row groups by
+:class:`tuiannot.data.parquet.ParquetReader`: a record is a row, offsets and :attr:`Source.size` count rows. It and
+a plugin's loader (``--loader NAME``: :func:`loader_plugin`) are found by name when needed: they import this module.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import importlib
 import io
 import json
 import math
@@ -28,7 +33,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from .errors import SourceError
 
@@ -36,8 +41,10 @@ MAX_RECORD_BYTES = 10 * 1024 * 1024
 COUNT_LINES_LIMIT = 64 * 1024 * 1024  # lines are counted up to this size (~30 ms from the page cache)
 STDIN = "-"
 """A source named ``-`` is standard input."""
-LOADERS = ("jsonl", "json", "csv", "tsv", "txt")
-EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+LOADERS = ("jsonl", "json", "csv", "tsv", "txt", "parquet")
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".txt": "txt",
+              ".parquet": "parquet"}
+LOADER_GROUP = "tuiannot.loaders"
 _BOM = codecs.BOM_UTF8
 
 
@@ -88,9 +95,10 @@ class Source:
                  max_record_bytes: int = MAX_RECORD_BYTES) -> None:
         self.path = Path(path)
         self.name = "<stdin>" if str(path) == STDIN else str(path)
-        self.loader = loader or guess_loader(self.path)
-        if self.loader not in LOADERS:
-            raise SourceError(f"{self.name}: unknown loader '{self.loader}' (choose from {', '.join(LOADERS)})")
+        self.loader, _, column = (loader or guess_loader(self.path)).partition(":")
+        self._plugin = loader_plugin(self.loader, self.name) if self.loader not in LOADERS else None
+        if column and self.loader != "parquet":
+            raise SourceError(f"{self.name}: only the parquet loader takes a column ('parquet:COLUMN')")
         self.validate = validate
         self.max_record_bytes = max_record_bytes
         self.offset = 0
@@ -99,6 +107,18 @@ class Source:
         self._read = False
         self._lines: int | None = None  # line_count(), once counted (-1: not countable)
         self._start: tuple[int, int] | None = None  # start_at(): (byte offset, line) to read from
+        self._parquet: Any = None  # a Parquet file's reader (tuiannot.data.parquet)
+        if self._plugin is not None:  # the plugin reads the path its own way
+            self.size = 0
+            return
+        if self.loader == "parquet":
+            if str(path) == STDIN or _is_special(self.path):
+                raise SourceError(f"{self.name}: Parquet is read from its end (its footer): give a file, not a pipe")
+            _check_readable(self.path, text=False)
+            reader = importlib.import_module("tuiannot.data.parquet").ParquetReader  # above this module: by name
+            self._parquet = reader(self.path, self.name, column, max_record_bytes)
+            self.size = self._lines = self._parquet.rows
+            return
         if str(path) == STDIN or _is_special(self.path):
             self.size = 0
             self._stream = _open_special(self.path, self.name)
@@ -116,8 +136,9 @@ class Source:
             raise SourceError(f"{self.name}: expected a JSON array of tasks")  # at open, not mid-stream
 
     def __iter__(self) -> Iterator[Record]:
-        reader = {"jsonl": self._jsonl, "json": self._json, "csv": self._csv, "tsv": self._csv,
-                  "txt": self._txt}[self.loader]
+        reader = {"jsonl": self._jsonl, "json": self._json, "csv": self._csv, "tsv": self._csv, "txt": self._txt,
+                  "parquet": lambda: self._parquet.records(self._start[0] if self._start else 0)
+                  }.get(self.loader, self._from_plugin)
         for record in reader():
             self.offset = record.offset
             if record.error is None and self.validate is not None:
@@ -128,22 +149,27 @@ class Source:
 
     @property
     def progress(self) -> float | None:
-        """The share of the file read (bytes); None for a pipe, whose size is not known."""
-        if self._stream is not None:
+        """The share of the file read (bytes; a Parquet file's rows); None for a pipe (size unknown), a plugin's."""
+        if self._stream is not None or self._plugin is not None:
             return None
         return 1.0 if not self.size else min(1.0, self.offset / self.size)
 
     @property
     def seekable(self) -> bool:
-        """Whether :meth:`start_at` can skip to a record: a regular file in which a record is a line."""
-        return self._stream is None and self.loader in ("jsonl", "txt")
+        """Whether :meth:`start_at` can skip to a record: a regular file whose records are lines, or Parquet."""
+        return self._stream is None and self.loader in ("jsonl", "txt", "parquet")
 
     def start_at(self, offset: int, line: int) -> None:
         """Read from ``offset``, the start of the record on ``line``, instead of from the beginning (a resume,
         see :mod:`tuiannot.resume`); ``start_at(0, 1)`` reads from the beginning again."""
         if not self.seekable:
-            raise SourceError(f"{self.name}: only a regular JSONL or TXT file can be read from a given record")
+            raise SourceError(f"{self.name}: only a regular JSONL, TXT or Parquet file can be read from a given record")
         self._start = (offset, line) if offset else None
+
+    def fingerprint(self, offset: int) -> str | None:
+        """What a resume checkpoint at ``offset`` compares, when the source has its own (a Parquet file: size, time,
+        footer); None: the bytes before ``offset`` tell (:mod:`tuiannot.resume` hashes them)."""
+        return self._parquet.fingerprint(offset) if self._parquet is not None else None
 
     def line_count(self) -> int | None:
         """How many lines the file has, where a line is a record (JSONL, TXT) and counting is cheap: a regular
@@ -243,6 +269,22 @@ class Source:
                     continue
                 record.task = {"text": line}
             yield record
+
+    def _from_plugin(self) -> Iterator[Record]:
+        """A plugin's loader: its :class:`Record` objects, its n-th dict record n; an exception ends the reading."""
+        assert self._plugin is not None
+        count, end = 0, object()
+        try:
+            items = iter(self._plugin(self.name if self.name == "<stdin>" else str(self.path)))
+            while (item := next(items, end)) is not end:
+                count += 1
+                yield item if isinstance(item, Record) else Record(count, count, task=item) if isinstance(item, dict) \
+                    else Record(count, count, error=f"the loader gave {type(item).__name__}, not a task (a dict)")
+        except (SourceError, GeneratorExit):
+            raise
+        except Exception as e:  # the plugin's code: one line, as a source that cannot be read
+            raise SourceError(f"{self.name}: the loader '{self.loader}' failed after {count} record"
+                              f"{'s' if count != 1 else ''}: {type(e).__name__}: {e}") from None
 
     def _csv(self) -> Iterator[Record]:
         delimiter = "\t" if self.loader == "tsv" else ","
@@ -476,6 +518,28 @@ def guess_loader(path: Path) -> str:
                       f"pass --loader ({', '.join(LOADERS)})")
 
 
+def loader_plugin(name: str, source: str = "") -> Callable[[str], Iterable[Any]]:
+    """The loader a plugin adds as ``name`` (entry-point group ``tuiannot.loaders``), imported now: a callable given
+    the path that yields tasks, or :class:`Record` objects (its own line numbers; ``error`` for a record to skip with
+    a warning); :class:`~tuiannot.errors.SourceError` for a source it cannot read (:mod:`tuiannot.recipes.plugins`)."""
+    from importlib.metadata import entry_points
+
+    where, found = f"{source}: " if source else "", list(entry_points(group=LOADER_GROUP, name=name))
+    if not found:
+        plugins = ", ".join(sorted({ep.name for ep in entry_points(group=LOADER_GROUP)}))
+        raise SourceError(f"{where}unknown loader '{name}' (choose from {', '.join(LOADERS)}"
+                          f"{'; from plugins: ' + plugins if plugins else ''})")
+    dist = getattr(found[0], "dist", None)
+    named = f"'{name}'" + (f" (from {dist.name} {dist.version})" if dist is not None else "")
+    try:
+        loader = found[0].load()
+    except Exception as e:  # the plugin's code: one line naming it
+        raise SourceError(f"{where}the loader plugin {named} failed to import: {type(e).__name__}: {e}") from None
+    if not callable(loader):
+        raise SourceError(f"{where}the loader plugin {named} is not callable ({type(loader).__name__})")
+    return loader  # type: ignore[no-any-return]
+
+
 def _is_special(path: Path) -> bool:
     """A pipe, FIFO, socket or device (following symlinks, so ``<(cmd)``'s /dev/fd/63 is one)."""
     try:
@@ -543,7 +607,7 @@ class _Prefixed(io.RawIOBase):
         super().close()
 
 
-def _check_readable(path: Path) -> int:
+def _check_readable(path: Path, text: bool = True) -> int:
     if not path.exists():
         raise SourceError(f"{path}: no such file")
     if path.is_dir():
@@ -553,7 +617,7 @@ def _check_readable(path: Path) -> int:
             head = f.read(8192)
     except OSError as e:
         raise SourceError(f"{path}: cannot be read ({e.strerror})") from None
-    if b"\x00" in head:
+    if text and b"\x00" in head:
         raise SourceError(f"{path}: looks like a binary file, not text")
     try:
         return path.stat().st_size

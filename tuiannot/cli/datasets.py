@@ -63,12 +63,18 @@ def db_out(
         "line per token, a blank line between texts. doccano: JSONL {text, label}. label-studio: a JSON array "
         "of tasks with annotations. coco: COCO JSON of image boxes (categories from the labels). folders: a "
         "folder per label with the images (OUTPUT is the folder). sft: chat JSONL {messages: [user: the prompt, "
-        "assistant: the corrected reply]} from feedback answers, as TRL's SFT trainer reads it.",
-        metavar="jsonl|spacy|conll|doccano|label-studio|coco|folders|sft")] = "jsonl",
+        "assistant: the corrected reply]} from feedback answers, as TRL's SFT trainer reads it. preference: JSONL "
+        "{prompt, chosen, rejected} pairs from compare, tournament, rank (and feedback ranking) answers, as TRL's DPO "
+        "trainer reads it; every pair a ranking implies, ties left out and counted. parquet: the stored answers as "
+        "a table (a column per task field; objects, arrays and mixed values as JSON text), for pandas, Polars or "
+        "DuckDB (needs the parquet extra).",
+        metavar="jsonl|spacy|conll|doccano|label-studio|coco|folders|sft|preference|parquet")] = "jsonl",
     answer: Annotated[Optional[str], typer.Option(
-        "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl; accepted "
-        "answers and rejected yes/no questions (the label does not apply) for spacy; accepted answers for the "
-        "other formats.", show_default=False)] = None,
+        "--answer", help="Only answers of this kind: accept, reject or ignore. Default: all for jsonl and parquet; "
+        "accepted "
+        "answers and rejected yes/no questions (the label does not apply) for spacy; all for preference (a skip, "
+        "a tie or both bad gives no pair, and is counted); accepted answers for the other formats.",
+        show_default=False)] = None,
     lang: TokenizerLangOpt = "en",
     prompt_field: Annotated[Optional[str], typer.Option(
         "--prompt-field", help="With --format sft: the task field holding the prompt. Default: prompt.",
@@ -93,6 +99,9 @@ def db_out(
                                  param_hint="--prompt-field" if prompt_field is not None else "--response-question")
     if fmt in ("coco", "folders"):
         _export_images(dataset, output, fmt, answer, db)
+        return
+    if fmt == "parquet":
+        _export_parquet(dataset, output, answer, db)
         return
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
@@ -247,6 +256,26 @@ def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optio
     print(f"Exported {plural(total, 'image')} into {plural(len(counts), 'label folder')} under {shown_path(output)}"
           f"{': ' + ', '.join(f'{one_line(k, 60)} {v}' for k, v in sorted(counts.items())) if counts else ''}"
           f"{'; ' + plural(len(warnings), 'problem') + ' (warnings above)' if warnings else ''}.", file=sys.stderr)
+
+
+def _export_parquet(dataset: str, output: Optional[Path], answer: Optional[str], db: Optional[str]) -> None:
+    """db-out --format parquet (:mod:`tuiannot.data.parquet`): written beside OUTPUT, moved over it when complete."""
+    import json
+
+    from ..data.parquet import export_answers, pyarrow_parquet
+    from ..sanitize import one_line
+    from ..storage import connect
+    from .show import plural, shown_path
+
+    if output is None or str(output) == "-":
+        raise typer.BadParameter("--format parquet writes a binary file: give OUTPUT, e.g. answers.parquet",
+                                 param_hint="OUTPUT")
+    pyarrow_parquet("db-out --format parquet")  # not installed: said before anything is read or written
+    with connect(db) as database:
+        with output_file(output, binary=True) as f:
+            rows, columns = export_answers(f, lambda: (json.loads(a) for a in database.answers_json(dataset, answer)))
+    print(f"Exported {plural(rows, 'answer')} ({plural(columns, 'column')}, parquet) from {one_line(dataset)!r} to "
+          f"{shown_path(output)}", file=sys.stderr)
 
 
 def _write_atomically(output: Path, rows: Any, total: int) -> int:

@@ -9,8 +9,16 @@ instead of the terminal.
 
 The commands live beside this module, a module per group (:mod:`.annotate`
 runs recipes, :mod:`.datasets`, :mod:`.team`, :mod:`.train`), and print
-through :mod:`.show`. Recipes (built in, or a user's loaded with ``-F FILE``)
-become sub-commands when the app is built (:func:`build_app`).
+through :mod:`.show`. Recipes (built in, a user's loaded with ``-F FILE``, or an installed plugin's)
+become sub-commands when the app is built (:func:`build_app`). The plugins are looked for only when the
+arguments name no built-in command (:func:`wants_plugins`; :mod:`tuiannot.recipes.plugins`), so a built-in
+command's start never pays for reading every installed package's entry points.
+
+``tuiannot --version`` prints the installed version (from the package's metadata). Shell completion is
+Typer's own (``--install-completion``, ``--show-completion``): the shell runs ``tuiannot`` with no arguments and
+``_TUIANNOT_COMPLETE`` set, which builds the whole app, plugins' commands included, so every command is
+completed; the completion options belong to the whole app only, not to the one command :func:`command_for`
+builds.
 
 Starting fast (issue 15): Typer turns the whole app into Click commands before it parses anything; when the
 arguments name a command, only that one is built (:func:`command_for`: 15 ms less; its help, usage and
@@ -38,9 +46,22 @@ from ..errors import UserError
 from ..recipes import REGISTRY, get_recipe, load_recipe_file
 
 app = typer.Typer(
-    name="tuiannot", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    name="tuiannot", add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
     help="Terminal-native, keyboard-driven data annotation. Every answer is saved the moment you give it.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"tuiannot {version('tuiannot')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            from .. import __version__
+
+            print(f"tuiannot {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -48,6 +69,8 @@ def _main(
     file: Annotated[Optional[list[str]], typer.Option(
         "-F", "--file", help="Python file with your own @recipe functions; they become commands.", metavar="FILE",
         show_default=False)] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print tuiannot's version and exit.", is_eager=True, callback=_print_version)] = False,
 ) -> None:
     """Terminal-native, keyboard-driven data annotation."""
 
@@ -74,31 +97,53 @@ def _split_recipe_files(argv: list[str]) -> tuple[list[str], list[str]]:
     return files, rest
 
 
-def build_app(files: list[str]) -> typer.Typer:
-    """The app with every recipe as a command: the built-in ones and those ``files`` register."""
+def build_app(files: list[str], argv: list[str] | None = None) -> typer.Typer:
+    """The app with every recipe as a command: the built-in ones, those ``files`` register and, when ``argv``
+    names no command so far known (:func:`wants_plugins`), those of the installed recipe plugins
+    (:mod:`tuiannot.recipes.plugins`: a plugin that fails to load is a warning)."""
     from .annotate import recipe_command
 
     get_recipe("textcat")  # registers the built-in recipes
     for file in files:
         load_recipe_file(file)
-    registered = {c.name for c in app.registered_commands}
+    registered = {command_name(c) for c in app.registered_commands}
+    if argv is not None and wants_plugins(argv, registered | set(REGISTRY)):
+        from ..recipes.plugins import load_recipes
+
+        for warning in load_recipes(registered | set(REGISTRY)):
+            if not os.environ.get("_TUIANNOT_COMPLETE"):  # not in the middle of the shell's completion
+                from .show import warn
+
+                warn(warning)
     for name, func in sorted(REGISTRY.items()):
         if name not in registered:
             recipe_command(app, name, func)
     return app
 
 
+def command_name(info: typer.models.CommandInfo) -> str:
+    """A command's name as Typer gives it: the one given, else the function's."""
+    return info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
+
+
 def command_for(full: typer.Typer, argv: list[str]) -> typer.Typer:
     """The app with only the command that ``argv`` names (the whole app if it names none it knows)."""
-    def name(info: typer.models.CommandInfo) -> str:  # as Typer names it: given, else the function's
-        return info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
-
-    chosen = [c for c in full.registered_commands if argv and name(c) == argv[0]]
+    chosen = [c for c in full.registered_commands if argv and command_name(c) == argv[0]]
     if len(chosen) != 1:
         return full
     single = copy.copy(full)  # the same settings and callback (-F); the registered commands are not touched
     single.registered_commands = chosen
+    single._add_completion = False  # --install-completion and --show-completion are the whole app's
     return single
+
+
+def wants_plugins(argv: list[str], known: set[str]) -> bool:
+    """Whether the arguments (after ``-F``) need the recipe plugins: they name no command (the help, the shell's
+    completion: every command is listed) or one not ``known`` (a plugin's, perhaps); not ``--version`` and the
+    like. A built-in command starts without looking for plugins (see the module's docstring)."""
+    if not argv:
+        return True
+    return argv[0] not in ("--version", "--install-completion", "--show-completion") and argv[0] not in known
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     gc.disable()  # the start runs without the cyclic collector (see the module's docstring)
     try:
         files, rest = _split_recipe_files(argv)
-        full = build_app(files)
+        full = build_app(files, rest)
         if collecting and not (rest and rest[0] in REGISTRY):  # not an annotation command: collect as ever
             gc.enable()
         command = typer.main.get_command(command_for(full, rest))

@@ -18,13 +18,14 @@ from ..sources import LOADERS
 
 # -- what every annotation command takes ---------------------------------------------------
 SourceArg = Annotated[str, typer.Argument(
-    help="File of texts: JSONL, JSON, CSV or TXT. A pipe or FIFO (e.g. <(zcat x.jsonl.gz) with --loader) is read "
-         "once from the start; on a restart, tasks already answered are skipped as they come.", metavar="SOURCE",
+    help="File of texts: JSONL, JSON, CSV, TXT or Parquet. A pipe or FIFO (e.g. <(zcat x.jsonl.gz) with --loader) is "
+         "read once from the start; on a restart, tasks already answered are skipped as they come.", metavar="SOURCE",
     show_default=False)]
 DatasetOpt = Annotated[Optional[str], typer.Option(
     "--dataset", "-d", help="Dataset to save to. Default: the source's name without extension.")]
 LoaderOpt = Annotated[Optional[str], typer.Option(
-    "--loader", help=f"Source format ({'|'.join(LOADERS)}). Default: from the extension.")]
+    "--loader", help=f"Source format ({'|'.join(LOADERS)}; parquet:COLUMN takes the text from COLUMN instead of "
+                     "'text'), or a loader a plugin adds (tuiannot plugins lists them). Default: from the extension.")]
 
 
 LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Comma-separated labels, e.g. POS,NEG (at most 10: the "
