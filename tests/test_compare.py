@@ -530,3 +530,14 @@ def test_the_preference_export_read_back_pair_by_pair(capsys: pytest.CaptureFixt
     assert "Exported 9 records (preference)" in err and "1 answer not exported" in err
     code, _, err = run(capsys, "db-out", "pref", tmp_path / "x.jsonl", "--format", "doccano", "--db", db_path)
     assert code == 0 and any("a preference answer (which reply is better)" in w for w in warnings(err))
+
+
+@pytest.mark.parametrize("command", [["iaa", "prefs"], ["aggregate", "prefs", "--output", "final"],
+                                     ["progress", "prefs"]])
+def test_team_reports_refuse_preference_answers_in_one_line(command: list[str], db_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    seed(db_path, "prefs", [{"text": "q", "input": {"text": "q"}, "outputs": {"A": {"text": "a"}, "B": {"text": "b"}},
+                             "answer": "accept", "choice": "left", "winner": "A", "_view_id": "compare",
+                             "_session_id": f"prefs-{who}"} for who in ("ann", "bob")])
+    code, _, err = run(capsys, *command, "--db", db_path)
+    assert code == 1 and "compare-stats and tournament-stats report them" in err and len(err.splitlines()) == 1

@@ -33,6 +33,7 @@ from ..tasks import set_hashes
 
 SPAN_VIEWS = stored_views(kind="spans")
 FEEDBACK_VIEWS = stored_views(kind="feedback")
+PREFERENCE_VIEWS = stored_views(kind="compare") | stored_views(kind="rank")
 _R = TypeVar("_R", bound=Callable[..., Any])
 
 
@@ -125,6 +126,9 @@ class _Answers:
                 multi = True  # an accepted answer without labels: not one label per answer
             self.latest[(item, who)] = (answer, accept, spans)
             self.last[item] = answer_id
+        if views & PREFERENCE_VIEWS:  # which reply is better: not a label per annotator to agree on or aggregate
+            raise UserError(f"dataset {dataset!r} holds compare, tournament or rank answers: compare-stats and "
+                            "tournament-stats report them (agreement and aggregation of preferences: not yet)")
         if views & FEEDBACK_VIEWS:  # (the commands send feedback datasets to .feedback: here they are mixed)
             raise mixed_with_feedback(dataset, views) if views - FEEDBACK_VIEWS else UserError(
                 f"dataset {dataset!r} holds feedback answers: tuiannot.team.feedback reports them, per question")
