@@ -55,6 +55,33 @@ def stored(db_path: Path, dataset: str) -> list[dict[str, Any]]:
         return list(db.answers(dataset))
 
 
+def is_postgres(location: Path | str) -> bool:
+    """Whether a test's ``database`` fixture is the PostgreSQL one (else a SQLite file)."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def raw_sql(location: Path | str, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    """A query straight to the database, around tuiannot (``?`` placeholders), on either backend."""
+    if not is_postgres(location):
+        import sqlite3
+
+        conn = sqlite3.connect(location)
+        try:
+            rows = conn.execute(query, params).fetchall()
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+    import psycopg
+
+    from tuiannot.storage.postgres_connect import parse_url
+
+    url, _, extra = parse_url(str(location))
+    with psycopg.connect(url.reveal(), **extra) as pg:
+        cursor = pg.execute(query.replace("?", "%s"), params)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description is not None else []
+
+
 # -- answers as the recipes store them --------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def blank_nlp(lang: str = "en") -> "Language":

@@ -1,4 +1,5 @@
-"""Several annotators (separate processes) writing one SQLite file at once, and kill -9 durability.
+"""Several annotators (separate processes) writing one database at once, and kill -9 durability: on a SQLite
+file and on PostgreSQL (the ``database`` fixture); the two tests of SQLite's one-writer lock are SQLite's own.
 
 Each worker is a fresh ``python`` process running the real textcat recipe and
 the real Controller. The workers wait at a start line (a file the test creates)
@@ -23,7 +24,7 @@ import pytest
 
 import tuiannot
 
-from .helpers import stored, write_jsonl
+from .helpers import is_postgres, raw_sql, stored, write_jsonl
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and file semantics")
 
@@ -98,7 +99,8 @@ def source_file(path: Path, prefix: str, n: int) -> Path:
     return write_jsonl(path, [{"text": f"{prefix} number {i}"} for i in range(n)])
 
 
-def start_workers(tmp_path: Path, db_path: Path, jobs: list[tuple[str, Path, str]]) -> list[subprocess.Popen[str]]:
+def start_workers(tmp_path: Path, db_path: Path | str,
+                  jobs: list[tuple[str, Path, str]]) -> list[subprocess.Popen[str]]:
     """Start one process per (mode, source, session); release them together at each meeting point."""
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
@@ -136,12 +138,13 @@ def finish(processes: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     return results
 
 
-def test_four_processes_with_their_own_sources(tmp_path: Path, db_path: Path) -> None:
+def test_four_processes_with_their_own_sources(tmp_path: Path, database: str) -> None:
     n = 200
     sessions = ["ann0", "ann1", "ann2", "ann3"]
     jobs = [("all", source_file(tmp_path / f"src{k}.jsonl", f"p{k} text", n), s) for k, s in enumerate(sessions)]
-    tuiannot.connect(db_path).close()  # (creating it at once: see test_new_database_while_another_writes_it)
-    results = finish(start_workers(tmp_path, db_path, jobs))
+    if not is_postgres(database):  # (SQLite: created at once, see test_new_database_while_another_writes_it;
+        tuiannot.connect(database).close()  # PostgreSQL: the four make the schema at once, one of them does it)
+    results = finish(start_workers(tmp_path, database, jobs))
 
     for result in results:
         assert len(result["answered"]) == n
@@ -149,7 +152,7 @@ def test_four_processes_with_their_own_sources(tmp_path: Path, db_path: Path) ->
         assert sum(result["by_answer"].values()) == n
     # they really wrote at the same time: every worker answered before any other had finished
     assert max(r["first"] for r in results) < min(r["last"] for r in results)
-    rows = stored(db_path, "shared")
+    rows = stored(database, "shared")
     assert len(rows) == 4 * n  # every answer present, none lost, none twice
     assert Counter((r["_session_id"], r["text"]) for r in rows) == Counter(
         {(f"shared-{s}", f"p{k} text number {i}"): 1 for k, s in enumerate(sessions) for i in range(n)})
@@ -162,33 +165,29 @@ def test_four_processes_with_their_own_sources(tmp_path: Path, db_path: Path) ->
     for session, result in zip(sessions, results, strict=True):
         # each worker's answers are stored in the order it gave them
         assert by_session[f"shared-{session}"] == result["answered"]
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         counts = db.dataset_counts("shared")
         assert counts.answers == counts.tasks == counts.inputs == 4 * n
         assert {name: s.answers for name, s in counts.sessions.items()} == {s: n for s in sessions}
         assert counts.by_answer == {"accept": 2 * n, "reject": n, "ignore": n}
         assert db.datasets() == ["shared"]
-    conn = sqlite3.connect(db_path)
-    try:
-        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (4,)
-    finally:
-        conn.close()
+    assert raw_sql(database, "SELECT count(*) FROM sessions") == [(4,)]
 
 
-def test_four_processes_on_the_same_source(tmp_path: Path, db_path: Path) -> None:
+def test_four_processes_on_the_same_source(tmp_path: Path, database: str) -> None:
     """Same source, same dataset: a task answered by one annotator is skipped by the others when read, but two
     may take the same task while both hold it in their prefetch queue. So: every task answered at least once,
     every answer a process gave is stored exactly once, and nothing else is stored."""
     n = 200
     source = source_file(tmp_path / "shared.jsonl", "shared text", n)
     sessions = ["ann0", "ann1", "ann2", "ann3"]
-    tuiannot.connect(db_path).close()
-    results = finish(start_workers(tmp_path, db_path, [("all", source, s) for s in sessions]))
+    tuiannot.connect(database).close()
+    results = finish(start_workers(tmp_path, database, [("all", source, s) for s in sessions]))
 
     for result in results:
         assert (result["invalid"], result["error"], result["exhausted"]) == (0, None, True)
         assert len(result["answered"]) == len(set(result["answered"])) <= n  # never the same task twice
-    rows = stored(db_path, "shared")
+    rows = stored(database, "shared")
     assert len(rows) == sum(len(r["answered"]) for r in results)
     assert {r["text"] for r in rows} == {f"shared text number {i}" for i in range(n)}  # all answered
     for session, result in zip(sessions, results, strict=True):
@@ -197,7 +196,7 @@ def test_four_processes_on_the_same_source(tmp_path: Path, db_path: Path) -> Non
     for row in rows:
         answer, accept = decide(row["text"])
         assert (row["answer"], row["accept"]) == (answer, accept)
-    with tuiannot.connect(db_path) as db:  # the running totals agree with the rows
+    with tuiannot.connect(database) as db:  # the running totals agree with the rows
         counts = db.dataset_counts("shared")
         assert (counts.answers, counts.tasks, counts.inputs) == (len(rows), n, n)
         assert {name: s.answers for name, s in counts.sessions.items() if s.answers} == {
@@ -205,9 +204,9 @@ def test_four_processes_on_the_same_source(tmp_path: Path, db_path: Path) -> Non
 
 
 @pytest.mark.parametrize("killer", ["kill-self", "kill-parent"])
-def test_sigkill_right_after_answer_keeps_the_answers(tmp_path: Path, db_path: Path, killer: str) -> None:
+def test_sigkill_right_after_answer_keeps_the_answers(tmp_path: Path, database: str, killer: str) -> None:
     source = source_file(tmp_path / "src.jsonl", "text", 20)
-    (process,) = start_workers(tmp_path, db_path, [(killer, source, "victim")])
+    (process,) = start_workers(tmp_path, database, [(killer, source, "victim")])
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line, process.stderr.read() if process.stderr else ""
@@ -220,7 +219,7 @@ def test_sigkill_right_after_answer_keeps_the_answers(tmp_path: Path, db_path: P
     assert process.stderr is not None
     process.stderr.close()
 
-    rows = stored(db_path, "shared")
+    rows = stored(database, "shared")
     assert [r["_task_hash"] for r in rows] == report["answered"]
     assert [r["text"] for r in rows] == ["text number 0", "text number 1", "text number 2"]
     assert [r["answer"] for r in rows] == ["accept", "reject", "ignore"]
@@ -228,18 +227,20 @@ def test_sigkill_right_after_answer_keeps_the_answers(tmp_path: Path, db_path: P
     # and the database is healthy: the next annotator continues where the killed one stopped
     from .helpers import make_controller
 
-    controller = make_controller(source, db_path, labels="POS,NEG", session="next", dataset="shared")
+    controller = make_controller(source, database, labels="POS,NEG", session="next", dataset="shared")
     try:
         task = controller.next_task(timeout=10)
         assert task is not None and task["text"] == "text number 3"
     finally:
         controller.close()
         controller.db.close()
-    with tuiannot.connect(db_path) as db:
-        assert db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if not is_postgres(database):
+        with tuiannot.connect(database) as db:
+            assert db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def test_existing_database_waits_for_a_concurrent_writer(db_path: Path) -> None:
+    """SQLite's: a writer waits for the file's one write lock (PostgreSQL locks rows, not the database)."""
     tuiannot.connect(db_path).close()
     other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
@@ -256,6 +257,7 @@ def test_existing_database_waits_for_a_concurrent_writer(db_path: Path) -> None:
 
 
 def test_new_database_while_another_writes_it(db_path: Path) -> None:
+    """SQLite's: a new file's schema is made while another process holds its write lock."""
     other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     other.execute("CREATE TABLE something_else (x)")

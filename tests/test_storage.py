@@ -1,4 +1,6 @@
-"""The SQLite backend, always through ``tuiannot.connect(path)``."""
+"""The storage contract, always through ``tuiannot.connect(location)``: the tests that take ``database`` run on
+SQLite and on PostgreSQL (see conftest.py); the ones about a SQLite file (its mode, WAL, its schema's text) or
+about reaching a PostgreSQL server are each backend's own."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from tuiannot.metrics import dataset_report
 from tuiannot.storage import UnknownDataset
 from tuiannot.storage.base import IDLE_CAP_SECONDS
 from tuiannot.tasks import input_hash, set_hashes, task_hash
+
+from .helpers import is_postgres, raw_sql
 
 NASTY_NAMES = [
     "x'; DROP TABLE answers; --",
@@ -92,32 +96,29 @@ def test_wal_mode_and_full_sync(db_path: Path) -> None:
     assert sql(db_path, "PRAGMA journal_mode") == [("wal",)]  # persistent, seen by any connection
 
 
-def test_schema_version_recorded_and_reopening_keeps_data(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_schema_version_recorded_and_reopening_keeps_data(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answer("ds", answer("kept"))
-    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
-    with tuiannot.connect(db_path) as db:
+    assert raw_sql(database, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
+    with tuiannot.connect(database) as db:
         assert [a["text"] for a in db.answers("ds")] == ["kept"]
         again = db.reopen()
         try:
             assert again is not db and again.count_answers("ds") == 1
         finally:
             again.close()
-    assert sql(db_path, "SELECT count(*) FROM tuiannot_meta") == [(1,)]
+    assert raw_sql(database, "SELECT count(*) FROM tuiannot_meta") == [(1,)]
 
 
-def test_newer_schema_version_is_refused(db_path: Path) -> None:
-    tuiannot.connect(db_path).close()
-    conn = sqlite3.connect(db_path)
+def test_newer_schema_version_is_refused(database: str) -> None:
+    tuiannot.connect(database).close()
     newer = str(SCHEMA_VERSION + 1)
-    conn.execute("UPDATE tuiannot_meta SET value = ? WHERE key = 'schema_version'", (newer,))
-    conn.commit()
-    conn.close()
+    raw_sql(database, "UPDATE tuiannot_meta SET value = ? WHERE key = 'schema_version'", newer)
     with pytest.raises(UserError, match="newer") as info:
-        tuiannot.connect(db_path)
-    assert str(db_path) in str(info.value)
+        tuiannot.connect(database)
+    assert tuiannot.storage.shown_location(database) in str(info.value)
     # and nothing was changed
-    assert sql(db_path, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(newer,)]
+    assert raw_sql(database, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [(newer,)]
 
 
 def test_an_older_schema_is_migrated_keeping_its_answers(db_path: Path) -> None:
@@ -212,14 +213,175 @@ def test_directory_is_not_a_database(tmp_path: Path) -> None:
         tuiannot.connect(tmp_path)
 
 
-def test_postgres_urls_are_a_clear_error() -> None:
-    with pytest.raises(UserError, match="PostgreSQL"):
-        tuiannot.connect("postgresql://user@host/db")
+# -- PostgreSQL: its schema, and one clear line when the server cannot be used ---------------------------------
+def test_the_postgres_schema_has_sqlites_version_and_migrations() -> None:
+    from tuiannot.storage import postgres_schema, sqlite_schema
+
+    assert postgres_schema.SCHEMA_VERSION == sqlite_schema.SCHEMA_VERSION
+    assert set(postgres_schema.MIGRATIONS) == set(sqlite_schema.MIGRATIONS)
 
 
-def test_concurrent_first_connections_create_the_schema_once(db_path: Path) -> None:
-    first = tuiannot.connect(db_path)
-    second = tuiannot.connect(db_path)
+def test_an_older_postgres_schema_is_migrated_keeping_its_answers(postgres_url: str) -> None:
+    """A schema made by migration 1 alone (before claims existed) is brought up to date on open."""
+    import psycopg
+
+    from tuiannot.storage.postgres_connect import parse_url
+    from tuiannot.storage.postgres_schema import META_SCHEMA, MIGRATIONS
+
+    url, schema, extra = parse_url(postgres_url)
+    with psycopg.connect(url.reveal(), **extra) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(META_SCHEMA)
+        MIGRATIONS[1](conn)
+        conn.execute("INSERT INTO tuiannot_meta VALUES ('schema_version', '1')")
+    with tuiannot.connect(postgres_url) as db:
+        db.add_answer("ds", answer("before"))  # counted by the triggers of migration 1
+        assert db.claim("ds", "alice", 1, 1, 60.0, "{}")
+        assert [a["text"] for a in db.answers("ds")] == ["before"] and db.dataset_counts("ds").tasks == 1
+    assert raw_sql(postgres_url, "SELECT value FROM tuiannot_meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)]
+    tables = {r[0] for r in raw_sql(postgres_url, "SELECT table_name FROM information_schema.tables WHERE "
+                                                  "table_schema = current_schema()")}
+    assert tables == {"tuiannot_meta", "datasets", "sessions", "answers", "answer_counts", "question_counts",
+                      "answer_keys", "claims", "checkpoints", "llm_cache"}
+
+
+def test_the_password_is_masked_in_every_location() -> None:
+    from tuiannot.storage import shown_location
+
+    assert shown_location("postgresql://bob:s3cr%40t@db.example:5432/team?schema=x") == \
+        "postgresql://bob:****@db.example:5432/team?schema=x"
+    assert shown_location("postgres://bob@host/db?password=s3cret&sslmode=require") == \
+        "postgres://bob@host/db?password=****&sslmode=require"
+    assert shown_location("postgresql://host:5432/db") == "postgresql://host:5432/db"
+    assert shown_location("postgresql://bob@host:5432/db") == "postgresql://bob@host:5432/db"
+    assert shown_location("postgresql://bob:p@ss:w@host/db") == "postgresql://bob:****@host/db"
+    assert shown_location("/tmp/with:colon@sign.db") == "/tmp/with:colon@sign.db"  # a file path: as it is
+
+
+@pytest.mark.parametrize("where, needles", [
+    ("127.0.0.1:1/test", ["cannot reach the PostgreSQL server", "check that it runs"]),
+    ("127.0.0.1:5432/no_such_database_here", ["no such database", "createdb"]),
+])
+def test_a_server_that_cannot_be_used_is_one_line_naming_the_url_without_its_password(
+        postgres_url: str, where: str, needles: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from tuiannot.storage import StorageError
+
+    from .helpers import assert_one_line_error, run
+
+    url = f"postgresql://postgres:s3cret-word@{where}"
+    with pytest.raises(StorageError) as info:
+        tuiannot.connect(url)
+    message = str(info.value)
+    assert message.startswith(f"postgresql://postgres:****@{where}: ") and "\n" not in message
+    assert "s3cret-word" not in message and all(n in message for n in needles)
+    code, out, err = run(capsys, "stats", "--db", url)
+    assert code == 1 and out == ""
+    assert_one_line_error(err, f"postgresql://postgres:****@{where}", *needles)
+    assert "s3cret-word" not in err
+
+
+def test_a_login_refused_and_a_role_without_rights_are_one_line(postgres_url: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown role is refused at the door; a role that may log in but not create the schema is told what to ask
+    the lead for; both before anything else (an annotation command connects before it starts its screen)."""
+    import uuid
+
+    from tuiannot.storage import StorageError
+
+    from .conftest import POSTGRES
+    from .helpers import assert_one_line_error, run
+
+    refused = postgres_url.replace("postgresql://postgres@", "postgresql://nobody_at_all:pw@")
+    with pytest.raises(StorageError, match="refused the login") as info:
+        tuiannot.connect(refused)
+    assert "pw@" not in str(info.value) and "nobody_at_all:****@" in str(info.value)
+    role = f"tuiannot_test_{uuid.uuid4().hex[:8]}"
+    raw_sql(POSTGRES, f"CREATE ROLE {role} LOGIN")
+    try:
+        weak = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}:secret-pw@")
+        code, out, err = run(capsys, "stats", "--db", weak)
+        assert code == 1 and out == ""
+        assert_one_line_error(err, f"{role}:****@", "may not create tuiannot's tables", "GRANT CREATE")
+        assert "secret-pw" not in err
+        tuiannot.connect(postgres_url).close()  # the lead makes the schema
+        schema = postgres_url.rsplit("schema=", 1)[1]
+        raw_sql(POSTGRES, f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        code, out, err = run(capsys, "stats", "--db", weak)
+        assert code == 1
+        assert_one_line_error(err, "may not read tuiannot's tables", f"ON ALL TABLES IN SCHEMA {schema}")
+        for grant in (f"SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema}",  # as the README says
+                      f"USAGE ON ALL SEQUENCES IN SCHEMA {schema}"):
+            raw_sql(POSTGRES, f"GRANT {grant} TO {role}")
+        with tuiannot.connect(weak) as db:  # with those rights, an annotator's role does everything it needs
+            db.start_session("ds", role)
+            assert db.claim("ds", role, 7, 1, 60.0, "{}")
+            db.answer_claimed("ds", role, 7, answer("claimed"))
+            db.add_answers("ds", (answer(f"t{i}") for i in range(500)))
+            db.replace_answer(db.add_answer("ds", answer("x")), answer("x", "reject"))
+            assert db.dataset_counts("ds").answers == 502
+    finally:
+        raw_sql(POSTGRES, f"DROP OWNED BY {role}")
+        raw_sql(POSTGRES, f"DROP ROLE {role}")
+
+
+def test_a_schema_name_that_is_not_plain_is_refused(postgres_url: str) -> None:
+    with pytest.raises(UserError, match="is not a plain PostgreSQL name"):
+        tuiannot.connect(postgres_url.split("?")[0] + "?schema=Robert%22%3B%20DROP")
+
+
+def test_stats_names_the_database_with_its_password_masked(postgres_url: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from .helpers import run
+
+    url = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:hunter2@")  # (trust: ignored)
+    with tuiannot.connect(url) as db:
+        db.add_answer("ds", answer("a"))
+        assert "hunter2" not in db.location + repr(db)
+    code, out, _ = run(capsys, "stats", "--json", "--db", url)
+    assert code == 0 and "hunter2" not in out
+    assert json.loads(out)["database"] == url.replace("hunter2", "****")
+
+
+def test_a_crash_shows_no_password_in_the_crash_log_nor_in_the_locals_textual_prints(
+        postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error (a bug) under a PostgreSQL command: the line, the crash log, and a traceback drawn as
+    Textual draws one (each frame's local variables: the backend, its pool, a connection) mask the password."""
+    from rich.console import Console
+    from rich.traceback import Traceback
+
+    from tuiannot.storage import postgres_connect
+
+    from .helpers import run
+
+    url = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:hunter2@")
+    db = tuiannot.connect(url)
+    try:
+        def broken(self: Any) -> Any:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(postgres_connect.Pool, "_new", broken)
+        db._pool.close_idle()  # type: ignore[attr-defined]  (the next call needs a new connection)
+        with pytest.raises(RuntimeError) as info:
+            db.reopen().datasets()  # as the prefetch thread of the app does
+        console = Console(record=True, width=200, file=open(os.devnull, "w"))
+        below_the_test = info.tb.tb_next  # (this test's own frame holds the URL, as the command line's does)
+        console.print(Traceback.from_exception(info.type, info.value, below_the_test, show_locals=True,
+                                               locals_max_string=500))
+        drawn = console.export_text()
+        assert "PostgresDatabase('postgresql://postgres:****@" in drawn and "hunter2" not in drawn
+        code, out, err = run(capsys, "stats", "--db", url)
+        assert code == 1 and "internal error: RuntimeError: a bug" in err and "hunter2" not in err
+        log = (tmp_path / "home" / ".tuiannot" / "crash.log").read_text()
+        assert "RuntimeError: a bug" in log and "hunter2" not in log
+    finally:
+        monkeypatch.undo()
+        db.close()
+
+
+def test_concurrent_first_connections_create_the_schema_once(database: str) -> None:
+    first = tuiannot.connect(database)
+    second = tuiannot.connect(database)
     try:
         first.add_answer("ds", answer("a"))
         second.add_answer("ds", answer("b"))
@@ -232,8 +394,8 @@ def test_concurrent_first_connections_create_the_schema_once(db_path: Path) -> N
 
 # -- datasets ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", NASTY_NAMES)
-def test_dataset_names_are_data_not_sql(db_path: Path, name: str) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_dataset_names_are_data_not_sql(database: str, name: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_dataset("other")
         db.add_answer("other", answer("other text"))
         assert not db.has_dataset(name)
@@ -255,12 +417,14 @@ def test_dataset_names_are_data_not_sql(db_path: Path, name: str) -> None:
         assert not db.has_dataset(name)
         assert db.datasets() == ["other"]
         assert db.count_answers("other") == 1
-    tables = {r[0] for r in sql(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {r[0] for r in raw_sql(database, "SELECT table_name FROM information_schema.tables WHERE "
+                                              "table_schema = current_schema()" if is_postgres(database) else
+                                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"answers", "datasets", "sessions", "tuiannot_meta"} <= tables
 
 
-def test_add_dataset_is_idempotent(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_add_dataset_is_idempotent(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_dataset("ds")
         db.add_dataset("ds")
         assert db.datasets() == ["ds"]
@@ -268,8 +432,8 @@ def test_add_dataset_is_idempotent(db_path: Path) -> None:
         assert db.overview() == [{"dataset": "ds", "answers": 0, "sessions": 0, "first": None, "last": None}]
 
 
-def test_unknown_dataset_is_a_user_error(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_unknown_dataset_is_a_user_error(database: str) -> None:
+    with tuiannot.connect(database) as db:
         for call in (lambda: db.drop_dataset("nope"), lambda: list(db.answers("nope")),
                      lambda: db.dataset_counts("nope"), lambda: list(db.answers_json("nope"))):
             with pytest.raises(UnknownDataset) as info:
@@ -280,31 +444,31 @@ def test_unknown_dataset_is_a_user_error(db_path: Path) -> None:
         assert db.datasets() == []  # looking did not create it
 
 
-def test_drop_dataset(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_drop_dataset(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.start_session("a", "alice")
         db.add_answers("a", [answer(f"a{i}") for i in range(5)])
         db.add_answers("b", [answer(f"b{i}") for i in range(3)])
         assert db.drop_dataset("a") == 5
         assert db.datasets() == ["b"]
         assert db.count_answers("b") == 3
-        assert sql(db_path, "SELECT count(*) FROM answers") == [(3,)]
-        assert sql(db_path, "SELECT count(*) FROM sessions") == [(0,)]
+        assert raw_sql(database, "SELECT count(*) FROM answers") == [(3,)]
+        assert raw_sql(database, "SELECT count(*) FROM sessions") == [(0,)]
         # the name can be used again, from scratch, on the same connection
         db.add_answer("a", answer("new"))
         assert [t["text"] for t in db.answers("a")] == ["new"]
 
 
-def test_empty_dataset_drop_returns_zero(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_empty_dataset_drop_returns_zero(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_dataset("empty")
         assert db.drop_dataset("empty") == 0
         assert db.datasets() == []
 
 
-def test_answering_after_another_connection_dropped_the_dataset(db_path: Path) -> None:
-    annotator = tuiannot.connect(db_path)
-    admin = tuiannot.connect(db_path)
+def test_answering_after_another_connection_dropped_the_dataset(database: str) -> None:
+    annotator = tuiannot.connect(database)
+    admin = tuiannot.connect(database)
     try:
         annotator.add_answer("ds", answer("before"))
         admin.drop_dataset("ds")
@@ -316,35 +480,35 @@ def test_answering_after_another_connection_dropped_the_dataset(db_path: Path) -
 
 
 # -- answers -----------------------------------------------------------------------
-def test_add_answer_stores_the_whole_task_with_hashes(db_path: Path) -> None:
+def test_add_answer_stores_the_whole_task_with_hashes(database: str) -> None:
     task = {"text": "héllo", "label": "POS", "answer": "accept", "meta": {"id": 7},
             "_session_id": "ds-alice", "_view_id": "classification", "_seconds": 1.5, "_timestamp": 1700000000}
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         answer_id = db.add_answer("ds", dict(task))
         assert isinstance(answer_id, int)
         (stored,) = list(db.answers("ds"))
     assert stored["_answer_id"] == answer_id
     assert stored["_input_hash"] == input_hash(task) and stored["_task_hash"] == task_hash(task)
     assert {k: stored[k] for k in task} == task
-    row = sql(db_path, "SELECT task_hash, input_hash, session, answer, labels, view_id, timestamp, seconds "
+    row = raw_sql(database, "SELECT task_hash, input_hash, session, answer, labels, view_id, timestamp, seconds "
                        "FROM answers")
     assert row == [(task_hash(task), input_hash(task), "alice", "accept", '["POS"]', "classification",
                     1700000000.0, 1.5)]
 
 
-def test_add_answer_sets_a_timestamp_when_missing(db_path: Path) -> None:
+def test_add_answer_sets_a_timestamp_when_missing(database: str) -> None:
     import time
 
     before = int(time.time())
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         db.add_answer("ds", answer("t"))
         (stored,) = list(db.answers("ds"))
     assert before <= stored["_timestamp"] <= int(time.time()) + 1
 
 
 @pytest.mark.parametrize("bad", [None, "maybe", "ACCEPT", 1])
-def test_add_answer_rejects_an_invalid_answer(db_path: Path, bad: Any) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_add_answer_rejects_an_invalid_answer(database: str, bad: Any) -> None:
+    with tuiannot.connect(database) as db:
         with pytest.raises(ValueError):
             db.add_answer("ds", {"text": "t", "answer": bad})
         with pytest.raises(ValueError):
@@ -352,8 +516,8 @@ def test_add_answer_rejects_an_invalid_answer(db_path: Path, bad: Any) -> None:
         assert db.count_answers("ds") == 0  # the batch is one transaction: nothing stored
 
 
-def test_replace_answer_never_duplicates(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_replace_answer_never_duplicates(database: str) -> None:
+    with tuiannot.connect(database) as db:
         first = db.add_answer("ds", answer("t", "accept", label="POS", _seconds=2))
         db.add_answer("ds", answer("other"))
         for ans in ("reject", "ignore", "accept", "reject"):
@@ -372,8 +536,8 @@ def test_replace_answer_never_duplicates(db_path: Path) -> None:
         assert [r["answer"] for r in db.answers("ds")] == ["reject", "accept"]
 
 
-def test_answers_json_in_written_order_and_filtered(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_answers_json_in_written_order_and_filtered(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [answer(f"t{i}", ("accept", "reject", "ignore")[i % 3]) for i in range(9)])
         lines = list(db.answers_json("ds"))
         assert [json.loads(line)["text"] for line in lines] == [f"t{i}" for i in range(9)]
@@ -381,8 +545,8 @@ def test_answers_json_in_written_order_and_filtered(db_path: Path) -> None:
         assert all("_answer_id" not in line for line in lines)
 
 
-def test_answers_filtered_by_session(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_answers_filtered_by_session(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [
             answer("a", _session_id="ds-alice"), answer("b", _session_id="ds-bob"),
             answer("c", _session_id="alice"), answer("d", _annotator_id="ds-bob", _session_id="ds-x"),
@@ -394,9 +558,9 @@ def test_answers_filtered_by_session(db_path: Path) -> None:
         assert db.count_answers("ds", session="bob") == 2
 
 
-def test_answered_across_datasets(db_path: Path) -> None:
+def test_answered_across_datasets(database: str) -> None:
     h = {name: task_hash({"text": name}) for name in ("a1", "a2", "b1", "c1", "never")}
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         db.add_answers("a", [answer("a1"), answer("a2"), answer("a2", "reject")])
         db.add_answers("b", [answer("b1")])
         db.add_answers("c", [answer("c1")])
@@ -412,16 +576,16 @@ def test_answered_across_datasets(db_path: Path) -> None:
         assert not db.has_dataset("no-such-dataset")
 
 
-def test_answered_with_many_hashes(db_path: Path) -> None:
+def test_answered_with_many_hashes(database: str) -> None:
     tasks = [set_hashes(answer(f"t{i}")) for i in range(1300)]
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", tasks[::2])
         asked = [t["_task_hash"] for t in tasks] + [12345]
         assert db.answered(["ds"], asked) == {t["_task_hash"] for t in tasks[::2]}
 
 
-def test_add_answers_returns_count_and_keeps_given_hashes(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_add_answers_returns_count_and_keeps_given_hashes(database: str) -> None:
+    with tuiannot.connect(database) as db:
         n = db.add_answers("ds", (answer(f"t{i}", _input_hash=i, _task_hash=-i) for i in range(12_000)))
         assert n == 12_000
         assert db.count_answers("ds") == 12_000
@@ -434,9 +598,9 @@ T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
 
 
 @pytest.fixture
-def hand_made(db_path: Path) -> Path:
+def hand_made(database: str) -> Path:
     """alice: 3 timed answers (odd), bob: 4 timed + 1 untimed (even), binary and choice questions."""
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [
             # alice, binary questions about POS: seconds 10, 20, 1000 (1000 is capped at 300 for rates)
             answer("a", "accept", label="POS", _session_id="ds-alice", _seconds=10, _timestamp=T0 + 10),
@@ -455,7 +619,7 @@ def hand_made(db_path: Path) -> Path:
                    _timestamp=T0 + 2000),
         ])
         db.add_answers("other", [answer("z", _session_id="other-carol", _seconds=99, _timestamp=T0 + 50)])
-    return db_path
+    return database
 
 
 def test_dataset_counts_on_a_hand_made_set(hand_made: Path) -> None:
@@ -507,8 +671,8 @@ def test_dataset_report_rates_use_the_idle_cap(hand_made: Path) -> None:
     assert report["last"] == "2023-11-14T22:46:40Z"
 
 
-def test_median_of_a_single_and_of_two_answers(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_median_of_a_single_and_of_two_answers(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("one", [answer("a", _seconds=3.25)])
         db.add_answers("two", [answer("a", _seconds=1), answer("b", _seconds=2)])
         db.add_answers("none", [answer("a")])
@@ -575,7 +739,7 @@ def _counted(db: Any, name: str) -> dict[str, Any]:
     }
 
 
-def test_aggregates_match_the_answers_after_adds_replaces_and_drops(db_path: Path) -> None:
+def test_aggregates_match_the_answers_after_adds_replaces_and_drops(database: str) -> None:
     import random
 
     rng = random.Random(20240601)
@@ -596,7 +760,7 @@ def test_aggregates_match_the_answers_after_adds_replaces_and_drops(db_path: Pat
         task["_timestamp"] = 1_700_000_000 + rng.randrange(10_000)
         return task
 
-    with tuiannot.connect(db_path) as db, tuiannot.connect(db_path) as reader:
+    with tuiannot.connect(database) as db, tuiannot.connect(database) as reader:
         ids: dict[str, list[int]] = {n: [] for n in names}
         drops = checks = 0
         for step in range(400):
@@ -626,7 +790,7 @@ def test_aggregates_match_the_answers_after_adds_replaces_and_drops(db_path: Pat
         assert drops >= 2 and checks >= 30  # the sequence exercised every kind of change
 
 
-def test_answer_fields_and_answers_by_id_read_what_the_answers_hold(db_path: Path) -> None:
+def test_answer_fields_and_answers_by_id_read_what_the_answers_hold(database: str) -> None:
     """The compact rows the reports read (SQLite's json_extract) are what the whole answers say."""
     from tuiannot.storage import Database
 
@@ -636,23 +800,25 @@ def test_answer_fields_and_answers_by_id_read_what_the_answers_hold(db_path: Pat
              **({"_gold": {"answer": "accept"}} if i % 9 == 0 else {}), "_view_id": "choice" if i % 2 else None}
             for i in range(1200)]
     fields = ("accept", "spans", "_gold")
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", rows)
-        db.add_answer("other", {"text": "elsewhere", "answer": "accept"})
+        db.add_answer("ds", {"text": "a NUL \x00 in it", "answer": "accept", "accept": ["\x00"]})  # (PostgreSQL's
+        db.add_answer("other", {"text": "elsewhere", "answer": "accept"})  # JSON functions cannot read that)
         fast = list(db.answer_fields("ds", fields))
         slow = list(Database.answer_fields(db, "ds", fields))  # the interface's own, from the whole answers
-        assert fast == slow and len(fast) == 1200
+        assert fast == slow and len(fast) == 1201 and fast[-1][6:] == (["\x00"], None, None)
         assert fast[1][2:6] == ("b", "reject", "choice", 1.0) and fast[1][6:] == (["X"], None, None)
         assert list(db.answer_fields("ds", ("meta",)))[0][6:] == (None,)  # one field, absent
         whole = {a["_answer_id"]: a for a in db.answers("ds")}
         ids = [i for i in whole][::-3] + [10 ** 9]  # out of order, more than a chunk, one not stored
         assert [a["_answer_id"] for a in db.answers_by_id(ids)] == sorted(ids)[:-1]
         assert list(db.answers_by_id(whole)) == list(whole.values())
+        assert len(whole) == 1201
         with pytest.raises(UnknownDataset):
             list(db.answer_fields("nope", fields))
 
 
-def test_db_out_to_standard_output_escapes_exactly_as_escape_json(db_path: Path,
+def test_db_out_to_standard_output_escapes_exactly_as_escape_json(database: str,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """The fast way for ASCII chunks leaves alone only what escape_json leaves alone."""
     from tuiannot.cli.datasets import _ASCII_CONTROLS, _terminal_safe
@@ -666,9 +832,32 @@ def test_db_out_to_standard_output_escapes_exactly_as_escape_json(db_path: Path,
         assert _terminal_safe(text) == escape_json(text), hex(c)
     for text in ['{"text": "plain"}\n{"text": "two"}', '{"text": "é\u202eevil"}', '{"t": "\x9b31m"}']:
         assert _terminal_safe(text) == escape_json(text)
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [{"text": "del \x7f here", "answer": "accept"}, {"text": "plain", "answer": "accept"},
                               {"text": "bidi \u202e here", "answer": "accept"}])
-    code, out, _ = run(capsys, "db-out", "ds", "--db", db_path)
+    code, out, _ = run(capsys, "db-out", "ds", "--db", database)
     assert code == 0 and "\x7f" not in out and "\u202e" not in out and "\\u007f" in out
     assert [json.loads(line)["text"] for line in out.splitlines()] == ["del \x7f here", "plain", "bidi \u202e here"]
+
+
+def test_checkpoints_and_cached_replies(database: str) -> None:
+    with tuiannot.connect(database) as db, tuiannot.connect(database) as other:
+        assert db.checkpoint("ds", "k") is None and db.cached_replies("ds", ["a"]) == {}
+        db.save_checkpoint("ds", "k", {"line": 1})  # no dataset yet: nothing kept
+        db.cache_reply("ds", "a", {"model": "m1"})
+        assert db.checkpoint("ds", "k") is None and db.cache_stats("ds")["replies"] == 0
+        db.add_dataset("ds")
+        db.save_checkpoint("ds", "k", {"line": 1})
+        db.save_checkpoint("ds", "k", {"line": 2})  # replaced
+        assert other.checkpoint("ds", "k") == {"line": 2}
+        for key, model in (("a", "m1"), ("b", "m1"), ("c", "m2"), ("d", "m3"), ("a", "m1")):
+            db.cache_reply("ds", key, {"model": model, "text": f"reply {key} \x00"})
+        assert other.cached_replies("ds", ["a", "d", "z", "a"]) == {
+            "a": {"model": "m1", "text": "reply a \x00"}, "d": {"model": "m3", "text": "reply d \x00"}}
+        stats = other.cache_stats("ds")
+        assert stats["replies"] == 4 and stats["by_model"] == {"m1": 2, "m2": 1, "m3": 1}
+        assert stats["bytes"] > 0 and stats["first"] <= stats["last"]
+        assert db.clear_cache("ds") == 4 and other.cached_replies("ds", ["a"]) == {}
+        assert db.drop_dataset("ds") == 0
+        db.add_dataset("ds")
+        assert other.checkpoint("ds", "k") is None  # dropping a dataset dropped its checkpoints

@@ -1,6 +1,9 @@
 """The storage when things go wrong (issue 13): a dataset dropped under annotators, a bulk import beside them, a
 read-only file or folder, a full disk, a damaged file, a name that is not text.
 
+The tests that take ``database`` run on SQLite and PostgreSQL alike (see conftest.py); the ones about a SQLite
+file (its modes, mounts, damage, its staging rows and pragmas) are SQLite's only, as their names say.
+
 Real processes where timing or signals matter (an annotator answering while ``db-in`` runs, Ctrl-C and
 ``kill -9`` mid-import). Read-only and full file systems are small tmpfs mounts (or a file bind-mounted
 read-only), so those tests need root, as CI has; elsewhere they are skipped with the reason.
@@ -31,7 +34,7 @@ from tuiannot.storage import sqlite_import as importer
 from tuiannot.tasks import set_hashes
 from tuiannot.team.routing import Routing
 
-from .helpers import assert_one_line_error, run, texts, wait_for_task, write_jsonl
+from .helpers import assert_one_line_error, is_postgres, raw_sql, run, texts, wait_for_task, write_jsonl
 
 pytestmark = [pytest.mark.usefixtures("cli_env"),
               pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, mounts and file semantics")]
@@ -41,7 +44,7 @@ TUIANNOT = [sys.executable, "-m", "tuiannot"]
 needs_root = pytest.mark.skipif(not ROOT, reason="mounting a small or read-only tmpfs needs root (CI runs as root)")
 
 
-def routed_controller(source: Path, db_path: Path, session: str = "alice", dataset: str = "ds") -> Controller:
+def routed_controller(source: Path, db_path: Path | str, session: str = "alice", dataset: str = "ds") -> Controller:
     """A started textcat controller with claims, as every terminal session has (overlap 1)."""
     components = Components.from_value(get_recipe("textcat")(str(source), label="POS,NEG", dataset=dataset))
     return Controller(components, tuiannot.connect(db_path), session, routing=Routing(overlap=1.0)).start()
@@ -60,48 +63,48 @@ def records(n: int, prefix: str = "imported") -> Iterator[dict[str, Any]]:
 
 
 # -- 5: drop while annotators are at work ------------------------------------------------------------------------
-def test_drop_is_refused_while_a_session_is_live_and_names_it(tmp_path: Path, db_path: Path,
+def test_drop_is_refused_while_a_session_is_live_and_names_it(tmp_path: Path, database: str,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    controller = routed_controller(write_jsonl(tmp_path / "in.jsonl", texts(10)), db_path)
+    controller = routed_controller(write_jsonl(tmp_path / "in.jsonl", texts(10)), database)
     try:
         assert controller.next_task(timeout=10) is not None
         controller.answer("accept", ["POS"])
         # the next task is claimed before it is shown (the prefetch thread may not have claimed it yet)
         assert controller.next_task(timeout=10) is not None
-        code, out, err = run(capsys, "drop", "ds", "--yes", "--db", db_path)
+        code, out, err = run(capsys, "drop", "ds", "--yes", "--db", database)
         assert code == 1 and out == ""
         assert_one_line_error(err, "'ds' is being annotated", "alice (holds", "--force")
-        assert tuiannot.connect(db_path).count_answers("ds") == 1  # nothing deleted
+        assert tuiannot.connect(database).count_answers("ds") == 1  # nothing deleted
     finally:
         controller.close()
         controller.db.close()
     # a clean exit ends the session: the dataset can go now
-    code, out, _ = run(capsys, "drop", "ds", "--yes", "--db", db_path)
+    code, out, _ = run(capsys, "drop", "ds", "--yes", "--db", database)
     assert code == 0 and "Deleted dataset 'ds' (1 answer)" in out
 
 
-def test_drop_force_ends_the_session_cleanly_at_its_next_answer(tmp_path: Path, db_path: Path,
+def test_drop_force_ends_the_session_cleanly_at_its_next_answer(tmp_path: Path, database: str,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    controller = routed_controller(write_jsonl(tmp_path / "in.jsonl", texts(10)), db_path)
+    controller = routed_controller(write_jsonl(tmp_path / "in.jsonl", texts(10)), database)
     try:
         controller.next_task(timeout=10)
         controller.answer("accept", ["POS"])
         controller.next_task(timeout=10)
-        code, out, _ = run(capsys, "drop", "ds", "--yes", "--force", "--db", db_path)
+        code, out, _ = run(capsys, "drop", "ds", "--yes", "--force", "--db", database)
         assert code == 0 and "the sessions of alice end at their next answer" in out
         with pytest.raises(SessionEnded) as info:  # not "went to another annotator", not a FOREIGN KEY error
             controller.answer("accept", ["POS"])
         message = str(info.value)
         assert "'ds' was deleted" in message and "not saved" in message and "\n" not in message
-        assert not tuiannot.connect(db_path).has_dataset("ds")  # not made again by the session
+        assert not tuiannot.connect(database).has_dataset("ds")  # not made again by the session
     finally:
         controller.close()
         controller.db.close()
 
 
-def test_a_dropped_dataset_is_not_made_again_by_a_session(tmp_path: Path, db_path: Path) -> None:
+def test_a_dropped_dataset_is_not_made_again_by_a_session(tmp_path: Path, database: str) -> None:
     """Without routing (scripts): the session's answer raises; the plain API still makes the dataset again."""
-    with tuiannot.connect(db_path) as session, tuiannot.connect(db_path) as lead:
+    with tuiannot.connect(database) as session, tuiannot.connect(database) as lead:
         session.add_answer("ds", {"text": "before", "answer": "accept"})
         lead.drop_dataset("ds")
         with pytest.raises(DatasetDropped):
@@ -114,8 +117,8 @@ def test_a_dropped_dataset_is_not_made_again_by_a_session(tmp_path: Path, db_pat
         assert [t["text"] for t in lead.answers("ds")] == ["new"]
 
 
-def test_drop_checks_again_in_its_own_transaction(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_drop_checks_again_in_its_own_transaction(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answer("ds", {"text": "a", "answer": "accept"})
         record = db.start_session("ds", "bob")
         with pytest.raises(DatasetInUse, match="bob"):
@@ -126,17 +129,17 @@ def test_drop_checks_again_in_its_own_transaction(db_path: Path) -> None:
         assert db.drop_dataset("ds", only_if_idle=True) == 1
 
 
-async def test_the_app_ends_with_one_line_when_its_dataset_is_dropped(tmp_path: Path, db_path: Path) -> None:
+async def test_the_app_ends_with_one_line_when_its_dataset_is_dropped(tmp_path: Path, database: str) -> None:
     from tuiannot.screens.app import AnnotationApp
 
-    controller = routed_controller(write_jsonl(tmp_path / "in.jsonl", texts(10)), db_path)
+    controller = routed_controller(write_jsonl(tmp_path / "in.jsonl", texts(10)), database)
     app = AnnotationApp(controller)
     try:
         async with app.run_test() as pilot:
             await wait_for_task(pilot)
             await pilot.press("1", "a")  # a label, then submit (a choice with none is refused)
             await wait_for_task(pilot, text="text number 1")
-            with tuiannot.connect(db_path) as lead:
+            with tuiannot.connect(database) as lead:
                 lead.drop_dataset("ds")
             await pilot.press("1", "a")
             await pilot.pause()
@@ -183,7 +186,7 @@ print(json.dumps({"answers": len(waits), "errors": errors, "worst": max(waits, d
 
 
 @pytest.mark.slow
-def test_an_annotator_barely_waits_while_a_large_import_runs(tmp_path: Path, db_path: Path) -> None:
+def test_an_annotator_barely_waits_while_a_large_import_runs(tmp_path: Path, database: str) -> None:
     """100k records by `db-in` in one process, answers in another: each answer waits milliseconds (it waited for
     the whole import, ~28 s for 400k, before imports were written in short transactions)."""
     source = write_jsonl(tmp_path / "live.jsonl", texts(20_000, "live"))
@@ -191,7 +194,7 @@ def test_an_annotator_barely_waits_while_a_large_import_runs(tmp_path: Path, db_
     script = tmp_path / "annotator.py"
     script.write_text(ANNOTATOR, encoding="utf-8")
     ready, stop = tmp_path / "ready", tmp_path / "stop"
-    annotator = subprocess.Popen([sys.executable, str(script), str(db_path), str(source), str(ready), str(stop)],
+    annotator = subprocess.Popen([sys.executable, str(script), str(database), str(source), str(ready), str(stop)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -199,7 +202,7 @@ def test_an_annotator_barely_waits_while_a_large_import_runs(tmp_path: Path, db_
             assert annotator.poll() is None and time.monotonic() < deadline, annotator.communicate()[1]
             time.sleep(0.05)
         started = time.monotonic()
-        result = subprocess.run([*TUIANNOT, "db-in", "big", str(big), "--db", str(db_path)], capture_output=True,
+        result = subprocess.run([*TUIANNOT, "db-in", "big", str(big), "--db", str(database)], capture_output=True,
                                 text=True, timeout=300)
         took = time.monotonic() - started
         assert result.returncode == 0, result.stderr
@@ -213,29 +216,29 @@ def test_an_annotator_barely_waits_while_a_large_import_runs(tmp_path: Path, db_
     assert report["errors"] == [], report
     assert report["answers"] > 20
     assert report["worst"] < 1.0  # generous for a busy CI machine: measured ~80 ms, and ~28 s before
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         assert db.count_answers("big") == 100_000
         assert db.count_answers("live") == report["answers"]
         assert sorted(db.datasets()) == ["big", "live"]
 
 
-def test_a_large_strict_import_with_a_bad_last_record_imports_nothing(tmp_path: Path, db_path: Path,
+def test_a_large_strict_import_with_a_bad_last_record_imports_nothing(tmp_path: Path, database: str,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     rows: list[Any] = list(records(3000))
     rows.append({"text": "bad", "_timestamp": "yesterday"})
     source = write_jsonl(tmp_path / "in.jsonl", rows)
-    tuiannot.connect(db_path).add_answers("ds", records(5, "already"))  # into a dataset that has answers
-    code, _, err = run(capsys, "db-in", "ds", source, "--strict", "--db", db_path)
+    tuiannot.connect(database).add_answers("ds", records(5, "already"))  # into a dataset that has answers
+    code, _, err = run(capsys, "db-in", "ds", source, "--strict", "--db", database)
     assert code == 1
     assert_one_line_error(err, f"{source}:3001", "nothing was imported")
-    assert raw(db_path, "SELECT count(*) FROM answers") == [(5,)]  # not even hidden staging rows are left
-    assert raw(db_path, "SELECT name FROM datasets") == [("ds",)]
-    code, out, _ = run(capsys, "db-in", "new", source, "--strict", "--db", db_path)  # a new dataset: not made
-    assert code == 1 and not tuiannot.connect(db_path).has_dataset("new")
+    assert raw_sql(database, "SELECT count(*) FROM answers") == [(5,)]  # not even hidden staging rows are left
+    assert raw_sql(database, "SELECT name FROM datasets") == [("ds",)]
+    code, out, _ = run(capsys, "db-in", "new", source, "--strict", "--db", database)  # a new dataset: not made
+    assert code == 1 and not tuiannot.connect(database).has_dataset("new")
 
 
-def test_a_large_import_into_a_dataset_with_answers_counts_right(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_a_large_import_into_a_dataset_with_answers_counts_right(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", records(7, "already"))
         assert db.add_answers("ds", records(2500)) == 2500
         assert db.add_answers("fresh", records(2500)) == 2500
@@ -246,18 +249,21 @@ def test_a_large_import_into_a_dataset_with_answers_counts_right(db_path: Path) 
         assert [r["dataset"] for r in db.overview()] == ["ds", "fresh"]
 
 
-def start_import(tmp_path: Path, db_path: Path, n: int) -> subprocess.Popen[str]:
-    """A `db-in` of ``n`` records, returned once its first staged rows are committed."""
+def start_import(tmp_path: Path, location: str, n: int) -> subprocess.Popen[str]:
+    """A `db-in` of ``n`` records, returned once more than 1000 of its rows are written (SQLite: staged rows;
+    PostgreSQL: rows copied into its transaction, as the server's progress view counts them)."""
     big = write_jsonl(tmp_path / "big.jsonl", records(n))
-    process = subprocess.Popen([*TUIANNOT, "db-in", "ds", str(big), "--db", str(db_path)], stdout=subprocess.PIPE,
+    process = subprocess.Popen([*TUIANNOT, "db-in", "ds", str(big), "--db", location], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
+    query = "SELECT count(*) FROM answers" if not is_postgres(location) else \
+        "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy"
     deadline = time.monotonic() + 60
     while True:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the import never staged a row"
-        if db_path.exists():
+        if is_postgres(location) or Path(location).exists():
             try:
-                if raw(db_path, "SELECT count(*) FROM answers")[0][0] > 1000:
+                if raw_sql(location, query)[0][0] > 1000:
                     return process
             except sqlite3.OperationalError:
                 pass
@@ -265,24 +271,25 @@ def start_import(tmp_path: Path, db_path: Path, n: int) -> subprocess.Popen[str]
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
-def test_an_import_stopped_midway_leaves_nothing(tmp_path: Path, db_path: Path, how: str,
+def test_an_import_stopped_midway_leaves_nothing(tmp_path: Path, database: str, how: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    tuiannot.connect(db_path).add_answers("ds", records(3, "already"))
-    process = start_import(tmp_path, db_path, 60_000)
+    tuiannot.connect(database).add_answers("ds", records(3, "already"))
+    process = start_import(tmp_path, database, 60_000)
     process.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
     _, err = process.communicate(timeout=60)
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         assert db.count_answers("ds") == 3 and len(list(db.answers("ds"))) == 3 and db.datasets() == ["ds"]
     if how == "ctrl-c":
         assert process.returncode == 130 and "Interrupted: nothing was imported into 'ds'." in err
         assert "Traceback" not in err
-        assert raw(db_path, "SELECT count(*) FROM answers") == [(3,)]
-    else:  # the hidden staging rows are cleared by the next import, once the dead one is stale
+        assert raw_sql(database, "SELECT count(*) FROM answers") == [(3,)]
+    else:  # SQLite: the hidden staging rows are cleared by the next import, once the dead one is stale
+        # (PostgreSQL: the server rolled the import's transaction back when its connection went)
         monkeypatch.setattr(importer, "STALE_IMPORT_SECONDS", 0.0)
-        with tuiannot.connect(db_path) as db:
+        with tuiannot.connect(database) as db:
             db.add_answers("other", records(300))
-        assert raw(db_path, "SELECT count(*) FROM answers") == [(303,)]
-        assert raw(db_path, "SELECT count(*) FROM datasets") == [(2,)]
+        assert raw_sql(database, "SELECT count(*) FROM answers") == [(303,)]
+        assert raw_sql(database, "SELECT count(*) FROM datasets") == [(2,)]
 
 
 def test_an_importer_that_dies_while_moving_rows_is_finished_by_the_next_open(db_path: Path,
@@ -497,7 +504,7 @@ def test_the_check_runs_before_the_first_write_once_per_process(db_path: Path,
     assert backend._checked[os.path.realpath(db_path)] is None  # checked, no damage
 
 
-# What each public method of the backend does to the file; a new method must be added here (and to
+# What each public method of a backend does (both backends: the same); a new method must be added here (and to
 # backend.WRITES if it writes), or the first test below fails.
 READS = {"datasets", "has_dataset", "checkpoint", "live_sessions", "answers", "answers_json", "answered",
          "count_answers", "answer_sessions", "lapsed_claims", "held_by_others", "claims", "overview", "dataset_counts",
@@ -505,9 +512,13 @@ READS = {"datasets", "has_dataset", "checkpoint", "live_sessions", "answers", "a
 
 
 def test_every_public_method_is_known_to_read_or_to_write() -> None:
-    public = {name for name, value in vars(backend.SQLiteDatabase).items()
-              if callable(value) and not name.startswith("_")} - {"reopen", "close"}
-    assert public == READS | backend.WRITES and not READS & backend.WRITES
+    def public(cls: type) -> set[str]:
+        return {name for name, value in vars(cls).items() if callable(value) and not name.startswith("_")} - {
+            "reopen", "close"}
+
+    assert public(backend.SQLiteDatabase) == READS | backend.WRITES and not READS & backend.WRITES
+    postgres = pytest.importorskip("tuiannot.storage.postgres", reason="psycopg is not installed")
+    assert public(postgres.PostgresDatabase) == READS | backend.WRITES
 
 
 def test_a_write_that_skipped_the_check_is_refused_by_sqlite(db_path: Path) -> None:
@@ -537,16 +548,16 @@ def test_a_write_that_skipped_the_check_is_refused_by_sqlite(db_path: Path) -> N
     db.close()
 
 
-def test_a_dataset_name_that_is_not_text_is_one_clear_line(tmp_path: Path, db_path: Path,
+def test_a_dataset_name_that_is_not_text_is_one_clear_line(tmp_path: Path, database: str,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     name = os.fsdecode(b"d\x9bs")  # as Python hands over a raw byte of the command line
     source = write_jsonl(tmp_path / "in.jsonl", texts(2))
     for argv in (["db-in", name, source], ["db-out", name], ["drop", name, "--yes"], ["stats", name]):
-        code, _, err = run(capsys, *argv, "--db", db_path)
+        code, _, err = run(capsys, *argv, "--db", database)
         assert code == 1, argv
         assert_one_line_error(err, "0x9b", "not UTF-8")
     with pytest.raises(UserError, match="0x9b"):
-        tuiannot.connect(db_path).add_answer(name, {"text": "a", "answer": "accept"})
+        tuiannot.connect(database).add_answer(name, {"text": "a", "answer": "accept"})
 
 
 def test_an_import_into_answers_syncs_at_the_end_and_gives_back_its_cache(db_path: Path,

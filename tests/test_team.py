@@ -1,4 +1,5 @@
-"""The team lead's figures: agreement, progress (with gold), aggregation; gold questions in the stream."""
+"""The team lead's figures: agreement, progress (with gold), aggregation; gold questions in the stream. The tests
+that take ``database`` run on SQLite and on PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def entities(who: str, spans: list[tuple[int, int, str]]) -> dict:
             "spans": [{"start": s, "end": e, "label": label} for s, e, label in spans]}
 
 
-def test_agreement_report_for_yes_no_questions(db_path: Path) -> None:
-    seed_votes(db_path)
-    with tuiannot.connect(db_path) as db:
+def test_agreement_report_for_yes_no_questions(database: str) -> None:
+    seed_votes(database)
+    with tuiannot.connect(database) as db:
         report = agreement_report(db, "ds")
     docs = report["documents"]
     assert report["kind"] == "binary" and docs["items"] == 6 and docs["annotators"] == ["alice", "bob", "carol"]
@@ -35,8 +36,8 @@ def test_agreement_report_for_yes_no_questions(db_path: Path) -> None:
     assert {(p["a"], p["b"]) for p in docs["pairs"]} == {("alice", "bob"), ("alice", "carol"), ("bob", "carol")}
 
 
-def test_agreement_report_for_spans(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_agreement_report_for_spans(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [entities("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]),
                               entities("bob", [(0, 4, "ORG")])])
         report = agreement_report(db, "ds")
@@ -44,9 +45,9 @@ def test_agreement_report_for_spans(db_path: Path) -> None:
     assert report["spans"]["strict"]["f"] == pytest.approx(2 / 3)
 
 
-def test_majority_and_dawid_skene_write_the_final_labels(db_path: Path) -> None:
-    seed_votes(db_path)
-    with tuiannot.connect(db_path) as db:
+def test_majority_and_dawid_skene_write_the_final_labels(database: str) -> None:
+    seed_votes(database)
+    with tuiannot.connect(database) as db:
         result = aggregate(db, "ds", "majority", "final")
         final = {r["text"]: r for r in db.answers("final")}
         assert result["written"] == 6 and result["ties"] == {}
@@ -61,8 +62,8 @@ def test_majority_and_dawid_skene_write_the_final_labels(db_path: Path) -> None:
             aggregate(db, "ds", "vote", "x")
 
 
-def test_ties_are_reported_not_written(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_ties_are_reported_not_written(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [vote("split", "alice", "accept"), vote("split", "bob", "reject")])
         result = aggregate(db, "ds", "majority", "final")
     assert result["written"] == 0 and list(result["ties"].values()) == [["accept", "reject"]]
@@ -79,7 +80,7 @@ def test_read_ratings_csv(tmp_path: Path) -> None:
         read_ratings_csv(tmp_path / "none.csv")
 
 
-def test_gold_is_mixed_in_hidden_scored_and_reported(tmp_path: Path, db_path: Path) -> None:
+def test_gold_is_mixed_in_hidden_scored_and_reported(tmp_path: Path, database: str) -> None:
     source = write_jsonl(tmp_path / "data.jsonl", texts(40))
     gold_file = write_jsonl(tmp_path / "gold.jsonl", [
         {"text": "gold one", "answer": "accept", "accept": ["POS"]},
@@ -96,13 +97,13 @@ def test_gold_is_mixed_in_hidden_scored_and_reported(tmp_path: Path, db_path: Pa
         seen.append(task)
         return ("accept", ["POS"])
 
-    c = Controller(components, tuiannot.connect(db_path), "alice", routing=Routing(overlap=1), gold=gold,
+    c = Controller(components, tuiannot.connect(database), "alice", routing=Routing(overlap=1), gold=gold,
                    gold_rate=0.5)
     c.start()
     assert answer_all(c, decide) == 43  # 40 tasks and the three gold questions, each once
     c.close()
     assert sum(1 for t in seen if "_gold" in t) == 3
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         rows = list(db.answers("ds"))
         assert [gold_correct(r) for r in rows if "_gold" in r] == [True, False, False]
         report = progress_report(db, "ds")
@@ -124,9 +125,9 @@ def test_bad_gold_files(tmp_path: Path) -> None:
         load_gold(empty, components.stream)
 
 
-def test_progress_of_a_team(tmp_path: Path, db_path: Path) -> None:
-    seed_votes(db_path)
-    with tuiannot.connect(db_path) as db:
+def test_progress_of_a_team(tmp_path: Path, database: str) -> None:
+    seed_votes(database)
+    with tuiannot.connect(database) as db:
         report = progress_report(db, "ds")
         assert [p["annotator"] for p in report["annotators"]] == ["alice", "bob", "carol"]
         alice = report["annotators"][0]
@@ -138,17 +139,17 @@ def test_progress_of_a_team(tmp_path: Path, db_path: Path) -> None:
             progress_report(db, "nope")
 
 
-def test_progress_of_span_annotators_uses_strict_span_f(db_path: Path) -> None:
-    with tuiannot.connect(db_path) as db:
+def test_progress_of_span_annotators_uses_strict_span_f(database: str) -> None:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [entities("alice", [(0, 4, "ORG"), (11, 14, "PERSON")]),
                               entities("bob", [(0, 4, "ORG")])])
         report = progress_report(db, "ds")
     assert [p["agreement_with_others"] for p in report["annotators"]] == [pytest.approx(2 / 3, abs=1e-4)] * 2
 
 
-def test_progress_counts_only_unexpired_claims_as_held(tmp_path: Path) -> None:
+def test_progress_counts_only_unexpired_claims_as_held(database: str) -> None:
     """A claim whose lease ran out is free for others: progress no longer says it is held."""
-    with tuiannot.connect(tmp_path / "t.db") as db:
+    with tuiannot.connect(database) as db:
         db.add_answers("ds", [{"text": "a", "answer": "accept", "_session_id": "ds-alice"}])
         assert db.claim("ds", "alice", 4711, 2, 0.2, json.dumps({"text": "b"}))
         assert progress_report(db, "ds")["inputs_in_progress"] == 1
@@ -158,13 +159,13 @@ def test_progress_counts_only_unexpired_claims_as_held(tmp_path: Path) -> None:
         assert [p["holding"] for p in report["annotators"] if p["annotator"] == "alice"] == [0]
 
 
-def test_undo_then_quit_leaves_no_claim(tmp_path: Path) -> None:
+def test_undo_then_quit_leaves_no_claim(tmp_path: Path, database: str) -> None:
     """Keys 1 a 2 a 2 a, undo twice, a a 1 a, quit: every claim is answered or given back."""
     source = tmp_path / "reviews.jsonl"
     source.write_text("".join(json.dumps({"text": f"review {i}"}) + "\n" for i in range(30)))
     for run in range(3):
         components = Components.from_value(get_recipe("textcat")(str(source), label="POS,NEG", dataset="c"))
-        db = tuiannot.connect(tmp_path / "c.db")
+        db = tuiannot.connect(database)
         controller = Controller(components, db, "alice", routing=Routing(overlap=1)).start()
         for step in ["a", "a", "a", "undo", "undo", "a", "a", "a"]:
             if step == "undo":
@@ -178,18 +179,18 @@ def test_undo_then_quit_leaves_no_claim(tmp_path: Path) -> None:
         db.close()
 
 
-def test_one_name_for_an_annotator_in_every_report(tmp_path: Path, db_path: Path) -> None:
+def test_one_name_for_an_annotator_in_every_report(tmp_path: Path, database: str) -> None:
     """Issue 14: review named 'ds-alice' (the stored session id) whom progress, stats and iaa name 'alice'."""
     from tuiannot.recipes.review import review_tasks
 
     source = write_jsonl(tmp_path / "films.jsonl", texts(3, "film"))
     for who, answer in (("alice", "accept"), ("bob", "reject")):  # tuiannot textcat ... --session alice
         components = Components.from_value(get_recipe("textcat")(str(source), label="POS", dataset="ds"))
-        controller = Controller(components, tuiannot.connect(db_path), who, routing=Routing(overlap="all")).start()
+        controller = Controller(components, tuiannot.connect(database), who, routing=Routing(overlap="all")).start()
         assert answer_all(controller, lambda task, answer=answer: (answer, None)) == 3
         controller.close()
     names = ["alice", "bob"]
-    with tuiannot.connect(db_path) as db:
+    with tuiannot.connect(database) as db:
         assert {a["_session_id"] for a in db.answers("ds")} == {"ds-alice", "ds-bob"}  # as Prodigy stores them
         assert sorted(db.dataset_counts("ds").sessions) == names  # stats
         assert [p["annotator"] for p in progress_report(db, "ds")["annotators"]] == names

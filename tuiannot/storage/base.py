@@ -1,7 +1,8 @@
 """The storage interface. Everything else in tuiannot talks to a :class:`Database`.
 
-Backends (SQLite now, PostgreSQL next) implement these methods and keep their
-SQL and their dialect to themselves. Answers are Prodigy-compatible task dicts
+Backends (SQLite: :mod:`.sqlite`; PostgreSQL: :mod:`.postgres`) implement these
+methods and keep their SQL and their dialect to themselves; the same contract tests
+run against both. Answers are Prodigy-compatible task dicts
 (``text``, ``label``/``accept``, ``answer``, ``_input_hash``, ``_task_hash``,
 ``_session_id``, ``_annotator_id``, ``_timestamp``, ``_view_id``, ``_seconds``).
 
@@ -22,12 +23,16 @@ The guarantees every backend keeps:
   database, the cause and what to do. A damaged database is refused before
   anything is written into it (a process that only reads meets the damage
   where it reads it, if at all).
+* A database is named in messages by :attr:`Database.location`: a file path, or
+  a URL with its password masked (:func:`shown_location`). No backend puts a
+  password into a message, a ``repr`` or a log.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -171,7 +176,7 @@ class DatasetCounts:
 class Database(ABC):
     """Datasets of answers, the sessions that wrote them, and aggregates over them."""
 
-    location: str
+    location: str  # what messages call it: a file path, or a URL with its password masked
 
     # -- datasets --------------------------------------------------------------
     @abstractmethod
@@ -333,6 +338,51 @@ class Database(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+WRITES = frozenset({"add_dataset", "drop_dataset", "save_checkpoint", "start_session", "end_session", "add_answer",
+                    "replace_answer", "add_answers", "claim", "answer_claimed", "renew_claims", "release_claims",
+                    "cache_reply", "clear_cache"})
+"""The methods that write (the others read): SQLite checks a file for damage before the first of them, PostgreSQL
+does not retry them on a connection that broke."""
+
+STAGING = "\x01import "
+"""The name prefix of staging datasets (a control character: never a name a user can create)."""
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` names a PostgreSQL database (else it is a SQLite file)."""
+    return str(location).startswith(URL_SCHEMES)
+
+
+def shown_location(location: str | os.PathLike[str]) -> str:
+    """``location`` as every message shows it: a URL's password masked (``postgresql://bob:****@host/db``, also a
+    ``password=`` parameter), a file path as it is."""
+    text = str(location)
+    if not is_url(text):
+        return text
+    text = re.sub(r"^(\w+://[^/?#:@]*:)[^/?#]*@", r"\1****@", text)  # user:password@ (to the last @)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1****", text)
+
+
+def check_name(name: str, create: bool = False) -> None:
+    """A dataset name must be text a database can store (not a raw byte from the command line), and a new one
+    may not look like a staging dataset."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raw = name[e.start:e.end].encode("utf-8", "surrogateescape") if all(
+            0xDC80 <= ord(c) <= 0xDCFF for c in name[e.start:e.end]) else b""
+        shown = name.encode("utf-8", "surrogateescape" if raw else "backslashreplace").decode("utf-8",
+                                                                                             "backslashreplace")
+        what = f"the byte{'s' if len(raw) > 1 else ''} {' '.join(f'0x{b:02x}' for b in raw)}" if raw \
+            else "a lone surrogate"
+        raise UserError(f"the dataset name '{shown}' is not valid text: it has {what}, which is not UTF-8 (a "
+                        "terminal or file in another encoding?); give the name in UTF-8") from None
+    if create and name.startswith(STAGING):
+        raise UserError(f"the dataset name {name!r} is reserved for imports in progress; choose another name")
 
 
 def default_location() -> str:

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import UserError
-from .base import (RECENT_SECONDS, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse, LiveSession,
-                   SessionCounts, StorageError, StoredAnswer, UnknownDataset)
+from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse,
+                   LiveSession, SessionCounts, StorageError, StoredAnswer, UnknownDataset)
 from .sharing import permission_problem
 from .sqlite_caches import CacheTables
 from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
@@ -617,11 +617,6 @@ class SQLiteDatabase(CacheTables, Database):
     def close(self) -> None:
         self.conn.close()
 
-
-WRITES = frozenset({"add_dataset", "drop_dataset", "save_checkpoint", "start_session", "end_session", "add_answer",
-                    "replace_answer", "add_answers", "claim", "answer_claimed", "renew_claims", "release_claims",
-                    "cache_reply", "clear_cache"})
-"""The methods that write: each runs the damage check first, the first time in a process (the others read)."""
 
 for _name, _method in [*vars(CacheTables).items(), *vars(SQLiteDatabase).items()]:  # the mixin's too
     if callable(_method) and not _name.startswith("_") and _name not in ("reopen", "close"):

@@ -18,11 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..errors import UserError
+from .base import STAGING, check_name as _check_name  # noqa: F401  (shared with the PostgreSQL backend)
 
 BUSY_TIMEOUT_MS = 30_000
-STAGING = "\x01import "
-"""The name prefix of staging datasets (a control character: never a name a user can create)."""
 CHECK_SECONDS = 0.1
 """How long opening a database checks it in the foreground; the rest of the check runs on a thread."""
 _checked: dict[str, str | None] = {}  # database path -> None (checked or being checked) or the damage found
@@ -86,24 +84,6 @@ def guarded(method: _F, writes: bool = False) -> _F:
         except sqlite3.Error as e:
             raise self._error(e) from None
     return call  # type: ignore[return-value]
-
-
-def _check_name(name: str, create: bool = False) -> None:
-    """A dataset name must be text SQLite can store (not a raw byte from the command line), and a new one may
-    not look like a staging dataset."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raw = name[e.start:e.end].encode("utf-8", "surrogateescape") if all(
-            0xDC80 <= ord(c) <= 0xDCFF for c in name[e.start:e.end]) else b""
-        shown = name.encode("utf-8", "surrogateescape" if raw else "backslashreplace").decode("utf-8",
-                                                                                             "backslashreplace")
-        what = f"the byte{'s' if len(raw) > 1 else ''} {' '.join(f'0x{b:02x}' for b in raw)}" if raw \
-            else "a lone surrogate"
-        raise UserError(f"the dataset name '{shown}' is not valid text: it has {what}, which is not UTF-8 (a "
-                        "terminal or file in another encoding?); give the name in UTF-8") from None
-    if create and name.startswith(STAGING):
-        raise UserError(f"the dataset name {name!r} is reserved for imports in progress; choose another name")
 
 
 def _damaged(location: str, detail: str) -> str:

@@ -1,0 +1,199 @@
+"""Copying everything from one database into another (``tuiannot db-migrate SRC DST``): SQLite to PostgreSQL, back,
+or SQLite to SQLite. Headless; the command (:mod:`tuiannot.cli.migrate`) draws the progress and the report.
+
+What is copied, per dataset (datasets in name order, each created in DST even when empty):
+
+* every answer, in the order written, through the interface (``answers_json`` in SRC, ``add_answers`` in DST, in
+  batches of :data:`BATCH`: each batch all or nothing). Answers are kept as they are now: the storage replaces
+  an answer in place (undo, then answer again), so there is no history of replaced answers to copy.
+* the sessions' records (who started when, and how they ended), the resume checkpoints, and the LLM replies
+  cached for the dataset, with their times. Claims are not copied: they are the leases of running sessions, and
+  a database starts without any (the tasks come to whoever asks first).
+
+A second run copies nothing twice: an answer is *the same* when its stored JSON is, and DST's answers are counted
+(a multiset of digests) before copying, so a copy that was interrupted goes on where it stopped, and answers DST
+had of its own stay and are counted apart. Sessions the same (by name, start time and record); checkpoints and
+cached replies are upserted by key.
+
+At the end each dataset is checked by reading DST back: every answer of SRC is in DST (as many times), DST's
+running totals count what its rows hold, and the multiset hashes of the two (the sum of each answer's 64-bit
+BLAKE2b digest, modulo 2**64: independent of order and of ids) agree when DST has nothing of its own.
+
+The tables beside the answers have the same columns in both backends; :class:`_Tables` reads and writes them
+with each backend's connection (this module is in storage: it may speak SQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable
+
+from .base import Database
+
+BATCH = 5000
+"""Answers per ``add_answers`` call (one transaction each)."""
+
+
+def digest(content: str) -> int:
+    return int.from_bytes(hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+def multiset_hash(digests: Counter[int]) -> str:
+    return f"{sum(d * n for d, n in digests.items()) % (1 << 64):016x}"
+
+
+@dataclass
+class DatasetCopy:
+    """What happened to one dataset, and what the check at the end found."""
+
+    dataset: str
+    source_answers: int
+    copied: int  # answers written by this run
+    already: int  # answers of SRC that DST had before this run
+    destination_answers: int  # DST's answers after the copy (read back)
+    missing: int  # answers of SRC not in DST after the copy: the check fails unless 0
+    own: int  # answers DST has that SRC does not
+    counted: int  # DST's running total (what `stats` says): must equal destination_answers
+    source_hash: str
+    destination_hash: str
+    sessions: int  # session records copied
+    checkpoints: int
+    cached_replies: int
+
+    @property
+    def ok(self) -> bool:
+        return self.missing == 0 and self.counted == self.destination_answers and (
+            self.own > 0 or self.source_hash == self.destination_hash)
+
+    def report(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+Progress = Callable[[str, int, int], None]
+"""``progress(dataset, answers read from SRC so far, answers SRC has)``."""
+
+
+def copy_database(src: Database, dst: Database, progress: Progress | None = None,
+                  batch: int | None = None) -> list[DatasetCopy]:
+    """Copy every dataset of ``src`` into ``dst`` (see the module's docstring); one :class:`DatasetCopy` each."""
+    return [copy_dataset(src, dst, name, progress, batch) for name in src.datasets()]
+
+
+def _contents(db: Database, dataset: str) -> Counter[int]:
+    return Counter(digest(c) for c in db.answers_json(dataset)) if db.has_dataset(dataset) else Counter()
+
+
+def copy_dataset(src: Database, dst: Database, dataset: str, progress: Progress | None = None,
+                 batch: int | None = None) -> DatasetCopy:
+    batch = batch or BATCH
+    total = src.count_answers(dataset)
+    dst.add_dataset(dataset)
+    there = _contents(dst, dataset)  # what DST has (from an earlier run, or of its own): not copied again
+    source: Counter[int] = Counter()  # what was read from SRC, for the check
+    copied = already = done = 0
+    pending: list[str] = []
+    for content in src.answers_json(dataset):
+        done += 1
+        d = digest(content)
+        source[d] += 1
+        if there[d] > 0:
+            there[d] -= 1
+            already += 1
+        else:
+            pending.append(content)
+        if len(pending) >= batch:
+            copied += dst.add_answers(dataset, (json.loads(c) for c in pending))
+            pending = []
+        if progress is not None and done % 1000 == 0:
+            progress(dataset, done, total)
+    if pending:
+        copied += dst.add_answers(dataset, (json.loads(c) for c in pending))
+    if progress is not None:
+        progress(dataset, done, max(total, done))
+    del there
+    sessions, checkpoints, replies = _copy_beside(src, dst, dataset)
+    destination = _contents(dst, dataset)  # read back
+    return DatasetCopy(
+        dataset=dataset, source_answers=sum(source.values()), copied=copied, already=already,
+        destination_answers=sum(destination.values()), missing=sum((source - destination).values()),
+        own=sum((destination - source).values()), counted=dst.count_answers(dataset),
+        source_hash=multiset_hash(source), destination_hash=multiset_hash(destination), sessions=sessions,
+        checkpoints=checkpoints, cached_replies=replies)
+
+
+def _copy_beside(src: Database, dst: Database, dataset: str) -> tuple[int, int, int]:
+    """The dataset's session records, checkpoints and cached replies that DST lacks (or has otherwise)."""
+    a, b = _Tables(src), _Tables(dst)
+    a_id, b_id = a.dataset_id(dataset), b.dataset_id(dataset)
+    query = "SELECT session, started, meta FROM sessions WHERE dataset_id = ? ORDER BY id"
+    have = Counter(b.rows(query, (b_id,)))
+    sessions = []
+    for row in a.rows(query, (a_id,)):
+        if have[row] > 0:
+            have[row] -= 1
+        else:
+            sessions.append((b_id, *row))
+    b.write("INSERT INTO sessions (dataset_id, session, started, meta) VALUES (?, ?, ?, ?)", sessions)
+    copied = [len(sessions)]
+    for table, time_column in (("checkpoints", "updated"), ("llm_cache", "created")):
+        query = f"SELECT key, value, {time_column} FROM {table} WHERE dataset_id = ?"
+        known = {key: value for key, value, _ in b.rows(query, (b_id,))}
+        new = [(b_id, key, value, when) for key, value, when in a.rows(query, (a_id,)) if known.get(key) != value]
+        b.write(f"INSERT INTO {table} (dataset_id, key, value, {time_column}) VALUES (?, ?, ?, ?) ON CONFLICT "
+                f"(dataset_id, key) DO UPDATE SET value = excluded.value, {time_column} = excluded.{time_column}",
+                new)
+        copied.append(len(new))
+    return copied[0], copied[1], copied[2]
+
+
+class _Tables:
+    """Rows of the tables beside the answers, through either backend's own connection (``?`` placeholders)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        from .sqlite import SQLiteDatabase
+
+        self.sqlite = isinstance(db, SQLiteDatabase)
+
+    def dataset_id(self, name: str) -> int:
+        return int(self._guard(lambda: self.db._dataset_id(name, create=True), writing=True))  # type: ignore
+
+    def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self.sqlite:
+            return self._guard(lambda: [tuple(r) for r in self.db.conn.execute(sql, params)])  # type: ignore
+        return self._guard(lambda: [tuple(r) for r in self.db._all(sql.replace("?", "%s"), params)])  # type: ignore
+
+    def write(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        db: Any = self.db
+        if self.sqlite:
+            def sqlite_write() -> None:
+                db._before_writing()  # the damage check, as every write of the backend
+                with db._transaction():
+                    db.conn.executemany(sql, rows)
+            self._guard(sqlite_write, writing=True)
+            return
+        self._guard(lambda: db._transaction(lambda conn: conn.cursor().executemany(sql.replace("?", "%s"), rows)),
+                    writing=True)
+
+    def _guard(self, work: Callable[[], Any], writing: bool = False) -> Any:
+        """``work()``, its backend's errors as the backend's one-line StorageError."""
+        db: Any = self.db
+        if self.sqlite:
+            import sqlite3
+
+            try:
+                return work()
+            except sqlite3.Error as e:
+                raise db._error(e) from None
+        import psycopg
+
+        try:
+            return work()
+        except psycopg.Error as e:
+            raise db._error(e, writing) from None
