@@ -3,7 +3,9 @@
 Each computes a report in :mod:`tuiannot.team.reports` (plain data, what ``--json``
 prints; ``aggregate --from MODELS``: :mod:`tuiannot.team.final`) and shows it with
 :mod:`.show`; a dataset of feedback answers (``tuiannot feedback``) goes to
-:mod:`tuiannot.team.feedback` and :mod:`.show_feedback` instead, per question. An
+:mod:`tuiannot.team.feedback` and :mod:`.show_feedback` instead, per question. A
+dataset of relation answers (``tuiannot rel``) gets the span figures and, shown by
+:mod:`.show_relations`, the relations' (its report has a ``relations`` entry). An
 unknown dataset is the storage's own one-line error, naming the database; a blank
 ``--output`` dataset name is refused.
 """
@@ -28,7 +30,7 @@ def iaa(
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Inter-annotator agreement: kappas, alpha, AC1 (documents) or strict/lenient F (spans)."""
+    """Inter-annotator agreement: kappas, alpha, AC1 (documents) or strict/lenient F (spans; relations too)."""
     from ..team.reports import agreement_report, read_ratings_csv
     from .show import print_agreement, print_json_or
 
@@ -51,6 +53,11 @@ def iaa(
                 print_json_or(feedback_agreement(database, dataset), as_json, print_feedback_agreement)
                 return
             report = agreement_report(database, dataset)
+    if "relations" in report:  # a relation dataset: its spans as any span dataset's, then its relations
+        from .show_relations import print_relation_agreement
+
+        print_json_or(report, as_json, print_relation_agreement)
+        return
     print_json_or(report, as_json, print_agreement)
 
 
@@ -73,6 +80,11 @@ def progress(
             print_json_or(feedback_progress(database, dataset), as_json, print_feedback_progress)
             return
         report = progress_report(database, dataset)
+    if "relations" in report:  # a relation dataset: each annotator's relation F beside the span F
+        from .show_relations import print_relation_progress
+
+        print_json_or(report, as_json, print_relation_progress)
+        return
     print_json_or(report, as_json, print_progress)
 
 

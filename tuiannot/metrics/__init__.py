@@ -2,6 +2,8 @@
 
 - :mod:`.agreement`: document-level agreement (kappas, alpha, AC1/AC2; multi-choice questions).
 - :mod:`.spans`: span-level agreement (strict and lenient F per pair of annotators).
+- :mod:`.relations`: agreement on relations between spans (strict and lenient P/R/F on (head, child, label) per
+  pair of annotators, their means, a confusion over relation labels).
 - :mod:`.aggregate`: final labels from several annotators (majority vote, Dawid-Skene).
 - :mod:`.feedback`: feedback answers (``tuiannot feedback``) per question: agreement by the question's type
   (ratings, labels, texts, spans, rankings) and the final answer to each question (median, majority, Borda).

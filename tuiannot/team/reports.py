@@ -9,6 +9,15 @@ garbage collector paused meanwhile (:func:`_bulk`).
 Gold questions (``_gold``) are scored here and left out of agreement and
 aggregation. Feedback answers (``tuiannot feedback``) are reported per question
 by :mod:`.feedback`, with :func:`progress_rows` and :func:`final_answer` from here.
+
+Relation answers (``tuiannot rel``) are span answers with ``relations``: ``iaa`` reports their spans as any span
+dataset's and their relations besides (:func:`~tuiannot.metrics.relations.relation_agreement`), ``progress`` each
+annotator's relation F with the others beside the span F. The relations come in the same compact rows (the
+top-level ``relations`` field, null where an answer has none: the rows of 300,000 yes/no answers take 5% longer
+to read), are kept for relation answers alone, and are read as the exports read them
+(:func:`~tuiannot.data.answers.task_relations`: each end one of the answer's spans, found by its offsets or its
+last token); one that is not (an end that is no span of the answer, no label) is left out and counted
+(``relations_left_out``).
 """
 
 from __future__ import annotations
@@ -23,10 +32,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..components import stored_views
+from ..data.answers import RELATION_VIEWS, Problems, Where, task_relations
 from ..errors import UserError
 from ..sanitize import one_line
 from .gold import gold_correct
 from ..metrics import dawid_skene, document_agreement, majority_vote, pairwise_agreement, span_agreement
+from ..metrics.relations import relation_agreement
 from ..storage import Database
 from ..storage.base import DatasetCounts, session_name
 from ..tasks import set_hashes
@@ -99,18 +110,22 @@ def _bulk(report: _R) -> _R:
 class _Answers:
     """What the reports keep of a dataset's answers, from one pass over compact rows (never the whole answers):
     per (input, annotator) the annotator's last word, per input the id of its last answer, and the gold scores.
-    A few hundred bytes per (input, annotator), so that ten million answers fit in memory."""
+    A few hundred bytes per (input, annotator), so that ten million answers fit in memory. Relation answers keep
+    their ``relations`` too, in a dict of their own (:attr:`relations`), so that other answers pay nothing."""
 
-    FIELDS = ("accept", "spans", "_gold")
+    FIELDS = ("accept", "spans", "_gold", "relations")
 
     def __init__(self, db: Database, dataset: str) -> None:
+        self.dataset = dataset
         self.latest: dict[tuple[int, str], tuple[str, Any, Any]] = {}  # (input, who) -> (answer, accept, spans)
+        self.relations: dict[tuple[int, str], Any] = {}  # (input, who) -> the relations of a relation answer
         self.last: dict[Any, int] = {}  # input -> the id of its last answer (gold questions left out)
         self.gold: dict[str, list[bool]] = defaultdict(list)  # annotator -> whether each gold answer was right
         views: set[Any] = set()
         has_accept = multi = False
         shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct set of labels
-        for answer_id, item, who, answer, view, _, accept, spans, expected in db.answer_fields(dataset, self.FIELDS):
+        rows = db.answer_fields(dataset, self.FIELDS)
+        for answer_id, item, who, answer, view, _, accept, spans, expected, relations in rows:
             if expected is not None:  # a gold question: scored, never compared or aggregated
                 ok = gold_correct({"answer": answer, "accept": accept, "spans": spans, "_gold": expected})
                 if ok is not None:
@@ -125,6 +140,10 @@ class _Answers:
             elif answer == "accept":
                 multi = True  # an accepted answer without labels: not one label per answer
             self.latest[(item, who)] = (answer, accept, spans)
+            if relations is not None or view in RELATION_VIEWS:
+                self.relations[(item, who)] = relations
+            elif self.relations:  # a later answer without relations is the last word
+                self.relations.pop((item, who), None)
             self.last[item] = answer_id
         if views & PREFERENCE_VIEWS:  # which reply is better: not a label per annotator to agree on or aggregate
             raise UserError(f"dataset {dataset!r} holds compare, tournament or rank answers: compare-stats and "
@@ -134,6 +153,8 @@ class _Answers:
                 f"dataset {dataset!r} holds feedback answers: tuiannot.team.feedback reports them, per question")
         self.kind = ("spans" if views & SPAN_VIEWS else "binary" if views == {"classification"} or not has_accept
                      else "multi" if multi else "single")
+        self.linked = self.kind == "spans" and bool(self.relations)
+        """Whether the dataset has relation answers (``iaa`` and ``progress`` report their relations too)."""
 
     def ratings(self) -> tuple[list[tuple[Any, str, Any]], dict[Any, list[tuple[int, int, str]]]]:
         """(document ratings, span annotations), each annotator's last word on an input."""
@@ -149,22 +170,51 @@ class _Answers:
                 ratings.append((item, who, label))
         return ratings, spans
 
+    def relation_annotations(self) -> tuple[dict[tuple[int, str], list[Any]], int]:
+        """(each accepted relation answer's relations as ``(head span, child span, label)``, the relations left out:
+        an end that is not one of the answer's spans, no label), each annotator's last word on an input."""
+        problems = Problems(write=lambda line: None, limit=0)  # counted, not written: the report says how many
+        relations: dict[tuple[int, str], list[Any]] = {}
+        for key, given in self.relations.items():
+            answer, _, spans = self.latest[key]
+            if answer != "accept":
+                continue
+            marked = [(s["start"], s["end"], s["label"]) for s in spans or []]
+            relations[key] = task_relations({"spans": spans, "relations": given},
+                                            Where(self.dataset, 0, key[0]), marked, problems)
+        return relations, problems.relations
 
-def dataset_ratings(db: Database, dataset: str) -> tuple[str, list[tuple[Any, str, Any]], dict, dict[Any, int]]:
-    """(kind, document ratings, span annotations, the id of the last answer per input) of a dataset."""
+    def relation_report(self) -> dict[str, Any]:
+        """``iaa``'s relation block: :func:`~tuiannot.metrics.relations.relation_agreement` with the relations left
+        out counted."""
+        relations, left_out = self.relation_annotations()
+        return {**relation_agreement(relations), "relations_left_out": left_out}
+
+
+def _read(db: Database, dataset: str) -> _Answers:
     answers = _Answers(db, dataset)
     if not answers.latest:
         raise UserError(f"dataset {dataset!r} has no answers to compare")
+    return answers
+
+
+def dataset_ratings(db: Database, dataset: str) -> tuple[str, list[tuple[Any, str, Any]], dict, dict[Any, int]]:
+    """(kind, document ratings, span annotations, the id of the last answer per input) of a dataset."""
+    answers = _read(db, dataset)
     ratings, spans = answers.ratings()
     return answers.kind, ratings, spans, answers.last
 
 
 @_bulk
 def agreement_report(db: Database, dataset: str) -> dict[str, Any]:
-    kind, ratings, spans, _ = dataset_ratings(db, dataset)
-    report: dict[str, Any] = {"dataset": dataset, "kind": kind}
-    if kind == "spans":
+    """``iaa``: document agreement, or span agreement, and for relation answers the relations' agreement too."""
+    answers = _read(db, dataset)
+    ratings, spans = answers.ratings()
+    report: dict[str, Any] = {"dataset": dataset, "kind": answers.kind}
+    if answers.kind == "spans":
         report["spans"] = span_agreement(spans)
+        if answers.linked:
+            report["relations"] = answers.relation_report()
     else:
         report["documents"] = document_agreement(ratings)
     return report
@@ -221,7 +271,26 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
                 pair_agreement[a].append(value)
                 pair_agreement[b].append(value)
     inputs = len(answers.last)
-    return progress_rows(db, dataset, counts, answers.gold, pair_agreement, inputs, len(answers.latest))
+    report = progress_rows(db, dataset, counts, answers.gold, pair_agreement, inputs, len(answers.latest))
+    if answers.linked:
+        _relation_progress(report, answers.relation_report())
+    return report
+
+
+def _relation_progress(report: dict[str, Any], relations: dict[str, Any]) -> None:
+    """``progress`` on relation answers: each annotator's strict relation F with each other annotator, averaged
+    (as ``agreement_with_others`` is the strict span F), and the mean over the pairs (as ``iaa`` has it)."""
+    mine: dict[str, list[float]] = defaultdict(list)
+    for pair in relations["pairs"]:
+        value = pair["strict"]["f"]
+        if value is not None:
+            mine[pair["a"]].append(value)
+            mine[pair["b"]].append(value)
+    for row in report["annotators"]:
+        values = mine.get(row["annotator"])
+        row["relation_agreement_with_others"] = round(statistics.mean(values), 4) if values else None
+    report["relations"] = {"measure": "strict_f", "pairs_compared": relations["pairs_compared"],
+                           "f": relations["strict"]["f"], "relations_left_out": relations["relations_left_out"]}
 
 
 def progress_rows(db: Database, dataset: str, counts: DatasetCounts, gold: dict[str, list[bool]],
