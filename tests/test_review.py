@@ -17,7 +17,7 @@ from tuiannot.screens.spans import SpanScreen
 from tuiannot.screens.widgets.span_text import SpanText
 from tuiannot.team.routing import Routing
 
-from .helpers import recipe_app, seed, stored, tokens, wait_done, wait_for_task, wait_until, write_jsonl
+from .helpers import recipe_app, seed, stored, tokens, vote, wait_done, wait_for_task, wait_until, write_jsonl
 
 OPTIONS = [{"id": "POS", "text": "POS"}, {"id": "NEG", "text": "NEG"}]
 
@@ -276,3 +276,105 @@ async def test_review_names_annotators_as_they_typed_their_session(tmp_path: Pat
     row = stored(db_path, "final")[0]
     assert row["_review"]["annotators"] == ["alice", "bob"] and row["_review"]["reviewer"] == "lead"
     assert [v["sessions"] for v in row["_review"]["versions"]] == [["alice"], ["bob"]]
+
+
+# -- what a review reads (issue 15: the first item of a million answers took 43 s and 4 GB) -------------------------
+class ReadsRecorded:
+    """A database whose whole answers, read through it, are recorded by id (``answers``, ``answers_by_id``)."""
+
+    def __init__(self, db, read: list[int]) -> None:
+        self.db, self.read = db, read
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+    def __enter__(self) -> "ReadsRecorded":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    def answers(self, *args, **kwargs):
+        for answer in self.db.answers(*args, **kwargs):
+            self.read.append(answer["_answer_id"])
+            yield answer
+
+    def answers_by_id(self, ids):
+        for answer in self.db.answers_by_id(ids):
+            self.read.append(answer["_answer_id"])
+            yield answer
+
+
+def test_the_first_item_is_made_before_the_other_inputs_answers_are_read(db_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The items are decided from compact rows; an input's whole answers are read when the stream reaches it."""
+    import tuiannot.storage
+
+    films = [f"film {i}" for i in range(60)]
+    seed(db_path, "votes", [choice(film, who, [label]) for who, label in (("alice", "POS"), ("bob", "NEG"))
+                            for film in films] + [choice("calm", "alice", ["POS"]), choice("calm", "bob", ["POS"])])
+    ids = {film: [a["_answer_id"] for a in stored(db_path, "votes") if a["text"] == film] for film in films}
+    read: list[int] = []
+    real = tuiannot.storage.connect
+    monkeypatch.setattr(tuiannot.storage, "connect", lambda location=None: ReadsRecorded(real(location), read))
+    components = Components.from_value(get_recipe("review")("votes", output="final", only_conflicts=True,
+                                                            db=str(db_path)), "review")
+    assert read == []  # nothing decoded to decide the items
+    items = iter(components.stream)
+    first = next(items)
+    assert first["text"] == "film 0" and [v["sessions"] for v in first["_review"]["versions"]] == [["alice"], ["bob"]]
+    assert sorted(read) == ids["film 0"]  # its own answers, none of the 59 inputs after it
+    assert [t["text"] for t in items] == films[1:]  # then every other conflict, in order; "calm" agrees
+    assert sorted(read) == sorted(i for given in ids.values() for i in given)  # each read once
+
+
+def test_the_stream_is_what_a_pass_over_every_answer_makes(db_path: Path) -> None:
+    """The items, their order, versions, preselection and provenance, and the labels, as :func:`review_tasks`
+    makes them from every answer: across two datasets, gold questions left out, an annotator's latest answer."""
+    from tuiannot.recipes.review import review_tasks
+
+    options = [*OPTIONS, {"id": "NEU", "text": "neutral"}]
+    seed(db_path, "votes", [
+        {**choice("good film", "alice", ["POS"]), "_timestamp": 1_700_000_000}, choice("good film", "bob", ["NEG"]),
+        choice("tie", "alice", ["POS"]), choice("tie", "bob", ["NEG"]), choice("tie", "carol", [], "ignore"),
+        choice("agreed", "alice", ["NEG"]), choice("agreed", "bob", ["NEG"]),
+        {**choice("gold", "alice", ["POS"]), "_gold": {"accept": ["POS"]}}, choice("gold", "bob", ["NEG"]),
+    ])
+    seed(db_path, "more", [
+        {**choice("good film", "alice", ["NEG"]), "_session_id": "more-alice", "_annotator_id": "more-alice",
+         "_timestamp": 1_700_000_500, "options": options},  # the task's options: its last answer's
+        {**choice("agreed", "carol", ["POS"]), "_session_id": "more-carol", "_annotator_id": "more-carol"},
+    ])
+    with tuiannot.connect(db_path) as db:
+        every = [(name, answer) for name in ("votes", "more") for answer in db.answers(name)]
+    for only_conflicts, texts in ((True, ["tie", "agreed"]), (False, ["good film", "tie", "agreed", "gold"])):
+        components = get_recipe("review")("votes,more", output="final", only_conflicts=only_conflicts,
+                                          db=str(db_path))
+        items = list(components["stream"])
+        assert items == list(review_tasks(every, only_conflicts))
+        assert [t["text"] for t in items] == texts and len(components["stream"]) == len(texts)
+        assert components["labels"] == (["POS", "NEG"] if only_conflicts else ["NEG", "POS", "NEU"])
+    good = items[0]["_review"]  # alice changed her mind in "more": both now say NEG
+    assert good["versions"] == [{"answer": "accept", "sessions": ["alice", "bob"], "accept": ["NEG"]}]
+    assert [v["sessions"] for v in items[1]["_review"]["versions"]] == [["alice"], ["bob"], ["carol"]]
+
+
+def test_what_cannot_be_reviewed_is_refused_before_the_first_item(db_path: Path) -> None:
+    seed_choices(db_path)
+    seed(db_path, "ds", [vote("another film", "alice", "accept")])
+    review = get_recipe("review")
+    with pytest.raises(UserError, match=r"the datasets mix views \(choice, classification\)"):
+        review("votes,ds", output="final", db=str(db_path))
+    seed(db_path, "mixed", [choice("x", "alice", ["POS"]), {**vote("x", "bob", "accept"), "_session_id": "mixed-bob"}])
+    with pytest.raises(UserError, match=r"input -?\d+: answers from different views"):
+        review("mixed", output="final", db=str(db_path))
+    seed(db_path, "photos", [{"image": "cat.jpg", "label": "CAT", "answer": who_said, "_view_id": "classification",
+                              "_session_id": f"photos-{who}"} for who, who_said in (("alice", "accept"),
+                                                                                    ("bob", "reject"))])
+    with pytest.raises(UserError, match="reviewing image datasets is not supported yet"):
+        review("photos", output="final", db=str(db_path))
+    seed(db_path, "fb", [{"text": "q", "answer": "accept", "_view_id": "feedback", "_session_id": f"fb-{who}",
+                          "_questions": [{"name": "fix", "kind": "text", "text": asked}], "answers": {"fix": "ok"}}
+                         for who, asked in (("alice", "What is wrong?"), ("bob", "What would you change?"))])
+    with pytest.raises(UserError, match="fb: the feedback answers were given to different questions"):
+        review("fb", output="final", db=str(db_path))
