@@ -541,3 +541,11 @@ def test_team_reports_refuse_preference_answers_in_one_line(command: list[str], 
                              "_session_id": f"prefs-{who}"} for who in ("ann", "bob")])
     code, _, err = run(capsys, *command, "--db", db_path)
     assert code == 1 and "compare-stats and tournament-stats report them" in err and len(err.splitlines()) == 1
+
+
+def test_review_refuses_preference_datasets_in_one_line(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(db_path, "prefs", [{"text": "q", "input": {"text": "q"}, "outputs": {"A": {"text": "a"}, "B": {"text": "b"}},
+                             "answer": "accept", "choice": "left", "winner": "A", "_view_id": "compare",
+                             "_session_id": f"prefs-{who}"} for who in ("ann", "bob")])
+    code, _, err = run(capsys, "review", "prefs", "--output", "final", "--db", db_path)
+    assert code == 1 and "compare-stats and tournament-stats report them" in err and len(err.splitlines()) == 1

@@ -588,3 +588,10 @@ def test_a_stored_relation_whose_span_is_gone_is_reported_by_the_exports(capsys:
         n = len(written["relations"]) if fmt == "doccano" else sum(
             r["type"] == "relation" for r in written["annotations"][0]["result"])
         assert n == 2
+
+
+def test_review_refuses_relation_datasets_in_one_line(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(db_path, "rels", [{"text": "Ann works at Acme", "answer": "accept", "_view_id": "relations", "spans": [],
+                            "relations": [], "_session_id": f"rels-{who}"} for who in ("ann", "bob")])
+    code, _, err = run(capsys, "review", "rels", "--output", "final", "--db", db_path)
+    assert code == 1 and "relation answers (tuiannot rel) are not reviewed yet" in err and len(err.splitlines()) == 1

@@ -93,6 +93,11 @@ def _stamp(stamp: Any) -> float:
 
 
 NO_IMAGES = "reviewing image datasets is not supported yet (use tuiannot aggregate for classification answers)"
+NOT_YET = {**{v: "relation answers (tuiannot rel) are not reviewed yet; db-out exports them and iaa compares them"
+              for v in stored_views(relations=True)},
+           **{v: "compare, tournament and rank answers are not reviewed: compare-stats and tournament-stats report them"
+              for v in stored_views(kind="compare") | stored_views(kind="rank")}}
+"""Stored views review refuses, and why (said before the first item, instead of 'answers from different views')."""
 
 
 def other_questions(dataset: str) -> UserError:
@@ -117,6 +122,8 @@ def review_tasks(answers: Iterable[tuple[str, dict[str, Any]]], only_conflicts: 
     for dataset, answer in answers:
         if answer.get("_gold") is not None:
             continue  # gold questions are scored, not adjudicated
+        if answer.get("_view_id") in NOT_YET:
+            raise UserError(f"{dataset}: {NOT_YET[answer['_view_id']]}")
         if answer.get("_view_id") in FEEDBACK:
             questionnaires.add(json.dumps(answer.get("_questions"), sort_keys=True))
             if len(questionnaires) > 1:
@@ -220,6 +227,8 @@ def plan_review(db: Database, names: list[str], only_conflicts: bool) -> ReviewP
                  image) in db.answer_fields(name, FIELDS):
                 if gold is not None:
                     continue  # gold questions are scored, not adjudicated
+                if view in NOT_YET:
+                    raise UserError(f"{name}: {NOT_YET[view]}")
                 if view in FEEDBACK:
                     asked_as = json.dumps(asked, sort_keys=True)
                     if questionnaire is None:
