@@ -1,13 +1,18 @@
 """What the command line prints: no raw escape, bidi or invisible character reaches the terminal, ``--json``
-escapes them and parses back to the very values, counts are said in the right number, and the runner's
-options are checked (blank names, the lease, the ``--strict`` summary).
+escapes them and parses back to the very values, counts are said in the right number, figures stay short
+whatever old rows hold, and the runner's options are checked (blank names, the lease, the ``--strict`` summary).
+Every command of the program (the list taken from the Typer app, so a new one is run or the test names it) is run
+on a hostile dataset, session, label, path and task text.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import os
 import re
 import time
+from unittest import mock
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +22,8 @@ from tuiannot.cli.show import STRICT_UNNAMED, print_summary
 from tuiannot.controller import Summary
 from tuiannot.sanitize import blank, escape_json, json_text, one_line, printable
 
-from .helpers import (assert_one_line_error, choice_answer, make_controller, run, seed, seed_votes, texts, vote,
-                      warnings,
-                      write_jsonl)
+from .helpers import (assert_one_line_error, choice_answer, make_controller, run, seed, seed_votes, span_answer,
+                      texts, vote, warnings, write_jsonl)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -404,6 +408,40 @@ def test_rates_per_hour_are_whole_numbers_or_one_decimal_under_ten(value: float,
     assert rate(value) == shown
 
 
+@pytest.mark.parametrize(("name", "value", "shown"), [
+    ("rate", 1e308, "1e+308"), ("rate", 3.6e303, "3.6e+303"), ("rate", 999_999.4, "999999"), ("rate", 1e6, "1e+06"),
+    ("rate", float("inf"), "—"), ("rate", float("nan"), "—"), ("decimal", 1e308, "1e+308"), ("decimal", 12.34, "12.3"),
+    ("decimal", float("-inf"), "—"), ("percent", 0.767, "76.7%"), ("percent", float("nan"), "—"),
+    ("coefficient", -0.5, "-0.50"), ("coefficient", float("nan"), "—")])
+def test_figures_stay_a_few_characters_whatever_old_rows_hold(name: str, value: float, shown: str) -> None:
+    """A median of 1e308 s was printed with its 300 digits and broke the tables into a character per line."""
+    from tuiannot.cli import show
+
+    assert getattr(show, name)(value) == shown
+
+
+def test_json_says_null_for_what_is_no_number(capsys: pytest.CaptureFixture[str]) -> None:
+    from tuiannot.cli.show import print_json
+
+    print_json({"median": float("inf"), "rates": [float("nan"), 1.5, 1e308], "pair": (float("-inf"), "x")})
+    out = capsys.readouterr().out
+    assert json.loads(out, parse_constant=lambda name: {}[name]) == {"median": None, "rates": [None, 1.5, 1e308],
+                                                                     "pair": [None, "x"]}
+
+
+def test_iaa_says_what_happens_to_an_item_rated_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The header said the single-rated item was "left out" while the note said it counts in the chance term."""
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("1,a,X\n1,b,X\n2,a,Y\n2,b,X\n3,a,Y\n", encoding="utf-8")
+    code, out, _ = run(capsys, "iaa", "--from", ratings)
+    header, *rest = out.splitlines()
+    assert code == 0 and header.endswith("2 items compared, 1 rated by one annotator only (not compared; see the "
+                                         "note)") and "left out" not in header, header
+    assert "counted in the chance term of Fleiss' kappa and AC1" in " ".join(rest)
+    ratings.write_text("1,a,X\n1,b,X\n", encoding="utf-8")
+    assert run(capsys, "iaa", "--from", ratings)[1].splitlines()[0].endswith("1 item compared")
+
+
 def test_reports_fit_80_columns_without_cutting_dates_names_or_headers(capsys: pytest.CaptureFixture[str],
                                                                        monkeypatch: pytest.MonkeyPatch,
                                                                        db_path: Path) -> None:
@@ -435,3 +473,169 @@ def test_reports_fit_80_columns_without_cutting_dates_names_or_headers(capsys: p
             assert long_name in out  # there is room for the whole name
         elif command != "stats":
             assert "carol-the" in out  # folded: no room
+
+
+# -- every command of the program, on hostile names, labels, paths and texts ---------------------------------------
+EVIL = "\x1b]2;PWNED\x07\x1b[2J\x9b2J\u202e\u200b"  # sets the title (OSC), clears (CSI 2J), 8-bit CSI, RLO, ZWSP
+EVIL_DS, EVIL_CHOICES, EVIL_IMAGES = f"ner{EVIL}x", f"cats{EVIL}x", f"img{EVIL}x"
+EVIL_LABEL, EVIL_WHO = f"L{EVIL}", f"eve{EVIL}"
+TERMINAL_RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                          "\ufeff\U000e0000-\U000e007f]")
+""":data:`RAW` but the tab, which is no escape (CoNLL's columns)."""
+
+
+def db_out_formats() -> list[str]:
+    """Every ``db-out --format``, as its option lists them (a new format is run here without a word)."""
+    import typer
+
+    from tuiannot.cli.program import build_app
+
+    option = next(p for p in typer.main.get_command(build_app([])).commands["db-out"].params
+                  if "--format" in p.opts)
+    return str(option.metavar).split("|")
+
+
+def seed_evil(folder: Path, db_path: Path) -> dict[str, Path]:
+    """Span, choice and image answers whose dataset, session, label and task text are all hostile; the paths of
+    the files the commands are given (in a folder whose name is hostile too)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    picture = folder / "cat.png"
+    Image.new("RGB", (40, 30), "orange").save(picture)
+    spans, choices, images = [], [], []
+    for i in range(3):
+        text = f"Ann {EVIL} met Bob {i}."
+        for who in ("alice", EVIL_WHO):
+            stamp = {"_session_id": f"{EVIL_DS}-{who}", "_annotator_id": f"{EVIL_DS}-{who}"}
+            spans.append({**span_answer(text, [(0, 3, EVIL_LABEL), (len(text) - 6, len(text) - 3, "PER")]), **stamp})
+            label = EVIL_LABEL if who == "alice" or i else "OTHER"  # a tie on the first
+            choices.append({**choice_answer(text, [label], options=[{"id": x, "text": x}
+                                                                     for x in (EVIL_LABEL, "OTHER")]),
+                            "_session_id": f"{EVIL_CHOICES}-{who}", "_annotator_id": f"{EVIL_CHOICES}-{who}"})
+    box = {"label": EVIL_LABEL, "type": "rect", "x": 1, "y": 2, "width": 10, "height": 5,
+           "points": [[1, 2], [11, 2], [11, 7], [1, 7]]}
+    images.append({"image": str(picture), "width": 40, "height": 30, "spans": [box], "answer": "accept",
+                   "_view_id": "image_manual", "_session_id": f"{EVIL_IMAGES}-alice"})
+    seed(db_path, EVIL_DS, spans)
+    seed(db_path, EVIL_CHOICES, choices)
+    seed(db_path, EVIL_IMAGES, images)
+    source = write_jsonl(folder / "texts.jsonl", [{"text": f"t {i} {EVIL}", "meta": {EVIL: EVIL}} for i in range(3)])
+    bad = json.dumps({"text": f"Ann {EVIL}", "label": [[0, 3, EVIL_LABEL], [50, 60, EVIL_LABEL]]})
+    (folder / "bad.jsonl").write_text(f'{bad}\n{{"text": "{EVIL}"}}\n{{{EVIL}\n', encoding="utf-8")
+    (folder / "questions.toml").write_text(f'[[question]]\nname = "{EVIL_LABEL}"\nkind = "{EVIL}"\n', encoding="utf-8")
+    ratings = folder / "ratings.csv"
+    ratings.write_text("".join(f"{i},{who},{EVIL_LABEL if i != 2 or who == 'a' else 'X'}\n" for i in range(4)
+                               for who in ("a", EVIL_WHO) if (i, who) != (3, EVIL_WHO)), encoding="utf-8")
+    return {"source": source, "bad": folder / "bad.jsonl", "ratings": ratings, "questions": folder / "questions.toml",
+            "missing": folder / f"missing{EVIL}.jsonl"}
+
+
+def hostile_runs(folder: Path, db_path: Path) -> dict[str, list[list[Any]]]:
+    """Per command, the runs that give it hostile input: to a full run where it needs no model or server, else
+    to its first user error (a model path, a server, a terminal it does not get)."""
+    import grp
+
+    files = seed_evil(folder, db_path)
+    db = ["--db", db_path]
+    source, bad, missing = files["source"], files["bad"], files["missing"]
+    annotate = ["--dataset", EVIL_DS, "--session", EVIL_WHO, *db]
+    group, model = grp.getgrgid(os.getgid()).gr_name, folder / f"model{EVIL}"
+    return {
+        "stats": [["stats", *db], ["stats", "--json", *db], ["stats", EVIL_DS, *db], ["stats", EVIL_DS, "--json", *db],
+                  ["stats", f"none{EVIL}", *db]],
+        "iaa": [["iaa", EVIL_CHOICES, *db], ["iaa", EVIL_CHOICES, "--json", *db], ["iaa", EVIL_DS, *db],
+                ["iaa", EVIL_DS, "--json", *db], ["iaa", "--from", files["ratings"]],
+                ["iaa", "--from", files["ratings"], "--json"], ["iaa", "--from", missing]],
+        "progress": [["progress", EVIL_CHOICES, *db], ["progress", EVIL_DS, "--json", *db]],
+        "aggregate": [["aggregate", EVIL_CHOICES, "-o", f"final{EVIL}", *db],
+                      ["aggregate", EVIL_CHOICES, "-o", f"json{EVIL}", "--json", *db],
+                      ["aggregate", EVIL_CHOICES, "--from", f"models{EVIL}", "-o", f"f{EVIL}", *db]],
+        "team-init": [["team-init", folder / f"team{EVIL}", "--group", group],
+                      ["team-init", folder / f"team2{EVIL}", "--group", group, "--json"],
+                      ["team-init", folder / "team3", "--group", f"nogroup{EVIL}"]],
+        "db-out": [*(["db-out", EVIL_DS, "--format", fmt, *db] for fmt in db_out_formats()),  # to standard output
+                   *(["db-out", EVIL_IMAGES, "--format", fmt, *db] for fmt in ("jsonl", "coco")),
+                   ["db-out", EVIL_DS, folder / f"out{EVIL}.spacy", "--format", "spacy", *db],
+                   ["db-out", EVIL_IMAGES, folder / f"folders{EVIL}", "--format", "folders", *db],
+                   ["db-out", f"none{EVIL}", *db]],
+        "db-in": [*(["db-in", f"in-{fmt}{EVIL}", bad, "--format", fmt, *db]
+                    for fmt in ("prodigy", "label-studio", "doccano", "spacy", "conll")),
+                  ["db-in", f"in{EVIL}", bad, "--strict", *db], ["db-in", f"in{EVIL}", missing, *db]],
+        "drop": [["drop", EVIL_IMAGES, "--yes", *db], ["drop", f"none{EVIL}", "--yes", *db]],
+        "data-to-spacy": [["data-to-spacy", folder / f"corpus{EVIL}", "--ner", EVIL_DS, *db],
+                          ["data-to-spacy", folder / f"corpus2{EVIL}", "--textcat", EVIL_CHOICES, "--json", *db]],
+        "train": [["train", "ner", f"none{EVIL}", "-o", model, *db],
+                  ["train", "ner", EVIL_DS, "-o", model, "--base-model", missing, *db]],
+        "vectors": [["vectors", missing, "-o", model], ["vectors", source, "-o", model, "--encoder", missing]],
+        "model-annotate": [["model-annotate", f"m{EVIL}", source, "--task", "ner", "--label", EVIL_LABEL, "--model",
+                            missing, *db],
+                           ["model-annotate", f"m{EVIL}", missing, "--task", "textcat", "--llm", "http://127.0.0.1:9",
+                            "--label", EVIL_LABEL, *db]],
+        "llm-cache": [["llm-cache", EVIL_DS, "--stats", *db], ["llm-cache", EVIL_DS, "--stats", "--json", *db],
+                      ["llm-cache", EVIL_DS, "--clear", *db]],
+        "textcat": [["textcat", source, "--label", f"{EVIL_LABEL},B", *annotate],
+                    ["textcat", missing, "--label", EVIL_LABEL, *annotate]],
+        "ner": [["ner", source, "--label", EVIL_LABEL, *annotate], ["ner", missing, "--label", EVIL_LABEL, *annotate]],
+        "spans": [["spans", source, "--label", EVIL_LABEL, *annotate],
+                  ["spans", source, "--label", EVIL_LABEL, "--patterns", missing, *annotate]],
+        "image": [["image", folder, "--label", EVIL_LABEL, *annotate],
+                  ["image", missing, "--label", EVIL_LABEL, *annotate]],
+        "review": [["review", EVIL_DS, "-o", f"final{EVIL}", *db], ["review", f"none{EVIL}", "-o", "final", *db]],
+        "feedback": [["feedback", source, "--questions", files["questions"], *annotate],
+                     ["feedback", source, "--questions", missing, *annotate]],
+        "compare": [["compare", EVIL_DS, source, missing, *db], ["compare", EVIL_DS, source, source, *db]],
+        "rank": [["rank", source, *annotate], ["rank", missing, *annotate]],
+        "rel": [["rel", source, "--relation", EVIL_LABEL, "--label", EVIL_LABEL, *annotate],
+                ["rel", missing, "--relation", EVIL_LABEL, "--label", EVIL_LABEL, *annotate]],
+        "tournament": [["tournament", EVIL_DS, source, "--prompts", missing, "--llm", "http://127.0.0.1:9", *db],
+                       ["tournament", EVIL_DS, missing, "--prompts", missing, "--llm", "http://127.0.0.1:9", *db]],
+        "compare-stats": [["compare-stats", EVIL_DS, *db], ["compare-stats", EVIL_DS, "--json", *db]],
+        "tournament-stats": [["tournament-stats", EVIL_DS, *db], ["tournament-stats", EVIL_DS, "--json", *db]],
+        "db-migrate": [["db-migrate", db_path, folder / f"copy{EVIL}.db"],
+                       ["db-migrate", db_path, folder / f"copy2{EVIL}.db", "--json"], ["db-migrate", missing, model]],
+        "plugins": [["plugins"], ["plugins", "--json"]],
+    }
+
+
+def test_no_command_lets_an_escape_reach_the_terminal(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Every command of the program (as the Typer app lists them: a new one without runs here fails, named), run
+    on a hostile dataset, session, label, path and task text (a title-setting OSC, CSI 2J, a raw 8-bit CSI,
+    U+202E, U+200B): no ESC, C1, bidi or invisible character on stdout or stderr, one line per error, and
+    ``--json`` parses (strictly). ``db-out`` in every format to standard output (those that need a file say so)."""
+    import typer
+
+    from tuiannot.cli.program import build_app
+
+    def name(info: Any) -> str:
+        return info.name or typer.main.get_command_name(info.callback.__name__)
+
+    db_path = tmp_path / f"db{EVIL}" / "answers.db"
+    runs = hostile_runs(tmp_path / f"files{EVIL}", db_path)
+    commands = sorted(name(info) for info in build_app([]).registered_commands)
+    unknown, gone = [c for c in commands if c not in runs], [c for c in runs if c not in commands]
+    assert unknown == [], f"commands with no hostile run in hostile_runs(): {', '.join(unknown)}: add them"
+    assert gone == [], f"hostile_runs() has runs of commands the program no longer has: {', '.join(gone)}"
+    problems = []
+    for command in commands:
+        for argv in runs[command]:
+            if command == "db-out" and "conll" in argv:  # CoNLL has no escapes: stand-ins on a terminal only
+                with mock.patch.object(type(sys.stdout), "isatty", lambda _: True):
+                    code, out, err = run(capsys, *argv)
+            else:
+                code, out, err = run(capsys, *argv)
+            said = f"tuiannot {' '.join(map(str, argv))!r} (exit {code})"
+            for stream, text in (("stdout", out), ("stderr", err)):
+                if found := TERMINAL_RAW.search(text):
+                    problems.append(f"{said}: {stream} has {found.group()!r} raw: "
+                                    f"{text[max(0, found.start() - 40):found.end() + 20]!r}")
+            if "internal error" in err or "Traceback" in err:
+                problems.append(f"{said}: {err!r}")
+            elif code == 1 and not (err.startswith("error: ") or "\nerror: " in err) or code not in (0, 1, 2):
+                problems.append(f"{said}: not one error line: {err!r}")
+            if "--json" in argv and code == 0:
+                try:
+                    json.loads(out, parse_constant=lambda constant: {}[constant])
+                except (ValueError, KeyError) as e:
+                    problems.append(f"{said}: --json is not JSON ({e}): {out[:200]!r}")
+    assert problems == [], "\n".join(problems)

@@ -1,7 +1,7 @@
 """``tuiannot db-out --format spacy|conll|doccano|label-studio``: every field of every format, every span
 a format cannot hold reported on stderr (never dropped silently), accepted answers with no spans kept as
-"no entities", and the output read back by peers' own readers (seqeval; Label Studio's task shape), on
-hand-made answers and on WNUT-17 from ../shared."""
+"no entities", and the output read back by peers' own readers (seqeval; Label Studio's task shape, and
+label-studio-sdk's Converter where it is installed), on hand-made answers and on WNUT-17 from ../shared."""
 
 from __future__ import annotations
 
@@ -302,7 +302,8 @@ def prodigy_style(record: dict[str, Any]) -> dict[str, Any]:
 def check_label_studio_shape(tasks: list[dict[str, Any]]) -> None:
     """What label_studio_sdk's Converter reads from each task (``annotation_result_from_task``, ``get_data``):
     ``id`` (KeyError without it), ``data``, ``annotations[].result[]`` with from_name, to_name, type, value.
-    The SDK itself is not a test dependency (it needs numpy 2 and OpenCV); it was run on this export by hand."""
+    The SDK itself is not a test dependency (it needs numpy 2 and OpenCV): where it is installed,
+    test_label_studio_sdks_converter_reads_our_export_in_every_format runs its Converter on our exports."""
     ids = [t["id"] for t in tasks]
     assert all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_TASK_ID for i in ids)
     assert len(set(ids)) == len(ids)
@@ -523,3 +524,81 @@ def test_wnut17_round_trip_through_every_format(capsys: pytest.CaptureFixture[st
     check_label_studio_shape(tasks)
     assert [[(x["value"]["start"], x["value"]["end"], x["value"]["labels"][0]) for x in t["annotations"][0]["result"]]
             for t in tasks] == [[(s["start"], s["end"], s["label"]) for s in r["spans"]] for r in rows]
+
+
+# -- label-studio-sdk's own Converter (opt-in) --------------------------------------------------------------------
+LS_SPANS = [span_answer("Acme Corp hired Ann Lee.", [(0, 9, "ORG"), (16, 23, "PERSON")]),
+            span_answer("Nothing to see here.", []),  # accepted, no entities
+            span_answer("Zoë met Carl in New York City.", [(0, 3, "PERSON"), (8, 12, "PERSON"), (16, 29, "GPE")])]
+LS_CHOICES = [choice_answer("Great film.", ["POS"]), choice_answer("Meh.", []),
+              choice_answer("Funny and sad.", ["POS", "NEG"])]
+LS_PROJECTS = {  # a Label Studio project's labeling config for each kind of export, and the tag of a label in it
+    "spans": ('<View><Labels name="label" toName="text">{}</Labels><Text name="text" value="$text"/></View>',
+              "Label"),
+    "choices": ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="multiple">{}'
+                "</Choices></View>", "Choice")}
+
+
+def ls_marks(label: Any) -> list[Any]:
+    """What one task of the SDK's JSON_MIN or CSV output marks: ``(start, end, label)`` spans or labels."""
+    if isinstance(label, str):
+        label = json.loads(label) if label.startswith(("[", "{")) else [label] if label else []
+    if isinstance(label, dict):
+        return list(label.get("choices", []))
+    return [(x["start"], x["end"], x["labels"][0]) if isinstance(x, dict) else x for x in label or []]
+
+
+def test_label_studio_sdks_converter_reads_our_export_in_every_format(capsys: pytest.CaptureFixture[str],
+                                                                     tmp_path: Path, db_path: Path) -> None:
+    """label_studio_sdk's Converter on our NER and choices exports, to every format it offers for such a project
+    (it failed with ``KeyError: 'id'`` on each): what each output holds is our texts, spans and labels.
+
+    Opt-in: the SDK is not in the test extra (509 MB: numpy 2, OpenCV, pandas); install ``label-studio-sdk`` to
+    run it. ``CSV_OLD``, which the SDK lists, is left out: ``Converter.convert`` does nothing for it (only its
+    command line does, from Label Studio 0.x's folders of completions)."""
+    import csv
+    from xml.sax.saxutils import quoteattr
+
+    converter = pytest.importorskip("label_studio_sdk.converter", reason="label-studio-sdk is not installed (not "
+                                    "in the test extra: 509 MB with numpy 2, OpenCV and pandas); pip install "
+                                    "label-studio-sdk to check our export with its Converter")
+    seed(db_path, "spans", [dict(a) for a in LS_SPANS])
+    seed(db_path, "choices", [dict(a) for a in LS_CHOICES])
+    for kind, (template, tag) in LS_PROJECTS.items():
+        export_file = tmp_path / f"{kind}.json"
+        code, _, err = run(capsys, "db-out", kind, export_file, "--format", "label-studio", "--db", db_path)
+        assert code == 0, err
+        tasks = json.loads(export_file.read_text(encoding="utf-8"))
+        ours = [ls_marks([r["value"] for r in t["annotations"][0]["result"]] if kind == "spans" else
+                         {"choices": [c for r in t["annotations"][0]["result"] for c in r["value"]["choices"]]})
+                for t in tasks]
+        assert ours == ([[(s["start"], s["end"], s["label"]) for s in a["spans"]] for a in LS_SPANS]
+                        if kind == "spans" else [a["accept"] for a in LS_CHOICES])
+        labels = sorted({m[2] if kind == "spans" else m for marks in ours for m in marks})
+        config = template.format("".join(f"<{tag} value={quoteattr(label)}/>" for label in labels))
+        sdk = converter.Converter(config=config, project_dir=str(tmp_path), download_resources=False)
+        formats = [f for f in sdk.supported_formats if f != "CSV_OLD"]
+        assert set(formats) >= {"JSON", "JSON_MIN", "CSV", "TSV", *(["CONLL2003"] if kind == "spans" else [])}
+        for fmt in formats:
+            out = tmp_path / f"{kind}-{fmt}"
+            sdk.convert(str(export_file), str(out), fmt, is_dir=False)
+            [written] = list(out.iterdir())
+            text = written.read_text(encoding="utf-8")
+            if fmt == "JSON":
+                assert json.loads(text) == tasks
+            elif fmt == "JSON_MIN":
+                rows = json.loads(text)
+                assert [r["id"] for r in rows] == [t["id"] for t in tasks]
+                assert [ls_marks(r.get("label")) for r in rows] == ours, fmt
+            elif fmt in ("CSV", "TSV"):
+                rows = list(csv.DictReader(io.StringIO(text), delimiter="," if fmt == "CSV" else "\t"))
+                assert [(int(r["id"]), r["text"]) for r in rows] == [(t["id"], t["data"]["text"]) for t in tasks]
+                assert [ls_marks(r["label"]) for r in rows] == ours, fmt
+            else:
+                assert fmt == "CONLL2003", f"a format this test does not know how to read: {fmt}"
+                blocks = [[line.split(" ") for line in block.splitlines()]
+                          for block in text.split("-DOCSTART- -X- O\n", 1)[1].strip("\n").split("\n\n")]
+                entities = [[(" ".join(w[0] for w in block[s:e + 1]), label)
+                             for label, s, e in get_entities([w[-1] for w in block])] for block in blocks]
+                assert entities == [[(t["data"]["text"][s:e], label) for s, e, label in marks]
+                                    for t, marks in zip(tasks, ours, strict=True)]

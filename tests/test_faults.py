@@ -232,6 +232,9 @@ BAD_ANSWERS = [
     ('{"text": "deep", "meta": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
     ('{"text": "huge", "n": ' + "9" * 5000 + "}", "too many digits"),
     ('{"text": "nan", "score": NaN}', "NaN is not JSON"),
+    ('{"text": {"x": 1}}', "'text' must be a string"),  # was imported, and exported as nothing
+    ('{"text": 5}', "'text' must be a string"),
+    ('{"text": "half a pair", "meta": {"note": "\\ud800"}}', "a lone surrogate"),  # was "internal error"
 ]
 
 
@@ -283,6 +286,47 @@ def test_reports_survive_rows_stored_before_fields_were_checked(tmp_path: Path) 
         result = subprocess.run([*TUIANNOT, *command, "--db", str(db_path)], capture_output=True, text=True,
                                 timeout=120)
         assert result.returncode == 0, result.stderr
+
+
+def not_json(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_absurd_times_in_old_rows_are_said_briefly_and_json_stays_valid(capsys: pytest.CaptureFixture[str],
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    """An old row with ``_seconds`` 1e308 printed a 300-digit median that broke the stats and progress tables into
+    a character per line; infinity printed ``Infinity`` in --json (not JSON). A time of 1e-300 s passes the checks
+    on the way in and made a 300-digit rate."""
+    import re
+    import sqlite3
+
+    from rich.cells import cell_len
+
+    from .helpers import run, seed
+
+    db_path = tmp_path / "t.db"
+    seed(db_path, "ds", [{"text": who, "answer": "accept", "_seconds": seconds, "_session_id": f"ds-{who}"}
+                         for who, seconds in (("ann", 2), ("bob", 3), ("cy", 1e-300))])
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE answers SET seconds = 1e308 WHERE session = 'ann'")
+    conn.execute("UPDATE answers SET seconds = 9e999 WHERE session = 'bob'")  # infinity
+    conn.commit()
+    conn.close()
+    monkeypatch.setenv("COLUMNS", "100")
+    for command in ("stats", "progress"):
+        code, out, err = run(capsys, command, "ds", "--db", db_path)
+        assert (code, err) == (0, ""), err
+        assert max(cell_len(line) for line in out.splitlines()) <= 100 and not re.search(r"\d{12}", out), out
+        rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["ann"], ["bob"],
+                                                                                                    ["cy"])}
+        assert "1e+308" in rows["ann"] and "—" in rows["bob"] and "3.6e+303" in rows["cy"], out
+        code, out, err = run(capsys, command, "ds", "--json", "--db", db_path)
+        report = json.loads(out, parse_constant=not_json)
+        people = report["by_session"] if command == "stats" else {p["annotator"]: p for p in report["annotators"]}
+        assert [people[who]["median_seconds"] for who in ("ann", "bob", "cy")] == [1e308, None, 0.0]
+        assert people["cy"]["answers_per_hour"] == pytest.approx(3.6e303)
 
 
 def test_an_image_path_that_is_a_fifo_is_refused_at_once(tmp_path: Path) -> None:

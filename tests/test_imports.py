@@ -330,7 +330,7 @@ def test_label_studio_a_span_whose_text_does_not_match_is_named_and_left_out(tmp
         f'{path}:2: annotation 1 (by 4): span [4, 8) PER: the text there ("left") is not the result\'s ("Bob!"); '
         "left out",
         f"{path}:2: annotation 1 (by 4): span [9, 12) ORG does not align with the tokens; left out",
-        f"{path}:2: annotation 2 (by 5): its 'result' is not a list; left out",
+        f"{path}:2: annotation 2 (by 5): not an object with a 'result' list; left out",
     ]
 
 
@@ -681,3 +681,156 @@ def test_db_in_of_an_unknown_shape_is_an_error(capsys: pytest.CaptureFixture[str
     odd.write_text(json.dumps([{"what": "no text here"}]))
     code, out, err = run(capsys, "db-in", "ds", odd, "--db", tmp_path / "t.db")
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and "--format" in err
+
+
+# -- a file's shapes are never trusted -----------------------------------------------------------------------------
+TEXT = "Ann left Acme today."
+CANONICAL: dict[str, tuple[str, dict[str, Any]]] = {  # a record as each tool writes it, with every field it has
+    "label-studio": ("label-studio", {
+        "id": 7, "data": {"title": "A day", "body": TEXT}, "predictions": [], "annotations": [{
+            "id": 1, "completed_by": {"id": 2, "email": "ann@example.org"}, "updated_at": "2024-01-01T00:00:00Z",
+            "lead_time": 3.5, "was_cancelled": False, "result": [
+                {"type": "labels", "from_name": "label", "to_name": "body",
+                 "value": {"start": 0, "end": 3, "text": "Ann", "labels": ["PER"]}},
+                {"type": "choices", "from_name": "mood", "to_name": "body", "value": {"choices": ["POS"]}}]}]}),
+    "doccano": ("doccano", {"id": 3, "text": TEXT, "label": [[0, 3, "PER"], [9, 13, "ORG"]], "meta": {"by": "x"}}),
+    "doccano entities": ("doccano", {"id": 4, "text": TEXT, "entities": [
+        {"id": 1, "label": "PER", "start_offset": 0, "end_offset": 3},
+        {"id": 2, "label": "ORG", "start_offset": 9, "end_offset": 13}],
+        "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "left"}]}),
+    "doccano text labels": ("doccano", {"text": TEXT, "label": ["POS", "NEG"]}),
+    "spacy": ("spacy", {"text": TEXT, "cats": {"POS": 0.9, "NEG": 0.1}, "meta": {"by": "x"}}),
+    "prodigy": ("prodigy", {
+        **span_answer(TEXT, [(0, 3, "PER")]), "_input_hash": 1, "_task_hash": 2, "_seconds": 2.5, "meta": {"a": 1},
+        "label": "X", "accept": ["POS"], "options": [{"id": "POS", "text": "POS"}]}),
+}
+ODD = [5, -1, 2.5, True, None, "", "x", [], [1, "a"], {}, {"a": 1}, 1 << 70, "\x1b[2J\u202e"]
+"""What a value may be in a file written by hand or by another version: every JSON type, and hostile text."""
+
+
+def places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value inside a JSON value (itself first)."""
+    inner = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    return [path, *(p for key, v in inner for p in places(v, (*path, key)))]
+
+
+def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+@pytest.mark.parametrize("shape", list(CANONICAL))
+def test_any_value_anywhere_in_a_record_is_an_answer_or_a_warning_with_its_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
+    """Every place of a record (a field, an entry, a whole list) holding every JSON type in turn: each such
+    record gives answers or warnings naming its line, never an exception; the good record after them is
+    imported; ``--strict`` imports nothing. (Label Studio's ``result`` as a number gave "internal error".)"""
+    monkeypatch.setattr("tuiannot.data.imports.blank", blank_nlp)  # one tokenizer for the thousands of records
+    fmt, record = CANONICAL[shape]
+    records = [replaced(record, place, odd) for place in places(record) for odd in ODD]
+    good = {"data": {"text": "the good one"}, "annotations": [{"result": [
+        {"type": "choices", "value": {"choices": ["POS"]}}]}]} if fmt == "label-studio" \
+        else {"text": "the good one", "cats": {"POS": 1.0}} if fmt == "spacy" \
+        else {"text": "the good one", "answer": "accept"} if fmt == "prodigy" \
+        else {"text": "the good one", "label": ["POS"] if shape == "doccano text labels" else [[0, 3, "ORG"]]}
+    path = write_ls(tmp_path / "in.json", [*records, good]) if fmt == "label-studio" \
+        else write_lines(tmp_path / "in.jsonl", [json.dumps(r) for r in [*records, good]])
+    first = 2 if fmt == "label-studio" else 1  # the line of records[0]
+    answers, found = collect(path, fmt)
+    named = {int(w.split(":")[1]) for w in found if w.startswith(f"{path}:")}
+    assert all(w.startswith(f"{path}:") for w in found), found
+    given = {line for line, _ in answers}
+    assert all(first + i in given | named for i in range(len(records))), [  # nothing left out silently
+        records[i] for i in range(len(records)) if first + i not in given | named][:3]
+    assert answers[-1][1]["text"] == "the good one"
+
+    db_path = tmp_path / "t.db"
+    code, out, err = run(capsys, "db-in", "ds", path, "--format", fmt, "--db", db_path)
+    assert code == 0 and out.startswith("Imported "), err
+    assert "internal error" not in err and stored(db_path, "ds")[-1]["text"] == "the good one"
+    code, out, err = run(capsys, "db-in", "strict", path, "--format", fmt, "--strict", "--db", db_path)
+    assert (code, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1 and "--strict" in err
+    assert "strict" not in {row["dataset"] for row in json.loads(run(capsys, "stats", "--json", "--db",
+                                                                     db_path)[1])["datasets"]}
+
+
+@pytest.mark.parametrize("tasks,reason", [
+    ([{"data": {"title": "A", "body": "B"}, "annotations": [{"result": 5}]}], "no text in 'data'"),
+    ([{"data": {"text": None}, "annotations": [{"result": True}]}], "no text in 'data'"),
+    ([{"data": {"text": "Ann"}, "annotations": [{"result": 5}]}], "annotation 1: not an object with a 'result' list"),
+    ([{"data": {"text": "Ann"}, "annotations": [{"result": [{"type": "labels", "value": {
+        "start": 0, "end": 3, "labels": [{"x": 1}]}}]}]}], "the label must be a non-empty string"),
+    ([{"data": {"text": "Ann"}, "annotations": [{"result": [{"type": "labels", "value": {
+        "start": "0", "end": 3, "labels": ["PER"]}}]}]}], "start and end must be integers"),
+    ([{"data": {"text": "Ann"}, "annotations": [{"result": [{"type": "choices", "value": {
+        "choices": [" "]}}]}]}], "'choices' is not a list of labels"),
+])
+def test_label_studio_records_of_the_wrong_shape_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                          tasks: list[dict[str, Any]], reason: str) -> None:
+    """The verifier's repro (``"result": 5`` where ``data`` has no ``text``) and its siblings: a warning naming the
+    element's line, and the good task after it imported."""
+    path = write_ls(tmp_path / "ls.json", [*tasks, {"data": {"text": "good"}, "annotations": [{"result": []}]}])
+    code, out, err = run(capsys, "db-in", "ds", path, "--format", "label-studio", "--db", tmp_path / "t.db")
+    assert code == 0 and out.startswith("Imported "), err
+    assert stored(tmp_path / "t.db", "ds")[-1]["text"] == "good"  # a task with a span left out keeps the others
+    assert err.startswith(f"warning: {path}:2: ") and reason in err, err
+
+
+@pytest.mark.parametrize("record,reason", [
+    ({"text": "Ann left.", "label": [[0, 3, "PER"]], "relations": 5}, "its relation(s) not read"),
+    ({"text": "Ann left.", "label": [[0, 3, 7]]}, "the label must be a non-empty string"),
+    ({"text": "Ann left.", "label": ["POS", " "]}, "a text label in 'label' is blank"),
+    ({"text": "Ann \ud800 left.", "label": ["POS"]}, "a lone surrogate"),  # no text: UTF-8 cannot hold it
+])
+def test_doccano_records_of_the_wrong_shape_are_named(tmp_path: Path, record: dict[str, Any], reason: str) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes((json.dumps(record) + "\n" + json.dumps({"text": "good", "label": ["POS"]}) + "\n").encode())
+    answers, found = collect(path, "doccano")
+    assert answers[-1][1]["text"] == "good"
+    assert found and found[0].startswith(f"{path}:1: ") and reason in found[0], found
+
+
+def test_spacy_categories_that_are_no_scores_or_no_labels_are_named(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "cats.jsonl", [{"text": "a film", "cats": {"POS": "high", "": 0.7, "NEG": 0.2}}])
+    answers, found = collect(path, "spacy")
+    assert [(a["accept"], [o["id"] for o in a["options"]]) for _, a in answers] == [([], ["NEG"])]
+    assert found == [f"{path}:1: category POS: 'high' is not a score from 0 to 1; left out",
+                     f"{path}:1: category : no label; left out"]
+
+
+@pytest.mark.parametrize("key,value", [
+    ("strings", []), ("flags", [5]), ("span_groups", [b"x"]),
+    ("strings", ["", ".", "Acme", "Ann", "PER", "acme", "ann", "left", "today"]),  # no span label: found reading
+])
+def test_a_damaged_docbin_is_one_line_and_imports_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                          key: str, value: Any) -> None:
+    """A DocBin that unpacks but whose documents cannot be made or read (arrays of the wrong size, strings
+    missing): spaCy's own exceptions were "internal error"."""
+    import zlib
+
+    import srsly
+
+    doc = Doc(blank_nlp().vocab, words=["Ann", "left", "Acme", "today", "."], ents=["B-PER", "O", "O", "O", "O"])
+    doc.spans["sc"] = [doc.char_span(9, 13, label="SQUAD")]  # not one of spaCy's own strings, as ORG is
+    content = srsly.msgpack_loads(zlib.decompress(DocBin(docs=[doc]).to_bytes()))
+    path = tmp_path / "bad.spacy"
+    path.write_bytes(zlib.compress(srsly.msgpack_dumps({**content, key: value})))
+    code, out, err = run(capsys, "db-in", "ds", path, "--db", tmp_path / "t.db")
+    assert (code, out) == (1, "") and err.startswith(f"error: {path}: document 1: a damaged DocBin ("), err
+    assert err.count("\n") == 1
+
+
+def test_docbin_categories_that_are_no_scores_are_named(tmp_path: Path) -> None:
+    import numpy
+
+    doc = Doc(blank_nlp().vocab, words=["great", "film"])
+    doc.cats = {"POS": numpy.float32(0.9), "NEG": "low"}  # a model's score; spaCy stores whatever it is given
+    docs = DocBin(docs=[doc])
+    path = tmp_path / "cats.spacy"
+    path.write_bytes(docs.to_bytes())
+    answers, found = collect(path, "spacy")
+    assert [a["accept"] for _, a in answers] == [["POS"]]
+    assert found == [f"{path}:document 1: category NEG: 'low' is not a score from 0 to 1; left out"]

@@ -26,7 +26,6 @@ import csv
 import importlib
 import io
 import json
-import math
 import os
 import re
 import stat
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from .errors import SourceError
+from .tasks import LONE_SURROGATE, STRICT_JSON as _DECODER, lone_surrogate as _lone_surrogate
+from .tasks import unreadable_json as _unreadable
 
 MAX_RECORD_BYTES = 10 * 1024 * 1024
 COUNT_LINES_LIMIT = 64 * 1024 * 1024  # lines are counted up to this size (~30 ms from the page cache)
@@ -259,6 +260,8 @@ class Source:
                     record.task, record.error = None, f"invalid JSON: {e.msg} (column {e.colno})"
                 except (ValueError, RecursionError) as e:  # a poison record: skipped like any bad one
                     record.task, record.error = None, _unreadable(e)
+                if record.error is None and _lone_surrogate(line, 0, len(line), record.task):
+                    record.task, record.error = None, LONE_SURROGATE
             yield record
 
     def _txt(self) -> Iterator[Record]:
@@ -427,42 +430,17 @@ class Source:
                     yield Record(record_line, read, error=poison)
                     continue
                 bad = _ESCAPED_BYTE.search(buf, pos, end)
-                pos = end
+                start, pos = pos, end
                 if bad:
                     yield Record(record_line, read, error="invalid UTF-8")
+                elif _lone_surrogate(buf, start, end, task):
+                    yield Record(record_line, read, error=LONE_SURROGATE)
                 else:
                     yield Record(record_line, read, task=task)
 
 
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _STRUCTURE = re.compile(r'["\\\[\]{},]')
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON (strict readers refuse it; write null, or a number)")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"the number {text[:20]} is too large for JSON readers (it would be Infinity)")
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
-"""Strict JSON: NaN and Infinity (which Python's json reads, and strict parsers refuse) are invalid records,
-so no export ever carries them."""
-
-
-def _unreadable(e: BaseException) -> str:
-    """Why well-formed JSON cannot be read: a number too long for Python, or nesting too deep."""
-    if isinstance(e, RecursionError):
-        return "invalid JSON: nested too deeply"
-    if "digits" in str(e):
-        return "invalid JSON: a number with too many digits (the limit is 4300)"
-    return f"invalid JSON: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}"
-
-
 def _element_end(buf: str, pos: int) -> int:
     """Where the JSON value at ``pos`` ends (strings and brackets matched), or -1 if ``buf`` ends first."""
     depth, in_string, i = 0, False, pos

@@ -16,6 +16,11 @@ The algorithm (version 1): serialise ``[[key, value], ...]`` as canonical JSON
 encode it as UTF-8, take the 8-byte BLAKE2b digest, and read it as a signed
 big-endian 64-bit integer. The result fits SQLite's INTEGER and PostgreSQL's
 BIGINT. Hashes a task already carries (for example from Prodigy) are kept.
+
+What JSON a task may be read from is decided here too (:data:`STRICT_JSON`, :func:`lone_surrogate`,
+:func:`unreadable_json`), for every reader alike: no NaN or Infinity (strict parsers refuse them, so no export
+may carry them), no half of a UTF-16 pair (no UTF-8 writer, SQLite or hash takes it), and a number or nesting
+Python cannot hold is a reason, not an exception.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any, Iterable
 
 INPUT_KEYS: tuple[str, ...] = ("text", "image", "html", "audio", "video")
@@ -106,6 +112,9 @@ def answer_problem(task: Task) -> str | None:
     answer = task.get("answer")
     if answer not in ANSWERS:
         return f"'answer' must be accept, reject or ignore, not {_shown(answer)}"
+    for key in INPUT_KEYS:  # what the hashes, the views and the exports read as text
+        if key in task and not isinstance(task[key], str):
+            return f"{key!r} must be a string, not {_shown(task[key])}"
     for key in ("_input_hash", "_task_hash"):
         if key in task and not is_hash(task[key]):
             return f"{key!r} must be an integer that fits in 64 bits, not {_shown(task[key])}"
@@ -139,3 +148,45 @@ def accepted_labels(task: Task) -> list[str]:
         return [str(a) for a in accept] if isinstance(accept, list) else [str(accept)]
     label = task.get("label")
     return [str(label)] if label is not None else []
+
+
+# -- what JSON a task may be read from (the sources and db-in's readers) ---------------------------------------
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = "invalid JSON: a lone surrogate (half of a UTF-16 pair, e.g. \\ud800) is not text"
+
+
+def lone_surrogate(text: str, start: int, end: int, value: Any) -> bool:
+    """Whether ``value``, decoded from ``text[start:end]``, holds half a UTF-16 pair (JSON's ``"\\ud800"``
+    alone), which no UTF-8 writer, SQLite or the hashes take. Looked for only where the JSON has such an escape."""
+    if not _SURROGATE_ESCAPE.search(text, start, end):
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (strict readers refuse it; write null, or a number)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large for JSON readers (it would be Infinity)")
+    return value
+
+
+STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+"""Strict JSON: NaN and Infinity (which Python's json reads, and strict parsers refuse) are invalid records,
+so no export ever carries them."""
+
+
+def unreadable_json(e: BaseException) -> str:
+    """Why well-formed JSON cannot be read: a number too long for Python, or nesting too deep."""
+    if isinstance(e, RecursionError):
+        return "invalid JSON: nested too deeply"
+    if "digits" in str(e):
+        return "invalid JSON: a number with too many digits (the limit is 4300)"
+    return f"invalid JSON: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}"

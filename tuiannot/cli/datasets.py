@@ -192,8 +192,9 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
 
         problems = Problems()
         if to_stdout:
+            out = _TerminalSafe(sys.stdout, fmt)
             try:
-                summary = export(database, dataset, fmt, sys.stdout, answer=answer, lang=lang, problems=problems,
+                summary = export(database, dataset, fmt, out, answer=answer, lang=lang, problems=problems,
                                  advance=advance, sft=sft)
                 sys.stdout.flush()
             except BrokenPipeError:
@@ -215,6 +216,35 @@ def _export_format(database: Any, dataset: str, output: Optional[Path], fmt: str
           f"{one_line(dataset)!r} to {'standard output' if to_stdout else shown_path(output)}"
           f"{'; not included: ' + left_out + ' answers (choose with --answer)' if left_out else ''}"
           f"{'; ' + ', '.join(not_shown) + ' (warnings above)' if not_shown else ''}.", file=sys.stderr)
+    if to_stdout and out.replaced:
+        from .show import plural, warn
+
+        warn(f"standard output: {plural(out.replaced, 'character')} a terminal would act on or not show (controls, "
+             "bidi, invisible) written as stand-ins (␛, �); give OUTPUT for the exact text")
+
+
+class _TerminalSafe:
+    """Standard output for a training format, which may be a terminal. The JSON formats (doccano, label-studio,
+    sft) go through :func:`_terminal_safe`: the same JSON values. CoNLL has no escapes: on a terminal every
+    character :func:`~tuiannot.sanitize.printable` replaces but its tabs and newlines (columns and rows; a token
+    holds neither, whitespace in one is written as _) becomes its stand-in, counted in ``replaced``; to a pipe or a
+    file (``> train.conll``) it is written exactly, as training data must be."""
+
+    def __init__(self, out: Any, fmt: str) -> None:
+        self.out, self.replaced = out, 0
+        self.conll = fmt == "conll"
+        self.terminal = bool(getattr(out, "isatty", lambda: False)())
+
+    def write(self, text: str) -> int:
+        if not self.conll:
+            return self.out.write(_terminal_safe(text))
+        if not self.terminal:
+            return self.out.write(text)
+        from ..sanitize import printable
+
+        shown = "\n".join("\t".join(map(printable, line.split("\t"))) for line in text.split("\n"))
+        self.replaced += sum(a != b for a, b in zip(text, shown, strict=True))
+        return self.out.write(shown)
 
 
 def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optional[str], db: Optional[str]) -> None:

@@ -14,13 +14,17 @@ pipes. Counts are said with :func:`plural`. Rich honours ``NO_COLOR``.
 Figures are said as people read them; ``--json`` keeps the report's own values. Rates per hour are whole
 numbers (one decimal under 10), seconds have one decimal, proportions (percent agreement, F, gold accuracy,
 a share) are percentages, chance-corrected coefficients (kappa, alpha, AC1) have two decimals, times are
-``2023-11-14 22:13`` in UTC. Report tables (:func:`report_table`, :func:`print_table`) have no frame and are fitted
-to the terminal: a column narrows to its longest word (headers and times wrap at spaces), names fold, and no
-figure, header or date is cut short at 80 columns.
+``2023-11-14 22:13`` in UTC. Whatever old rows hold, a figure stays a few characters: a million or more (a
+median of 1e308 seconds, a rate from a time of 1e-300 s) is said as ``1e+308``, and what is no number (infinity,
+NaN) as ``—``, which ``--json`` writes as ``null`` (strict JSON has no Infinity or NaN). Report tables
+(:func:`report_table`, :func:`print_table`) have no frame and are fitted to the terminal: a column narrows to its
+longest word (headers and times wrap at spaces), names fold, and no figure, header or date is cut short at 80
+columns.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -60,8 +64,17 @@ def stderr_console() -> Console:
 
 
 def print_json(report: Any) -> None:
-    """A report as ``--json`` prints it: indented JSON on stdout, controls and invisible characters escaped."""
-    print(json_text(report, indent=2, default=str))
+    """A report as ``--json`` prints it: indented JSON on stdout, controls and invisible characters escaped, and a
+    figure that is no number (infinity, NaN: old rows) ``null``."""
+    print(json_text(_numbers_or_null(report), indent=2, default=str))
+
+
+def _numbers_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _numbers_or_null(v) for k, v in value.items()}
+    return [_numbers_or_null(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def print_json_or(report: Any, as_json: bool, show: Callable[[Any], None]) -> None:
@@ -110,24 +123,32 @@ def print_summary(summary: Any, failure: str | None, strict: bool = False) -> in
 
 
 # -- figures and tables -----------------------------------------------------------------------------
+def _shown(value: float | None, form: str) -> str:
+    """``value`` in ``form``; a million or more as ``1e+06``, no number (None, infinity, NaN) as ``—``."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2g}" if abs(value) >= 1e6 else format(value, form)
+
+
 def rate(value: float | None) -> str:
     """Answers per hour: ``1079``, ``4.5`` (one decimal under 10)."""
-    return "—" if value is None else f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    return _shown(value, ".0f" if value is not None and abs(value) >= 10 else ".1f")
 
 
 def decimal(value: float | None) -> str:
     """Seconds, answers per input: one decimal."""
-    return "—" if value is None else f"{value:.1f}"
+    return _shown(value, ".1f")
 
 
 def percent(value: float | None) -> str:
     """A proportion (percent agreement, F, accuracy): ``76.7%``."""
-    return "—" if value is None else f"{100 * value:.1f}%"
+    shown = _shown(None if value is None else 100 * value, ".1f")
+    return shown if shown == "—" else shown + "%"
 
 
 def coefficient(value: float | None) -> str:
     """A chance-corrected coefficient (kappa, alpha, AC1; may be negative): ``0.55``."""
-    return "—" if value is None else f"{value:.2f}"
+    return _shown(value, ".2f")
 
 
 def when(value: Any) -> str:
@@ -249,6 +270,12 @@ def _f(value: Any) -> str:
     return "—" if value is None else one_line(str(value), 60)
 
 
+def single_rated(count: int) -> str:
+    """What the header says of items rated once: they are compared with nothing, yet Fleiss' kappa and AC1 count
+    them in their chance term (the note says which), so they are not "left out"."""
+    return f", {count} rated by one annotator only (not compared; see the note)" if count else ""
+
+
 def print_agreement(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     name = report.get("dataset") or report.get("source")
@@ -257,8 +284,8 @@ def print_agreement(report: dict[str, Any], console: Console | None = None) -> N
         console.print(Text(f"{one_line(str(name))}: {plural(d.get('items', 0), 'item')}, "
                            f"{plural(d.get('ratings', 0), 'rating')}, "
                            f"{plural(len(d.get('annotators') or []), 'annotator')}; "
-                           f"{plural(d.get('items_compared', 0), 'item')} compared, "
-                           f"{d.get('items_single_annotator', 0)} with one annotator left out"), soft_wrap=True)
+                           f"{plural(d.get('items_compared', 0), 'item')} compared"
+                           f"{single_rated(d.get('items_single_annotator', 0))}"), soft_wrap=True)
         figures = report_table("measure", figure_column("value"), title="Agreement")
         for key, shown in FIGURES.items():
             if key in d:

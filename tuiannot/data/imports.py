@@ -33,17 +33,18 @@ reported). **spacy**: a DocBin, whose ``doc.ents`` (where the Doc has entity ann
 a tag that is not IOB is reported and read as ``O``, a line that is no token line is reported with its sentence
 (without one of its tokens it would be another text).
 
-Nothing is dropped silently: a record the format cannot read, a span that cannot be kept, a result not read is a
-warning ``FILE:ITEM: reason`` (ITEM: the line, or ``document N`` in a DocBin) given to ``warn``, and what it names
-is left out; a file with nothing readable is a :class:`~tuiannot.errors.UserError` (``no records of FORMAT in
-FILE``), never an empty success. A pipe or standard input (``-``) is copied to a temporary file (doccano and
-Label Studio are read twice: the labels a file uses, then its records); :func:`detect` cannot look ahead in one.
-Headless: no Textual, Rich or SQL; spaCy is imported only to tokenise and to read a DocBin.
+Nothing is dropped silently, and no shape is trusted (any field may hold any JSON type): a record the format
+cannot read, a span that cannot be kept, a result not read is a warning ``FILE:ITEM: reason`` (ITEM: the line, or
+``document N`` in a DocBin) given to ``warn``, and what it names is left out; a file with nothing readable, or a
+DocBin whose documents cannot be made, is a :class:`~tuiannot.errors.UserError`, never an empty success or an
+exception. A pipe or standard input (``-``) is copied to a temporary file (doccano and Label Studio are read
+twice). Headless: no Textual, Rich or SQL; spaCy is imported only to tokenise and to read a DocBin.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import re
 import shutil
@@ -55,7 +56,8 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import accumulate
+from itertools import accumulate, count, islice
+from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,9 +118,7 @@ def detect(path: str | os.PathLike[str]) -> str:
 
 
 def _detect_json(path: Path, name: str) -> str:
-    for n, record in enumerate(_json_records(path)):
-        if n >= DETECT_RECORDS:
-            break
+    for record in islice(_json_records(path), DETECT_RECORDS):
         if record.error is not None:
             continue
         where = f"{name}:{record.line}"
@@ -247,11 +247,8 @@ class _Reader:
     first_warning: str = ""
     _nlp: "Language | None" = None
 
-    def report_with(self, item: int | str, prefix: str, reason: str) -> None:
-        self.report(item, prefix + reason)
-
-    def report(self, item: int | str, reason: str) -> None:
-        line = f"{self.name}:{item}: {reason}"
+    def report(self, item: int | str, *reason: str) -> None:
+        line = f"{self.name}:{item}: {''.join(reason)}"
         self.warnings += 1
         self.first_warning = self.first_warning or line
         self.warn(line)
@@ -269,7 +266,7 @@ class _Reader:
                     tokens: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """A span answer from ``[start, end, label]`` character offsets: malformed ones, outside the text or not on
         token boundaries reported and left out; ``spans_manual`` where the spans overlap."""
-        report = partial(self.report_with, item, prefix)
+        report = partial(self.report, item, prefix)
         spans: list[tuple[int, int, str]] = []
         for entry in entries:
             if not (isinstance(entry, (list, tuple)) and len(entry) == 3):
@@ -282,7 +279,7 @@ class _Reader:
             elif not 0 <= start < end <= len(text):
                 report(f"{where}: offsets outside the text (length {len(text)}); left out")
             elif not (isinstance(label, str) and label.strip()):
-                report(f"{where}: no label; left out")
+                report(f"{where}: the label must be a non-empty string; left out")
             elif (start, end, label) not in spans:  # the same span twice says it once
                 spans.append((start, end, label))
         overlapping = any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1:])
@@ -332,12 +329,17 @@ def read(path: str | os.PathLike[str], fmt: str, *, lang: str = "en",
 
 
 def _read(path: str | os.PathLike[str], fmt: str, reader: _Reader) -> Iterator[Item]:
-    count = 0
+    given = 0
     with _regular_file(path, reader.name) as local:
-        for item in _READERS[fmt](local, reader):
-            count += 1
-            yield item
-    if not count:
+        for line, answer in _READERS[fmt](local, reader):
+            try:
+                json.dumps(answer, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as e:  # what SQLite and the hashes cannot take
+                reader.report(line, f"not text: a lone surrogate {e.object[e.start:e.end]!r}; left out")
+                continue
+            given += 1
+            yield line, answer
+    if not given:
         n = reader.warnings
         detail = f": {n} warning{'s' if n != 1 else ''}, the first {one_line(reader.first_warning, 300)}" if n else ""
         raise UserError(f"no records of {fmt} in {reader.name}{detail}")
@@ -394,7 +396,7 @@ def _doccano_labels(task: dict[str, Any]) -> tuple[str, list[Any]]:
     if not value:
         return "empty", []
     if all(isinstance(v, str) for v in value):
-        return "cats", value
+        return ("cats", value) if all(v.strip() for v in value) else ("bad", ["a text label in 'label' is blank"])
     if all(isinstance(v, list) for v in value):
         return "spans", value
     return "bad", ["'label' is neither a list of [start, end, label] spans nor a list of text labels"]
@@ -409,16 +411,16 @@ def _doccano(path: Path, r: _Reader) -> Iterator[Piece]:
         if kind == "bad":
             r.report(line, value[0])
             continue
-        if task.get("relations"):
-            r.report(line, f"{len(task['relations'])} relation(s) not read (tuiannot stores spans, not relations)")
+        if relations := task.get("relations"):
+            r.report(line, f"{len(relations) if isinstance(relations, list) else 'its'} relation(s) not read "
+                           "(tuiannot stores spans, not relations)")
         meta = _meta(task, ("text", "label", "labels", "entities", "relations"), {"id": "doccano_id"})
         yield line, task["text"], kind, value, meta, ""
 
 
 # -- Label Studio --------------------------------------------------------------------------------------------------
-def _ls_annotations(task: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[Any] = next((task[k] for k in _LS_ANNOTATIONS if isinstance(task.get(k), list)), [])
-    return [a for a in found if isinstance(a, dict)]
+def _ls_annotations(task: dict[str, Any]) -> list[Any]:
+    return next((task[k] for k in _LS_ANNOTATIONS if isinstance(task.get(k), list)), [])  # of any shape
 
 
 def _ls_text_key(task: dict[str, Any]) -> str | None:
@@ -426,7 +428,8 @@ def _ls_text_key(task: dict[str, Any]) -> str | None:
     strings = [k for k, v in task["data"].items() if isinstance(v, str)]
     if "text" in strings or len(strings) == 1:
         return "text" if "text" in strings else strings[0]
-    return next((str(res["to_name"]) for a in _ls_annotations(task) for res in a.get("result") or []
+    results = (a["result"] for a in _ls_annotations(task) if isinstance(a, dict) and isinstance(a.get("result"), list))
+    return next((str(res["to_name"]) for result in results for res in result
                  if isinstance(res, dict) and res.get("to_name") in strings), None)
 
 
@@ -460,10 +463,10 @@ def _ls_results(annotation: dict[str, Any], text: str, report: Warn) -> tuple[li
                 start, end = moved
             spans.extend([start, end, label] for label in labels)
         elif kind == "choices" and isinstance(value, dict):
-            if isinstance(found := value.get("choices"), list) and all(isinstance(c, str) for c in found):
+            if isinstance(found := value.get("choices"), list) and all(isinstance(c, str) and c.strip() for c in found):
                 choices = [*(choices or []), *found]
             else:
-                report("a choices result whose 'choices' is not a list of labels; left out")
+                report("a choices result whose 'choices' is not a list of labels (non-empty strings); left out")
         else:
             not_read[kind] = not_read.get(kind, 0) + 1
     for kind, n in not_read.items():
@@ -472,8 +475,8 @@ def _ls_results(annotation: dict[str, Any], text: str, report: Warn) -> tuple[li
     return spans, choices
 
 
-def _annotator(annotation: dict[str, Any]) -> str | None:
-    who = annotation.get("completed_by")
+def _annotator(annotation: Any) -> str | None:
+    who = annotation.get("completed_by") if isinstance(annotation, dict) else None
     who = (who.get("email") or who.get("id")) if isinstance(who, dict) else who
     return str(who) if isinstance(who, (int, str)) and not isinstance(who, bool) and who != "" else None
 
@@ -487,11 +490,9 @@ def _ls_fields(task: dict[str, Any], annotation: dict[str, Any], text_key: str) 
             moment = datetime.fromisoformat(annotation[key].replace("Z", "+00:00"))
         except (AttributeError, KeyError, TypeError, ValueError):
             continue
-        found["_timestamp"] = max(0, int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
-                                         .timestamp()))
+        found["_timestamp"] = max(0, int(moment.replace(tzinfo=moment.tzinfo or timezone.utc).timestamp()))
         break
-    if isinstance(seconds := annotation.get("lead_time"), (int, float)) and not isinstance(seconds, bool) \
-            and 0 <= seconds < 1e9:
+    if type(seconds := annotation.get("lead_time", -1)) in (int, float) and 0 <= seconds < 1e9:  # not a boolean
         found["_seconds"] = float(seconds)
     meta = {k: v for k, v in task["data"].items() if k != text_key}
     meta.update({"label_studio_id": task["id"]} if _is_int(task.get("id")) else {})
@@ -499,37 +500,31 @@ def _ls_fields(task: dict[str, Any], annotation: dict[str, Any], text_key: str) 
 
 
 def _label_studio(path: Path, r: _Reader) -> Iterator[Piece]:
-    def problem(task: Any) -> str | None:
-        ok = isinstance(task, dict) and isinstance(task.get("data"), dict)
-        return None if ok else "not a Label Studio task (an object with 'data' and 'annotations')"
-
+    problem = "not a Label Studio task (an object with 'data' and 'annotations')"
     for record in _json_records(path):
-        if (task := r.task(record, problem)) is None:
+        if (task := r.task(record, lambda t: None if isinstance(t, dict) and isinstance(t.get("data"), dict)
+                           else problem)) is None:
             continue
         line, key = record.line, _ls_text_key(task)
         if key is None or not task["data"][key].strip():
             r.report(line, "no text in 'data' (a 'text' string, or one string field)")
             continue
-        text, annotations = task["data"][key], _ls_annotations(task)
+        text, annotations = task["data"][key], [(n, a) for n, a in enumerate(_ls_annotations(task), 1)
+                                                 if not (isinstance(a, dict) and a.get("was_cancelled"))]  # skipped
         if not annotations:
             r.report(line, "no annotations (predictions are a model's suggestions, not answers); left out"
-                     if task.get("predictions") else "no annotations; left out")
-        for number, annotation in enumerate(annotations, 1):
-            if annotation.get("was_cancelled"):
-                continue  # Label Studio's "skip": no answer
+                     if task.get("predictions") else "no annotations (or only skipped ones); left out")
+        for number, annotation in annotations:
             who = _annotator(annotation)
             prefix = f"annotation {number}{f' (by {one_line(who, 60)})' if who else ''}: "
-            if not isinstance(annotation.get("result"), list):
-                r.report(line, f"{prefix}its 'result' is not a list; left out")
+            if not (isinstance(annotation, dict) and isinstance(annotation.get("result"), list)):
+                r.report(line, f"{prefix}not an object with a 'result' list; left out")
                 continue
-            spans, choices = _ls_results(annotation, text, partial(r.report_with, line, prefix))
+            spans, choices = _ls_results(annotation, text, partial(r.report, line, prefix))
             fields = _ls_fields(task, annotation, key)
-            if spans is not None:
-                yield line, text, "spans", spans, fields, prefix
-            if choices is not None:
-                yield line, text, "cats", choices, fields, prefix
-            if spans is None and choices is None:
-                yield line, text, "empty", [], fields, prefix
+            marked = [(kind, v) for kind, v in (("spans", spans), ("cats", choices)) if v is not None]
+            for kind, entries in marked or [("empty", [])]:  # an annotation that marks nothing
+                yield line, text, kind, entries, fields, prefix
 
 
 # -- spaCy -------------------------------------------------------------------------------------------------------
@@ -544,43 +539,54 @@ def _spacy(path: Path, r: _Reader) -> Iterator[Item]:
         if not isinstance(task.get("cats"), dict) or not task["cats"]:
             r.report(line, "no 'cats' object ({label: score}): not a spaCy record")
             continue
-        scores = {}
-        for label, score in task["cats"].items():
-            if isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1:
-                scores[label] = score
-            else:
-                r.report(line, f"category {one_line(label, 60)}: {one_line(repr(score), 30)} is not a score from 0 "
-                               "to 1; left out")
-        if scores:
+        if scores := _scores(task["cats"], partial(r.report, line)):
             accept = [k for k, v in scores.items() if v >= 0.5]
             yield line, {**_choice_answer(task["text"], scores, accept), **_meta(task, ("text", "cats"), {})}
 
 
+def _scores(cats: dict[Any, Any], report: Warn) -> dict[str, float]:
+    """The categories whose label is a non-empty string and whose score is a number from 0 to 1; others reported."""
+    scores = {}
+    for label, score in cats.items():
+        named = isinstance(label, str) and bool(label.strip())
+        if named and isinstance(score, Real) and not isinstance(score, bool) and 0 <= float(score) <= 1:
+            scores[label] = float(score)  # Real: numpy's float32 too, as a model's scores are
+        else:
+            why = f"{one_line(repr(score), 30)} is not a score from 0 to 1" if named else "no label"
+            report(f"category {one_line(label if isinstance(label, str) else repr(label), 60)}: {why}; left out")
+    return scores
+
+
 def _docbin(path: Path, r: _Reader) -> Iterator[Item]:
     from spacy.tokens import DocBin
-
     try:
         doc_bin = DocBin().from_bytes(path.read_bytes())
     except OSError as e:
         raise UserError(f"{r.name}: cannot be read ({e.strerror})") from None
     except Exception as e:  # zlib's, msgpack's or spaCy's own errors: not a DocBin
         raise UserError(f"{r.name}: not a spaCy DocBin ({type(e).__name__}); {_CHOOSE}") from None
-    for number, doc in enumerate(doc_bin.get_docs(blank(r.lang).vocab), 1):
-        item, tokens, answers = f"document {number}", doc_tokens(doc), []
-        if not doc.text.strip():
-            r.report(item, "empty text; left out")
-            continue
-        if any(t.ent_iob != 0 for t in doc):  # entity annotation, even if it marks nothing
-            answers.append(r.span_answer(item, doc.text, [(e.start_char, e.end_char, e.label_) for e in doc.ents],
-                                         tokens=tokens))
-        for key, group in doc.spans.items():
-            spans = [(s.start_char, s.end_char, s.label_) for s in group]
-            answers.append({**r.span_answer(item, doc.text, spans, f"spans[{key!r}]: ", tokens),
-                            "_view_id": "spans_manual", **({"meta": {"spans_key": key}} if key != "sc" else {})})
-        if doc.cats:
-            answers.append(_choice_answer(doc.text, doc.cats, [k for k, v in doc.cats.items() if v >= 0.5]))
-        if not answers:
-            r.report(item, "no entity annotation, span groups or categories: nothing to import; left out")
+    docs = doc_bin.get_docs(blank(r.lang).vocab)
+    for number in count(1):
+        try:  # the Doc, its strings and spans: spaCy's and msgpack's own errors where the file is damaged
+            if (doc := next(docs, None)) is None:
+                return
+            item, tokens, answers = f"document {number}", doc_tokens(doc), []
+            if not doc.text.strip():
+                r.report(item, "empty text; left out")
+                continue
+            if any(t.ent_iob != 0 for t in doc):  # entity annotation, even if it marks nothing
+                ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+                answers.append(r.span_answer(item, doc.text, ents, tokens=tokens))
+            for key, group in doc.spans.items():
+                spans = [(s.start_char, s.end_char, s.label_) for s in group]
+                answers.append({**r.span_answer(item, doc.text, spans, f"spans[{key!r}]: ", tokens),
+                                "_view_id": "spans_manual", **({"meta": {"spans_key": key}} if key != "sc" else {})})
+            if isinstance(doc.cats, dict) and (scores := _scores(doc.cats, partial(r.report, item))):
+                answers.append(_choice_answer(doc.text, scores, [k for k, v in scores.items() if v >= 0.5]))
+            if not answers:
+                r.report(item, "no entity annotation, span groups or categories: nothing to import; left out")
+        except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:  # not UserError
+            raise UserError(f"{r.name}: document {number}: a damaged DocBin ({type(e).__name__})") from None
         yield from ((number, answer) for answer in answers)
 
 

@@ -7,10 +7,15 @@ these functions turn them into the figures ``tuiannot stats`` shows:
   one task (from showing it to answering it) counts at most
   :data:`~tuiannot.storage.base.IDLE_CAP_SECONDS` (a break is not work);
 * median seconds per task: the median of those times (uncapped).
+
+Rows stored before fields were checked on the way in may hold anything a REAL column can: a time of 1e308 s,
+or infinity. A figure that is no number is None (``null`` in ``--json``), never ``Infinity`` or ``NaN``, which
+strict JSON readers refuse; a huge one stays the number it is (:mod:`tuiannot.cli.show` says it briefly).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,8 +32,13 @@ def iso(timestamp: float | None) -> str | None:
         return None
 
 
+def figure(value: float | None, digits: int) -> float | None:
+    """``value`` rounded, or None where it is no number (infinity, NaN: from old rows)."""
+    return round(value, digits) if value is not None and math.isfinite(value) else None
+
+
 def per_hour(answers: int, seconds: float) -> float | None:
-    return round(3600.0 * answers / seconds, 1) if seconds > 0 else None
+    return figure(3600.0 * answers / seconds, 1) if seconds > 0 else None
 
 
 def _answers(by_answer: dict[str, int]) -> dict[str, int]:
@@ -39,7 +49,7 @@ def _session(s: SessionCounts) -> dict[str, Any]:
     return {
         "answers": s.answers, "by_answer": _answers(s.by_answer), "first": iso(s.first), "last": iso(s.last),
         "answers_per_hour": per_hour(s.timed, s.seconds_total),
-        "median_seconds": round(s.median_seconds, 3) if s.median_seconds is not None else None,
+        "median_seconds": figure(s.median_seconds, 3),
     }
 
 
@@ -64,7 +74,7 @@ def dataset_report(counts: DatasetCounts) -> dict[str, Any]:
         "first": iso(counts.first),
         "last": iso(counts.last),
         "answers_per_hour": per_hour(timed, seconds),
-        "median_seconds": round(counts.median_seconds, 3) if counts.median_seconds is not None else None,
+        "median_seconds": figure(counts.median_seconds, 3),
     }
 
 
