@@ -595,6 +595,7 @@ def hostile_runs(folder: Path, db_path: Path) -> dict[str, list[list[Any]]]:
         "db-migrate": [["db-migrate", db_path, folder / f"copy{EVIL}.db"],
                        ["db-migrate", db_path, folder / f"copy2{EVIL}.db", "--json"], ["db-migrate", missing, model]],
         "plugins": [["plugins"], ["plugins", "--json"]],
+        "config": [["config"], ["config", "--json"], ["config", "textcat"], ["config", f"none{EVIL}"]],
     }
 
 

@@ -9,6 +9,7 @@
 - :mod:`.compare`: ``compare-stats`` and ``tournament-stats``, which output is better in figures.
 - :mod:`.plugins`: ``plugins``, what installed packages add (recipes, loaders, views).
 - :mod:`.migrate`: ``db-migrate``, a whole project copied between databases (SQLite, PostgreSQL).
+- :mod:`.config`: the configuration files applied to a command, and ``config`` to show them.
 - :mod:`.show`: every table, progress bar, summary and error line a person reads.
 
 Options shared by commands are declared once, in :mod:`tuiannot.recipes.options`. The commands import what
@@ -17,7 +18,7 @@ they use when they run, so ``tuiannot --help`` starts without spaCy, Textual or 
 
 from __future__ import annotations
 
-from . import team, datasets, train, models, compare, plugins, migrate  # noqa: F401, I001  (they register their commands, in order)
+from . import team, datasets, train, models, compare, plugins, migrate, config  # noqa: F401, I001  (they register their commands, in order)
 from .program import app, main
 
 __all__ = ["app", "main"]

@@ -83,8 +83,12 @@ def _process_start() -> float | None:
 
 
 def _keymap_given() -> bool:
-    """Whether the user has a keymap file (the path :func:`tuiannot.screens.app.load_keymap` reads)."""
-    return Path(os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json").is_file()
+    """Whether the user has a keymap: a configuration file's (:mod:`tuiannot.recipes.config`) or a keymap file (the path
+    :func:`tuiannot.screens.app.load_keymap` reads)."""
+    from ..recipes.config import config_keymap
+
+    return config_keymap() is not None or Path(
+        os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json").is_file()
 
 
 def _screens(views: list[str]) -> Any:
@@ -94,8 +98,11 @@ def _screens(views: list[str]) -> Any:
     Without a keymap file this runs after the controller started, while its prefetch thread reads the first
     tasks: an image is decoded (Pillow lets go of the GIL) while Textual loads, ~80 ms sooner on the screen.
     With one it runs first, so that a wrong keymap is refused before anything is written into the database."""
+    from ..recipes.config import config_keymap
+    from ..screens import app as app_module
     from ..screens.app import AnnotationApp, keymap_problem
 
+    app_module.CONFIG_KEYMAP = config_keymap()  # a configuration file's keymap, for the app to use
     problem = keymap_problem(views)
     if problem is not None:
         raise UserError(problem)

@@ -27,6 +27,10 @@ makes ~65,000 objects that live as long as the process (modules, Textual, a mode
 them again and again as they came (~35 ms of CPU a start, more on a loaded machine). :func:`main` turns it off
 before it parses, and the annotation screen turns it back on, with those objects frozen out of its way, once
 the first task is drawn (:mod:`tuiannot.screens.annotate`); every other command gets it back before it runs.
+
+Configuration files (the project's ``tuiannot.toml``, the user's ``config.toml``: :mod:`tuiannot.recipes.config`)
+give the command that runs its defaults through Click's ``default_map``, after the flags and the environment,
+before the built-in defaults; a mistake in them is a usage error (exit code 2) before anything runs.
 """
 
 from __future__ import annotations
@@ -157,7 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         if collecting and not (rest and rest[0] in REGISTRY):  # not an annotation command: collect as ever
             gc.enable()
         command = typer.main.get_command(command_for(full, rest))
-        result = command.main(args=rest, prog_name="tuiannot", standalone_mode=False)
+        from ..recipes.config import default_map  # the configuration files, if any (see the module's docstring)
+
+        defaults = default_map(command, rest, {command_name(c) for c in full.registered_commands} | set(REGISTRY))
+        result = command.main(args=rest, prog_name="tuiannot", standalone_mode=False, default_map=defaults)
         code = result if isinstance(result, int) else 0
     except typer.Exit as e:
         code = e.exit_code

@@ -77,7 +77,8 @@ LlmKeyEnvOpt = Annotated[Optional[str], typer.Option(
 
 # -- the runner's: added to every recipe that does not declare them ----------------------------
 DbOpt = Annotated[Optional[str], typer.Option(
-    "--db", help="Database file. Default: $TUIANNOT_DB, else ~/.tuiannot/tuiannot.db.", show_default=False)]
+    "--db", help="Database file or postgresql:// URL. Default: $TUIANNOT_DB, else the db of tuiannot.toml or the "
+                 "user config, else ~/.tuiannot/tuiannot.db.", show_default=False)]
 SessionOpt = Annotated[Optional[str], typer.Option(
     "--session", "-s", help="Annotator name. Default: your login name ($USER).", show_default=False)]
 StrictOpt = Annotated[bool, typer.Option(

@@ -6,7 +6,8 @@ next, prefetched task. When the queue is momentarily empty a thread worker
 waits for it, so the screen never blocks on the source.
 
 A user keymap (``$TUIANNOT_KEYMAP`` or ``~/.tuiannot/keymap.json``, a JSON object
-of binding id to keys, e.g. ``{"accept": "y", "reject": "n"}``) moves keys.
+of binding id to keys, e.g. ``{"accept": "y", "reject": "n"}``, or a configuration file's ``[keymap]`` table:
+:data:`CONFIG_KEYMAP`) moves keys.
 
 With ``NO_COLOR`` set the app sends no colour at all (no greys either): bold, dim, italic, underline and
 reverse are what tell things apart.
@@ -70,11 +71,36 @@ SCREENS: Mapping[str, type[AnnotationScreen]] = _Screens()
 """The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal)."""
 
 
+CONFIG_KEYMAP: tuple[str, dict[str, str] | Path] | None = None
+"""The keymap a configuration file gives, set by the command line (:mod:`tuiannot.cli.annotate`): where it was set
+(``FILE:LINE``) and a ``[keymap]`` table of binding id to keys, or a JSON keymap's path. ``$TUIANNOT_KEYMAP`` wins
+over it; it wins over ``~/.tuiannot/keymap.json`` (the two are not merged: one keymap is read, whole)."""
+
+
+def _keymap_path() -> Path:
+    """The JSON keymap read: ``$TUIANNOT_KEYMAP``, else the configuration's, else ``~/.tuiannot/keymap.json``."""
+    if os.environ.get("TUIANNOT_KEYMAP"):
+        return Path(os.environ["TUIANNOT_KEYMAP"])
+    if CONFIG_KEYMAP is not None and isinstance(CONFIG_KEYMAP[1], Path):
+        return CONFIG_KEYMAP[1]
+    return Path.home() / ".tuiannot" / "keymap.json"
+
+
+def _keymap_where() -> str:
+    """The file the keymap comes from, for the errors: a JSON keymap's path, or the configuration file's line."""
+    if not os.environ.get("TUIANNOT_KEYMAP") and CONFIG_KEYMAP is not None and isinstance(CONFIG_KEYMAP[1], dict):
+        return CONFIG_KEYMAP[0]
+    return str(_keymap_path())
+
+
 def load_keymap() -> tuple[dict[str, str], str | None]:
-    """The user's keymap and, if it could not be read, why."""
-    path = Path(os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json")
+    """The user's keymap and, if it could not be read, why (see :data:`CONFIG_KEYMAP` for which is read)."""
+    if not os.environ.get("TUIANNOT_KEYMAP") and CONFIG_KEYMAP is not None and isinstance(CONFIG_KEYMAP[1], dict):
+        return dict(CONFIG_KEYMAP[1]), None  # checked as it was read (tuiannot.recipes.config)
+    path = _keymap_path()
     if not path.is_file():
-        return {}, None
+        named = not os.environ.get("TUIANNOT_KEYMAP") and CONFIG_KEYMAP is not None  # a file's keymap = "x.json"
+        return {}, f"{path}: keymap ignored (no such file)" if named else None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
@@ -98,7 +124,7 @@ def keymap_problem(views: list[str] | None = None) -> str | None:
     """What is wrong with the user's keymap, in one line naming the file: unreadable, an unknown binding id, or
     one key given to two bindings of a screen of ``views`` (default: every screen). The command line refuses to
     start on it; the app, given one anyway, warns and goes on."""
-    path = Path(os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json")
+    path = Path(_keymap_where())
     keymap, problem = load_keymap()
     if problem is not None:
         return problem.replace("keymap ignored", "not a keymap")
