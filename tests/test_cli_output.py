@@ -596,6 +596,9 @@ def hostile_runs(folder: Path, db_path: Path) -> dict[str, list[list[Any]]]:
                        ["db-migrate", db_path, folder / f"copy2{EVIL}.db", "--json"], ["db-migrate", missing, model]],
         "plugins": [["plugins"], ["plugins", "--json"]],
         "config": [["config"], ["config", "--json"], ["config", "textcat"], ["config", f"none{EVIL}"]],
+        "db-roles": [["db-roles", f"postgresql://lead:secret@127.0.0.1:9/db{EVIL}", "--lead", f"lead{EVIL}",
+                      "--annotators", f"ann{EVIL}"],
+                     ["db-roles", db_path, "--lead", "lead", "--annotators", "ann", "--json"]],
     }
 
 

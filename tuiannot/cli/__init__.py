@@ -18,7 +18,7 @@ they use when they run, so ``tuiannot --help`` starts without spaCy, Textual or 
 
 from __future__ import annotations
 
-from . import team, datasets, train, models, compare, plugins, migrate, config  # noqa: F401, I001  (they register their commands, in order)
+from . import team, datasets, train, models, compare, plugins, migrate, config, roles  # noqa: F401, I001  (they register their commands, in order)
 from .program import app, main
 
 __all__ = ["app", "main"]

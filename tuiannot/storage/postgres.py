@@ -187,6 +187,9 @@ class PostgresDatabase(PostgresCaches, Database):
 
         try:
             return self._transaction(drop)
+        except pg_errors.InsufficientPrivilege:  # (an annotator's role: see postgres_roles)
+            raise StorageError(f"{self.location}: permission denied: only the lead role may drop datasets (this "
+                               "role may not delete from them)") from None
         finally:
             self._dataset_ids.pop(name, None)
 

@@ -140,6 +140,11 @@ def query_error(e: Exception, location: str, secret: Secret, writing: bool) -> S
                  "went); everything before it is") if writing else "nothing was written"
         return StorageError(f"{location}: lost the connection to the PostgreSQL server ({detail}): {saved}; check "
                             "the server and the network, then run it again")
+    if state == "42501" and detail.startswith("permission denied: "):  # tuiannot's own refusal (db-roles)
+        return StorageError(f"{location}: {detail.split('; CONTEXT:')[0]}")
+    if state == "42501" and "row-level security" in detail and '"answers"' in detail:
+        return StorageError(f"{location}: permission denied: an annotator's role may only add or change answers in "
+                            "its own name: annotate with the session named as your PostgreSQL role (--session ROLE)")
     if state == "42501":
         return StorageError(f"{location}: permission denied ({detail}); ask the schema's owner (the team lead) for "
                             "the rights this needs (see README: Team across machines)")

@@ -235,7 +235,8 @@ def prepare(pool: "Pool") -> None:
                 raise StorageError(
                     f"{location}: this role may not read tuiannot's tables ({' '.join(str(e).split())}); ask the "
                     f"schema's owner (the team lead) to GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
-                    f"{name} and USAGE ON ALL SEQUENCES IN SCHEMA {name} to it") from None
+                    f"{name} and USAGE ON ALL SEQUENCES IN SCHEMA {name} to it, or to run tuiannot db-roles (an "
+                    "annotator's rights only: see README, Team across machines)") from None
             if version > SCHEMA_VERSION:
                 raise UserError(f"{location}: written by a newer tuiannot (schema {version}, this one knows "
                                 f"{SCHEMA_VERSION}); upgrade tuiannot")

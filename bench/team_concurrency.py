@@ -1,0 +1,298 @@
+"""Many annotators at once on one dataset: 20 and 50 processes, each the real Controller (no UI) answering as
+fast as it can, against a SQLite file and a PostgreSQL schema (issue 18).
+
+Each annotator is a fresh ``python`` process (this script with ``--worker``): the real textcat recipe over one
+shared source, the real :class:`~tuiannot.controller.Controller` with routing (``--overlap``, 2 by default:
+every task goes to exactly two annotators, through claims), answering ``accept``/``reject`` in turn for
+``--seconds`` once every worker is ready (a start line: they open the database and fetch their first task
+first, then go together). Per answer the worker times the claim+commit step the annotator waits for:
+``controller.answer()`` (the answer committed, the claim settled) plus ``controller.next_task()`` (the next
+task, claimed by the prefetch thread meanwhile or now).
+
+At the end the database is read back and checked:
+
+* nothing lost: every answer a worker was told was saved is in the database, under its session, once;
+* nothing served twice to one annotator: no (session, task) pair twice, neither in the database nor in what
+  any worker was shown;
+* overlap exact: no task has more than ``--overlap`` distinct annotators, and the tasks with fewer are only
+  those in flight when the time ran out (at most two per annotator: each claims one task ahead).
+
+On PostgreSQL the peak number of connections of the workers (``application_name`` ``tuiannot``, sampled
+every 0.2 s) is reported too: each process should hold at most 2 (the server allows ``max_connections``).
+
+Goal: on PostgreSQL with 50 annotators, p99 claim+commit <= 50 ms (SQLite's figures are reported, no goal:
+one writer at a time is its design). Prints PASS/FAIL per goal and invariant and an ``overall:`` line; exits
+0 whatever the verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BENCH_DIR  # noqa: E402
+
+POSTGRES = os.environ.get("TUIANNOT_TEST_POSTGRES") or "postgresql://postgres@127.0.0.1:5432/test"
+GOAL_P99_MS = 50.0
+DATASET = "team_bench"
+
+
+def worker(db: str, source: str, session: str, overlap: str, meeting: str, index: int, seconds: float,
+           pace: float) -> None:
+    """One annotator: ready, wait for the go, answer for ``seconds``, print what it did as JSON."""
+    import tuiannot
+    from tuiannot.controller import Controller
+    from tuiannot.recipes import Components, get_recipe
+    from tuiannot.team.routing import Routing, parse_overlap
+
+    database = tuiannot.connect(db)
+    claims = {"tried": 0, "taken": 0, "seconds": 0.0}  # every claim of the process (the prefetch thread's too)
+    backend = type(database)
+    plain_claim = backend.claim
+
+    def counted_claim(self: Any, *args: Any, **kwargs: Any) -> bool:
+        start = time.perf_counter()
+        try:
+            taken = plain_claim(self, *args, **kwargs)
+        finally:
+            claims["seconds"] += time.perf_counter() - start
+            claims["tried"] += 1
+        claims["taken"] += bool(taken)
+        return taken
+
+    backend.claim = counted_claim  # type: ignore[method-assign]
+    components = Components.from_value(get_recipe("textcat")(source, label="POS", dataset=DATASET))
+    routing = Routing(overlap=parse_overlap(overlap))
+    controller = Controller(components, database, session, routing=routing).start()
+    task = controller.next_task(timeout=120)
+    if task is None or task is Controller.PENDING:
+        sys.exit(f"{session}: no first task within 120 s")
+    Path(meeting, f"ready-{index}").touch()
+    while not Path(meeting, "go").exists():
+        time.sleep(0.005)
+    claims.update(tried=0, taken=0, seconds=0.0)
+    shown, saved, latencies, pending = [task["_task_hash"]], [], [], 0
+    last = int(task["text"].split(":", 1)[0].split()[1])  # the furthest task of the source shown
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        start = time.perf_counter()
+        result = controller.answer("accept" if n % 2 == 0 else "reject", ["POS"] if n % 2 == 0 else [])
+        saved.append(result["_task_hash"])
+        task = controller.next_task(timeout=30)
+        latencies.append(time.perf_counter() - start)
+        n += 1
+        if task is None:
+            break
+        if task is Controller.PENDING:
+            pending += 1
+            break
+        shown.append(task["_task_hash"])
+        if pace:
+            time.sleep(pace)  # the annotator reads the task (not timed)
+        last = max(last, int(task["text"].split(":", 1)[0].split()[1]))
+    summary = controller.close()
+    database.close()
+    print(json.dumps({"session": session, "shown": shown, "saved": saved, "latencies": latencies,
+                      "pending": pending, "last": last, "claims": claims, "error": summary.error}))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))] if ordered else float("nan")
+
+
+def make_source(tasks: int) -> Path:
+    path = BENCH_DIR / f"team_concurrency_{tasks}.jsonl"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for i in range(tasks):
+                f.write(json.dumps({"text": f"task {i:07d}: a review of the product, number {i}"}) + "\n")
+        tmp.replace(path)
+    return path
+
+
+def sample_connections(url: str, application: str, stop: threading.Event, peak: list[int]) -> None:
+    import psycopg
+
+    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+        while not stop.is_set():
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                               (application,)).fetchone()
+            peak[0] = max(peak[0], int(row[0]) if row else 0)
+            stop.wait(0.2)
+
+
+def run(backend: str, annotators: int, seconds: float, overlap: str, tasks: int, postgres: str,
+        pace: float) -> dict[str, Any]:
+    run_dir = BENCH_DIR / f"team-{uuid.uuid4().hex[:8]}"
+    meeting = run_dir / "meeting"
+    meeting.mkdir(parents=True)
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    application = f"tuiannot_bench_{schema[6:]}"  # (this run's connections, told from any other's)
+    db = str(run_dir / "answers.db") if backend == "sqlite" else f"{postgres}{'&' if '?' in postgres else '?'}" \
+        f"schema={schema}&application_name={application}"
+    source = make_source(tasks)
+    import tuiannot
+
+    tuiannot.connect(db).close()  # the schema made once, before the annotators arrive
+    processes = [subprocess.Popen(
+        [sys.executable, __file__, "--worker", db, str(source), f"annotator{i:02d}", overlap, str(meeting), str(i),
+         str(seconds), str(pace)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        for i in range(annotators)]
+    stop, peak = threading.Event(), [0]
+    sampler = None
+    if backend == "postgres":
+        sampler = threading.Thread(target=sample_connections, args=(db, application, stop, peak), daemon=True)
+        sampler.start()
+    started = time.monotonic()
+    while not all((meeting / f"ready-{i}").exists() for i in range(annotators)):
+        if any(p.poll() is not None for p in processes) or time.monotonic() - started > 300:
+            for p in processes:
+                p.kill()
+            raise SystemExit("workers did not get ready: " + " | ".join(p.communicate()[1][-500:] for p in processes))
+        time.sleep(0.05)
+    ready = time.monotonic() - started
+    (meeting / "go").touch()
+    go = time.monotonic()
+    results, failures = [], []
+    for p in processes:
+        out, err = p.communicate(timeout=seconds + 300)
+        if p.returncode != 0 or not out.strip():
+            failures.append(err.strip()[-300:] or f"exit {p.returncode}")
+        else:
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    wall = time.monotonic() - go
+    stop.set()
+    if sampler is not None:
+        sampler.join()
+    latencies = [x for r in results for x in r["latencies"]]
+    saved = sum(len(r["saved"]) for r in results)
+    # the database, read back
+    with tuiannot.connect(db) as database:
+        rows, position = [], {}
+        for r in database.answer_fields(DATASET, ("_task_hash", "text")):
+            rows.append((r[-2], r[2]))
+            position[r[-2]] = int(r[-1].split(":", 1)[0].split()[1])
+    in_db = Counter((h, s) for h, s in rows)
+    reported = Counter((h, r["session"]) for r in results for h in r["saved"])
+    lost = sum((reported - in_db).values())
+    extra = sum((in_db - reported).values())
+    db_twice = sum(1 for n in in_db.values() if n > 1)
+    shown_twice = sum(len(r["shown"]) - len(set(r["shown"])) for r in results)
+    per_task = Counter(h for h, _ in in_db)
+    target = int(float(overlap))
+    over = sum(1 for n in per_task.values() if n > target)
+    under = [h for h, n in per_task.items() if n < target]
+    slowest = min((r["last"] for r in results), default=0)  # every annotator had gone past this task
+    behind = sum(1 for h in under if position[h] < slowest)
+    if backend == "postgres":
+        from tuiannot.storage.postgres_connect import close_all
+
+        close_all()
+        import psycopg
+
+        with psycopg.connect(postgres.split("?")[0], autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return {
+        "backend": backend, "annotators": annotators, "seconds": seconds, "pace": pace, "ready_s": ready,
+        "wall_s": wall,
+        "answers": saved, "answers_per_s": saved / seconds, "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000, "max_ms": max(latencies, default=float("nan")) * 1000,
+        "failed_workers": failures, "pending": sum(r["pending"] for r in results),
+        "errors": [r["error"] for r in results if r["error"]], "lost": lost, "unreported": extra,
+        "twice_in_db": db_twice, "shown_twice": shown_twice, "tasks": len(per_task), "over_overlap": over,
+        "slowest": min(({"answers": len(r["saved"]), "claims_tried": r["claims"]["tried"],
+                         "longest_ms": 1000 * max(r["latencies"], default=0.0)} for r in results),
+                       key=lambda w: w["answers"], default=None),
+        "claims_tried": sum(r["claims"]["tried"] for r in results),
+        "claims_taken": sum(r["claims"]["taken"] for r in results),
+        "claim_seconds": sum(r["claims"]["seconds"] for r in results),
+        "under_overlap": len(under), "under_behind": behind,
+        "peak_connections": peak[0] if backend == "postgres" else None,
+    }
+
+
+def verdicts(r: dict[str, Any]) -> list[tuple[str, bool]]:
+    checks = [
+        ("every worker finished cleanly", not r["failed_workers"] and not r["errors"]),
+        ("nothing lost (every answer a worker was told was saved is in the database, once)", r["lost"] == 0
+         and (r["unreported"] == 0 or bool(r["failed_workers"]))),  # (a worker that failed reported nothing)
+        ("nothing served twice to one annotator", r["twice_in_db"] == 0 and r["shown_twice"] == 0),
+        (f"overlap exact (none over; of the {r['under_overlap']} under, {r['under_behind']} behind every "
+         "annotator: <= 3 per annotator, the tasks each held when the time ran out)",
+         r["over_overlap"] == 0 and r["under_behind"] <= 3 * r["annotators"]),
+    ]
+    if r["backend"] == "postgres":
+        checks.append((f"<= 2 connections per process (peak {r['peak_connections']})",
+                       r["peak_connections"] <= 2 * r["annotators"]))
+        if r["annotators"] >= 50 and r["pace"] == 0:
+            checks.append((f"p99 claim+commit <= {GOAL_P99_MS:g} ms at {r['annotators']} annotators",
+                           r["p99_ms"] <= GOAL_P99_MS))
+    return checks
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        db, source, session, overlap, meeting, index, duration, pace = sys.argv[2:10]
+        worker(db, source, session, overlap, meeting, int(index), float(duration), float(pace))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--annotators", default="20,50", help="annotator processes per run, comma-separated")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long they answer (default 60)")
+    parser.add_argument("--quick", action="store_true", help="10 seconds per run")
+    parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--overlap", default="2", help="distinct annotators per task (default 2)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="seconds each annotator spends on a task before answering (default 0: as fast as it "
+                             "can; the goal is judged at 0 only)")
+    parser.add_argument("--tasks", type=int, default=200_000, help="tasks in the shared source")
+    parser.add_argument("--postgres", default=POSTGRES, help="the PostgreSQL server (a schema of its own per run)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = parser.parse_args()
+    seconds = 10.0 if args.quick else args.seconds
+    results, ok = [], True
+    for backend in args.backends.split(","):
+        for n in (int(x) for x in args.annotators.split(",")):
+            r = run(backend, n, seconds, args.overlap, args.tasks, args.postgres, args.pace)
+            results.append(r)
+            paced = f", pace {args.pace:g} s" if args.pace else ""
+            print(f"{backend:8} {n:3d} annotators, {seconds:g} s{paced}: {r['answers']} answers, "
+                  f"{r['answers_per_s']:.0f} answers/s; claim+commit p50 {r['p50_ms']:.1f} ms, p99 "
+                  f"{r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; {r['tasks']} tasks "
+                  f"({r['under_overlap']} in flight); ready after {r['ready_s']:.1f} s"
+                  + (f"; {r['pending']} annotators waited 30 s for a task and stopped" if r["pending"] else "")
+                  + (f"; peak {r['peak_connections']} connections" if r["peak_connections"] is not None else ""),
+                  flush=True)
+            print(f"  claims tried {r['claims_tried']}, taken {r['claims_taken']} "
+                  f"({r['claims_tried'] / max(1, r['answers']):.1f} tried per answer; "
+                  f"{1000 * r['claim_seconds'] / max(1, r['claims_tried']):.1f} ms each on average)", flush=True)
+            if r["slowest"]:
+                w = r["slowest"]
+                print(f"  the slowest annotator: {w['answers']} answers, {w['claims_tried']} claims tried, its longest "
+                      f"wait {w['longest_ms']:.0f} ms", flush=True)
+            for name, passed in verdicts(r):
+                ok &= passed
+                print(f"  {'PASS' if passed else 'FAIL'}  {name}", flush=True)
+            for failure in [*r["failed_workers"], *r["errors"]][:3]:
+                print(f"  a worker failed: {' '.join(str(failure).split())[-300:]}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    print(f"overall: {'PASS' if ok else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
