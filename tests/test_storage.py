@@ -861,3 +861,15 @@ def test_checkpoints_and_cached_replies(database: str) -> None:
         assert db.drop_dataset("ds") == 0
         db.add_dataset("ds")
         assert other.checkpoint("ds", "k") is None  # dropping a dataset dropped its checkpoints
+
+
+def test_nan_or_infinity_is_refused_on_the_way_in(database: str) -> None:
+    """Sources and db-in refuse NaN and Infinity; the Python API did not, and a stored NaN made SQLite's json_extract
+    (progress, iaa, aggregate) report the database as damaged and db-out write bare NaN."""
+    with tuiannot.connect(database) as db:
+        with pytest.raises(ValueError, match="NaN or Infinity is not JSON"):
+            db.add_answers("api", [{"text": "a", "answer": "accept", "meta": {"score": float("nan")}}])
+        with pytest.raises(ValueError, match="NaN or Infinity is not JSON"):
+            db.add_answer("api", {"text": "b", "answer": "accept", "meta": {"score": float("inf")}})
+        db.add_answers("api", [{"text": "c", "answer": "accept", "meta": {"score": 0.5}}])
+        assert [a["text"] for a in db.answers("api")] == ["c"]

@@ -125,6 +125,11 @@ class StoredAnswer:
         set_hashes(task)
         answer = task["answer"]
         task.setdefault("_timestamp", int(time.time()))
+        try:  # NaN and Infinity are not JSON: strict readers (SQLite's json_extract, jsonb, exports) refuse them
+            content = json.dumps(task, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            raise ValueError("NaN or Infinity is not JSON (strict readers refuse it): write null, or a number") \
+                from None
         session = session_name(dataset, task)
         seconds = task.get("_seconds")
         return cls(
@@ -132,7 +137,7 @@ class StoredAnswer:
             answer=answer, labels=json.dumps(accepted_labels(task), ensure_ascii=False),
             view_id=task.get("_view_id"), timestamp=float(task["_timestamp"]),
             seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-            content=json.dumps(task, ensure_ascii=False),
+            content=content,
         )
 
 
