@@ -437,3 +437,17 @@ def test_a_bad_base64_data_uri_says_so() -> None:
         read_bytes("data:image/png;base64,!!!!")  # it was "empty file"
     with pytest.raises(ImageError, match="empty data URI"):
         read_bytes("data:image/png;base64,")
+
+
+@pytest.mark.parametrize("argv", [["stats"], ["stats", "ds"], ["progress", "ds"], ["iaa", "ds", "--json"],
+                                  ["llm-cache", "ds", "--stats"]])
+def test_a_report_to_a_full_standard_output_is_one_line(tmp_path: Path, db_with_answers: Path,
+                                                        argv: list[str]) -> None:
+    full = tmp_path / "full"
+    os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    with open(full, "w") as stdout:
+        result = subprocess.run([*TUIANNOT, *argv, "--db", str(db_with_answers)],
+                                stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ("error: standard output: cannot write (No space left on device); what the command did "
+                             "is done, its report is lost\n")

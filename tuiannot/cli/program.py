@@ -36,6 +36,7 @@ before the built-in defaults; a mistake in them is a usage error (exit code 2) b
 from __future__ import annotations
 
 import copy
+import errno
 import gc
 import io
 import os
@@ -150,6 +151,30 @@ def wants_plugins(argv: list[str], known: set[str]) -> bool:
     return argv[0] not in ("--version", "--install-completion", "--show-completion") and argv[0] not in known
 
 
+def _internal_error(e: BaseException) -> None:
+    """A bug: one line here, the traceback in the crash log."""
+    from .show import err
+
+    log = _crash_log()
+    err(f"internal error: {type(e).__name__}: {e} (details in {log})")
+
+
+def _output_failed(e: OSError) -> bool:
+    """Whether ``e`` is standard output refusing what a command printed (``> /dev/full``, a full disk, a
+    vanished terminal): an error that names no file. Then one line, and nothing more is written to it at exit;
+    what the command did before printing (an import, a drop) is done."""
+    if e.filename is not None or e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+        return False
+    from .show import err
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
+    err(f"standard output: cannot write ({e.strerror or e}); what the command did is done, its report is lost")
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     code = 0
@@ -181,6 +206,10 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         code = 0
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as e:
+        if not _output_failed(e):
+            _internal_error(e)
+        code = 1
     except Exception as e:
         if _is_click_error(e):  # usage errors (Typer may vendor its own click)
             from ..sanitize import printable
@@ -190,11 +219,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(printable(shown.getvalue()))  # "No such option: --x…" quotes what was typed
             code = 2 if any(c.__name__ == "UsageError" for c in type(e).__mro__) else e.exit_code  # type: ignore
             sys.exit(code)
-        # a bug: one line here, the traceback in the crash log
-        from .show import err
-
-        log = _crash_log()
-        err(f"internal error: {type(e).__name__}: {e} (details in {log})")
+        _internal_error(e)
         code = 1
     finally:
         if collecting:
