@@ -156,6 +156,20 @@ def recipe_controller(recipe: str, db_path: Path, *args: Any, session: str = "al
     return Controller(components, tuiannot.connect(db_path), session, strict=strict, target=target).start()
 
 
+def ignore_all(controller: Controller) -> list[str]:
+    """The texts ``controller`` serves, each answered "ignore", until its stream ends; then the controller and its
+    database closed."""
+    try:
+        served = []
+        while (task := controller.next_task(timeout=10)) is not None:
+            served.append(task["text"])
+            controller.answer("ignore")
+        return served
+    finally:
+        controller.close()
+        controller.db.close()
+
+
 def recipe_app(recipe: str, db_path: Path, *args: Any, **options: Any) -> "AnnotationApp":
     """The real app over :func:`recipe_controller` (run it headless with ``app.run_test()``)."""
     from tuiannot.screens.app import AnnotationApp
@@ -245,6 +259,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: Any) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     code = info.value.code
     return (0 if code is None else code), out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: Any) -> Any:
+    """:func:`run` of a command that must succeed (``--json`` in ``argv``): its report parsed."""
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    return json.loads(out)
 
 
 def assert_one_line_error(err: str, *needles: str) -> None:

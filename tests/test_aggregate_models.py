@@ -13,8 +13,8 @@ import pytest
 
 from tuiannot.llm import client as llm_client
 
-from .helpers import assert_one_line_error, choice_answer, recipe_controller, run, seed, span_answer, stored, \
-    write_jsonl
+from .helpers import assert_one_line_error, choice_answer, ignore_all, recipe_controller, run, seed, span_answer, \
+    stored, write_jsonl
 from .llm_server import LLMServer
 
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -225,15 +225,7 @@ def test_min_agree_is_the_streams_rule_and_an_even_split_settles_nothing(
         controller = recipe_controller("textcat", db_path, str(source), label="X,Y,Z", dataset=f"asked-{min_agree}",
                                        ask_humans="disagree", from_dataset="models", min_agree=min_agree,
                                        db=str(db_path))
-        try:
-            served = []
-            while (task := controller.next_task(timeout=10)) is not None:
-                served.append(task["text"])
-                controller.answer("ignore")
-            return served
-        finally:
-            controller.close()
-            controller.db.close()
+        return ignore_all(controller)
 
     for k, from_models in ((None, {"four"}), (3, {"three", "four"}), (2, {"one", "three", "four"})):
         code, out, err = run(capsys, "aggregate", "people", "--from", "models", "-o", f"final-{k}", "--json",

@@ -18,7 +18,8 @@ from tuiannot.screens.review import FeedbackVersionEditor, ReviewScreen
 from tuiannot.team.reports import agreement_report
 from tuiannot.team.routing import Routing
 
-from .helpers import assert_one_line_error, recipe_app, run, seed, stored, wait_done, wait_for_task, write_jsonl
+from .helpers import (assert_one_line_error, recipe_app, run, run_json, seed, stored, wait_done, wait_for_task,
+                      write_jsonl)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -104,9 +105,7 @@ def by_prompt(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_iaa_reports_each_question_by_its_type(tmp_path: Path, db_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     annotate(tmp_path, db_path)
-    code, out, _ = run(capsys, "iaa", "fb", "--json", "--db", db_path)
-    assert code == 0
-    report = json.loads(out)
+    report = run_json(capsys, "iaa", "fb", "--json", "--db", db_path)
     assert report["kind"] == "feedback" and report["inputs"] == 5 and report["annotators"] == ["alice", "bob", "carol"]
     assert report["answers"] == {"accept": 11, "reject": 3}
     assert [(q["name"], q["type"]) for q in report["questions"]] == [
@@ -144,9 +143,8 @@ def test_gold_rejects_and_ignores_are_left_out_and_mixed_datasets_refused(tmp_pa
     gold = {**first, "_gold": {"answer": "accept"}, "_session_id": "fb-dave", "_annotator_id": "fb-dave"}
     ignored = {**first, "answer": "ignore", "_session_id": "fb-erin", "_annotator_id": "fb-erin"}
     seed(db_path, "fb", [gold, ignored])
-    code, out, _ = run(capsys, "iaa", "fb", "--json", "--db", db_path)
-    report = json.loads(out)
-    assert code == 0 and report["gold_left_out"] == 1 and report["annotators"] == ["alice", "bob", "carol", "erin"]
+    report = run_json(capsys, "iaa", "fb", "--json", "--db", db_path)
+    assert report["gold_left_out"] == 1 and report["annotators"] == ["alice", "bob", "carol", "erin"]
     assert report["answers"] == {"accept": 6, "ignore": 1}
     assert report["questions"][0]["agreement"]["ratings"] == 6
     code, out, _ = run(capsys, "progress", "fb", "--json", "--db", db_path)
@@ -167,9 +165,7 @@ def test_gold_rejects_and_ignores_are_left_out_and_mixed_datasets_refused(tmp_pa
 def test_progress_shows_answers_and_agreement_per_question(tmp_path: Path, db_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     annotate(tmp_path, db_path)
-    code, out, _ = run(capsys, "progress", "fb", "--json", "--db", db_path)
-    assert code == 0
-    report = json.loads(out)
+    report = run_json(capsys, "progress", "fb", "--json", "--db", db_path)
     assert report["kind"] == "feedback" and report["answers"] == 14 and report["inputs_answered"] == 5
     assert [(p["annotator"], p["answers"], p["by_answer"]) for p in report["annotators"]] == [
         ("alice", 5, {"accept": 4, "reject": 1}), ("bob", 5, {"accept": 4, "reject": 1}),
@@ -190,9 +186,7 @@ def test_progress_shows_answers_and_agreement_per_question(tmp_path: Path, db_pa
 def test_aggregate_decides_each_question_and_leaves_conflicts_for_review(tmp_path: Path, db_path: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     annotate(tmp_path, db_path)
-    code, out, _ = run(capsys, "aggregate", "fb", "--output", "final", "--json", "--db", db_path)
-    assert code == 0
-    report = json.loads(out)
+    report = run_json(capsys, "aggregate", "fb", "--output", "final", "--json", "--db", db_path)
     assert (report["kind"], report["written"], report["rejected"], report["conflicts"]) == ("feedback", 3, 1, 2)
     conflicts = {c["text"]: c["questions"] for c in report["conflict_inputs"]}
     assert conflicts == {"question 2": {"topic": "a tie between billing, technical",

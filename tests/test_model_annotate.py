@@ -164,7 +164,7 @@ def test_people_are_asked_only_where_the_model_annotators_disagree(tmp_path: Pat
 def test_min_agree_and_the_refusals(tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tuiannot.errors import UserError
 
-    from .helpers import recipe_controller
+    from .helpers import ignore_all, recipe_controller
 
     def model_vote(text: str, who: str, labels: list[str]) -> dict[str, Any]:
         return {"text": text, "answer": "accept", "accept": labels, "_session_id": f"models-{who}",
@@ -183,14 +183,8 @@ def test_min_agree_and_the_refusals(tmp_path: Path, db_path: Path, capsys: pytes
         controller = recipe_controller("textcat", db_path, str(source), label="X,Y,Z", dataset="people",
                                        ask_humans="disagree", from_dataset="models", db=str(db_path), **options)
         try:
-            served = []
-            while (task := controller.next_task(timeout=10)) is not None:
-                served.append(task["text"])
-                controller.answer("ignore")
-            return served
+            return ignore_all(controller)
         finally:
-            controller.close()
-            controller.db.close()
             with tuiannot_connect(db_path) as db:
                 db.drop_dataset("people")
 

@@ -32,12 +32,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, read_toml
 from ..sanitize import one_line
 from ..tasks import Task, canonical_json
 from .client import LLMClient, LLMFailed, LLMUnavailable, Parameters
@@ -100,19 +99,7 @@ def load_generation_prompt(path: str | Path) -> GenerationPrompt:
     """The generation prompt in the TOML file ``path``, checked as the module says."""
     path = Path(path)
     name = one_line(str(path), 120)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such prompt file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a folder, not a prompt file") from None
-    except OSError as e:
-        raise UserError(f"{name}: cannot be read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{name}: not valid UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{name}: not valid TOML ({one_line(str(e), 120)})") from None
+    data = read_toml(path, name, "prompt file")
     for key in data:
         if key not in KEYS:
             raise UserError(f"{name}: {one_line(key, 60)}: unknown key (known: {', '.join(KEYS)})")

@@ -33,12 +33,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, read_toml
 from ..sanitize import one_line
 from ..tasks import canonical_json
 
@@ -155,21 +154,8 @@ def load_prompt(path: str | Path | None, kind: str, labels: list[str], *, exclus
     default = default_prompt(kind, labels, exclusive=exclusive)
     if path is None:
         return default
-    path = Path(path)
     name = one_line(str(path), 120)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise UserError(f"--prompt {name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"--prompt {name}: is a folder, not a prompt file") from None
-    except OSError as e:
-        raise UserError(f"--prompt {name}: cannot be read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{name}: not valid UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{name}: not valid TOML ({one_line(str(e), 120)})") from None
+    data = read_toml(path, name)
     return _checked(name, data, default)
 
 

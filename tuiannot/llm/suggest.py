@@ -39,7 +39,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..errors import UserError
 from ..sanitize import one_line
@@ -102,6 +102,49 @@ class _Pool:
             self._jobs.put(None)
 
 
+T = TypeVar("T")
+
+
+def look_ahead(tasks: Iterable[Task], ahead: int, start: Callable[[Task], T | None]) -> Iterator[T]:
+    """What ``start`` returns for each task (None: the task is left out), in source order, with up to ``ahead``
+    started ahead of the one handed on: ``start`` queues a task's requests on the pool, so they run while the
+    annotator works. An exception reading ``tasks`` (``--strict``'s invalid record) is raised once what was read
+    before it is handed on, as the stream would have. The look-ahead of :class:`LLMSuggester` and of
+    :class:`~.tournament.Tournament`."""
+    pending: deque[T] = deque()
+    source = iter(tasks)
+    exhausted = False
+    error: Exception | None = None
+    while True:
+        while not exhausted and error is None and len(pending) < ahead:
+            try:
+                task = next(source)
+            except StopIteration:
+                exhausted = True
+                break
+            except Exception as e:  # noqa: BLE001 (raised below, after the tasks read before it)
+                error = e
+                break
+            started = start(task)
+            if started is not None:
+                pending.append(started)
+        if not pending:
+            break
+        yield pending.popleft()
+    if error is not None:
+        raise error
+
+
+def wait_result(future: Future[T], stopping: threading.Event) -> T | None:
+    """The future's result once it is in, or None once ``stopping`` is set (the session is closing)."""
+    while not stopping.is_set():
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
+    return None
+
+
 class ReplyCache:
     """The replies kept in the database for one dataset (``llm_cache``, see
     :mod:`tuiannot.storage.sqlite_caches`): a reply already had for the same URL, model, prompt hash and input is
@@ -160,39 +203,20 @@ class LLMSuggester:
     # -- the step ----------------------------------------------------------------------
     def __call__(self, tasks: Iterator[Task]) -> Iterator[Task]:
         pool = _Pool(self.concurrency)
-        pending: deque[tuple[Task, Future[_Outcome] | None]] = deque()
-        source = iter(tasks)
-        exhausted = False
-        error: Exception | None = None
+
+        def start(task: Task) -> tuple[Task, Future[_Outcome] | None]:
+            return task, pool.submit(self._ask, task) if self.wants(task) else None
+
         try:
-            while True:
-                while not exhausted and error is None and len(pending) <= self.ahead:
-                    try:
-                        task = next(source)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    except Exception as e:  # noqa: BLE001 (--strict's invalid record: the tasks read before it
-                        error = e  # are handed on first, as the stream would have)
-                        break
-                    pending.append((task, pool.submit(self._ask, task) if self.wants(task) else None))
-                if not pending:
-                    break
-                task, future = pending.popleft()
+            # ahead + 1 pending: the one handed on next, and self.ahead read past it
+            for task, future in look_ahead(tasks, self.ahead + 1, start):
                 if future is None:
                     yield task
                     continue
-                while not self._stopping.is_set():
-                    try:
-                        outcome = future.result(timeout=0.2)
-                        break
-                    except TimeoutError:
-                        continue
-                else:
+                outcome = wait_result(future, self._stopping)
+                if outcome is None:
                     return  # closing: what was not handed on is read again on the next start
                 yield self._attach(task, outcome)
-            if error is not None:
-                raise error
             self.finished = True
         finally:
             pool.close()

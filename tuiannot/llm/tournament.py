@@ -46,7 +46,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections import Counter, deque
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +59,7 @@ from ..tasks import Task, hash_value
 from .client import LLMClient, Parameters
 from .generation import GenerationPrompt, Generated, generate, generation_hash, load_generation_prompt
 from .parse import SERVER_ERROR, UNAVAILABLE
-from .suggest import MAX_CONCURRENCY, ReplyCache, _Pool
+from .suggest import MAX_CONCURRENCY, ReplyCache, _Pool, look_ahead, wait_result
 
 log = logging.getLogger("tuiannot.llm")
 
@@ -273,39 +273,23 @@ class Tournament:
 
     def __call__(self, tasks: Iterator[Task]) -> Iterator[Task]:
         pool = _Pool(self.concurrency)
-        pending: deque[tuple[Task, Candidate, Candidate, Future[Generated], Future[Generated]]] = deque()
-        source = iter(tasks)
-        exhausted = False
-        error: Exception | None = None
+
+        def start(task: Task) -> tuple[Task, Candidate, Candidate, Future[Generated], Future[Generated]] | None:
+            if not isinstance(task.get("text"), str):
+                with self._lock:
+                    self.problems[NO_TEXT] += 1
+                return None
+            a, b = self.choose(task["_input_hash"])
+            return task, a, b, pool.submit(self._generate, a, task), pool.submit(self._generate, b, task)
+
         try:
-            while True:
-                while not exhausted and error is None and len(pending) < self.ahead:
-                    try:
-                        task = next(source)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    except Exception as e:  # noqa: BLE001 (--strict's invalid record: the duels read before it
-                        error = e  # are handed on first, as the stream would have)
-                        break
-                    if not isinstance(task.get("text"), str):
-                        with self._lock:
-                            self.problems[NO_TEXT] += 1
-                        continue
-                    a, b = self.choose(task["_input_hash"])
-                    pending.append((task, a, b, pool.submit(self._generate, a, task),
-                                    pool.submit(self._generate, b, task)))
-                if not pending:
-                    break
-                task, a, b, first, second = pending.popleft()
-                outputs = [self._wait(first), self._wait(second)]
-                if outputs[0] is None or outputs[1] is None:
+            for task, a, b, first, second in look_ahead(tasks, self.ahead, start):
+                out_a, out_b = wait_result(first, self._stopping), wait_result(second, self._stopping)
+                if out_a is None or out_b is None:
                     return  # closing: what was not handed on is read again on the next start
-                duel = self._duel(task, a, b, outputs[0], outputs[1])
+                duel = self._duel(task, a, b, out_a, out_b)
                 if duel is not None:
                     yield duel
-            if error is not None:
-                raise error
             self.finished = True
         finally:
             pool.close()
@@ -313,14 +297,6 @@ class Tournament:
     def _generate(self, candidate: Candidate, task: Task) -> Generated:
         return generate(self.clients[candidate.model], candidate.prompt, candidate.key, task, self.parameters,
                         self.cache)
-
-    def _wait(self, future: Future[Generated]) -> Generated | None:
-        while not self._stopping.is_set():
-            try:
-                return future.result(timeout=0.2)
-            except TimeoutError:
-                continue
-        return None
 
     def _duel(self, task: Task, a: Candidate, b: Candidate, out_a: Generated, out_b: Generated) -> Task | None:
         """The duel task, or None (the problem counted) when the two outputs cannot make one."""

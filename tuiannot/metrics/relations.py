@@ -2,7 +2,8 @@
 annotators on (head span, child span, label), strict and lenient, per relation label and overall, and a confusion
 over the relation labels.
 
-Pure functions in plain Python (no I/O, no numpy), the companion of :mod:`.spans`, whose span matching they reuse.
+Pure functions in plain Python (no I/O, no numpy), the companion of :mod:`.spans`, whose matching, tallies per pair
+of annotators and confusions they reuse (relations are matched as spans are, on two ends instead of one).
 
 Input
 =====
@@ -52,12 +53,12 @@ over the pairs.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
-from itertools import combinations
 from typing import Any, Hashable, Iterable, Mapping
 
 from .agreement import ordered, sort_repr
-from .spans import _max_matching, _overlap, _span, _Tally
+from .spans import _match as _match_spans
+from .spans import _matrix as _span_matrix
+from .spans import _overlap, _pair_rows, _pair_states, _span
 
 Span = tuple[int, int, Any]
 Relation = tuple[Span, Span, Any]
@@ -101,74 +102,14 @@ def _fit(x: Relation, y: Relation) -> int:
     return total
 
 
+def _unordered(relation: Relation) -> tuple[()]:
+    return ()
+
+
 def _match(a: list[Relation], b: list[Relation], same_label: bool) -> list[tuple[int, int]]:
-    """A maximum one-to-one matching of lenient matches (the best fitting candidates tried first)."""
-    adjacency = []
-    for x in a:
-        neighbours = []
-        for j, y in enumerate(b):
-            if same_label and x[2] != y[2]:
-                continue
-            fit = _fit(x, y)
-            if fit >= 0:
-                neighbours.append((-fit, j))
-        adjacency.append([j for _, j in sorted(neighbours)])
-    match = _max_matching(adjacency, len(b))
-    return [(i, j) for i, j in enumerate(match) if j >= 0]
-
-
-def _add(matrix: dict[Any, Counter], row: Any, col: Any, count: int = 1) -> None:
-    matrix.setdefault(row, Counter())[col] += count
-
-
-def _item_pair(a: list[Relation], b: list[Relation], tallies: dict[str, dict[Any, _Tally]],
-               confusion: dict[str, dict[Any, Counter]]) -> None:
-    ca = Counter(r[2] for r in a)
-    cb = Counter(r[2] for r in b)
-    # strict: the same relation; the leftovers over the same ends are label confusions
-    tp_strict = Counter(r[2] for r in set(a) & set(b))
-    by_ends: dict[tuple[Span, Span], tuple[list[Any], list[Any]]] = {}
-    for r in a:
-        by_ends.setdefault((r[0], r[1]), ([], []))[0].append(r[2])
-    for r in b:
-        by_ends.setdefault((r[0], r[1]), ([], []))[1].append(r[2])
-    for la, lb in by_ends.values():
-        ma, mb = Counter(la), Counter(lb)
-        both = ma & mb
-        for label, count in both.items():
-            _add(confusion["strict"], label, label, count)
-        rest_a = ordered((ma - both).elements())
-        rest_b = ordered((mb - both).elements())
-        for k in range(max(len(rest_a), len(rest_b))):
-            _add(confusion["strict"], rest_a[k] if k < len(rest_a) else NONE, rest_b[k] if k < len(rest_b) else NONE)
-    # lenient: one-to-one over overlapping ends with the same label, then with another label (the confusion only)
-    pairs = _match(a, b, same_label=True)
-    tp_lenient = Counter(a[i][2] for i, _ in pairs)
-    for label, count in tp_lenient.items():
-        _add(confusion["lenient"], label, label, count)
-    done_a = {i for i, _ in pairs}
-    done_b = {j for _, j in pairs}
-    rest_a_ids = [i for i in range(len(a)) if i not in done_a]
-    rest_b_ids = [j for j in range(len(b)) if j not in done_b]
-    crossed = _match([a[i] for i in rest_a_ids], [b[j] for j in rest_b_ids], same_label=False)
-    for i, j in crossed:
-        _add(confusion["lenient"], a[rest_a_ids[i]][2], b[rest_b_ids[j]][2])
-    crossed_a = {rest_a_ids[i] for i, _ in crossed}
-    crossed_b = {rest_b_ids[j] for _, j in crossed}
-    for i in rest_a_ids:
-        if i not in crossed_a:
-            _add(confusion["lenient"], a[i][2], NONE)
-    for j in rest_b_ids:
-        if j not in crossed_b:
-            _add(confusion["lenient"], NONE, b[j][2])
-    for label in set(ca) | set(cb):
-        tallies["strict"].setdefault(label, _Tally()).add(tp_strict[label], ca[label], cb[label])
-        tallies["lenient"].setdefault(label, _Tally()).add(tp_lenient[label], ca[label], cb[label])
-
-
-def _matrix(confusion: dict[Any, Counter], labels: list[Any]) -> dict[Any, dict[Any, int]]:
-    axis = labels + [NONE]
-    return {row: {col: confusion.get(row, Counter()).get(col, 0) for col in axis} for row in axis}
+    """A maximum one-to-one matching of lenient matches (:mod:`.spans`'s, the best fitting candidates tried
+    first)."""
+    return _match_spans(a, b, same_label, fit=_fit, order=_unordered)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -197,42 +138,9 @@ def relation_agreement(annotations: Mapping[tuple[Any, Any], Iterable[Any]]) -> 
     for (item, who), given in annotations.items():
         by_item.setdefault(item, {})[who] = _relations(given)
     annotators = ordered({who for answers in by_item.values() for who in answers})
-    rank = {who: i for i, who in enumerate(annotators)}
     labels = ordered({r[2] for answers in by_item.values() for given in answers.values() for r in given})
-    states: dict[tuple[Hashable, Hashable], dict[str, Any]] = {}
-    compared = 0
-    for answers in by_item.values():
-        if len(answers) < 2:
-            continue
-        compared += 1
-        for a, b in combinations(sorted(answers, key=rank.__getitem__), 2):
-            state = states.get((a, b))
-            if state is None:
-                state = states[(a, b)] = {"items": 0, "tallies": {"strict": {}, "lenient": {}},
-                                          "confusion": {"strict": {}, "lenient": {}}}
-            state["items"] += 1
-            _item_pair(answers[a], answers[b], state["tallies"], state["confusion"])
-    pairs = []
-    total_confusion: dict[str, dict[Any, Counter]] = {"strict": {}, "lenient": {}}
-    for a, b in combinations(annotators, 2):
-        state = states.get((a, b))
-        if state is None:
-            continue
-        row: dict[str, Any] = {"a": a, "b": b, "items": state["items"]}
-        by_label: dict[Any, dict[str, Any]] = {}
-        for mode in MODES:
-            overall = _Tally()
-            for label, tally in state["tallies"][mode].items():
-                overall.add(tally.tp, tally.a, tally.b)
-                entry = by_label.setdefault(label, {"a_relations": tally.a, "b_relations": tally.b})
-                entry[mode] = tally.report()
-            row["a_relations"], row["b_relations"] = overall.a, overall.b
-            row[mode] = overall.report()
-            for r, cols in state["confusion"][mode].items():
-                total_confusion[mode].setdefault(r, Counter()).update(cols)
-        row["by_label"] = {label: by_label[label] for label in labels if label in by_label}
-        row["confusion"] = {mode: _matrix(state["confusion"][mode], labels) for mode in MODES}
-        pairs.append(row)
+    states, compared = _pair_states(by_item, annotators, _match, NONE)
+    pairs, total_confusion = _pair_rows(states, annotators, labels, "relations", NONE)
     report: dict[str, Any] = {
         "items": len(by_item),
         "annotators": annotators,
@@ -247,5 +155,5 @@ def relation_agreement(annotations: Mapping[tuple[Any, Any], Iterable[Any]]) -> 
                         "by_label": {label: _means([p["by_label"][label][mode] for p in pairs
                                                     if label in p["by_label"]]) for label in labels}}
     report["pairs"] = pairs
-    report["confusion"] = {mode: _matrix(total_confusion[mode], labels) for mode in MODES}
+    report["confusion"] = {mode: _span_matrix(total_confusion[mode], labels, NONE) for mode in MODES}
     return report

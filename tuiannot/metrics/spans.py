@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
-from typing import Any, Hashable, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from .agreement import ordered, sort_repr
 
@@ -98,18 +98,27 @@ def _max_matching(adjacency: list[list[int]], right: int) -> list[int]:
     return match_left
 
 
-def _match(a: list[tuple[int, int, Any]], b: list[tuple[int, int, Any]], same_label: bool
-           ) -> list[tuple[int, int]]:
+def _bounds(span: tuple[int, int, Any]) -> tuple[int, int]:
+    return span[0], span[1]
+
+
+def _match(a: list[Any], b: list[Any], same_label: bool,
+           fit: Callable[[Any, Any], int] = _overlap,
+           order: Callable[[Any], tuple[Any, ...]] = _bounds) -> list[tuple[int, int]]:
+    """A maximum one-to-one matching of ``a`` to ``b`` (index pairs): ``fit`` scores a candidate (-1: no
+    match; spans: the characters shared), the same label required when ``same_label``; each one's
+    candidates are tried best score first, then by ``order`` (spans: leftmost first), then in ``b``'s
+    order. :mod:`.relations` matches its relations with its own ``fit``."""
     adjacency = []
     for x in a:
         neighbours = []
         for j, y in enumerate(b):
             if same_label and x[2] != y[2]:
                 continue
-            shared = _overlap(x, y)
-            if shared >= 0:
-                neighbours.append((-shared, y[0], y[1], j))
-        adjacency.append([j for *_, j in sorted(neighbours, key=lambda t: t[:3])])
+            score = fit(x, y)
+            if score >= 0:
+                neighbours.append(((-score, *order(y)), j))
+        adjacency.append([j for _, j in sorted(neighbours, key=lambda t: t[0])])
     match = _max_matching(adjacency, len(b))
     return [(i, j) for i, j in enumerate(match) if j >= 0]
 
@@ -134,67 +143,119 @@ class _Tally:
         return out
 
 
-def _confusion_add(matrix: dict[Any, Counter], row: Any, col: Any) -> None:
-    matrix.setdefault(row, Counter())[col] += 1
+def _confusion_add(matrix: dict[Any, Counter], row: Any, col: Any, count: int = 1) -> None:
+    matrix.setdefault(row, Counter())[col] += count
 
 
-def _item_pair(a: list[tuple[int, int, Any]], b: list[tuple[int, int, Any]],
-               strict: dict[Any, _Tally], lenient: dict[Any, _Tally],
-               confusion: dict[str, dict[Any, Counter]]) -> None:
-    a = sorted(a, key=_span_key)
-    b = sorted(b, key=_span_key)
+Match = Callable[[list[Any], list[Any], bool], list[tuple[int, int]]]
+
+
+def _item_pair(a: list[Any], b: list[Any], tallies: dict[str, dict[Any, _Tally]],
+               confusion: dict[str, dict[Any, Counter]], match: Match = _match, missing: Any = MISSING) -> None:
+    """Tally one item's ``a`` and ``b`` (in a fixed order; each ``(end, end, label)``: a span's start and end,
+    or :mod:`.relations`' head and child spans) into ``tallies`` and ``confusion`` (per mode, per label):
+    strict on equal ends, lenient by ``match``; ``missing`` is the no-counterpart row/column."""
     ca = Counter(x[2] for x in a)
     cb = Counter(y[2] for y in b)
-    # strict: same boundaries, same label; leftovers at the same boundaries are label confusions
-    by_bounds: dict[tuple[int, int], tuple[list, list]] = {}
+    # strict: same ends, same label; leftovers at the same ends are label confusions
+    by_ends: dict[tuple[Any, Any], tuple[list, list]] = {}
     for x in a:
-        by_bounds.setdefault((x[0], x[1]), ([], []))[0].append(x[2])
+        by_ends.setdefault((x[0], x[1]), ([], []))[0].append(x[2])
     for y in b:
-        by_bounds.setdefault((y[0], y[1]), ([], []))[1].append(y[2])
+        by_ends.setdefault((y[0], y[1]), ([], []))[1].append(y[2])
     tp_strict: Counter = Counter()
-    for la, lb in by_bounds.values():
+    for la, lb in by_ends.values():
         ma, mb = Counter(la), Counter(lb)
         both = ma & mb
         tp_strict.update(both)
         for label, c in both.items():
-            confusion["strict"].setdefault(label, Counter())[label] += c
+            _confusion_add(confusion["strict"], label, label, c)
         rest_a = ordered((ma - both).elements())
         rest_b = ordered((mb - both).elements())
         for k in range(max(len(rest_a), len(rest_b))):
-            _confusion_add(confusion["strict"], rest_a[k] if k < len(rest_a) else MISSING,
-                           rest_b[k] if k < len(rest_b) else MISSING)
+            _confusion_add(confusion["strict"], rest_a[k] if k < len(rest_a) else missing,
+                           rest_b[k] if k < len(rest_b) else missing)
     # lenient: one-to-one overlap with the same label, then with another label (for the confusion only)
-    pairs = _match(a, b, same_label=True)
+    pairs = match(a, b, True)
     tp_lenient = Counter(a[i][2] for i, _ in pairs)
     for label, c in tp_lenient.items():
-        confusion["lenient"].setdefault(label, Counter())[label] += c
+        _confusion_add(confusion["lenient"], label, label, c)
     done_a = {i for i, _ in pairs}
     done_b = {j for _, j in pairs}
-    rest_a = [i for i in range(len(a)) if i not in done_a]
-    rest_b = [j for j in range(len(b)) if j not in done_b]
-    crossed = _match([a[i] for i in rest_a], [b[j] for j in rest_b], same_label=False)
+    rest_a_ids = [i for i in range(len(a)) if i not in done_a]
+    rest_b_ids = [j for j in range(len(b)) if j not in done_b]
+    crossed = match([a[i] for i in rest_a_ids], [b[j] for j in rest_b_ids], False)
     for i, j in crossed:
-        _confusion_add(confusion["lenient"], a[rest_a[i]][2], b[rest_b[j]][2])
-    crossed_a = {rest_a[i] for i, _ in crossed}
-    crossed_b = {rest_b[j] for _, j in crossed}
-    for i in rest_a:
+        _confusion_add(confusion["lenient"], a[rest_a_ids[i]][2], b[rest_b_ids[j]][2])
+    crossed_a = {rest_a_ids[i] for i, _ in crossed}
+    crossed_b = {rest_b_ids[j] for _, j in crossed}
+    for i in rest_a_ids:
         if i not in crossed_a:
-            _confusion_add(confusion["lenient"], a[i][2], MISSING)
-    for j in rest_b:
+            _confusion_add(confusion["lenient"], a[i][2], missing)
+    for j in rest_b_ids:
         if j not in crossed_b:
-            _confusion_add(confusion["lenient"], MISSING, b[j][2])
+            _confusion_add(confusion["lenient"], missing, b[j][2])
     for label in set(ca) | set(cb):
-        strict.setdefault(label, _Tally()).add(tp_strict[label], ca[label], cb[label])
-        lenient.setdefault(label, _Tally()).add(tp_lenient[label], ca[label], cb[label])
+        tallies["strict"].setdefault(label, _Tally()).add(tp_strict[label], ca[label], cb[label])
+        tallies["lenient"].setdefault(label, _Tally()).add(tp_lenient[label], ca[label], cb[label])
 
 
 def _span_key(span: tuple[int, int, Any]) -> tuple[int, int, str]:
     return span[0], span[1], sort_repr(span[2])
 
 
-def _matrix(confusion: dict[Any, Counter], labels: list[Any]) -> dict[Any, dict[Any, int]]:
-    axis = labels + [MISSING]
+def _matrix(confusion: dict[Any, Counter], labels: list[Any], missing: Any = MISSING) -> dict[Any, dict[Any, int]]:
+    axis = labels + [missing]
     return {row: {col: confusion.get(row, Counter()).get(col, 0) for col in axis} for row in axis}
+
+
+def _pair_states(by_item: Mapping[Hashable, Mapping[Hashable, list[Any]]], annotators: list[Any],
+                 match: Match = _match, missing: Any = MISSING) -> tuple[dict[tuple[Any, Any], dict[str, Any]], int]:
+    """Per pair of annotators (``annotators`` in order, the first the reference), the items both annotated and the
+    :func:`_item_pair` tallies and confusions summed over them; and how many items two or more annotated."""
+    rank = {who: i for i, who in enumerate(annotators)}
+    states: dict[tuple[Any, Any], dict[str, Any]] = {}
+    compared = 0
+    for answers in by_item.values():
+        if len(answers) < 2:
+            continue
+        compared += 1
+        for a, b in combinations(sorted(answers, key=rank.__getitem__), 2):
+            state = states.get((a, b))
+            if state is None:
+                state = states[(a, b)] = {"items": 0, "tallies": {"strict": {}, "lenient": {}},
+                                          "confusion": {"strict": {}, "lenient": {}}}
+            state["items"] += 1
+            _item_pair(answers[a], answers[b], state["tallies"], state["confusion"], match, missing)
+    return states, compared
+
+
+def _pair_rows(states: dict[tuple[Any, Any], dict[str, Any]], annotators: list[Any], labels: list[Any], unit: str,
+               missing: Any = MISSING) -> tuple[list[dict[str, Any]], dict[str, dict[Any, Counter]]]:
+    """The report's row of each pair of :func:`_pair_states` (counts named ``a_{unit}``, ``b_{unit}``), and the
+    confusions summed over the pairs."""
+    rows = []
+    total_confusion: dict[str, dict[Any, Counter]] = {"strict": {}, "lenient": {}}
+    for a, b in combinations(annotators, 2):
+        state = states.get((a, b))
+        if state is None:
+            continue
+        row: dict[str, Any] = {"a": a, "b": b, "items": state["items"]}
+        by_label: dict[Any, dict[str, Any]] = {}
+        for mode in ("strict", "lenient"):
+            overall = _Tally()
+            for label, tally in state["tallies"][mode].items():
+                overall.add(tally.tp, tally.a, tally.b)
+                entry = by_label.setdefault(label, {f"a_{unit}": tally.a, f"b_{unit}": tally.b})
+                entry[mode] = tally.report()
+            row[f"a_{unit}"], row[f"b_{unit}"] = overall.a, overall.b
+            row[mode] = overall.report()
+            for r, cols in state["confusion"][mode].items():
+                total_confusion[mode].setdefault(r, Counter()).update(cols)
+        row["by_label"] = {label: by_label[label] for label in labels if label in by_label}
+        row["confusion"] = {mode: _matrix(state["confusion"][mode], labels, missing) for mode in ("strict", "lenient")}
+        rows.append(row)
+    return rows, total_confusion
 
 
 def span_agreement(annotations: Mapping[tuple[Hashable, Hashable], Iterable[Any]]) -> dict[str, Any]:
@@ -211,52 +272,20 @@ def span_agreement(annotations: Mapping[tuple[Hashable, Hashable], Iterable[Any]
     """
     by_item: dict[Hashable, dict[Hashable, list[tuple[int, int, Any]]]] = {}
     for (item, annotator), spans in annotations.items():
-        by_item.setdefault(item, {})[annotator] = [_span(s) for s in spans]
+        by_item.setdefault(item, {})[annotator] = sorted((_span(s) for s in spans), key=_span_key)
     annotators = ordered({a for answers in by_item.values() for a in answers})
-    rank = {a: i for i, a in enumerate(annotators)}
     labels: set = set()
     for answers in by_item.values():
         for spans in answers.values():
             labels.update(s[2] for s in spans)
-    pair_state: dict[tuple[Hashable, Hashable], dict[str, Any]] = {}
-    compared = 0
-    for answers in by_item.values():
-        if len(answers) < 2:
-            continue
-        compared += 1
-        names = sorted(answers, key=rank.__getitem__)
-        for a, b in combinations(names, 2):
-            state = pair_state.get((a, b))
-            if state is None:
-                state = pair_state[(a, b)] = {"items": 0, "strict": {}, "lenient": {},
-                                              "confusion": {"strict": {}, "lenient": {}}}
-            state["items"] += 1
-            _item_pair(answers[a], answers[b], state["strict"], state["lenient"], state["confusion"])
     label_list = ordered(labels)
+    states, compared = _pair_states(by_item, annotators)
+    pairs, total_confusion = _pair_rows(states, annotators, label_list, "spans")
     total: dict[str, dict[Any, _Tally]] = {"strict": {}, "lenient": {}}
-    total_confusion: dict[str, dict[Any, Counter]] = {"strict": {}, "lenient": {}}
-    pairs = []
-    for a, b in combinations(annotators, 2):
-        state = pair_state.get((a, b))
-        if state is None:
-            continue
-        row: dict[str, Any] = {"a": a, "b": b, "items": state["items"]}
-        by_label: dict[Any, dict[str, Any]] = {}
+    for state in states.values():
         for mode in ("strict", "lenient"):
-            overall = _Tally()
-            for label, tally in state[mode].items():
-                overall.add(tally.tp, tally.a, tally.b)
+            for label, tally in state["tallies"][mode].items():
                 total[mode].setdefault(label, _Tally()).add(tally.tp, tally.a, tally.b)
-                entry = by_label.setdefault(label, {"a_spans": tally.a, "b_spans": tally.b})
-                entry[mode] = tally.report()
-            row["a_spans"], row["b_spans"] = overall.a, overall.b
-            row[mode] = overall.report()
-            for r, cols in state["confusion"][mode].items():
-                target = total_confusion[mode].setdefault(r, Counter())
-                target.update(cols)
-        row["by_label"] = {label: by_label[label] for label in label_list if label in by_label}
-        row["confusion"] = {mode: _matrix(state["confusion"][mode], label_list) for mode in ("strict", "lenient")}
-        pairs.append(row)
     report: dict[str, Any] = {
         "items": len(by_item),
         "annotators": annotators,

@@ -36,12 +36,11 @@ a changed file asks again.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import UserError
+from ..errors import UserError, read_toml
 from ..sanitize import blank, one_line
 from ..tasks import INPUT_KEYS
 
@@ -109,18 +108,7 @@ class Questionnaire:
 def load_questions(path: str | Path) -> Questionnaire:
     """Read and check QUESTIONS.toml (one-line :class:`UserError` naming the file and the question)."""
     name = one_line(str(path), 200)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a directory, not a questions file") from None
-    except OSError as e:
-        raise UserError(f"{name}: cannot be read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{name}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{name}: not valid TOML ({one_line(str(e), 120)})") from None
+    data = read_toml(path, name)
     return parse_questions(data, name)
 
 

@@ -24,7 +24,6 @@ from typing import Iterable
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.strip import Strip
 
 from .task_text import TaskText
 
@@ -105,18 +104,9 @@ class DiffText(TaskText):
             self._more = said
             self.border_subtitle = Text(said) if said else None
 
-    def render_line(self, y: int) -> Strip:
+    def line_segments(self, start: int, end: int, style: Style) -> list[Segment]:
         if not self.marks:
-            return super().render_line(y)
-        if self._wrapped_width != self.scrollable_content_region.width:
-            self._rewrap()
-        index = y + round(self.scroll_offset.y)
-        style = self.rich_style
-        width = self.scrollable_content_region.width
-        if index >= len(self._lines):
-            return Strip.blank(width, style)
-        start, end = self._lines[index]
-        end = start + len(self.text[start:end].rstrip(" "))
+            return super().line_segments(start, end, style)
         segments: list[Segment] = []
         at = start
         marked = style + MARK
@@ -130,4 +120,4 @@ class DiffText(TaskText):
             at = e
         if at < end:
             segments.append(Segment(self.text[at:end], style))
-        return Strip(segments).adjust_cell_length(width, style)
+        return segments

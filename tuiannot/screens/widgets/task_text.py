@@ -139,8 +139,13 @@ class TaskText(ScrollView, can_focus=False):
         if index >= len(self._lines):
             return Strip.blank(width, style)
         start, end = self._lines[index]
-        segment_text = self.text[start:end].rstrip(" ") or ""
-        return Strip([Segment(segment_text, style)]).adjust_cell_length(width, style)
+        end = start + len(self.text[start:end].rstrip(" "))
+        return Strip(self.line_segments(start, end, style)).adjust_cell_length(width, style)
+
+    def line_segments(self, start: int, end: int, style: Style) -> list[Segment]:
+        """How the characters ``start:end`` of the text (a row on screen, its trailing spaces left out) are drawn:
+        plainly here; :class:`~.diff_text.DiffText` marks the words that differ."""
+        return [Segment(self.text[start:end], style)]
 
 
 def set_virtual_size(widget: ScrollView, size: Size) -> None:
