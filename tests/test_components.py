@@ -67,7 +67,7 @@ def test_the_view_table() -> None:
                                                                           relations=False) == {"ner_manual"}
     assert stored_views(kind="spans", overlapping=True) == {"spans_manual"}
     assert stored_views(kind="binary_spans") == {"ner", "spans"}
-    assert views(reviewable=True) == {"classification", "choice", "ner_manual", "spans_manual"}
+    assert views(reviewable=True) == {"classification", "choice", "ner_manual", "spans_manual", "relations"}
     assert stored_view("image_classification") == "classification" and stored_view("review") is None
     assert all(v.stored is None or v.stored in VIEWS for v in VIEWS.values())  # every stored id is a view too
 

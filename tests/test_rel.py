@@ -15,7 +15,8 @@ from tuiannot.recipes import get_recipe
 from tuiannot.screens.widgets.relation_list import RelationList
 from tuiannot.screens.widgets.relation_text import RelationText
 
-from .helpers import recipe_app, run, seed, span_answer, stored, wait_for_task, warnings, write_jsonl
+from .helpers import (recipe_app, run, seed, span_answer, stored, wait_done, wait_for_task, wait_until, warnings,
+                      write_jsonl)
 
 TEXT = "Ann Lee works for Acme Corp in Berlin."
 # tokens: 0 Ann 1 Lee 2 works 3 for 4 Acme 5 Corp 6 in 7 Berlin 8 .
@@ -590,8 +591,88 @@ def test_a_stored_relation_whose_span_is_gone_is_reported_by_the_exports(capsys:
         assert n == 2
 
 
-def test_review_refuses_relation_datasets_in_one_line(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    seed(db_path, "rels", [{"text": "Ann works at Acme", "answer": "accept", "_view_id": "relations", "spans": [],
-                            "relations": [], "_session_id": f"rels-{who}"} for who in ("ann", "bob")])
-    code, _, err = run(capsys, "review", "rels", "--output", "final", "--db", db_path)
-    assert code == 1 and "relation answers (tuiannot rel) are not reviewed yet" in err and len(err.splitlines()) == 1
+# -- review ----------------------------------------------------------------------------------------------------------
+def seed_two_annotators(db_path: Path) -> None:
+    """alice and bob agree on the spans and the first relation; Acme Corp → Berlin is LOCATED_IN to alice and
+    WORKS_FOR to bob. On a second input they agree entirely."""
+    spans = [(0, 7, "PERSON"), (18, 27, "ORG"), (31, 37, "LOC")]
+    seed(db_path, "ds", [
+        relation_answer(TEXT, spans, [(0, 1, "WORKS_FOR"), (1, 2, "LOCATED_IN")], session="alice"),
+        relation_answer(TEXT, spans, [(0, 1, "WORKS_FOR"), (1, 2, "WORKS_FOR")], session="bob"),
+        *(relation_answer("Joe Bloggs joined Acme.", [(0, 10, "PERSON"), (18, 22, "ORG")], [(0, 1, "WORKS_FOR")],
+                          session=who) for who in ("alice", "bob"))])
+
+
+def rel_review_app(db_path: Path) -> Any:
+    return recipe_app("review", db_path, "ds", output="final", db=str(db_path), session="lead", only_conflicts=True)
+
+
+def test_review_takes_relation_datasets_a_relation_label_apart_is_a_conflict(db_path: Path) -> None:
+    seed_two_annotators(db_path)
+    components = get_recipe("review")("ds", output="final", only_conflicts=True, db=str(db_path))
+    assert components["review_view"] == "relations" and len(components["stream"]) == 1  # the one conflict
+    assert components["config"]["relation_labels"] == ["WORKS_FOR", "LOCATED_IN"]
+    assert components["labels"] == ["PERSON", "ORG", "LOC"]
+    [item] = list(components["stream"])
+    versions = item["_review"]["versions"]
+    assert [v["sessions"] for v in versions] == [["alice"], ["bob"]] and "relations" not in item
+    assert [r["label"] for r in versions[0]["relations"]] == ["WORKS_FOR", "LOCATED_IN"]
+    everyone = get_recipe("review")("ds", output="final", db=str(db_path))  # the input they agree on too
+    assert len(everyone["stream"]) == 2
+
+
+async def test_review_shows_each_versions_relations_and_keeps_the_picked_ones(db_path: Path) -> None:
+    seed_two_annotators(db_path)
+    app = rel_review_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await wait_for_task(pilot, text=TEXT)
+        panel = question(screen)
+        assert "2 versions from 2 annotators" in panel and "1× [alice]" in panel and "1× [bob]" in panel
+        lines = panel.splitlines()
+        relation_lines = [line.strip() for line in lines if "relations:" in line]
+        assert relation_lines == [
+            "relations: Ann Lee → WORKS_FOR → Acme Corp · ≠Acme Corp → LOCATED_IN → Berlin",
+            "relations: Ann Lee → WORKS_FOR → Acme Corp · ≠Acme Corp → WORKS_FOR → Berlin"], panel
+        assert "(≠ marks spans and relations not every version has)" in panel
+        await pilot.press("2", "a")  # bob's version
+        await wait_done(pilot)
+    [row] = stored(db_path, "final")
+    assert row["_view_id"] == "relations" and row["answer"] == "accept" and row["text"] == TEXT
+    assert row["relations"] == [prodigy(ANN, ACME, "WORKS_FOR"), prodigy(ACME, BERLIN, "WORKS_FOR")]
+    assert [(s["start"], s["end"], s["label"]) for s in row["spans"]] == [(0, 7, "PERSON"), (18, 27, "ORG"),
+                                                                           (31, 37, "LOC")]
+    assert row["_review"]["chosen"] == 1 and row["_review"]["reviewer"] == "lead"
+    assert row["_review"]["annotators"] == ["alice", "bob"]
+
+
+async def test_review_edits_a_version_in_the_relation_view(db_path: Path) -> None:
+    from tuiannot.screens.rel import RelationScreen
+    from tuiannot.screens.review import ReviewScreen, VersionEditor
+
+    seed_two_annotators(db_path)
+    app = rel_review_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        review = await wait_for_task(pilot, text=TEXT)
+        await pilot.press("e")  # alice's version, in the relation view
+        editor = await wait_for_task(pilot, RelationScreen)
+        assert isinstance(editor, VersionEditor) and "alice's version" in str(editor.query_one("#title").render())
+        assert editor.relation_labels == ["WORKS_FOR", "LOCATED_IN"]
+        assert relation_rows(editor) == ["  1  Ann Lee  PERSON  → WORKS_FOR → Acme Corp  ORG",
+                                         "  2  Acme Corp  ORG  → LOCATED_IN → Berlin  LOC"], relation_rows(editor)
+        await pilot.press("r", "escape")  # escape cancels the relation being made: the editor stays
+        assert app.screen is editor and editor.head is None
+        await pilot.press("]", "escape")  # and ends a relation's selection
+        assert app.screen is editor and editor.selected is None
+        await pilot.press("escape")  # nothing made nor selected: back to the versions, nothing stored
+        await wait_until(pilot, lambda: app.screen is review, "back on the review screen")
+        assert isinstance(review, ReviewScreen) and app.controller.session_answers == 0
+        await pilot.press("e")
+        editor = await wait_for_task(pilot, RelationScreen)
+        await pilot.press("]", "]", "d")  # delete Acme Corp → Berlin
+        assert len(relation_rows(editor)) == 1
+        await pilot.press("tab", "r", "tab", "2")  # Acme Corp → LOCATED_IN → Berlin, made again
+        await pilot.press("a")
+        await wait_done(pilot)
+    [row] = stored(db_path, "final")
+    assert row["_view_id"] == "relations" and row["_review"]["chosen"] == "edited"
+    assert row["relations"] == [prodigy(ANN, ACME, "WORKS_FOR"), prodigy(ACME, BERLIN, "LOCATED_IN")]

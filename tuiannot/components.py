@@ -60,7 +60,7 @@ VIEWS: dict[str, View] = {v.id: v for v in (
     View("choice", "choice", "textcat", reviewable=True),
     View("ner_manual", "ner_manual", "spans", reviewable=True),
     View("spans_manual", "spans_manual", "spans", overlapping=True, reviewable=True),
-    View("relations", "relations", "spans", relations=True),  # entities (no overlaps) and relations between them
+    View("relations", "relations", "spans", relations=True, reviewable=True),  # entities (no overlaps), relations
     View("review", None, "review"),
     View("image_classification", "classification", "textcat", image=True),
     View("image_choice", "choice", "textcat", image=True),

@@ -18,6 +18,14 @@ feedback answer (``_view_id`` ``feedback``, ``user_input`` for a single text
 question). The answers reviewed together must have been given to the same
 questions (``_questions``): the screen asks those.
 
+Relation answers (``tuiannot rel``) are reviewed as span answers are, a version
+being the answer, its spans and its relations (head span, child span, label:
+each end one of the version's spans, found as the exports and ``iaa`` find it,
+:func:`~tuiannot.data.answers.task_relations`). The screen lists each version's
+relations under its spans, ``e`` edits one in the relation view, and the final
+answer is a relation answer (``_view_id`` ``relations``) with the version's
+relations. The relation labels the versions use are the editor's relation keys.
+
 What it costs: the items are decided from compact rows
 (:meth:`~tuiannot.storage.Database.answer_fields`: the indexed columns and the
 few fields a version is made of), never from whole answers. One pass over them
@@ -46,6 +54,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Iterator
 import typer
 
 from ..components import stored_views, views
+from ..data.answers import Problems, Where, task_relations
 from ..errors import UserError
 from ..tasks import set_hashes, task_hash
 from .registry import parse_labels, recipe
@@ -54,20 +63,33 @@ from .options import DbOpt
 if TYPE_CHECKING:
     from ..storage import Database
 
-VERSION_KEYS = ("answer", "label", "accept", "spans")
+VERSION_KEYS = ("answer", "label", "accept", "spans", "relations")
 FEEDBACK_KEYS = ("answers", "user_input")
 REVIEWABLE = views(reviewable=True)
 FEEDBACK = stored_views(kind="feedback")
+RELATIONS = stored_views(relations=True)
 
 
 def version_of(answer: dict[str, Any]) -> tuple[Any, ...]:
     """What a version is made of: the answer and what it assigns (spans by offsets and label; a feedback answer's
-    answers to its questions)."""
+    answers to its questions; a relation answer's relations too)."""
     spans = tuple(sorted((s["start"], s["end"], s["label"]) for s in answer.get("spans") or []))
     accept = tuple(sorted(str(a) for a in answer.get("accept") or []))
     if answer.get("_view_id") in FEEDBACK:
         return answer.get("answer"), answer.get("label"), accept, spans, feedback_version(answer.get("answers"))
+    if answer.get("_view_id") in RELATIONS:
+        return answer.get("answer"), answer.get("label"), accept, spans, relation_version(answer, list(spans))
     return answer.get("answer"), answer.get("label"), accept, spans
+
+
+def relation_version(answer: dict[str, Any], spans: list[tuple[int, int, str]]) -> tuple[Any, ...]:
+    """A relation answer's relations as (head span, child span, label), sorted: each end one of its ``spans``
+    (start, end, label), as the exports and ``iaa`` read them; a relation that is not between two of them, or has
+    no label, is no part of it (the exports report those)."""
+    if not answer.get("relations"):
+        return ()
+    silent = Problems(write=lambda line: None, limit=0)
+    return tuple(sorted(task_relations(answer, Where("review", 0, None), spans, silent)))
 
 
 def feedback_version(answers: Any) -> str:
@@ -93,10 +115,8 @@ def _stamp(stamp: Any) -> float:
 
 
 NO_IMAGES = "reviewing image datasets is not supported yet (use tuiannot aggregate for classification answers)"
-NOT_YET = {**{v: "relation answers (tuiannot rel) are not reviewed yet; db-out exports them and iaa compares them"
-              for v in stored_views(relations=True)},
-           **{v: "compare, tournament and rank answers are not reviewed: compare-stats and tournament-stats report them"
-              for v in stored_views(kind="compare") | stored_views(kind="rank")}}
+NOT_YET = {v: "compare, tournament and rank answers are not reviewed: compare-stats and tournament-stats report them"
+           for v in stored_views(kind="compare") | stored_views(kind="rank")}
 """Stored views review refuses, and why (said before the first item, instead of 'answers from different views')."""
 
 
@@ -142,7 +162,7 @@ def review_tasks(answers: Iterable[tuple[str, dict[str, Any]]], only_conflicts: 
         for who, a in latest.items():
             v = versions.setdefault(version_of(a), {
                 "answer": a.get("answer"), "sessions": [],  # annotator names (the key as in Prodigy's review)
-                **{k: a[k] for k in ("label", "accept", "spans", "answers") if k in a}})
+                **{k: a[k] for k in ("label", "accept", "spans", "answers", "relations") if k in a}})
             v["sessions"].append(who)
         ordered = sorted(versions.values(), key=lambda v: -len(v["sessions"]))
         if only_conflicts and len(ordered) < 2:
@@ -164,7 +184,8 @@ def review_tasks(answers: Iterable[tuple[str, dict[str, Any]]], only_conflicts: 
         yield set_hashes(base)
 
 
-FIELDS = ("label", "accept", "spans", "answers", "_timestamp", "_gold", "_questions", "options", "image")
+FIELDS = ("label", "accept", "spans", "answers", "relations", "_timestamp", "_gold", "_questions", "options",
+          "image")
 """What the pass over compact rows reads of each answer beside its columns: what a version is made of, its time,
 whether it is a gold question, its questions (feedback), its options (the labels) and whether it is an image."""
 
@@ -180,6 +201,7 @@ class ReviewPlan:
     keys: array = field(default_factory=lambda: array("q"))  # per answer: its id * len(names) + its dataset's place
     view_ids: set[Any] = field(default_factory=set)  # the view of the items' answers
     labels: list[Any] = field(default_factory=list)  # label names and option ids, as the items give them
+    relation_labels: list[Any] = field(default_factory=list)  # the relations' labels, as the items give them
     questions: Any = None  # the questions the feedback answers were given (``_questions``)
 
     def __len__(self) -> int:
@@ -218,13 +240,14 @@ def plan_review(db: Database, names: list[str], only_conflicts: bool) -> ReviewP
             return value
 
     # per input, flat, three items per answer in the order met: its key, its time, and what it says (shared):
-    # (annotator, version, view, (label, accept, span labels, option ids)); ~100 bytes an answer until decided
+    # (annotator, version, view, (label, accept, span labels, option ids, relation labels)); ~100 bytes an answer
+    # until decided
     groups: dict[int, list[Any]] = {}
     questionnaire: str | None = None
     with _collector_paused():
         for place, name in enumerate(names):  # an unknown dataset: UnknownDataset, naming the database
-            for (answer_id, item, who, answer, view, _, label, accept, spans, answers, stamp, gold, asked, options,
-                 image) in db.answer_fields(name, FIELDS):
+            for (answer_id, item, who, answer, view, _, label, accept, spans, answers, relations, stamp, gold, asked,
+                 options, image) in db.answer_fields(name, FIELDS):
                 if gold is not None:
                     continue  # gold questions are scored, not adjudicated
                 if view in NOT_YET:
@@ -238,9 +261,10 @@ def plan_review(db: Database, names: list[str], only_conflicts: bool) -> ReviewP
                 if image is not None and "text" not in next(db.answers_by_id([answer_id]), {}):
                     raise UserError(NO_IMAGES)
                 version = version_of({"answer": answer, "_view_id": view, "label": label, "accept": accept,
-                                      "spans": spans, "answers": answers})
+                                      "spans": spans, "answers": answers, "relations": relations})
                 said = (label, tuple(accept or ()), tuple(s["label"] for s in spans or ()),
-                        tuple(o.get("id") for o in options or () if isinstance(o, dict)))
+                        tuple(o.get("id") for o in options or () if isinstance(o, dict)),
+                        tuple(r[2] for r in version[4]) if view in RELATIONS else ())
                 groups.setdefault(item, []).extend((answer_id * len(names) + place, _stamp(stamp),
                                                     share((who, version, view, said))))
         for item, given in groups.items():
@@ -269,12 +293,15 @@ def _decide(plan: ReviewPlan, item: int, given: list[Any], only_conflicts: bool)
         raise other_views(item, view_ids)
     plan.view_ids.add(view_id)
     labels = plan.labels
-    if len(labels) < 10:  # (the screens take ten)
+    if len(labels) < 10 or len(plan.relation_labels) < 10:  # (the screens take ten)
         for first, *_ in sorted(versions.values(), key=lambda alike: -len(alike)):
-            label, accept, span_labels, _ = first[3]
+            label, accept, span_labels, _, relation_labels = first[3]
             for name in (label, *accept, *span_labels):
                 if name and name not in labels:
                     labels.append(name)
+            for name in relation_labels:
+                if name not in plan.relation_labels:
+                    plan.relation_labels.append(name)
         for option in said[-1][3][3]:  # the task's own options (its last answer's)
             if option not in labels:
                 labels.append(option)
@@ -338,8 +365,11 @@ def review(
     stream = ReviewStream(plan, lambda: connect(db), only_conflicts)
     if view_ids <= FEEDBACK:
         return feedback_review(stream, plan.questions, output, names)
+    config: dict[str, Any] = {"reviewed": names}
+    if view_ids <= RELATIONS:  # the relation view's relation keys (the editor's), and the screen's colours
+        config["relation_labels"] = [str(label) for label in plan.relation_labels[:10]]
     return {"dataset": output, "stream": stream, "view_id": "review", "labels": plan.labels[:10],
-            "exclude_by": "input", "review_view": view_ids.pop(), "config": {"reviewed": names}}
+            "exclude_by": "input", "review_view": view_ids.pop(), "config": config}
 
 
 def feedback_review(stream: ReviewStream, settings: Any, output: str, names: list[str]) -> dict[str, Any]:

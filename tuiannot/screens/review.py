@@ -10,6 +10,12 @@ from one input to the next: a key then repaints what changed, not the screen.
 Annotators are shown by the names they annotated under (``--session``), as
 ``progress`` and ``stats`` show them.
 
+A review of relation answers lists, under each version's spans, its relations
+(head text → label → child text, ``≠`` before those not every version has);
+what is kept is a relation answer with the version's spans and relations, and
+``e`` opens the relation view with them (its relation keys are the relation
+labels the versions use, from the recipe's ``config``).
+
 A review of feedback answers (the recipe gives the questions in ``config``)
 shows the task's fields as the feedback view does and, under the versions, one
 line per question with each version's answer to it (``≠`` where they differ,
@@ -23,7 +29,8 @@ of whose version and how to get out of it, from the keys as bound now (a
 user keymap moves them): ``a`` (accept) keeps the edited version as the final
 answer, ``escape`` (binding ``leave_editor``; ``backspace`` too) goes back to
 the versions storing nothing. In the span views ``escape`` first clears a
-selection, as it does there, and leaves when nothing is selected.
+selection, as it does there (in the relation view: the relation being made, or
+the one selected), and leaves when nothing is selected.
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ from ..components import views
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen, Progress
 from .feedback import FeedbackScreen
+from .rel import RelationScreen
 from .widgets.ranking_question import item_text
+from .widgets.relation_text import relation_style
 from .widgets.span_list import SpanList
 from .widgets.span_question import SpanQuestion
 from .widgets.span_text import SpanText, label_style
@@ -71,6 +80,11 @@ class ReviewScreen(AnnotationScreen):
     @property
     def spans_view(self) -> bool:
         return self.config.get("review_view") in views(kind="spans")
+
+    @property
+    def relations_view(self) -> bool:
+        """A review of relation answers: each version has relations between its spans."""
+        return self.config.get("review_view") in views(relations=True)
 
     @property
     def feedback(self) -> bool:
@@ -159,6 +173,8 @@ class ReviewScreen(AnnotationScreen):
         if self.spans_view and versions:
             sets = [{(s["start"], s["end"], s["label"]) for s in v.get("spans") or []} for v in versions]
             everywhere = set.intersection(*sets) if sets else set()
+        shared_relations = set.intersection(*[{key for key, _ in relation_ends(v)} for v in versions]) \
+            if self.relations_view and versions else set()
         text = Text()
         annotators = (self.current_task or {}).get("_review", {}).get("annotators", [])
         text.append(f" {len(versions)} version{'s' if len(versions) != 1 else ''} from "
@@ -193,6 +209,8 @@ class ReviewScreen(AnnotationScreen):
                     text.append(f"{'≠' if differs else ''}{words}",
                                 Style(bold=differs, underline=differs, color="yellow" if differs else None))
                     text.append(f"▕{one_line(s['label'], 20)}", label_style(index) + Style(bold=True))
+            if self.relations_view:
+                self._relation_line(text, v, shared_relations)
             text.append("\n")
         if self.feedback:
             self._feedback_answers(text, versions[:10])
@@ -200,7 +218,8 @@ class ReviewScreen(AnnotationScreen):
                 (("accept", "a"), ("edit", "e"), ("reject", "x"), ("ignore", "space"))}
         text.append(f" number = pick · {keys['accept']} = keep it · {keys['edit']} = edit it · "
                     f"{keys['reject']} = reject · {keys['ignore']} = skip"
-                    + ("   (≠ marks spans not every version has)" if self.spans_view else "")
+                    + (f"   (≠ marks spans{' and relations' if self.relations_view else ''} not every version has)"
+                       if self.spans_view else "")
                     + ("   (≠ marks the questions the versions answer differently)" if self.feedback else ""),
                     Style(dim=True))
         question = self.query_one("#question", Static)
@@ -215,6 +234,24 @@ class ReviewScreen(AnnotationScreen):
             else:
                 layout = False
         question.update(text, layout=layout)
+
+    def _relation_line(self, text: Text, version: dict[str, Any], everywhere: set[Any]) -> None:
+        """The version's relations on a line under its spans: head text → label → child text, ``≠`` before those
+        not every version has (the task's text and the labels shown literally, one line each, kept short)."""
+        task_text = str((self.current_task or {}).get("text", ""))
+        known = [str(label) for label in self.config.get("relation_labels") or []]
+        ends = relation_ends(version)
+        text.append("\n      relations: " if ends else "\n      relations: none", Style(dim=True))
+        for j, (key, label) in enumerate(ends):
+            (head_start, head_end), (child_start, child_end), _ = key
+            differs = key not in everywhere
+            if j:
+                text.append(" · ", Style(dim=True))
+            mark = Style(bold=differs, underline=differs, color="yellow" if differs else None)
+            text.append(f"{'≠' if differs else ''}{one_line(task_text[head_start:head_end], 24)}", mark)
+            text.append(f" → {one_line(label, 20)} → ", relation_style(known.index(label) if label in known else 7)
+                        + Style(bold=True))
+            text.append(one_line(task_text[child_start:child_end], 24), mark)
 
     def _feedback_version(self, text: Text, i: int, version: dict[str, Any]) -> None:
         """One version of a feedback answer: its key, who gave it and its answer (its answers come below)."""
@@ -302,6 +339,8 @@ class ReviewScreen(AnnotationScreen):
         fields: dict[str, Any] = {"_review": self.provenance(self.chosen)}
         if "spans" in version or self.spans_view:
             fields["spans"] = [dict(s) for s in version.get("spans") or []]
+        if self.relations_view:  # the version's relations, between its spans
+            fields["relations"] = copy.deepcopy(version.get("relations") or [])
         if version.get("label") is not None:
             fields["label"] = version["label"]
         self.post_message(self.Answered(str(version.get("answer")), version.get("accept"), fields))
@@ -334,6 +373,20 @@ class ReviewScreen(AnnotationScreen):
 
     def label_help(self) -> dict[str, str]:
         return {f"label_{LABEL_KEYS[i]}": f"pick version {i + 1}" for i in range(min(10, max(1, len(self.versions))))}
+
+
+def relation_ends(version: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """The version's relations as ((head offsets, child offsets, label), label), those whose ends have offsets."""
+    found = []
+    for relation in version.get("relations") or []:
+        if not isinstance(relation, dict):
+            continue
+        head, child, label = relation.get("head_span"), relation.get("child_span"), relation.get("label")
+        offsets = [(span.get("start"), span.get("end")) for span in (head, child) if isinstance(span, dict)]
+        if len(offsets) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for pair in offsets for o in pair) \
+                and isinstance(label, str):
+            found.append(((offsets[0], offsets[1], label), label))
+    return found
 
 
 def whose(names: list[str]) -> str:
@@ -389,8 +442,9 @@ class VersionEditor(AnnotationScreen):
         title.update(self._title())  # now mounted: the keys as the user's keymap has them
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_selection" and getattr(self, "anchor", None) is None:
-            return False  # the span views: nothing selected, so escape goes on to leave the editor
+        if action == "clear_selection" and getattr(self, "anchor", None) is None and not (
+                isinstance(self, RelationScreen) and (self.head is not None or self.selected is not None)):
+            return False  # the span views: nothing selected (nor a relation made), so escape leaves the editor
         return super().check_action(action, parameters)
 
     def action_leave_editor(self) -> None:
