@@ -309,6 +309,55 @@ def test_db_in_unreadable_source(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert_one_line_error(err, needle)
 
 
+@pytest.mark.parametrize("body,fmt", [
+    (b'{"what": 1}\n"oops"\n', None),                                          # Prodigy JSONL, nothing valid
+    (b'{"text": "Ann left.", "label": [[0, 3, "PER"]]\n', "doccano"),           # not JSON
+    (b'{"text": "no label here"}\n', "doccano"),                                 # the reader finds nothing
+    (b'{"text": "x", "answer": "maybe"}\n{"text": "y"}\n', "prodigy --strict"),  # --strict stops it
+])
+def test_db_in_that_imports_nothing_leaves_no_new_dataset_behind(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path, db_path: Path, body: bytes,
+                                                                 fmt: str | None) -> None:
+    """A failed import ("nothing imported", exit 1) left an empty dataset that stats showed with 0 answers; a
+    dataset that was there before stays, with its answers."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(body)
+    options = ("--format", *fmt.split()) if fmt else ()
+    seed(db_path, "before", [{"text": "kept", "answer": "accept"}])
+    with tuiannot.connect(db_path) as db:
+        db.add_dataset("empty before")
+    for dataset in ("new", "before", "empty before"):
+        code, out, err = run(capsys, "db-in", dataset, source, *options, "--db", db_path)
+        assert (code, out) == (1, "") and err.startswith("error: "), (out, err)
+    with tuiannot.connect(db_path) as db:
+        assert sorted(db.datasets()) == ["before", "empty before"]
+        assert db.count_answers("before") == 1
+    code, out, _ = run(capsys, "stats", "--db", db_path)
+    assert code == 0 and "new" not in out
+
+
+def test_db_in_counts_records_imported_with_a_note_apart(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                         db_path: Path) -> None:
+    """A doccano record with one span off the tokens is imported without it: "imported with a note", not among
+    the invalid records skipped; --strict refuses it (a span left out is data lost)."""
+    source = write_jsonl(tmp_path / "in.jsonl", [
+        {"text": "Ann met Bob.", "label": [[0, 3, "PER"], [8, 10, "PER"], [8, 11, "PER"]]},  # [8, 10): off tokens
+        {"text": "Carl left.", "label": [[0, 4, "PER"], [5, 9, 7]]},                         # a label that is no text
+        {"text": 5, "label": [[0, 3, "PER"]]},                                               # invalid: skipped
+        {"text": "Eve came.", "label": [[0, 3, "PER"]]},
+    ])
+    code, out, err = run(capsys, "db-in", "ds", source, "--db", db_path)
+    assert code == 0, err
+    assert "Imported 3 answers from doccano into 'ds' (accept 3); 1 invalid record skipped; 2 records imported " \
+           "with a note." in out, out
+    assert [w.split(": ", 2)[1] for w in err.splitlines()] == [f"{source}:{n}" for n in (1, 2, 3)]
+    assert [[s["end"] for s in r["spans"]] for r in stored(db_path, "ds")] == [[3, 11], [4], [3]]
+    code, out, err = run(capsys, "db-in", "strict", source, "--strict", "--db", db_path)
+    assert (code, out) == (1, "") and f"{source}:1: span [8, 10) PER" in err and "--strict" in err, err
+    with tuiannot.connect(db_path) as db:
+        assert "strict" not in db.datasets()
+
+
 # -- drop --------------------------------------------------------------------------
 class FakeTTY(io.StringIO):
     def isatty(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from spacy.tokens import Doc, DocBin, SpanGroup
 
-from tuiannot.data.answers import answer_kind, cats, positive_labels
+from tuiannot.data.answers import answer_kind, cats, make_relation, positive_labels
 from tuiannot.data.imports import FORMATS, detect, read
 from tuiannot.errors import UserError
 
@@ -71,7 +71,7 @@ def meaning(task: dict[str, Any]) -> tuple[Any, ...]:
 def assert_stored_shape(task: dict[str, Any]) -> None:
     """An answer as the recipes store it: accepted, a known view, spans on the answer's own tokens."""
     assert task["answer"] == "accept"
-    if task["_view_id"] in ("ner_manual", "spans_manual"):
+    if task["_view_id"] in ("ner_manual", "spans_manual", "relations"):
         tokens = task["tokens"]
         assert [t["id"] for t in tokens] == list(range(len(tokens)))
         assert all(task["text"][t["start"]:t["end"]] == t["text"] for t in tokens)
@@ -79,6 +79,10 @@ def assert_stored_shape(task: dict[str, Any]) -> None:
             assert set(span) == {"start", "end", "label", "token_start", "token_end"}
             assert tokens[span["token_start"]]["start"] == span["start"]
             assert tokens[span["token_end"]]["end"] == span["end"]
+        for relation in task.get("relations", []):  # between two of the answer's spans, as rel stores them
+            assert relation["head_span"] in task["spans"] and relation["child_span"] in task["spans"]
+            assert (relation["head"], relation["child"]) == (relation["head_span"]["token_end"],
+                                                             relation["child_span"]["token_end"])
     else:
         assert task["_view_id"] == "choice"
         ids = [o["id"] for o in task["options"]]
@@ -277,9 +281,11 @@ def test_label_studio_two_annotators_a_cancelled_annotation_and_predictions(tmp_
     assert second["_annotator_id"] == "bo@example.org" and "_seconds" not in second
     for _, task in rows:
         assert_stored_shape(task)
-        assert task["_view_id"] == "ner_manual"
+    assert [t["_view_id"] for _, t in rows] == ["relations"] + ["ner_manual"] * 3  # a relation annotation
+    assert first["relations"] == []  # its one relation has no label
     assert found == [
-        f"{path}:2: annotation 1 (by 1): 1 result of type relation not read (tuiannot reads labels and choices)",
+        f"{path}:2: annotation 1 (by 1): relation r1 → r2: no label (a relation's 'labels' must be a non-empty list "
+        "of strings); left out",
         f"{path}:3: no annotations (predictions are a model's suggestions, not answers); left out",
     ]
     pretty = tmp_path / "pretty.json"  # as Label Studio writes it: indented, each task over many lines
@@ -354,12 +360,13 @@ def test_doccano_spans_in_each_of_its_export_shapes(tmp_path: Path) -> None:
         (4, ("spans", "Nothing here.", [])),
         (5, ("spans", "Acme and Acme Corp rose.", [(9, 13, "ORG"), (9, 18, "ORG")])),
     ]
-    assert [t["_view_id"] for _, t in rows] == ["ner_manual"] * 4 + ["spans_manual"]  # nested: span categories
+    assert [t["_view_id"] for _, t in rows] == ["ner_manual"] * 2 + ["relations"] + ["ner_manual", "spans_manual"]
+    assert [(r["head_span"]["label"], r["label"], r["child_span"]["label"]) for r in rows[2][1]["relations"]] == [
+        ("PER", "works_at", "ORG")]  # the relation export: spans and the relations between them
     assert [t.get("meta") for _, t in rows] == [{"doccano_id": i} for i in (11, 12, 13, 14, 15)]
     for _, task in rows:
         assert_stored_shape(task)
     assert found == [
-        f"{path}:3: 1 relation(s) not read (tuiannot stores spans, not relations)",
         f"{path}:5: span [0, 1) ORG does not align with the tokens; left out",
     ]
 
@@ -683,6 +690,145 @@ def test_db_in_of_an_unknown_shape_is_an_error(capsys: pytest.CaptureFixture[str
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and "--format" in err
 
 
+# -- relations: what db-out writes of rel answers, read back; and what cannot be read, named -------------------------
+def relation_answer(text: str, spans: list[tuple[int, int, str]],
+                    relations: list[tuple[int, int, str]]) -> dict[str, Any]:
+    """A stored ``tuiannot rel`` answer: ``relations`` are (head, child, label), head and child indices in
+    ``spans``."""
+    answer = span_answer(text, spans, view="relations")
+    answer["relations"] = [make_relation(answer["spans"][h], answer["spans"][c], label) for h, c, label in relations]
+    return answer
+
+
+RELS = [
+    relation_answer("Ann Lee works for Acme in Berlin.", [(0, 7, "PER"), (18, 22, "ORG"), (26, 32, "LOC")],
+                    [(0, 1, "WORKS_FOR"), (1, 2, "LOCATED_IN"), (2, 1, "HOME_OF")]),
+    relation_answer("Bob met Carl.", [(0, 3, "PER"), (8, 12, "PER")], []),  # spans, no relation between them
+    relation_answer("Acme bought Initech.", [(0, 4, "ORG"), (12, 19, "ORG")], [(0, 1, "ACQUIRED"), (0, 1, "OWNS")]),
+]
+
+
+def relations3(task: dict[str, Any]) -> list[tuple[tuple[int, int], tuple[int, int], str]]:
+    return sorted(((r["head_span"]["start"], r["head_span"]["end"]), (r["child_span"]["start"],
+                   r["child_span"]["end"]), r["label"]) for r in task.get("relations", []))
+
+
+@pytest.mark.parametrize("fmt", ["doccano", "label-studio"])
+def test_relation_answers_come_back_through_doccano_and_label_studio(capsys: pytest.CaptureFixture[str],
+                                                                     db_path: Path, tmp_path: Path,
+                                                                     fmt: str) -> None:
+    """``rel`` answers → ``db-out`` doccano (its relation export) or Label Studio (relation results between
+    regions) → ``db-in`` → the same texts, spans and relations, stored as relation answers. (An answer without
+    relations is, in Label Studio, one of spans only: it comes back as such.)"""
+    views = ["relations", "ner_manual" if fmt == "label-studio" else "relations", "relations"]
+    seed(db_path, "rel", RELS)
+    path = export(capsys, db_path, "rel", fmt, tmp_path / f"rel.{EXTENSION[fmt]}")
+    assert detect(path) == fmt
+    rows, found = collect(path)
+    assert found == []
+    assert [(meaning(t), relations3(t)) for _, t in rows] == [(meaning(t), relations3(t)) for t in RELS]
+    for _, task in rows:
+        assert_stored_shape(task)
+    assert [t["_view_id"] for _, t in rows] == views
+    code, out, err = run(capsys, "db-in", "again", path, "--db", db_path)
+    assert code == 0 and f"Imported 3 answers from {fmt} into 'again'" in out and err == "", (out, err)
+    again = stored(db_path, "again")
+    assert [(meaning(t), relations3(t)) for t in again] == [(meaning(t), relations3(t)) for t in RELS]
+    assert [r.get("relations", []) for r in again] == [r["relations"] for r in RELS]  # as rel stores them
+    code, out, _ = run(capsys, "db-out", "again", "--format", fmt, "--db", db_path)
+    assert code == 0 and out == path.read_text(encoding="utf-8")  # and written again: the same file
+
+
+def test_doccano_relations_that_cannot_be_read_are_named_and_the_rest_imported(tmp_path: Path) -> None:
+    entities = [{"id": 1, "label": "PER", "start_offset": 0, "end_offset": 3},
+                {"id": 2, "label": "ORG", "start_offset": 13, "end_offset": 17},
+                {"id": 3, "label": "ORG", "start_offset": 12, "end_offset": 14}]  # not on token boundaries
+    path = write_lines(tmp_path / "rel.jsonl", [
+        {"text": "Ann works at Acme.", "entities": entities, "relations": [
+            {"id": 1, "from_id": 1, "to_id": 2, "type": "WORKS_AT"},
+            {"id": 2, "from_id": 1, "to_id": 9, "type": "WORKS_AT"},   # no entity 9
+            {"id": 3, "from_id": 2, "to_id": 1},                       # no type
+            {"id": 4, "from_id": 2, "to_id": 2, "type": "SAME"},       # to itself
+            {"id": 5, "from_id": 1, "to_id": 3, "type": "WORKS_AT"},   # to an entity left out
+            {"id": 6, "from_id": [1], "to_id": {}, "type": "X"}, 7]},
+        {"text": "Ann left.", "label": [[0, 3, "PER"]], "relations": [{"from_id": 1, "to_id": 2, "type": "X"}]},
+    ])
+    rows, found = collect(path)
+    assert [(meaning(t), relations3(t), t["_view_id"]) for _, t in rows] == [
+        (("spans", "Ann works at Acme.", [(0, 3, "PER"), (13, 17, "ORG")]), [((0, 3), (13, 17), "WORKS_AT")],
+         "relations"),
+        (("spans", "Ann left.", [(0, 3, "PER")]), [], "ner_manual"),  # spans as [start, end, label]: no ids
+    ]
+    assert found == [
+        f"{path}:1: relation WORKS_AT: its to_id names no entity with offsets; left out",
+        f'{path}:1: relation {{"id": 3, "from_id": 2, "to_id": 1}} has no type (its label); left out',
+        f"{path}:1: relation X: its from_id and to_id name no entity with offsets; left out",
+        f"{path}:1: relation 7 is not an object (from_id, to_id, type); left out",
+        f"{path}:1: span [12, 14) ORG does not align with the tokens; left out",
+        f"{path}:1: relation SAME: from a span to itself ([13, 17)); left out",
+        f"{path}:1: relation WORKS_AT: its child span [12, 14) is not one of the task's spans; left out",
+        f"{path}:2: 1 relation(s) not read ('relations' must be a list beside 'entities' with ids, as doccano's "
+        "relation export writes them)",
+    ]
+
+
+def test_label_studio_relations_that_cannot_be_read_are_named_and_the_rest_imported(tmp_path: Path) -> None:
+    def region(rid: str, start: int, end: int, label: str) -> dict[str, Any]:
+        return {"id": rid, "from_name": "label", "to_name": "text", "type": "labels",
+                "value": {"start": start, "end": end, "text": TEXT[start:end], "labels": [label]}}
+
+    def link(a: Any, b: Any, *labels: Any, direction: str = "right") -> dict[str, Any]:
+        return {"from_id": a, "to_id": b, "type": "relation", "direction": direction, "labels": list(labels)}
+
+    path = write_ls(tmp_path / "rel.json", [{"id": 1, "data": {"text": TEXT}, "annotations": [{"result": [
+        link("a", "b", "WORKS_AT"),  # before its regions: read once every region is known
+        region("a", 0, 3, "PER"), region("b", 9, 13, "ORG"), region("c", 14, 19, "DATE"),
+        link("c", "a", "WHEN", direction="left"),  # the arrow from to_id to from_id
+        link("a", "zz", "X"), link("a", "c"), link("b", "b", "SAME"), link("a", "c", "BOTH", direction="bi")]}]}])
+    rows, found = collect(path)
+    assert [(meaning(t), relations3(t), t["_view_id"]) for _, t in rows] == [
+        (("spans", TEXT, [(0, 3, "PER"), (9, 13, "ORG"), (14, 19, "DATE")]),
+         [((0, 3), (9, 13), "WORKS_AT"), ((0, 3), (14, 19), "BOTH"), ((0, 3), (14, 19), "WHEN")], "relations")]
+    assert found == [
+        f"{path}:2: annotation 1: relation a → zz: its to_id names no labels region (or one left out); left out",
+        f"{path}:2: annotation 1: relation a → c: no label (a relation's 'labels' must be a non-empty list of "
+        "strings); left out",
+        f"{path}:2: annotation 1: relation a → c: bidirectional, read as from_id → to_id (a relation has one "
+        "direction)",
+        f"{path}:2: annotation 1: relation SAME: from a span to itself ([9, 13)); left out",
+    ]
+
+
+# -- Prodigy's compare answers ---------------------------------------------------------------------------------------
+PRODIGY_COMPARE = {"id": 7, "input": {"text": "FedEx von Cyberattacke getroffen"},
+                   "accept": {"text": "FedEx hit by cyberattack"}, "reject": {"text": "FedEx attacked by cyber"},
+                   "mapping": {"A": "accept", "B": "reject"}, "answer": "accept", "_session_id": "ds-ann"}
+
+
+def test_a_prodigy_compare_answer_is_read_as_a_compare_answer(capsys: pytest.CaptureFixture[str], db_path: Path,
+                                                             tmp_path: Path) -> None:
+    """Prodigy's shape (the outputs under ``accept``/``reject``, a ``mapping``) was refused as "no input field";
+    it is a compare answer in tuiannot's shape, which says which system won. One that is not a compare answer
+    after all is named with its line."""
+    not_one = {**PRODIGY_COMPARE, "mapping": {"A": "accept", "B": "accept"}}
+    odd = {**PRODIGY_COMPARE, "mapping": {"A": 1, "B": "reject"}}
+    path = write_lines(tmp_path / "compare.jsonl", [PRODIGY_COMPARE, not_one, odd])
+    rows, found = collect(path, "prodigy")
+    assert len(rows) == 1 and rows[0][0] == 1
+    task = rows[0][1]
+    assert task["outputs"] == {"A": {"text": "FedEx hit by cyberattack"}, "B": {"text": "FedEx attacked by cyber"}}
+    assert (task["text"], task["_sides"], task["winner"], task["choice"], task["_view_id"]) == (
+        "FedEx von Cyberattacke getroffen", ["B", "A"], "A", "right", "compare")
+    reason = "not a Prodigy compare answer: no mapping of A and B to accept and reject"
+    assert found == [f"{path}:2: {reason}", f"{path}:3: {reason}"]
+    code, out, err = run(capsys, "db-in", "cmp", path, "--db", db_path)
+    assert code == 0 and "Imported 1 answer into 'cmp' (accept 1); 2 invalid records skipped." in out, (out, err)
+    assert err.splitlines() == [f"warning: {path}:2: {reason}", f"warning: {path}:3: {reason}"]
+    [kept] = stored(db_path, "cmp")
+    assert (kept["winner"], kept["outputs"]["A"], kept["_view_id"]) == ("A", task["outputs"]["A"], "compare")
+    assert "reject" not in kept and not isinstance(kept.get("accept"), dict)  # the outputs live under outputs
+
+
 # -- a file's shapes are never trusted -----------------------------------------------------------------------------
 TEXT = "Ann left Acme today."
 CANONICAL: dict[str, tuple[str, dict[str, Any]]] = {  # a record as each tool writes it, with every field it has
@@ -728,7 +874,7 @@ def test_any_value_anywhere_in_a_record_is_an_answer_or_a_warning_with_its_line(
     """Every place of a record (a field, an entry, a whole list) holding every JSON type in turn: each such
     record gives answers or warnings naming its line, never an exception; the good record after them is
     imported; ``--strict`` imports nothing. (Label Studio's ``result`` as a number gave "internal error".)"""
-    monkeypatch.setattr("tuiannot.data.imports.blank", blank_nlp)  # one tokenizer for the thousands of records
+    monkeypatch.setattr("tuiannot.data.imports_common.blank", blank_nlp)  # one tokenizer for the thousands of records
     fmt, record = CANONICAL[shape]
     records = [replaced(record, place, odd) for place in places(record) for odd in ODD]
     good = {"data": {"text": "the good one"}, "annotations": [{"result": [
@@ -834,3 +980,15 @@ def test_docbin_categories_that_are_no_scores_are_named(tmp_path: Path) -> None:
     answers, found = collect(path, "spacy")
     assert [a["accept"] for _, a in answers] == [["POS"]]
     assert found == [f"{path}:document 1: category NEG: 'low' is not a score from 0 to 1; left out"]
+
+
+def test_odd_relation_offsets_and_compare_mappings_are_warnings_not_crashes() -> None:
+    from tuiannot.data.answers import align_relations
+    from tuiannot.data.compare import compare_outcome
+
+    spans = [{"start": 0, "end": 3, "label": "PER", "token_start": 0, "token_end": 0}]
+    said: list[str] = []
+    kept = align_relations([{"head_span": {"start": [0], "end": 3}, "child_span": {"start": 0, "end": 3},
+                             "label": "X"}], spans, None, said.append)
+    assert kept == [] and said
+    assert compare_outcome({"answer": "accept", "mapping": {"A": 1, "B": "reject"}}) is None

@@ -351,24 +351,29 @@ def db_in(
         metavar="prodigy|label-studio|doccano|spacy|conll", show_default=False)] = None,
     answer: Annotated[str, typer.Option("--answer", help="Answer for records that have none.")] = "accept",
     strict: Annotated[bool, typer.Option(
-        "--strict", help="Import nothing if any record is invalid. Default: import the valid records and name "
-                         "each invalid one (file:line: reason), as annotating does.")] = False,
+        "--strict", help="Import nothing if any record is invalid, or if anything of a record would be left out "
+                         "(a span, a relation, an annotation: data lost). Default: import the valid records and "
+                         "name each invalid one and each left-out part (file:line: reason), as annotating does.")
+    ] = False,
     lang: TokenizerLangOpt = "en",
     db: DbOpt = None,
 ) -> None:
     """Import annotations into a dataset: Prodigy JSONL, or a Label Studio, doccano, spaCy or CoNLL export.
 
-    Other tools' exports become stored answers with spans or labels (what db-out --format writes reads back the
-    same). Every record is checked on the way in (the answer, hashes, timestamps, types): an invalid one is
-    reported as file:line: reason and skipped, or with --strict the import stops there and nothing is imported.
-    A file in which nothing could be read is an error, never an empty success. An import is all or nothing
-    (Ctrl-C or a crash leaves nothing), and annotators keep working while it runs.
+    Other tools' exports become stored answers with spans, relations or labels (what db-out --format writes
+    reads back the same); Prodigy's compare answers (with a mapping) become compare answers. Every record is
+    checked on the way in (the answer, hashes, timestamps, types): an invalid one is reported as file:line: reason
+    and skipped; a record imported with a part left out (a span off the tokens, a relation naming no entity) is
+    reported and counted apart, as imported with a note. With --strict either stops the import and nothing is
+    imported. A file in which nothing could be read is an error, never an empty success, and leaves no new empty
+    dataset behind. An import is all or nothing (Ctrl-C or a crash leaves nothing), and annotators keep working
+    while it runs.
     """
     from collections import Counter
 
     from ..errors import InvalidRecord
     from ..sources import Source
-    from ..storage import connect
+    from ..storage import DatasetInUse, connect
     from ..stream import Stream
 
     from ..sanitize import blank, one_line
@@ -379,7 +384,7 @@ def db_in(
     if blank(dataset):
         raise UserError(f"the dataset name {one_line(dataset)!r} is blank: name the dataset to import into")
 
-    from ..data.imports import FORMATS, detect, read
+    from ..data.imports import FORMATS, detect, from_prodigy, read
 
     if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
@@ -391,12 +396,27 @@ def db_in(
             chosen = "prodigy"
     kinds: Counter[str] = Counter()
     skipped: list[str] = []  # what other formats' readers left out, file:line: reason
+    taken: set[str] = set()  # the items (line, "document N") that gave an answer: their warnings are notes
     stream: Stream | None = None
+    name = "<stdin>" if str(file) == "-" else str(file)
 
     def take(task: dict[str, Any]) -> dict[str, Any]:
         task.setdefault("answer", answer)
         kinds[task["answer"]] += 1
         return task
+
+    def item(message: str) -> str:  # "FILE:ITEM: reason" → ITEM
+        return message[len(name) + 1:].split(": ", 1)[0]
+
+    def checked(task: Any) -> str | None:  # a Prodigy compare answer in tuiannot's shape before it is checked
+        try:
+            converted = from_prodigy(task)
+        except ValueError as e:
+            return str(e)
+        if converted is not task:  # the stream goes on with this very object
+            task.clear()
+            task.update(converted)
+        return _check_answer_record(task)
 
     def left_out(message: str) -> None:
         if strict:
@@ -407,41 +427,51 @@ def db_in(
         if stream is not None:  # Prodigy JSONL: the sources' reader (pipes, poison records, file:line warnings)
             yield from (take(task) for task in stream)
             return
-        name = "<stdin>" if str(file) == "-" else str(file)
         for line, task in read(file, chosen, lang=lang, warn=left_out):
             problem = _check_answer_record(task)
             if problem is not None:
                 left_out(f"{name}:{line}: {problem}")
                 continue
+            taken.update((str(line), f"document {line}"))  # (a DocBin's warnings name the document)
             yield take(task)
 
     if chosen == "prodigy":
-        stream = Stream(Source(file, loader="jsonl", validate=_check_answer_record))
+        stream = Stream(Source(file, loader="jsonl", validate=checked))
         stream.strict = strict
 
     with connect(db) as database:
+        existed, failed = database.has_dataset(dataset), True
         try:
             count = database.add_answers(dataset, tasks())
+            warnings = list(stream.warnings) if stream is not None else skipped
+            noted = sorted({item(w) for w in skipped if item(w) in taken}) if stream is None else []
+            invalid = stream.invalid if stream is not None else len({item(w) for w in skipped} - set(noted))
+            failed = count == 0 and invalid > 0  # "nothing imported", below
         except KeyboardInterrupt:
             print(f"Interrupted: nothing was imported into {one_line(dataset)!r}.", file=sys.stderr)
             raise typer.Exit(130) from None
         except InvalidRecord as e:
             raise UserError(f"{e} (--strict: nothing was imported)") from None
+        finally:  # a failed import leaves no dataset it made behind (stats would show it, with 0 answers)
+            if failed and not existed and database.has_dataset(dataset) and database.count_answers(dataset) == 0:
+                try:
+                    database.drop_dataset(dataset, only_if_idle=True)
+                except DatasetInUse:  # someone started work on it meanwhile: theirs now
+                    pass
         location = database.location
-    warnings = list(stream.warnings) if stream is not None else skipped
-    invalid = stream.invalid if stream is not None else len(skipped)
     if count == 0 and invalid:  # never an empty success
         raise UserError(f"nothing imported: none of the {plural(invalid, 'record')} could be read (the first: "
                         f"{one_line(warnings[0], 300) if warnings else '?'}); if FILE is another tool's export, "
                         "pass --format (prodigy, label-studio, doccano, spacy, conll)")
     for warning in warnings[:20]:
         warn(warning)
-    if invalid > 20:
-        warn(f"… and {plural(invalid - 20, 'more invalid record')}")
+    if (shown := invalid if stream is not None else len(warnings)) > 20:  # (a record's notes: warnings of its own)
+        warn(f"… and {plural(shown - 20, 'more warning' if noted else 'more invalid record')}")
     detail = f" ({', '.join(f'{k} {kinds[k]}' for k in ANSWERS if kinds[k])})" if kinds else ""
     source = "" if chosen == "prodigy" else f" from {chosen}"
+    notes = f"; {plural(len(noted), 'record')} imported with a note" if noted else ""
     print(f"Imported {plural(count, 'answer')}{source} into {one_line(dataset)!r}{detail}; "
-          f"{plural(invalid, 'invalid record')} skipped. Database: {shown_path(location)}")
+          f"{plural(invalid, 'invalid record')} skipped{notes}. Database: {shown_path(location)}")
 
 
 @app.command("drop")

@@ -3,7 +3,8 @@
 - :mod:`.answers`: what a stored answer means (its kind, its categories, its spans), decided once, and the
   reporting of what cannot be represented (:class:`~.answers.Problems`).
 - :mod:`.export`: the writers of ``db-out`` (spaCy DocBin, CoNLL IOB2, doccano, Label Studio).
-- :mod:`.imports`: the readers of ``db-in --format`` (Prodigy, Label Studio, doccano, spaCy, CoNLL), detection.
+- :mod:`.imports`: the readers of ``db-in --format`` (Prodigy, Label Studio, doccano, spaCy, CoNLL), detection;
+  spaCy and CoNLL in :mod:`.imports_spacy`, what every reader shares in :mod:`.imports_common`.
 - :mod:`.corpus`: answers merged per input into spaCy Docs (one example per input), split for evaluation.
 - :mod:`.training`: spaCy configs, training with spaCy's own loop, evaluation.
 - :mod:`.files`: where exports are written (a file is replaced only when complete).

@@ -311,7 +311,7 @@ def task_relations(task: dict[str, Any], where: Where, spans: list[Span3], probl
         ends = []
         for end in ("head", "child"):
             span = relation.get(f"{end}_span")
-            found = by_offsets.get((span.get("start"), span.get("end"))) if isinstance(span, dict) \
+            found = by_offsets.get(_offsets(span)) if isinstance(span, dict) \
                 else by_token.get(relation.get(end)) if isinstance(relation.get(end), int) else None
             if found is None:
                 shown = (f"[{one_line(str(span.get('start')), 20)}, {one_line(str(span.get('end')), 20)})"
@@ -366,7 +366,7 @@ def align_relations(relations: Any, spans: list[dict[str, Any]], labels: list[st
         for end in ("head", "child"):
             span = relation.get(f"{end}_span")
             if isinstance(span, dict):
-                found = by_offsets.get((span.get("start"), span.get("end")))
+                found = by_offsets.get(_offsets(span))
                 where = f"[{span.get('start')}, {span.get('end')})"
             else:
                 token = relation.get(end)
@@ -400,3 +400,11 @@ def without_overlaps(spans: list[Span3], where: Where, problems: Problems, reaso
         else:
             problems.span(where, *span, f"overlaps [{clash[0]}, {clash[1]}) {one_line(clash[2], 60)}; {reason}")
     return kept
+
+
+def _offsets(span: dict[str, Any]) -> tuple[Any, Any]:
+    """A span's (start, end) as a key, or a key no span has when they are not whole numbers (a list there would
+    not be a key at all)."""
+    start, end = span.get("start"), span.get("end")
+    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end))
+    return (start, end) if ok else (None, None)

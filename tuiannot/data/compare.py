@@ -144,7 +144,7 @@ def compare_outcome(answer: Task) -> str | None:
     if answer.get("winner") in OUTCOMES:
         return str(answer["winner"])
     mapping = answer.get("mapping")  # Prodigy: {"A": "accept", "B": "reject"}; the answer names the better slot
-    if isinstance(mapping, dict) and sorted(mapping) == ["A", "B"] and sorted(mapping.values()) == ["accept", "reject"]:
+    if isinstance(mapping, dict) and _is_mapping(mapping):
         return next(system for system, slot in mapping.items() if slot == said)
     return None
 
@@ -153,8 +153,7 @@ def from_prodigy_compare(answer: Task) -> Task:
     """A Prodigy compare answer (outputs under ``accept``/``reject``, a ``mapping``) in tuiannot's shape; the
     ``reject`` output is the one Prodigy shows first. Raises ValueError for a record that is not one."""
     mapping = answer.get("mapping")
-    if not (isinstance(mapping, dict) and sorted(mapping) == ["A", "B"]
-            and sorted(mapping.values()) == ["accept", "reject"]):
+    if not (isinstance(mapping, dict) and _is_mapping(mapping)):
         raise ValueError("not a Prodigy compare answer: no mapping of A and B to accept and reject")
     outputs = {}
     for system, slot in mapping.items():
@@ -507,3 +506,9 @@ def duel_results(answers: Iterable[Task], dataset: str = "") -> tuple[list[DuelR
         else:
             left_out["skipped" if "_duel" in answer and answer.get("answer") == "ignore" else "not a duel"] += 1
     return duels, left_out
+
+
+def _is_mapping(mapping: dict[Any, Any]) -> bool:
+    """Prodigy's compare mapping: A and B, one to ``accept``, the other to ``reject`` (anything else is not one)."""
+    return set(mapping) == {"A", "B"} and all(isinstance(v, str) for v in mapping.values()) \
+        and sorted(mapping.values()) == ["accept", "reject"]

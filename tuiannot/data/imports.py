@@ -12,26 +12,35 @@ if annotated here:
   "choice"}``, the options every category label the file uses (doccano and Label Studio do not list those
   offered) or the record's own (spaCy ``cats``, a score of 0.5 or more accepted); an option not accepted "does
   not apply", as in a choice answered here.
+* relations: a span answer with ``relations`` (``head``, ``child``, ``head_span``, ``child_span``, ``label``, as
+  ``rel`` stores them, rebuilt by :func:`~.answers.align_relations` between the answer's own spans) and
+  ``_view_id`` ``relations``. A relation whose end names no entity or region (or one left out), that has no
+  label, or that goes from a span to itself is reported and left out; the rest of the record is imported.
+* compare: Prodigy's compare answers (the outputs under ``accept`` and ``reject``, a ``mapping``) in tuiannot's
+  compare shape (:func:`~.compare.from_prodigy_compare`: ``outputs``, ``_sides``, ``winner``).
 
-**Round trips are the point**: what ``db-out --format X`` writes, :func:`read` reads back to the same texts, spans
-and labels (tokens may be made again). What a format does not hold cannot come back: CoNLL keeps no spacing (a
+**Round trips are the point**: what ``db-out --format X`` writes, :func:`read` reads back to the same texts, spans,
+relations and labels (tokens may be made again). What a format does not hold cannot come back: CoNLL keeps no spacing (a
 sentence is its tokens joined by single spaces: "Ann left." comes back as "Ann left .", the same tokens, spans
 and labels) and writes whitespace inside a token as ``_``; in doccano and Label Studio an answer that marks
 nothing (``"label": []``, an empty result) means "no entities" in a file of spans and "none of the labels" in a
-file of categories, and in a file of both cannot be told apart: it is reported.
+file of categories, and in a file of both cannot be told apart: it is reported; a relation answer without
+relations is, in Label Studio, one of spans only.
 
-What each reader takes (:func:`detect` says how a file is recognised): **prodigy** tasks as they are (checking
-them is ``db-in``'s job). **label-studio**: every annotation of a task that was not cancelled (Label Studio's
-"skip"; ``predictions`` are a model's, not answers), with ``_annotator_id`` from ``completed_by``,
-``_timestamp`` from ``updated_at``, ``_seconds`` from ``lead_time``; ``labels`` results are spans (checked against
-the result's ``text``, and read as the UTF-16 offsets of Label Studio's browser front end where only those fit),
-``choices`` categories, other result types reported. **doccano**: ``"label"`` (``"labels"`` before doccano 1.0)
-as ``[[start, end, "LABEL"], ...]`` or ``["POS", ...]``, or the relation export's ``"entities"`` (relations
-reported). **spacy**: a DocBin, whose ``doc.ents`` (where the Doc has entity annotation, even none), each
-``doc.spans`` group and ``doc.cats`` are answers of their own; or JSONL of ``{"text", "cats"}``. **conll**: IOB2
-(IOB1, BIOES, BILOU too) ``token<TAB>tag`` lines, or whitespace-separated columns with the tag last (CoNLL-2003);
-a tag that is not IOB is reported and read as ``O``, a line that is no token line is reported with its sentence
-(without one of its tokens it would be another text).
+What each reader takes (:func:`detect` says how a file is recognised): **prodigy** tasks as they are (checking them
+is ``db-in``'s job), but compare answers (:func:`from_prodigy`). **label-studio**: every annotation of a task that
+was not cancelled (Label Studio's "skip"; ``predictions`` are a model's, not answers), with ``_annotator_id`` from
+``completed_by``, ``_timestamp`` from ``updated_at``, ``_seconds`` from ``lead_time``; ``labels`` results are spans
+(checked against the result's ``text``, and read as the UTF-16 offsets of Label Studio's browser front end where
+only those fit), ``choices`` categories, ``relation`` results relations (``from_id``/``to_id`` the ids of
+``labels`` regions; ``direction`` ``left`` reversed), other result types reported. **doccano**: ``"label"``
+(``"labels"`` before doccano 1.0) as ``[[start, end, "LABEL"], ...]`` or ``["POS", ...]``, or the relation export's
+``"entities"`` with ids and ``"relations"`` (``from_id``, ``to_id``, ``type``) between them. **spacy**: a DocBin,
+whose ``doc.ents`` (where the Doc has entity annotation, even none), each ``doc.spans`` group and ``doc.cats`` are
+answers of their own; or JSONL of ``{"text", "cats"}``. **conll**: IOB2 (IOB1, BIOES, BILOU too) ``token<TAB>tag``
+lines, or whitespace-separated columns with the tag last (CoNLL-2003); a tag that is not IOB is reported and read
+as ``O``, a line that is no token line is reported with its sentence (without one of its tokens it would be another
+text).
 
 Nothing is dropped silently, and no shape is trusted (any field may hold any JSON type): a record the format
 cannot read, a span that cannot be kept, a result not read is a warning ``FILE:ITEM: reason`` (ITEM: the line, or
@@ -39,52 +48,44 @@ cannot read, a span that cannot be kept, a result not read is a warning ``FILE:I
 DocBin whose documents cannot be made, is a :class:`~tuiannot.errors.UserError`, never an empty success or an
 exception. A pipe or standard input (``-``) is copied to a temporary file (doccano and Label Studio are read
 twice). Headless: no Textual, Rich or SQL; spaCy is imported only to tokenise and to read a DocBin.
+
+Three modules, one seam: this one is the entry point (:func:`detect`, :func:`read`, pipes) and reads the JSON
+formats of character offsets (Prodigy, doccano, Label Studio); :mod:`.imports_spacy` reads the formats that bring
+their own words (spaCy, CoNLL); :mod:`.imports_common` is what both build on (the :class:`~.imports_common.Reader`
+that reports and makes span answers, JSON records, the shared answer builders) and imports neither.
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
-import re
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from functools import partial
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import accumulate, count, islice
-from numbers import Real
+from functools import partial
+from itertools import accumulate, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import UserError
-from ..nlp.load import blank
-from ..nlp.spans import align_spans, doc_tokens, tokens_from_words
 from ..sanitize import one_line
-from ..sources import STDIN, Record, Source, check_text_task
+from ..sources import STDIN
 from ..tasks import INPUT_KEYS, is_hash
-from .answers import quoted
+from .answers import align_relations, quoted
+from .compare import from_prodigy_compare
+from .imports_common import (CHOOSE, FORMATS, HEAD_BYTES, Item, Reader, Warn, binary_head, choice_answer, is_int,
+                             json_records, meta_fields, read_head)
+from .imports_spacy import looks_conll, read_conll, read_spacy
 
-if TYPE_CHECKING:
-    from spacy.language import Language
+__all__ = ["FORMATS", "Item", "Warn", "detect", "read"]
 
-FORMATS: tuple[str, ...] = ("prodigy", "label-studio", "doccano", "spacy", "conll")
-
-Warn = Callable[[str], None]
-Item = tuple[int, dict[str, Any]]  # what read() yields: the record's line (a DocBin: document number) and an answer
-
-HEAD_BYTES = 1 << 16  # what detect() reads of a file
 DETECT_RECORDS = 20  # records detect() goes through for the first JSON object
-CONLL_LINES = 50  # lines detect() checks to call a file CoNLL
 
-_CHOOSE = f"pass --format ({', '.join(FORMATS)})"
-_TAG = re.compile(r"(?:([BIESLU])-(\S.*)|O)\Z")
 _LS_ANNOTATIONS = ("annotations", "completions")
-_SPAN_KEYS = ("start", "end", "label", "token_start", "token_end")
 
 
 # -- detection -----------------------------------------------------------------------------------------------------
@@ -100,38 +101,38 @@ def detect(path: str | os.PathLike[str]) -> str:
     name, p = _name(path), Path(path)
     if _is_pipe(path):
         raise UserError(f"{name}: the format of a pipe or standard input cannot be detected (it is read only "
-                        f"once); {_CHOOSE}")
-    head = _head(p, name)
+                        f"once); {CHOOSE}")
+    head = read_head(p, name)
     if p.suffix.lower() == ".spacy" or _is_docbin(head):
         return "spacy"
-    if _binary(head):
-        raise UserError(f"{name}: a binary file of no format tuiannot reads; {_CHOOSE}")
+    if binary_head(head):
+        raise UserError(f"{name}: a binary file of no format tuiannot reads; {CHOOSE}")
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
         raise UserError(f"{name}: the file is empty: nothing to import")
     if text[0] in "[{" or p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return _detect_json(p, name)
     lines = text.splitlines()
-    if _looks_conll(lines[:-1] if len(head) == HEAD_BYTES and len(lines) > 1 else lines):  # the last one cut
+    if looks_conll(lines[:-1] if len(head) == HEAD_BYTES and len(lines) > 1 else lines):  # the last one cut
         return "conll"
-    raise UserError(f"{name}: neither JSON records nor token<TAB>tag lines: cannot tell the format; {_CHOOSE}")
+    raise UserError(f"{name}: neither JSON records nor token<TAB>tag lines: cannot tell the format; {CHOOSE}")
 
 
 def _detect_json(path: Path, name: str) -> str:
-    for record in islice(_json_records(path), DETECT_RECORDS):
+    for record in islice(json_records(path), DETECT_RECORDS):
         if record.error is not None:
             continue
         where = f"{name}:{record.line}"
         if not isinstance(record.task, dict):
-            raise UserError(f"{where}: not a JSON object: cannot tell the format; {_CHOOSE}")
+            raise UserError(f"{where}: not a JSON object: cannot tell the format; {CHOOSE}")
         shapes = _shapes(record.task)
         if len(shapes) == 1:
             return shapes[0]
         if shapes:
-            raise UserError(f"{where}: the first record fits {' and '.join(shapes)}: cannot tell which; {_CHOOSE}")
+            raise UserError(f"{where}: the first record fits {' and '.join(shapes)}: cannot tell which; {CHOOSE}")
         keys = ", ".join(one_line(str(k), 30) for k in list(record.task)[:8]) or "none"
-        raise UserError(f"{where}: the first record (keys: {keys}) is no format tuiannot reads; {_CHOOSE}")
-    raise UserError(f"{name}: no JSON object in its first records: cannot tell the format; {_CHOOSE}")
+        raise UserError(f"{where}: the first record (keys: {keys}) is no format tuiannot reads; {CHOOSE}")
+    raise UserError(f"{name}: no JSON object in its first records: cannot tell the format; {CHOOSE}")
 
 
 def _shapes(task: dict[str, Any]) -> list[str]:
@@ -149,42 +150,9 @@ def _shapes(task: dict[str, Any]) -> list[str]:
     return found
 
 
-def _token_line(line: str) -> tuple[str, str] | None:
-    """``(token, tag)``, or None for no token line: ``token<TAB>...<TAB>tag`` with any tag (the reader reports an
-    unknown one), or whitespace-separated columns whose last is an IOB tag (CoNLL-2003)."""
-    cols = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
-    if len(cols) < 2 or not cols[0].strip() or not cols[-1].strip():
-        return None
-    token, tag = cols[0].strip(), cols[-1].strip()
-    return None if "\t" not in line and not _TAG.match(tag) else (token, tag)
-
-
-def _skipped_line(line: str) -> bool:
-    """A blank line, ``-DOCSTART-``, or a comment (``#`` first, unless it is a token ``#`` with an IOB tag)."""
-    stripped = line.strip()
-    if stripped.startswith("#"):
-        pair = _token_line(line)
-        return pair is None or _TAG.match(pair[1]) is None
-    return not stripped or stripped.startswith("-DOCSTART-")
-
-
-def _looks_conll(lines: list[str]) -> bool:
-    """Every one of the first lines a token line, and most of their tags IOB."""
-    found = [_token_line(line) for line in lines if not _skipped_line(line)][:CONLL_LINES]
-    return bool(found) and all(found) and 2 * sum(bool(p and _TAG.match(p[1])) for p in found) >= len(found)
-
-
-def _binary(head: bytes) -> bool:
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return True
-    return b"\x00" in head[:8192]
-
-
 def _is_docbin(head: bytes) -> bool:
     """zlib's header (a DocBin is compressed msgpack) on bytes that are not text."""
-    return len(head) >= 2 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0 and _binary(head)
+    return len(head) >= 2 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0 and binary_head(head)
 
 
 # -- files -------------------------------------------------------------------------------------------------------
@@ -197,17 +165,7 @@ def _is_pipe(path: str | os.PathLike[str]) -> bool:
     try:
         return str(path) == STDIN or not (stat.S_ISREG(mode := os.stat(path).st_mode) or stat.S_ISDIR(mode))
     except OSError:
-        return False  # missing: _head says so
-
-
-def _head(path: Path, name: str) -> bytes:
-    """The file's first bytes (whether it is there and readable checked on the way)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(HEAD_BYTES)
-    except OSError as e:
-        reason = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory, not a file"}.get(type(e))
-        raise UserError(f"{name}: {reason or f'cannot be read ({e.strerror})'}") from None
+        return False  # missing: read_head says so
 
 
 @contextmanager
@@ -229,88 +187,7 @@ def _regular_file(path: str | os.PathLike[str], name: str) -> Iterator[Path]:
         os.unlink(copy.name)
 
 
-def _json_records(path: Path) -> Iterator[Record]:
-    """A JSON array's elements or JSONL's lines, as :mod:`tuiannot.sources` reads them (a bad one: an error)."""
-    first = _head(path, str(path)).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
-    return iter(Source(path, loader="json" if first == "[" else "jsonl", validate=None))
-
-
 # -- reading -----------------------------------------------------------------------------------------------------
-@dataclass
-class _Reader:
-    """What one :func:`read` shares: the file's name, the warnings given, the tokenizer (made when first needed)."""
-
-    name: str
-    lang: str
-    warn: Warn
-    warnings: int = 0
-    first_warning: str = ""
-    _nlp: "Language | None" = None
-
-    def report(self, item: int | str, *reason: str) -> None:
-        line = f"{self.name}:{item}: {''.join(reason)}"
-        self.warnings += 1
-        self.first_warning = self.first_warning or line
-        self.warn(line)
-
-    def task(self, record: Record, check: Callable[[Any], str | None] = check_text_task) -> dict[str, Any] | None:
-        """The record's object if it could be read (:mod:`tuiannot.sources`: JSON, UTF-8, size) and ``check`` (an
-        object with a non-empty ``text``) finds nothing wrong; else what is wrong reported."""
-        problem = record.error or check(record.task)
-        if problem is not None:
-            self.report(record.line, problem)
-            return None
-        return record.task
-
-    def span_answer(self, item: int | str, text: str, entries: Iterable[Any], prefix: str = "",
-                    tokens: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """A span answer from ``[start, end, label]`` character offsets: malformed ones, outside the text or not on
-        token boundaries reported and left out; ``spans_manual`` where the spans overlap."""
-        report = partial(self.report, item, prefix)
-        spans: list[tuple[int, int, str]] = []
-        for entry in entries:
-            if not (isinstance(entry, (list, tuple)) and len(entry) == 3):
-                report(f"span {one_line(str(entry), 60)} is not [start, end, label]; left out")
-                continue
-            start, end, label = entry
-            where = f"span [{one_line(str(start), 20)}, {one_line(str(end), 20)}) {one_line(str(label), 60)}"
-            if not (_is_int(start) and _is_int(end)):
-                report(f"{where}: start and end must be integers; left out")
-            elif not 0 <= start < end <= len(text):
-                report(f"{where}: offsets outside the text (length {len(text)}); left out")
-            elif not (isinstance(label, str) and label.strip()):
-                report(f"{where}: the label must be a non-empty string; left out")
-            elif (start, end, label) not in spans:  # the same span twice says it once
-                spans.append((start, end, label))
-        overlapping = any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1:])
-        if tokens is None:
-            self._nlp = self._nlp or blank(self.lang)
-            tokens = doc_tokens(self._nlp.make_doc(text))
-        aligned = align_spans([{"start": s, "end": e, "label": lab} for s, e, lab in spans], tokens,
-                              overlapping=overlapping, labels=None, report=report)
-        return {"text": text, "tokens": tokens, "spans": [{k: s[k] for k in _SPAN_KEYS} for s in aligned],
-                "answer": "accept", "_view_id": "spans_manual" if overlapping else "ner_manual"}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _choice_answer(text: str, options: Iterable[str], accept: Iterable[str]) -> dict[str, Any]:
-    accepted = list(dict.fromkeys(accept))
-    return {"text": text, "options": [{"id": o, "text": o} for o in dict.fromkeys([*options, *accepted])],
-            "accept": accepted, "answer": "accept", "_view_id": "choice"}
-
-
-def _meta(record: dict[str, Any], read: Iterable[str], renamed: dict[str, str]) -> dict[str, Any]:
-    """``{"meta": ...}`` of the record's fields the answer is not made of (its own ``meta`` first; empty values
-    left out; ``renamed`` keys, an ``id``, under a clearer name), or ``{}``."""
-    meta: dict[str, Any] = dict(record["meta"]) if isinstance(record.get("meta"), dict) else {}
-    meta.update((renamed.get(k, k), v) for k, v in record.items()
-                if k not in read and k != "meta" and v not in ([], {}, None))
-    return {"meta": meta} if meta else {}
-
-
 def read(path: str | os.PathLike[str], fmt: str, *, lang: str = "en",
          warn: Warn = lambda line: print(f"warning: {line}", file=sys.stderr)) -> Iterator[Item]:
     """The answers in the file at ``path`` (``-``: standard input), read as ``fmt`` (one of :data:`FORMATS`).
@@ -324,11 +201,11 @@ def read(path: str | os.PathLike[str], fmt: str, *, lang: str = "en",
     if fmt not in FORMATS:
         raise UserError(f"unknown import format {fmt!r} (choose from {', '.join(FORMATS)})")
     if not _is_pipe(path):
-        _head(Path(path), _name(path))  # a missing file: at once
-    return _read(path, fmt, _Reader(_name(path), lang, warn))
+        read_head(Path(path), _name(path))  # a missing file: at once
+    return _read(path, fmt, Reader(_name(path), lang, warn))
 
 
-def _read(path: str | os.PathLike[str], fmt: str, reader: _Reader) -> Iterator[Item]:
+def _read(path: str | os.PathLike[str], fmt: str, reader: Reader) -> Iterator[Item]:
     given = 0
     with _regular_file(path, reader.name) as local:
         for line, answer in _READERS[fmt](local, reader):
@@ -345,7 +222,23 @@ def _read(path: str | os.PathLike[str], fmt: str, reader: _Reader) -> Iterator[I
         raise UserError(f"no records of {fmt} in {reader.name}{detail}")
 
 
-def _prodigy(path: Path, r: _Reader) -> Iterator[Item]:
+def from_prodigy(task: Any) -> Any:
+    """A Prodigy record in tuiannot's stored shape: a compare answer (one with a ``mapping``: its outputs under
+    ``accept`` and ``reject``) as :func:`~.compare.from_prodigy_compare` turns it (ValueError: it is not one, the
+    reason); any other record as it is (checking it is ``db-in``'s job), a task of its own too (one with an input
+    field) whose ``mapping`` is something else."""
+    if not (isinstance(task, dict) and "mapping" in task):
+        return task
+    try:
+        return from_prodigy_compare(task)
+    except (TypeError, ValueError) as e:  # TypeError: a mapping whose values are not all strings
+        if any(k in task for k in INPUT_KEYS):
+            return task
+        raise ValueError(str(e) if isinstance(e, ValueError) else
+                         "not a Prodigy compare answer: no mapping of A and B to accept and reject") from None
+
+
+def _prodigy(path: Path, r: Reader) -> Iterator[Item]:
     def problem(task: Any) -> str | None:
         if not isinstance(task, dict):
             return "expected a JSON object (a Prodigy task)"
@@ -353,22 +246,28 @@ def _prodigy(path: Path, r: _Reader) -> Iterator[Item]:
             return f"no input field ({', '.join(INPUT_KEYS)}) and no _input_hash: not a task"
         return None
 
-    for record in _json_records(path):
+    for record in json_records(path):
+        if record.error is None:  # a compare answer in tuiannot's shape before it is checked
+            try:
+                record.task = from_prodigy(record.task)
+            except ValueError as e:
+                record.error = str(e)
         if (task := r.task(record, problem)) is not None:
             yield record.line, task
 
 
 Piece = tuple[int, str, str, list[Any], dict[str, Any], str]
 """A doccano record's or Label Studio annotation's part: line, text, kind (``spans``: ``[start, end, label]``
-entries; ``cats``: labels; ``empty``: nothing marked), entries, other fields, prefix for warnings."""
+entries; ``cats``: labels; ``empty``: nothing marked), entries, other fields (a ``spans`` piece's ``relations``,
+ends by offsets: made a relation answer by :func:`_by_kind`), prefix for warnings."""
 
 
-def _by_kind(pieces: Callable[[_Reader], Iterator[Piece]], r: _Reader) -> Iterator[Item]:
+def _by_kind(pieces: Callable[[Reader], Iterator[Piece]], r: Reader) -> Iterator[Item]:
     """Answers from the pieces, read twice: first (quietly) for what the file marks (spans, categories and their
     labels in the order first seen), then for the answers. A piece that marks nothing is of the file's one kind
-    (spans if it has neither); in a file of both it is reported."""
+    (spans if it has neither); in a file of both it is reported. Relations are aligned with the spans kept."""
     spans, cats, labels = False, False, dict[str, None]()
-    for _, _, kind, entries, _, _ in pieces(_Reader(r.name, r.lang, lambda line: None)):
+    for _, _, kind, entries, _, _ in pieces(Reader(r.name, r.lang, lambda line: None)):
         spans, cats = spans or kind == "spans", cats or kind == "cats"
         labels.update(dict.fromkeys(str(e) for e in entries) if kind == "cats" else {})
     for line, text, kind, entries, fields, prefix in pieces(r):
@@ -376,10 +275,15 @@ def _by_kind(pieces: Callable[[_Reader], Iterator[Piece]], r: _Reader) -> Iterat
             r.report(line, f"{prefix}nothing marked, in a file with both spans and text labels: cannot tell whether "
                            "it means no entities or none of the labels; left out")
             continue
+        relations, others = fields.get("relations"), {k: v for k, v in fields.items() if k != "relations"}
         if kind == "spans" or (kind == "empty" and not cats):
-            yield line, {**r.span_answer(line, text, entries, prefix), **fields}
+            answer = {**r.span_answer(line, text, entries, prefix), **others}
+            if relations is not None:  # rebuilt between the spans kept; the others reported
+                answer["relations"] = align_relations(relations, answer["spans"], None, partial(r.report, line, prefix))
+                answer["_view_id"] = "relations"
+            yield line, answer
         else:
-            yield line, {**_choice_answer(text, labels, entries), **fields}
+            yield line, {**choice_answer(text, labels, entries), **others}
 
 
 # -- doccano -----------------------------------------------------------------------------------------------------
@@ -402,8 +306,8 @@ def _doccano_labels(task: dict[str, Any]) -> tuple[str, list[Any]]:
     return "bad", ["'label' is neither a list of [start, end, label] spans nor a list of text labels"]
 
 
-def _doccano(path: Path, r: _Reader) -> Iterator[Piece]:
-    for record in _json_records(path):
+def _doccano(path: Path, r: Reader) -> Iterator[Piece]:
+    for record in json_records(path):
         if (task := r.task(record)) is None:
             continue
         line = record.line
@@ -411,11 +315,50 @@ def _doccano(path: Path, r: _Reader) -> Iterator[Piece]:
         if kind == "bad":
             r.report(line, value[0])
             continue
-        if relations := task.get("relations"):
-            r.report(line, f"{len(relations) if isinstance(relations, list) else 'its'} relation(s) not read "
-                           "(tuiannot stores spans, not relations)")
-        meta = _meta(task, ("text", "label", "labels", "entities", "relations"), {"id": "doccano_id"})
-        yield line, task["text"], kind, value, meta, ""
+        meta = meta_fields(task, ("text", "label", "labels", "entities", "relations"), {"id": "doccano_id"})
+        relations = _doccano_relations(task, partial(r.report, line)) if kind != "cats" else None
+        if kind == "cats" and task.get("relations"):
+            r.report(line, "its relation(s) not read (relations are between 'entities', not text labels)")
+        fields = {**meta, "relations": relations} if relations is not None else meta
+        yield line, task["text"], kind, value, fields, ""
+
+
+def _doccano_relations(task: dict[str, Any], report: Warn) -> list[dict[str, Any]] | None:
+    """The relation export's ``relations`` as :func:`~.answers.align_relations` takes them (each end by the
+    offsets of the entity its ``from_id``/``to_id`` names, the label its ``type``), or None for a record without
+    them; a relation that names no entity, or has no type, reported and left out."""
+    relations, entities = task.get("relations"), task.get("entities")
+    if relations is None or (relations == [] and not isinstance(entities, list)):
+        return None
+    if not (isinstance(relations, list) and isinstance(entities, list)):
+        report(f"{len(relations) if isinstance(relations, list) else 'its'} relation(s) not read ('relations' must "
+               "be a list beside 'entities' with ids, as doccano's relation export writes them)")
+        return None
+    ends = {e["id"]: {"start": e["start_offset"], "end": e["end_offset"]} for e in entities  # (offsets checked
+            if isinstance(e, dict) and _is_id(e.get("id"))                                  # as spans later)
+            and is_int(e.get("start_offset")) and is_int(e.get("end_offset"))}
+    found: list[dict[str, Any]] = []
+    for relation in relations:
+        shown = one_line(json.dumps(relation, ensure_ascii=False), 80)
+        if not isinstance(relation, dict):
+            report(f"relation {shown} is not an object (from_id, to_id, type); left out")
+            continue
+        label, missing = relation.get("type"), [k for k in ("from_id", "to_id") if not _is_id(relation.get(k))
+                                                or relation[k] not in ends]
+        if not (isinstance(label, str) and label.strip()):
+            report(f"relation {shown} has no type (its label); left out")
+        elif missing:
+            report(f"relation {one_line(label, 60)}: its {' and '.join(missing)} name{'s' if len(missing) == 1 else ''}"
+                   " no entity with offsets; left out")
+        else:
+            found.append({"head_span": ends[relation["from_id"]], "child_span": ends[relation["to_id"]],
+                          "label": label})
+    return found
+
+
+def _is_id(value: Any) -> bool:
+    """An id an entity, region or relation can be named by: a string or a whole number."""
+    return isinstance(value, str) or is_int(value)
 
 
 # -- Label Studio --------------------------------------------------------------------------------------------------
@@ -439,11 +382,15 @@ def _from_utf16(text: str, start: int, end: int) -> tuple[int, int] | None:
     return (found[start], found[end]) if start in found and end in found else None
 
 
-def _ls_results(annotation: dict[str, Any], text: str, report: Warn) -> tuple[list[Any] | None, list[str] | None]:
-    """An annotation's spans (``[start, end, label]``; None: no labels result) and choices (None: no choices
-    result); what cannot be read reported."""
+def _ls_results(annotation: dict[str, Any], text: str,
+                report: Warn) -> tuple[list[Any] | None, list[str] | None, list[dict[str, Any]] | None]:
+    """An annotation's spans (``[start, end, label]``; None: no labels result), choices (None: no choices result)
+    and relations (as :func:`~.answers.align_relations` takes them; None: no relation result); what cannot be read
+    reported."""
     spans: list[Any] | None = None
     choices: list[str] | None = None
+    regions: dict[Any, dict[str, Any]] = {}  # a kept labels result's id: its offsets (what a relation names)
+    links: list[dict[str, Any]] = []  # the relation results, read once every region is known
     not_read: dict[str, int] = {}
     for result in annotation["result"]:
         value = result.get("value") if isinstance(result, dict) else None
@@ -462,17 +409,45 @@ def _ls_results(annotation: dict[str, Any], text: str, report: Warn) -> tuple[li
                     continue
                 start, end = moved
             spans.extend([start, end, label] for label in labels)
+            if _is_id(result.get("id")) and is_int(start) and is_int(end):
+                regions[result["id"]] = {"start": start, "end": end}
         elif kind == "choices" and isinstance(value, dict):
             if isinstance(found := value.get("choices"), list) and all(isinstance(c, str) and c.strip() for c in found):
                 choices = [*(choices or []), *found]
             else:
                 report("a choices result whose 'choices' is not a list of labels (non-empty strings); left out")
+        elif kind == "relation" and isinstance(result, dict):
+            links.append(result)
         else:
             not_read[kind] = not_read.get(kind, 0) + 1
     for kind, n in not_read.items():
-        report(f"{n} result{'s' if n != 1 else ''} of type {one_line(kind, 40)} not read (tuiannot reads labels "
-               "and choices)")
-    return spans, choices
+        report(f"{n} result{'s' if n != 1 else ''} of type {one_line(kind, 40)} not read (tuiannot reads labels, "
+               "choices and relation)")
+    return spans, choices, _ls_relations(links, regions, report) if links else None
+
+
+def _ls_relations(links: list[dict[str, Any]], regions: dict[Any, dict[str, Any]],
+                  report: Warn) -> list[dict[str, Any]]:
+    """Relation results between two labels regions (by their ids; ``direction`` ``left`` points from ``to_id`` to
+    ``from_id``), one relation per label; one that names no region kept, or has no label, reported."""
+    found: list[dict[str, Any]] = []
+    for link in links:
+        labels = link.get("labels")
+        ends = [link.get(k) for k in ("from_id", "to_id")]
+        where = f"relation {' → '.join(one_line(str(e), 30) for e in ends)}"
+        missing = [k for k, e in zip(("from_id", "to_id"), ends, strict=True) if not (_is_id(e) and e in regions)]
+        if missing:
+            report(f"{where}: its {' and '.join(missing)} name{'s' if len(missing) == 1 else ''} no labels region "
+                   "(or one left out); left out")
+            continue
+        if not (isinstance(labels, list) and labels and all(isinstance(x, str) and x.strip() for x in labels)):
+            report(f"{where}: no label (a relation's 'labels' must be a non-empty list of strings); left out")
+            continue
+        head, child = ends[::-1] if link.get("direction") == "left" else ends
+        if link.get("direction") == "bi":
+            report(f"{where}: bidirectional, read as from_id → to_id (a relation has one direction)")
+        found.extend({"head_span": regions[head], "child_span": regions[child], "label": x} for x in labels)
+    return found
 
 
 def _annotator(annotation: Any) -> str | None:
@@ -495,13 +470,13 @@ def _ls_fields(task: dict[str, Any], annotation: dict[str, Any], text_key: str) 
     if type(seconds := annotation.get("lead_time", -1)) in (int, float) and 0 <= seconds < 1e9:  # not a boolean
         found["_seconds"] = float(seconds)
     meta = {k: v for k, v in task["data"].items() if k != text_key}
-    meta.update({"label_studio_id": task["id"]} if _is_int(task.get("id")) else {})
+    meta.update({"label_studio_id": task["id"]} if is_int(task.get("id")) else {})
     return {**found, **({"meta": meta} if meta else {})}
 
 
-def _label_studio(path: Path, r: _Reader) -> Iterator[Piece]:
+def _label_studio(path: Path, r: Reader) -> Iterator[Piece]:
     problem = "not a Label Studio task (an object with 'data' and 'annotations')"
-    for record in _json_records(path):
+    for record in json_records(path):
         if (task := r.task(record, lambda t: None if isinstance(t, dict) and isinstance(t.get("data"), dict)
                            else problem)) is None:
             continue
@@ -520,131 +495,16 @@ def _label_studio(path: Path, r: _Reader) -> Iterator[Piece]:
             if not (isinstance(annotation, dict) and isinstance(annotation.get("result"), list)):
                 r.report(line, f"{prefix}not an object with a 'result' list; left out")
                 continue
-            spans, choices = _ls_results(annotation, text, partial(r.report, line, prefix))
+            spans, choices, relations = _ls_results(annotation, text, partial(r.report, line, prefix))
             fields = _ls_fields(task, annotation, key)
             marked = [(kind, v) for kind, v in (("spans", spans), ("cats", choices)) if v is not None]
             for kind, entries in marked or [("empty", [])]:  # an annotation that marks nothing
-                yield line, text, kind, entries, fields, prefix
+                linked = kind == "spans" and relations is not None  # the relations go with the spans
+                yield line, text, kind, entries, {**fields, "relations": relations} if linked else fields, prefix
 
 
-# -- spaCy -------------------------------------------------------------------------------------------------------
-def _spacy(path: Path, r: _Reader) -> Iterator[Item]:
-    if path.suffix.lower() == ".spacy" or _binary(_head(path, r.name)):
-        yield from _docbin(path, r)
-        return
-    for record in _json_records(path):
-        if (task := r.task(record)) is None:
-            continue
-        line = record.line
-        if not isinstance(task.get("cats"), dict) or not task["cats"]:
-            r.report(line, "no 'cats' object ({label: score}): not a spaCy record")
-            continue
-        if scores := _scores(task["cats"], partial(r.report, line)):
-            accept = [k for k, v in scores.items() if v >= 0.5]
-            yield line, {**_choice_answer(task["text"], scores, accept), **_meta(task, ("text", "cats"), {})}
-
-
-def _scores(cats: dict[Any, Any], report: Warn) -> dict[str, float]:
-    """The categories whose label is a non-empty string and whose score is a number from 0 to 1; others reported."""
-    scores = {}
-    for label, score in cats.items():
-        named = isinstance(label, str) and bool(label.strip())
-        if named and isinstance(score, Real) and not isinstance(score, bool) and 0 <= float(score) <= 1:
-            scores[label] = float(score)  # Real: numpy's float32 too, as a model's scores are
-        else:
-            why = f"{one_line(repr(score), 30)} is not a score from 0 to 1" if named else "no label"
-            report(f"category {one_line(label if isinstance(label, str) else repr(label), 60)}: {why}; left out")
-    return scores
-
-
-def _docbin(path: Path, r: _Reader) -> Iterator[Item]:
-    from spacy.tokens import DocBin
-    try:
-        doc_bin = DocBin().from_bytes(path.read_bytes())
-    except OSError as e:
-        raise UserError(f"{r.name}: cannot be read ({e.strerror})") from None
-    except Exception as e:  # zlib's, msgpack's or spaCy's own errors: not a DocBin
-        raise UserError(f"{r.name}: not a spaCy DocBin ({type(e).__name__}); {_CHOOSE}") from None
-    docs = doc_bin.get_docs(blank(r.lang).vocab)
-    for number in count(1):
-        try:  # the Doc, its strings and spans: spaCy's and msgpack's own errors where the file is damaged
-            if (doc := next(docs, None)) is None:
-                return
-            item, tokens, answers = f"document {number}", doc_tokens(doc), []
-            if not doc.text.strip():
-                r.report(item, "empty text; left out")
-                continue
-            if any(t.ent_iob != 0 for t in doc):  # entity annotation, even if it marks nothing
-                ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
-                answers.append(r.span_answer(item, doc.text, ents, tokens=tokens))
-            for key, group in doc.spans.items():
-                spans = [(s.start_char, s.end_char, s.label_) for s in group]
-                answers.append({**r.span_answer(item, doc.text, spans, f"spans[{key!r}]: ", tokens),
-                                "_view_id": "spans_manual", **({"meta": {"spans_key": key}} if key != "sc" else {})})
-            if isinstance(doc.cats, dict) and (scores := _scores(doc.cats, partial(r.report, item))):
-                answers.append(_choice_answer(doc.text, scores, [k for k, v in scores.items() if v >= 0.5]))
-            if not answers:
-                r.report(item, "no entity annotation, span groups or categories: nothing to import; left out")
-        except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:  # not UserError
-            raise UserError(f"{r.name}: document {number}: a damaged DocBin ({type(e).__name__})") from None
-        yield from ((number, answer) for answer in answers)
-
-
-# -- CoNLL -------------------------------------------------------------------------------------------------------
-def _conll(path: Path, r: _Reader) -> Iterator[Item]:
-    rows: list[tuple[int, str, str] | None] = []  # None: a line that could not be read
-    start = 0
-
-    def sentence() -> Iterator[Item]:
-        if None in rows:
-            r.report(start, "the sentence starting here is left out (a line of it could not be read)")
-        elif rows:
-            yield _conll_sentence([row for row in rows if row is not None], r)
-
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8").lstrip("\ufeff" if number == 1 else "")
-            except UnicodeDecodeError as e:
-                r.report(number, f"invalid UTF-8 at byte {e.start}")
-                line = None
-            if line is not None and _skipped_line(line):
-                yield from sentence()
-                rows = []
-                continue
-            start = start if rows else number
-            pair = _token_line(line) if line is not None else None
-            if line is not None and pair is None:
-                r.report(number, f"expected token<TAB>tag, got {quoted(line.rstrip(chr(10)))}")
-            rows.append((number, *pair) if pair else None)
-    yield from sentence()
-
-
-def _conll_sentence(rows: list[tuple[int, str, str]], r: _Reader) -> Item:
-    """One sentence's answer: its tokens joined by single spaces, entities from the tags."""
-    words = [word for _, word, _ in rows]
-    text = " ".join(words)
-    tokens = tokens_from_words(text, words)
-    spans: list[dict[str, Any]] = []
-    open_label: str | None = None  # the label of the entity the last token is in
-    for i, (number, _, tag) in enumerate(rows):
-        match = _TAG.match(tag)
-        if match is None:
-            r.report(number, f"tag {quoted(tag)} is not IOB (B-, I-, O; or E-, S-, L-, U-): read as O")
-        prefix, label = (match.group(1), match.group(2)) if match else (None, None)
-        if prefix is None or label is None:
-            open_label = None
-            continue
-        if prefix in "BSU" or label != open_label:  # I- after O or after another label starts one (as in IOB1)
-            spans.append({"start": tokens[i]["start"], "label": label, "token_start": i})
-        spans[-1].update(end=tokens[i]["end"], token_end=i)
-        open_label = None if prefix in "ESLU" else label
-    return rows[0][0], {"text": text, "tokens": tokens, "spans": [{k: s[k] for k in _SPAN_KEYS} for s in spans],
-                        "answer": "accept", "_view_id": "ner_manual"}
-
-
-_READERS: dict[str, Callable[[Path, _Reader], Iterator[Item]]] = {
-    "prodigy": _prodigy, "spacy": _spacy, "conll": _conll,
+_READERS: dict[str, Callable[[Path, Reader], Iterator[Item]]] = {
+    "prodigy": _prodigy, "spacy": read_spacy, "conll": read_conll,
     "label-studio": lambda path, r: _by_kind(lambda quiet: _label_studio(path, quiet), r),
     "doccano": lambda path, r: _by_kind(lambda quiet: _doccano(path, quiet), r),
 }
