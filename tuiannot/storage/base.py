@@ -177,6 +177,41 @@ class DatasetCounts:
     last: float | None
     median_seconds: float | None
 
+    @classmethod
+    def of(cls, name: str, totals: "Totals", tasks: int, inputs: int, median: float | None) -> "DatasetCounts":
+        """The counts from the folded running totals (:func:`fold_totals`) and the backend's own figures."""
+        sessions, by_answer, by_labels = totals
+        firsts = [s.first for s in sessions.values() if s.first is not None]
+        lasts = [s.last for s in sessions.values() if s.last is not None]
+        return cls(
+            name=name, answers=sum(by_answer.values()), tasks=int(tasks), inputs=int(inputs), by_answer=by_answer,
+            by_labels=[(a, json.loads(labels), n) for (a, labels), n in sorted(by_labels.items())],
+            sessions=sessions, first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
+            median_seconds=median)
+
+
+Totals = tuple[dict[str, SessionCounts], dict[str, int], dict[tuple[str, str], int]]
+"""Per session, per answer and per (answer, labels JSON): what a dataset's running totals add up to."""
+
+
+def fold_totals(rows: Iterable[tuple[Any, ...]]) -> Totals:
+    """The rows of a backend's running totals, ``(session, answer, labels, n, first, last, seconds_total,
+    timed)``, added up per session, per answer and per (answer, labels); both backends keep the same rows."""
+    sessions: dict[str, SessionCounts] = {}
+    by_answer: dict[str, int] = {}
+    by_labels: dict[tuple[str, str], int] = {}
+    for session, answer, labels, n, first, last, seconds, timed in rows:
+        s = sessions.setdefault(session, SessionCounts())
+        s.answers += n
+        s.by_answer[answer] = s.by_answer.get(answer, 0) + n
+        s.first = first if s.first is None else min(s.first, first)
+        s.last = last if s.last is None else max(s.last, last)
+        s.seconds_total += seconds or 0.0
+        s.timed += timed
+        by_answer[answer] = by_answer.get(answer, 0) + n
+        by_labels[(answer, labels)] = by_labels.get((answer, labels), 0) + n
+    return sessions, by_answer, by_labels
+
 
 class Database(ABC):
     """Datasets of answers, the sessions that wrote them, and aggregates over them."""

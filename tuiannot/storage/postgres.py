@@ -36,7 +36,8 @@ from psycopg import errors as pg_errors
 
 from ..errors import UserError
 from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse,
-                   LiveSession, SessionCounts, StorageError, StoredAnswer, UnknownDataset, check_name)
+                   LiveSession, StorageError, StoredAnswer, UnknownDataset, check_name,
+                   fold_totals)
 from .postgres_caches import PostgresCaches
 from .postgres_connect import Pool, Secret, guarded, pool_for, query_error, release
 from .postgres_schema import NOW, prepare
@@ -530,22 +531,11 @@ class PostgresDatabase(PostgresCaches, Database):
 
     def dataset_counts(self, name: str) -> DatasetCounts:
         dataset_id = self._dataset_id(name)
-        sessions: dict[str, SessionCounts] = {}
-        by_answer: dict[str, int] = {}
-        by_labels: dict[tuple[str, str], int] = {}
         with self._pool.connection() as conn:
-            rows = conn.execute("SELECT session, answer, labels, n, first, last, seconds_total, timed FROM "
-                                "answer_counts WHERE dataset_id = %s AND n > 0", (dataset_id,)).fetchall()
-            for session, answer, labels, n, first, last, seconds, timed in rows:
-                s = sessions.setdefault(session, SessionCounts())
-                s.answers += n
-                s.by_answer[answer] = s.by_answer.get(answer, 0) + n
-                s.first = first if s.first is None else min(s.first, first)
-                s.last = last if s.last is None else max(s.last, last)
-                s.seconds_total += seconds or 0.0
-                s.timed += timed
-                by_answer[answer] = by_answer.get(answer, 0) + n
-                by_labels[(answer, labels)] = by_labels.get((answer, labels), 0) + n
+            totals = fold_totals(conn.execute(
+                "SELECT session, answer, labels, n, first, last, seconds_total, timed FROM answer_counts WHERE "
+                "dataset_id = %s AND n > 0", (dataset_id,)).fetchall())
+            sessions = totals[0]
             for session, s in sessions.items():
                 s.median_seconds = self._median(conn, "FROM answers WHERE dataset_id = %s AND session = %s AND "
                                                 "seconds IS NOT NULL", (dataset_id, session), s.timed)
@@ -556,13 +546,7 @@ class PostgresDatabase(PostgresCaches, Database):
             tasks, inputs = row
             median = self._median(conn, "FROM answers WHERE dataset_id = %s AND seconds IS NOT NULL", (dataset_id,),
                                   total_timed)
-        firsts = [s.first for s in sessions.values() if s.first is not None]
-        lasts = [s.last for s in sessions.values() if s.last is not None]
-        return DatasetCounts(
-            name=name, answers=sum(by_answer.values()), tasks=int(tasks), inputs=int(inputs), by_answer=by_answer,
-            by_labels=[(a, json.loads(labels), n) for (a, labels), n in sorted(by_labels.items())],
-            sessions=sessions, first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
-            median_seconds=median)
+        return DatasetCounts.of(name, totals, tasks, inputs, median)
 
     @staticmethod
     def _median(conn: Any, where: str, params: tuple[Any, ...], count: int) -> float | None:

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import UserError
 from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse,
-                   LiveSession, SessionCounts, StorageError, StoredAnswer, UnknownDataset)
+                   LiveSession, StorageError, StoredAnswer, UnknownDataset, fold_totals)
 from .sharing import permission_problem
 from .sqlite_caches import CacheTables
 from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
@@ -568,22 +568,10 @@ class SQLiteDatabase(CacheTables, Database):
 
     def dataset_counts(self, name: str) -> DatasetCounts:
         dataset_id = self._dataset_id(name)
-        sessions: dict[str, SessionCounts] = {}
-        by_answer: dict[str, int] = {}
-        by_labels: dict[tuple[str, str], int] = {}
-        rows = self.conn.execute(
+        totals = fold_totals(self.conn.execute(
             "SELECT session, answer, labels, n, first, last, seconds_total, timed FROM answer_counts "
-            "WHERE dataset_id = ? AND n > 0", (dataset_id,))
-        for session, answer, labels, n, first, last, seconds, timed in rows:
-            s = sessions.setdefault(session, SessionCounts())
-            s.answers += n
-            s.by_answer[answer] = s.by_answer.get(answer, 0) + n
-            s.first = first if s.first is None else min(s.first, first)
-            s.last = last if s.last is None else max(s.last, last)
-            s.seconds_total += seconds or 0.0
-            s.timed += timed
-            by_answer[answer] = by_answer.get(answer, 0) + n
-            by_labels[(answer, labels)] = by_labels.get((answer, labels), 0) + n
+            "WHERE dataset_id = ? AND n > 0", (dataset_id,)))
+        sessions = totals[0]
         for session, s in sessions.items():
             s.median_seconds = self._median(
                 "FROM answers WHERE dataset_id = ? AND session = ? AND seconds IS NOT NULL", (dataset_id, session),
@@ -592,14 +580,8 @@ class SQLiteDatabase(CacheTables, Database):
         row = self.conn.execute("SELECT tasks, inputs FROM question_counts WHERE dataset_id = ?",
                                 (dataset_id,)).fetchone()
         tasks, inputs = row if row else (0, 0)
-        firsts = [s.first for s in sessions.values() if s.first is not None]
-        lasts = [s.last for s in sessions.values() if s.last is not None]
-        return DatasetCounts(
-            name=name, answers=sum(by_answer.values()), tasks=tasks, inputs=inputs, by_answer=by_answer,
-            by_labels=[(a, json.loads(labels), n) for (a, labels), n in sorted(by_labels.items())],
-            sessions=sessions, first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
-            median_seconds=self._median("FROM answers WHERE dataset_id = ? AND seconds IS NOT NULL",
-                                        (dataset_id,), total_timed))
+        return DatasetCounts.of(name, totals, tasks, inputs, self._median(
+            "FROM answers WHERE dataset_id = ? AND seconds IS NOT NULL", (dataset_id,), total_timed))
 
     def _median(self, where: str, params: tuple[Any, ...], count: int) -> float | None:
         if count == 0:
