@@ -513,3 +513,22 @@ def test_a_session_imports_only_its_own_screen(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.split() == ["tuiannot.screens.annotate", "tuiannot.screens.app", "tuiannot.screens.binary",
                            "tuiannot.screens.done"]
+
+
+async def test_the_light_theme(tmp_path: Path, db_path: Path) -> None:
+    """--theme light (or a configuration's theme) gives Textual's light theme: the task's border, $primary, is
+    another colour than under the dark default."""
+    from tuiannot.recipes.options import THEMES
+    from tuiannot.screens.app import AnnotationApp
+
+    source = write_jsonl(tmp_path / "t.jsonl", [{"text": "one"}])
+    borders = {}
+    for theme in ("dark", "light"):
+        app = make_app(source, tmp_path / f"{theme}.db")
+        app = AnnotationApp(app.controller, theme=theme)
+        async with app.run_test() as pilot:
+            await wait_for_task(pilot, text="one")
+            assert app.theme == THEMES[theme]
+            borders[theme] = app.screen.query_one("#task").styles.border_top[1]
+        app.controller.close()
+    assert borders["dark"] != borders["light"]

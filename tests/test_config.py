@@ -282,3 +282,19 @@ def test_a_real_start_takes_its_label_and_database_from_the_projects_file(tmp_pa
         rows = list(conn.execute("SELECT answer, content FROM answers"))
     assert [(answer, json.loads(content)["label"], json.loads(content)["_session_id"])
             for answer, content in rows] == [("accept", "SPORT", "news-dana")]
+
+
+def test_a_theme_out_of_the_list_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_jsonl(tmp_path / "t.jsonl", [{"text": "one"}])
+    code, _, err = run(capsys, "textcat", source, "--label", "A", "--theme", "[red]blue", "--db", tmp_path / "x.db")
+    assert code == 1
+    assert_one_line_error(err, "--theme must be one of dark, light, not '[red]blue'")
+
+
+def test_the_configuration_theme_reaches_the_annotation_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tuiannot.toml").write_text('theme = "light"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "config", "textcat", "--json")
+    assert code == 0, err
+    assert "light" in out and "not used by any command" not in out

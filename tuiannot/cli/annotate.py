@@ -25,7 +25,7 @@ import typer
 from ..components import Components
 from ..errors import UserError
 from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, LeaseOpt, OverlapOpt, SessionOpt,
-                               StrictOpt, TargetOpt)
+                               StrictOpt, TargetOpt, ThemeOpt)
 
 START_MARKS: list[tuple[str, float]] = []  # (phase, perf_counter() at its end): TUIANNOT_PROFILE_START=1
 START_CPU: dict[float, float] = {}  # perf_counter() of a mark -> process_time() then
@@ -113,11 +113,19 @@ RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
     "db": (DbOpt, None), "session": (SessionOpt, None), "strict": (StrictOpt, False),
     "overlap": (OverlapOpt, "1"), "annotators": (AnnotatorsOpt, None), "lease": (LeaseOpt, 300.0),
     "gold": (GoldOpt, None), "gold_rate": (GoldRateOpt, 0.05), "target": (TargetOpt, None),
+    "theme": (ThemeOpt, None),
 }
 
 
-def check_runner_options(session: str | None, lease: float | str) -> float:
-    """One-line errors for a blank annotator name and a ``--lease`` out of range; the lease in seconds."""
+def check_runner_options(session: str | None, lease: float | str, theme: str | None = None) -> float:
+    """One-line errors for a blank annotator name, a ``--lease`` out of range and an unknown ``--theme``; the
+    lease in seconds."""
+    from ..recipes.options import THEMES
+
+    if theme is not None and theme not in THEMES:
+        from ..sanitize import one_line
+
+        raise UserError(f"--theme must be one of {', '.join(THEMES)}, not {one_line(theme, 40)!r}")
     from ..controller import default_session
     from ..sanitize import blank
     from ..team.routing import parse_lease
@@ -130,7 +138,8 @@ def check_runner_options(session: str | None, lease: float | str) -> float:
 
 def run_components(components: Components, db: str | None, session: str | None, strict: bool,
                    overlap: str = "1", annotators: str | None = None, lease: float | str = 300.0,
-                   gold: str | None = None, gold_rate: float = 0.05, target: int | None = None) -> int:
+                   gold: str | None = None, gold_rate: float = 0.05, target: int | None = None,
+                   theme: str | None = None) -> int:
     """Annotate a recipe's components in the terminal; return the exit code."""
     from ..controller import Controller
     from ..recipes import parse_labels
@@ -138,7 +147,7 @@ def run_components(components: Components, db: str | None, session: str | None, 
     from ..stream import Stream
     from ..team.routing import Routing, parse_overlap
 
-    lease = check_runner_options(session, lease)
+    lease = check_runner_options(session, lease, theme)
     routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
@@ -167,7 +176,7 @@ def run_components(components: Components, db: str | None, session: str | None, 
             mark("import the screens (Textual)")
         # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
         os.environ.setdefault("TEXTUAL_FPS", "120")
-        annotation_app = app_class(controller)  # (it turns the collector back on, if main() turned it off)
+        annotation_app = app_class(controller, theme=theme)  # (it turns the collector back on, if main() did not)
         annotation_app.run()
     finally:
         summary = controller.close()
@@ -200,7 +209,7 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         given = {**{k: kwargs.get(k) for k in RUNNER_OPTIONS if k in own}, **runner}
         defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
         options = {k: (defaults[k] if given.get(k) is None else given[k]) for k in RUNNER_OPTIONS}
-        check_runner_options(options["session"], options["lease"])  # before the source is read and a model loaded
+        check_runner_options(options["session"], options["lease"], options["theme"])  # before the source is read
         if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang
             from rich.live import Live
             from rich.spinner import Spinner
@@ -221,7 +230,8 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         raise typer.Exit(run_components(components, options["db"], options["session"], bool(options["strict"]),
                                         overlap=str(options["overlap"]), annotators=options["annotators"],
                                         lease=options["lease"], gold=options["gold"],
-                                        gold_rate=float(options["gold_rate"]), target=options["target"]))
+                                        gold_rate=float(options["gold_rate"]), target=options["target"],
+                                        theme=options["theme"]))
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

@@ -94,6 +94,11 @@ LeaseOpt = Annotated[float, typer.Option(
 GoldOpt = Annotated[Optional[str], typer.Option(
     "--gold", help="JSONL of tasks with known answers, mixed in unannounced and scored.", show_default=False)]
 GoldRateOpt = Annotated[float, typer.Option("--gold-rate", help="Share of gold questions.", min=0.0, max=1.0)]
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+"""``--theme``: Textual's own themes (the screens' colours are the theme's variables: $primary, $boost ...)."""
+ThemeOpt = Annotated[Optional[str], typer.Option(
+    "--theme", metavar="dark|light", help="The screen's colours: dark (the default) or light, for a light terminal. "
+                                          "NO_COLOR turns colours off whatever the theme.", show_default=False)]
 TargetOpt = Annotated[Optional[int], typer.Option(
     "--target", min=1, help="Answers the dataset should reach: the progress line shows how far (all annotators' "
                             "answers count).", show_default=False)]

@@ -168,10 +168,12 @@ class AnnotationApp(App[int]):
     TITLE = "tuiannot"
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Controller, theme: str | None = None) -> None:
         # NO_COLOR: Textual's own handling turns colours to greys (its Monochrome filter); with native ANSI
         # colours it strips them instead (its NoColor filter), leaving bold, reverse, underline and italic
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        if theme == "light":  # --theme (or the configuration's theme): Textual's light theme
+            self.theme = "textual-light"
         self.controller = controller
         self.failure: str | None = None
         components = controller.components
