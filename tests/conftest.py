@@ -105,3 +105,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "answers.db")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def quick_llm_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLM client back-off of milliseconds: the retries are tested, not their waits."""
+    from tuiannot.llm import client
+
+    monkeypatch.setattr(client, "BACKOFF", 0.01)

@@ -11,23 +11,17 @@ from typing import Any
 
 import pytest
 
-from tuiannot.llm import client as llm_client
 
 from .helpers import assert_one_line_error, choice_answer, ignore_all, recipe_controller, run, seed, span_answer, \
     stored, write_jsonl
 from .llm_server import LLMServer
 
-pytestmark = pytest.mark.usefixtures("cli_env")
+pytestmark = pytest.mark.usefixtures("cli_env", "quick_llm_retries")
 
 CHOICE = ("great phone", "awful screen", "it is a phone", "battery died", "so so", "no idea")
 SMALL = {"great phone": ["POS"], "awful screen": ["NEG"], "it is a phone": ["NEU"], "battery died": ["NEG"],
          "so so": ["NEU"], "no idea": ["POS"]}
 LARGE = {**SMALL, "it is a phone": ["POS"], "battery died": [], "so so": ["NEG"], "no idea": ["NEG"]}
-
-
-@pytest.fixture(autouse=True)
-def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llm_client, "BACKOFF", 0.01)
 
 
 def model_annotate(capsys: pytest.CaptureFixture[str], db_path: Path, source: Path, task: str, labels: str,

@@ -34,11 +34,7 @@ TEXT = "Acme Corp hired Ann Lee in Berlin last week."
 REVIEWS = {"great phone": {"labels": ["POS"]}, "awful screen": {"labels": ["NEG"]},
            "it is a phone": {"labels": ["NEU"]}, "battery died": {"labels": ["NEG"]}}
 
-
-@pytest.fixture(autouse=True)
-def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Back-off of milliseconds: the retries are tested, not their waits."""
-    monkeypatch.setattr(llm_client, "BACKOFF", 0.01)
+pytestmark = pytest.mark.usefixtures("quick_llm_retries")
 
 
 @pytest.fixture
@@ -582,7 +578,6 @@ def test_tasks_already_answered_are_not_sent_to_the_model_again(tmp_path: Path, 
         controller.close()
     # the three answered were dropped before the model step: only the open one was asked about
     assert len(server.requests) - asked == 1, server.texts_asked()[asked:]
-
 
 
 def test_llm_timeout_sets_how_long_a_reply_may_take(server: LLMServer, tmp_path: Path,

@@ -9,20 +9,14 @@ from typing import Any
 
 import pytest
 
-from tuiannot.llm import client as llm_client
 
 from .helpers import assert_one_line_error, run, seed, stored, write_jsonl
 from .llm_server import LLMServer, dead_url
 
-pytestmark = pytest.mark.usefixtures("cli_env")
+pytestmark = pytest.mark.usefixtures("cli_env", "quick_llm_retries")
 
 REVIEWS = {"great phone": {"labels": ["POS"]}, "awful screen": {"labels": ["NEG"]},
            "it is a phone": {"labels": ["NEU"]}, "battery died": {"labels": ["NEG"]}}
-
-
-@pytest.fixture(autouse=True)
-def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llm_client, "BACKOFF", 0.01)
 
 
 def reviews(tmp_path: Path) -> Path:

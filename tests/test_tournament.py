@@ -20,7 +20,6 @@ from tuiannot.components import Components
 from tuiannot.controller import Controller, Summary
 from tuiannot.data.compare import choice_answer, duel_results
 from tuiannot.errors import UserError
-from tuiannot.llm import client as llm_client
 from tuiannot.llm.client import LLMClient, Parameters
 from tuiannot.llm.generation import GenerationPrompt, generation_hash, load_generation_prompt, reply_key
 from tuiannot.llm.prompts import default_prompt, prompt_hash
@@ -37,11 +36,7 @@ STYLES = {"formal": "formally", "casual": "casually", "terse": "tersely"}
 REPLIES = {"formally": "Dear reader, the product performs as described.", "casually": "yeah it's fine lol",
            "tersely": "Works."}
 
-
-@pytest.fixture(autouse=True)
-def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Back-off of milliseconds: the retries are tested, not their waits."""
-    monkeypatch.setattr(llm_client, "BACKOFF", 0.01)
+pytestmark = pytest.mark.usefixtures("quick_llm_retries")
 
 
 @pytest.fixture

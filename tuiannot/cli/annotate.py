@@ -25,7 +25,7 @@ import typer
 from ..components import Components
 from ..errors import UserError
 from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, LeaseOpt, OverlapOpt, SessionOpt,
-                               StrictOpt, TargetOpt, ThemeOpt)
+                               StrictOpt, TargetOpt, ThemeOpt, THEMES)
 
 START_MARKS: list[tuple[str, float]] = []  # (phase, perf_counter() at its end): TUIANNOT_PROFILE_START=1
 START_CPU: dict[float, float] = {}  # perf_counter() of a mark -> process_time() then
@@ -120,8 +120,6 @@ RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
 def check_runner_options(session: str | None, lease: float | str, theme: str | None = None) -> float:
     """One-line errors for a blank annotator name, a ``--lease`` out of range and an unknown ``--theme``; the
     lease in seconds."""
-    from ..recipes.options import THEMES
-
     if theme is not None and theme not in THEMES:
         from ..sanitize import one_line
 
