@@ -563,6 +563,7 @@ def hostile_runs(folder: Path, db_path: Path) -> dict[str, list[list[Any]]]:
                     for fmt in ("prodigy", "label-studio", "doccano", "spacy", "conll")),
                   ["db-in", f"in{EVIL}", bad, "--strict", *db], ["db-in", f"in{EVIL}", missing, *db]],
         "drop": [["drop", EVIL_IMAGES, "--yes", *db], ["drop", f"none{EVIL}", "--yes", *db]],
+        "history": [["history", EVIL_DS, *db], ["history", EVIL_DS, "--json", *db], ["history", f"none{EVIL}", *db]],
         "data-to-spacy": [["data-to-spacy", folder / f"corpus{EVIL}", "--ner", EVIL_DS, *db],
                           ["data-to-spacy", folder / f"corpus2{EVIL}", "--textcat", EVIL_CHOICES, "--json", *db]],
         "train": [["train", "ner", f"none{EVIL}", "-o", model, *db],

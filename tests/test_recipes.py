@@ -18,6 +18,8 @@ from tuiannot.stream import Stream
 
 from .helpers import make_controller, stored, texts, write_jsonl
 
+pytestmark = pytest.mark.usefixtures("cli_env")  # the recipes its -F files register are forgotten after each test
+
 
 def components(source: Path, **extra) -> Components:
     stream = Stream(Source(source)).map(lambda t: {**t, "label": "SPAM"})

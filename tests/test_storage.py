@@ -172,7 +172,7 @@ def test_a_new_schema_is_the_one_sqlite_utils_made(db_path: Path, tmp_path: Path
     made.conn.close()
     query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
     assert sql(db_path, query) == sql(tmp_path / "made-by-sqlite-utils.db", query)
-    assert len(sql(db_path, query)) == 22 and sql(db_path, "SELECT * FROM tuiannot_meta") == [
+    assert len(sql(db_path, query)) == 30 and sql(db_path, "SELECT * FROM tuiannot_meta") == [
         ("schema_version", str(SCHEMA_VERSION))]
 
 
@@ -243,7 +243,7 @@ def test_an_older_postgres_schema_is_migrated_keeping_its_answers(postgres_url: 
     tables = {r[0] for r in raw_sql(postgres_url, "SELECT table_name FROM information_schema.tables WHERE "
                                                   "table_schema = current_schema()")}
     assert tables == {"tuiannot_meta", "datasets", "sessions", "answers", "answer_counts", "question_counts",
-                      "answer_keys", "claims", "checkpoints", "llm_cache"}
+                      "answer_keys", "claims", "checkpoints", "llm_cache", "answer_history", "flag_counts"}
 
 
 def test_the_password_is_masked_in_every_location() -> None:

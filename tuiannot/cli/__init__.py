@@ -3,6 +3,7 @@
 - :mod:`.program`: the app, recipes as commands, exit codes, crash handling; :func:`main` is the entry point.
 - :mod:`.annotate`: a recipe becomes a command; its components run in the Textual app.
 - :mod:`.datasets`: ``stats``, ``db-out``, ``db-in``, ``drop``.
+- :mod:`.history`: ``history``, the earlier versions of replaced answers.
 - :mod:`.team`: ``iaa``, ``progress``, ``aggregate``.
 - :mod:`.train`: ``data-to-spacy``, ``train``, ``vectors``.
 - :mod:`.models`: ``model-annotate``, a model answering as an annotator.
@@ -18,7 +19,7 @@ they use when they run, so ``tuiannot --help`` starts without spaCy, Textual or 
 
 from __future__ import annotations
 
-from . import team, datasets, train, models, compare, plugins, migrate, config, roles  # noqa: F401, I001  (they register their commands, in order)
+from . import team, datasets, history, train, models, compare, plugins, migrate, config, roles  # noqa: F401, I001  (they register their commands, in order)
 from .program import app, main
 
 __all__ = ["app", "main"]

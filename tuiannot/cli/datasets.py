@@ -5,7 +5,9 @@ file never replaces a good one; a FIFO, device or symlink is written in place) o
 standard output; what a format cannot hold
 is counted and named in warnings by :mod:`tuiannot.data.export`. An unknown dataset
 is the storage's own one-line error (:class:`~tuiannot.storage.UnknownDataset`),
-naming the database, so no command checks first.
+naming the database, so no command checks first. ``db-out --flagged`` reads the
+database through :class:`tuiannot.data.export.FlaggedOnly` (every format);
+``stats`` adds the flagged and commented answers (the storage's running totals).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def stats(
             report: Any = {"database": database.location, "datasets": overview_report(database.overview())}
         else:
             report = {"database": database.location, **dataset_report(database.dataset_counts(dataset))}
+            _add_flags(report, database.flag_counts(dataset))
     from .show import print_dataset, print_json, print_overview
 
     if as_json:
@@ -50,6 +53,15 @@ def stats(
         return
 
     (print_overview if dataset is None else print_dataset)(report)
+
+
+def _add_flags(report: dict[str, Any], flags: dict[str, dict[str, int]]) -> None:
+    """``stats``' flagged and commented answers (the storage's running totals): in all, and per session."""
+    report["flagged"] = sum(f["flagged"] for f in flags.values())
+    report["commented"] = sum(f["commented"] for f in flags.values())
+    for name, session in report["by_session"].items():
+        session["flagged"] = flags.get(name, {}).get("flagged", 0)
+        session["commented"] = flags.get(name, {}).get("commented", 0)
 
 
 @app.command("db-out")
@@ -82,6 +94,9 @@ def db_out(
     response_question: Annotated[Optional[str], typer.Option(
         "--response-question", help="With --format sft: the text question whose answer is the reply. Default: "
         "the first text question; an answer without one gives the task's response.", show_default=False)] = None,
+    flagged: Annotated[bool, typer.Option(
+        "--flagged", help="Only the answers annotators flagged (f while annotating: \"_flagged\": true), in any "
+        "format.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Export a dataset's answers: Prodigy-compatible JSONL, or a training format.
@@ -98,10 +113,10 @@ def db_out(
         raise typer.BadParameter("goes with --format sft only",
                                  param_hint="--prompt-field" if prompt_field is not None else "--response-question")
     if fmt in ("coco", "folders"):
-        _export_images(dataset, output, fmt, answer, db)
+        _export_images(dataset, output, fmt, answer, db, flagged)
         return
     if fmt == "parquet":
-        _export_parquet(dataset, output, answer, db)
+        _export_parquet(dataset, output, answer, db, flagged)
         return
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
@@ -112,6 +127,10 @@ def db_out(
     if not to_stdout and output is not None and output.is_dir():
         raise UserError(f"{output}: is a directory; give a file name")
     with connect(db) as database:
+        if flagged:
+            from ..data.export import FlaggedOnly
+
+            database = FlaggedOnly(database)  # type: ignore[assignment]
         if fmt != "jsonl":
             from ..data.export import SftFields
 
@@ -247,7 +266,9 @@ class _TerminalSafe:
         return self.out.write(shown)
 
 
-def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optional[str], db: Optional[str]) -> None:
+def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optional[str], db: Optional[str],
+                   flagged: bool = False) -> None:
+    from ..data.export import FlaggedOnly
     from ..images.export import to_coco, to_folders
     from ..sanitize import json_text, one_line
     from ..storage import connect
@@ -265,7 +286,7 @@ def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optio
     if fmt == "folders" and output is not None and output.exists() and not output.is_dir():
         raise UserError(f"{output}: exists and is not a folder")
     with connect(db) as database:
-        answers = database.answers(dataset, answer=answer)
+        answers = (FlaggedOnly(database) if flagged else database).answers(dataset, answer=answer)
         if fmt == "coco":
             coco = to_coco(answers, answer=answer or "accept", warn=warn)
             text = json_text(coco, indent=1)  # category names are labels: no raw controls, the same JSON
@@ -288,10 +309,12 @@ def _export_images(dataset: str, output: Optional[Path], fmt: str, answer: Optio
           f"{'; ' + plural(len(warnings), 'problem') + ' (warnings above)' if warnings else ''}.", file=sys.stderr)
 
 
-def _export_parquet(dataset: str, output: Optional[Path], answer: Optional[str], db: Optional[str]) -> None:
+def _export_parquet(dataset: str, output: Optional[Path], answer: Optional[str], db: Optional[str],
+                    flagged: bool = False) -> None:
     """db-out --format parquet (:mod:`tuiannot.data.parquet`): written beside OUTPUT, moved over it when complete."""
     import json
 
+    from ..data.export import FlaggedOnly
     from ..data.parquet import export_answers, pyarrow_parquet
     from ..sanitize import one_line
     from ..storage import connect
@@ -302,8 +325,9 @@ def _export_parquet(dataset: str, output: Optional[Path], answer: Optional[str],
                                  param_hint="OUTPUT")
     pyarrow_parquet("db-out --format parquet")  # not installed: said before anything is read or written
     with connect(db) as database:
+        source = FlaggedOnly(database) if flagged else database
         with output_file(output, binary=True) as f:
-            rows, columns = export_answers(f, lambda: (json.loads(a) for a in database.answers_json(dataset, answer)))
+            rows, columns = export_answers(f, lambda: (json.loads(a) for a in source.answers_json(dataset, answer)))
     print(f"Exported {plural(rows, 'answer')} ({plural(columns, 'column')}, parquet) from {one_line(dataset)!r} to "
           f"{shown_path(output)}", file=sys.stderr)
 

@@ -243,6 +243,10 @@ def print_dataset(report: dict[str, Any], console: Console | None = None) -> Non
     console.print(Text(f"First {when(report['first'])}{utc}, last {when(report['last'])}{utc}; "
                        f"{rate(report['answers_per_hour'])} answers per hour, "
                        f"median {decimal(report['median_seconds'])} s per task"))
+    flagged, commented = report.get("flagged", 0), report.get("commented", 0)
+    if flagged or commented:
+        console.print(Text(f"{plural(flagged, 'answer')} flagged, {plural(commented, 'answer')} with a comment "
+                           "(db-out --flagged exports the flagged ones; review shows both)"))
     answers = report_table("answer", figure_column("count"), title="By answer")
     for a in ANSWERS:
         answers.add_row(a, str(report["by_answer"][a]))
@@ -252,12 +256,14 @@ def print_dataset(report: dict[str, Any], console: Console | None = None) -> Non
         for label, row in report["by_label"].items():
             labels.add_row(_t(label), *(str(row.get(a, 0)) for a in ANSWERS))
         print_table(console, labels)
+    flags = ("flagged",) if flagged else ()  # a column of its own where there are any
     sessions = report_table(name_column("session"),
-                            *map(figure_column, ("answers", *ANSWERS, "per hour", "median s")),
+                            *map(figure_column, ("answers", *ANSWERS, *flags, "per hour", "median s")),
                             "last answer (UTC)", title="By session")
     for name, s in report["by_session"].items():
         sessions.add_row(_t(name), str(s["answers"]), *(str(s["by_answer"][a]) for a in ANSWERS),
-                         rate(s["answers_per_hour"]), decimal(s["median_seconds"]), when(s["last"]))
+                         *(str(s.get("flagged", 0)) for _ in flags), rate(s["answers_per_hour"]),
+                         decimal(s["median_seconds"]), when(s["last"]))
     print_table(console, sessions)
 
 
@@ -336,6 +342,54 @@ def print_progress(report: dict[str, Any], console: Console | None = None) -> No
                        decimal(p["median_seconds"]), gold, percent(p["agreement_with_others"]), str(p["holding"]),
                        when(p["last"]))
     print_table(console, people)
+
+
+def print_agreement_by_guidelines(report: dict[str, Any], console: Console | None = None) -> None:
+    """``iaa --by-guidelines``: a row per version of the guidelines (the one each answer was given under)."""
+    console = console or Console()
+    groups = report["by_guidelines"]
+    console.print(Text(f"{one_line(report['dataset'])}: agreement by guidelines version "
+                       f"({plural(len(groups), 'version')}, in the order first used; an input is compared between "
+                       "annotators who last answered it under the same version)"), soft_wrap=True)
+    spans = report["kind"] == "spans"
+    measures = (("strict F", "lenient F", *(("relation F",) if any("relations" in g for g in groups) else ()))
+                if spans else ("agreement", "Fleiss' kappa", "alpha", "AC1"))
+    table = report_table(name_column("guidelines"), *map(figure_column, ("answers", "annotators", "compared",
+                                                                         *measures)), title="Agreement")
+    for g in groups:
+        if spans:
+            s = g["spans"]
+            figures = [percent(s["strict"].get("f")), percent(s["lenient"].get("f"))]
+            if len(measures) == 3:
+                figures.append(percent(((g.get("relations") or {}).get("strict") or {}).get("f")))
+        else:
+            s = g["documents"]
+            figures = [percent(s.get("percent_agreement")), coefficient(s.get("fleiss_kappa")),
+                       coefficient(s.get("krippendorff_alpha")), coefficient(s.get("gwet_ac1"))]
+        table.add_row(_f(g["name"]), str(g["answers"]), str(len(g["annotators"])), str(s.get("items_compared", 0)),
+                      *figures)
+    print_table(console, table)
+    console.print(Text("Each version's full figures (pairs, labels): --json.", style="dim"))
+
+
+def print_progress_by_guidelines(report: dict[str, Any], console: Console | None = None) -> None:
+    """``progress --by-guidelines``: the annotators' table per version of the guidelines."""
+    from rich.markup import escape
+
+    console = console or Console()
+    groups = report["by_guidelines"]
+    console.print(Text(f"{one_line(report['dataset'])}: {plural(report['answers'], 'answer')} under "
+                       f"{plural(len(groups), 'version')} of the guidelines (in the order first used)"), soft_wrap=True)
+    for g in groups:
+        people = report_table(name_column("annotator"),
+                              *map(figure_column, ("answers", "share", "per hour", "median s", "gold", "agreement")),
+                              title=f"Guidelines {escape(one_line(g['name'], 80))}: {plural(g['answers'], 'answer')} "
+                                    f"to {plural(g['inputs_answered'], 'input')}")  # (a title's text is markup)
+        for p in g["annotators"]:
+            gold = f"{percent(p['gold_accuracy'])} of {p['gold_answered']}" if p["gold_accuracy"] is not None else "—"
+            people.add_row(_f(p["annotator"]), str(p["answers"]), f"{p['share']:.0%}", rate(p["answers_per_hour"]),
+                           decimal(p["median_seconds"]), gold, percent(p["agreement_with_others"]))
+        print_table(console, people)
 
 
 def print_aggregate(report: dict[str, Any], console: Console | None = None) -> None:

@@ -13,12 +13,24 @@ unknown dataset is the storage's own one-line error, naming the database; a blan
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
 from ..recipes.options import DbOpt, JsonOpt
 from .program import app
+
+ByGuidelinesOpt = Annotated[bool, typer.Option(
+    "--by-guidelines", help="Split the report by the version of the guidelines each answer was given under "
+    "(_guidelines; answers without: none), to see whether a change of the guidelines moved agreement.")]
+
+
+def _feedback_by_guidelines(dataset: str) -> NoReturn:
+    from ..errors import UserError
+
+    raise UserError(f"--by-guidelines: {dataset!r} holds feedback answers, whose figures are per question; "
+                    "run it without --by-guidelines")
+
 
 @app.command("iaa")
 def iaa(
@@ -27,6 +39,7 @@ def iaa(
     from_csv: Annotated[Optional[Path], typer.Option(
         "--from", help="Compute from a CSV of item,annotator,label rows instead of a dataset.",
         show_default=False)] = None,
+    by_guidelines: ByGuidelinesOpt = False,
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
@@ -36,6 +49,9 @@ def iaa(
 
     if (dataset is None) == (from_csv is None):
         raise typer.BadParameter("name a dataset or pass --from FILE.csv (one of the two)")
+    if from_csv is not None and by_guidelines:
+        raise typer.BadParameter("a CSV of ratings has no guidelines versions: --by-guidelines goes with a dataset",
+                                 param_hint="--by-guidelines")
     if from_csv is not None:
         from ..metrics import document_agreement
 
@@ -47,6 +63,14 @@ def iaa(
 
         assert dataset is not None  # one of the two, checked above
         with connect(db) as database:
+            if by_guidelines and is_feedback(database, dataset):
+                _feedback_by_guidelines(dataset)
+            if by_guidelines:
+                from ..team.by_guidelines import agreement_by_guidelines
+                from .show import print_agreement_by_guidelines
+
+                print_json_or(agreement_by_guidelines(database, dataset), as_json, print_agreement_by_guidelines)
+                return
             if is_feedback(database, dataset):
                 from .show_feedback import print_feedback_agreement
 
@@ -64,6 +88,7 @@ def iaa(
 @app.command("progress")
 def progress(
     dataset: Annotated[str, typer.Argument(help="The dataset.", show_default=False)],
+    by_guidelines: ByGuidelinesOpt = False,
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
@@ -74,6 +99,14 @@ def progress(
     from .show import print_json_or, print_progress
 
     with connect(db) as database:
+        if by_guidelines and is_feedback(database, dataset):
+            _feedback_by_guidelines(dataset)
+        if by_guidelines:
+            from ..team.by_guidelines import progress_by_guidelines
+            from .show import print_progress_by_guidelines
+
+            print_json_or(progress_by_guidelines(database, dataset), as_json, print_progress_by_guidelines)
+            return
         if is_feedback(database, dataset):
             from .show_feedback import print_feedback_progress
 

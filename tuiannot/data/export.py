@@ -324,6 +324,31 @@ def numbered_answers(db: Any, dataset: str) -> Iterator[tuple[int, dict[str, Any
         yield n, task
 
 
+class FlaggedOnly:
+    """A database as ``db-out --flagged`` reads it: its readers yield the flagged answers alone (``"_flagged":
+    true``), streamed as the database's are (an answer whose JSON has no ``"_flagged"`` key is not parsed); what
+    ``count_answers`` says (a progress bar's end) comes from the storage's running totals. Anything else is the
+    database's own."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    def answers(self, dataset: str, answer: str | None = None, session: str | None = None
+                ) -> Iterator[dict[str, Any]]:
+        return (a for a in self.db.answers(dataset, answer, session) if a.get("_flagged") is True)
+
+    def answers_json(self, dataset: str, answer: str | None = None) -> Iterator[str]:
+        return (content for content in self.db.answers_json(dataset, answer)
+                if '"_flagged"' in content and json.loads(content).get("_flagged") is True)
+
+    def count_answers(self, dataset: str, session: str | None = None) -> int:
+        counts = self.db.flag_counts(dataset)
+        return sum(c["flagged"] for who, c in counts.items() if session is None or who == session)
+
+
 def export(db: Any, dataset: str, fmt: str, out: Any, *, answer: str | None, lang: str, problems: Problems,
            advance: Callable[[int], None] = lambda n: None, sft: SftFields | None = None) -> ExportSummary:
     """Write ``dataset`` in ``fmt`` to ``out`` (a text file; a binary one for ``spacy``).

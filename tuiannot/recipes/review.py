@@ -164,12 +164,16 @@ def review_tasks(answers: Iterable[tuple[str, dict[str, Any]]], only_conflicts: 
                 "answer": a.get("answer"), "sessions": [],  # annotator names (the key as in Prodigy's review)
                 **{k: a[k] for k in ("label", "accept", "spans", "answers", "relations") if k in a}})
             v["sessions"].append(who)
+            if a.get("_flagged") is True:  # the annotators' flags and comments, shown with their version
+                v.setdefault("flagged", []).append(who)
+            if isinstance(a.get("_comment"), str) and a["_comment"]:
+                v.setdefault("comments", []).append([who, a["_comment"]])
         ordered = sorted(versions.values(), key=lambda v: -len(v["sessions"]))
         if only_conflicts and len(ordered) < 2:
             continue
         base = dict(given[-1])
         for key in (*VERSION_KEYS, *FEEDBACK_KEYS, "_answer_id", "_session_id", "_annotator_id", "_timestamp",
-                    "_seconds", "_task_hash"):
+                    "_seconds", "_task_hash", "_flagged", "_comment", "_guidelines"):
             base.pop(key, None)
         view_ids = {a.get("_view_id") for a in given}
         view_id = base.pop("_view_id", None)

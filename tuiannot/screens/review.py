@@ -8,7 +8,9 @@ The versions keep the most rows they have taken in this session (blank ones
 below when an input has fewer versions), so that the text box does not move
 from one input to the next: a key then repaints what changed, not the screen.
 Annotators are shown by the names they annotated under (``--session``), as
-``progress`` and ``stats`` show them.
+``progress`` and ``stats`` show them. Who flagged a version (``f`` while
+annotating) follows its line (``⚑ names``), and each comment given with it is
+a line of its own under it (``✎ name: comment``), shown literally.
 
 A review of relation answers lists, under each version's spans, its relations
 (head text → label → child text, ``≠`` before those not every version has);
@@ -182,6 +184,7 @@ class ReviewScreen(AnnotationScreen):
         for i, v in enumerate(versions[:10]):
             if self.feedback:
                 self._feedback_version(text, i, v)
+                self._flags(text, v, ended=True)
                 continue
             picked = i == self.chosen
             text.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
@@ -211,6 +214,7 @@ class ReviewScreen(AnnotationScreen):
                     text.append(f"▕{one_line(s['label'], 20)}", label_style(index) + Style(bold=True))
             if self.relations_view:
                 self._relation_line(text, v, shared_relations)
+            self._flags(text, v)
             text.append("\n")
         if self.feedback:
             self._feedback_answers(text, versions[:10])
@@ -234,6 +238,25 @@ class ReviewScreen(AnnotationScreen):
             else:
                 layout = False
         question.update(text, layout=layout)
+
+    def _flags(self, text: Text, version: dict[str, Any], ended: bool = False) -> None:
+        """Who flagged the version (``⚑`` and their names, at the end of the version's line) and each comment given
+        with it on a line of its own under it (``✎ who: comment``): the review task carries them per version
+        (``flagged``: names, ``comments``: [name, comment] pairs). ``ended``: the version's line already has its
+        newline (a feedback version). Data: one short printable line each, never markup."""
+        flagged = [one_line(str(who), 20) for who in version.get("flagged") or []]
+        comments = [c for c in version.get("comments") or [] if isinstance(c, (list, tuple)) and len(c) == 2]
+        if not flagged and not comments:
+            return
+        if ended and text.plain.endswith("\n"):
+            text.right_crop(1)
+        if flagged:
+            text.append(f"  ⚑ {', '.join(flagged)}", Style(color="yellow", bold=True))
+        for who, comment in comments:
+            text.append(f"\n      ✎ {one_line(str(who), 20)}: ", Style(dim=True))
+            text.append(one_line(str(comment), 120), Style(italic=True))
+        if ended:
+            text.append("\n")
 
     def _relation_line(self, text: Text, version: dict[str, Any], everywhere: set[Any]) -> None:
         """The version's relations on a line under its spans: head text → label → child text, ``≠`` before those

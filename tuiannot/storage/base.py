@@ -379,6 +379,21 @@ class Database(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- answer history and flags (schema 5; issue 19) ----------------------------------------------
+    @abstractmethod
+    def answer_history(self, dataset: str, input_hash: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every version of the dataset's answers that was replaced (of one input with ``input_hash``), by input
+        then by when it was replaced: ``answer_id`` (the answer whose current version is still stored under that
+        id), ``input_hash``, ``task_hash``, ``session`` and ``answer`` of the version, ``task`` (its whole JSON:
+        ``_timestamp``, ``_guidelines``, ``_flagged``, ``_comment``...), ``replaced`` (epoch seconds) and
+        ``replaced_by`` (the session whose answer replaced it). A trigger of the backend fills it on every
+        ``UPDATE`` of an answer; dropping a dataset drops its history."""
+
+    @abstractmethod
+    def flag_counts(self, dataset: str) -> dict[str, dict[str, int]]:
+        """Per session with any: ``flagged`` (answers with ``"_flagged": true``) and ``commented`` (answers with a
+        ``_comment``), from running totals the backend keeps (no scan of the answers)."""
+
 
 WRITES = frozenset({"add_dataset", "drop_dataset", "save_checkpoint", "start_session", "end_session", "add_answer",
                     "replace_answer", "add_answers", "claim", "answer_claimed", "renew_claims", "release_claims",

@@ -39,6 +39,7 @@ from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, D
                    LiveSession, StorageError, StoredAnswer, UnknownDataset, check_name,
                    fold_totals)
 from .postgres_caches import PostgresCaches
+from .postgres_history import PostgresHistory
 from .postgres_connect import Pool, Secret, guarded, pool_for, query_error, release
 from .postgres_schema import NOW, prepare
 
@@ -73,7 +74,7 @@ def _check_text(name: str, create: bool = False) -> None:
                         "another name")
 
 
-class PostgresDatabase(PostgresCaches, Database):
+class PostgresDatabase(PostgresHistory, PostgresCaches, Database):
     def __init__(self, url: str | Secret) -> None:
         # (the URL is passed on as a Secret: a crash's traceback, which Textual prints with each frame's local
         # variables, then shows it masked)

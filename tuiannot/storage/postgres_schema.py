@@ -24,6 +24,10 @@ What differs, and why:
   shards up. ``answer_counts`` is SQLite's, one row per (dataset, session, answer, labels).
 * The triggers are statement-level with transition tables: an import of a million rows in one statement
   updates the totals set-wise, in key order (two statements never lock the same keys in opposite orders).
+  ``flag_counts`` (schema 5) too: only rows whose JSON has a ``_flagged`` or ``_comment`` key are parsed
+  (``jsonb``), so an import without flags parses nothing. The history of replaced answers (schema 5) is a row
+  trigger, as SQLite's: answers are replaced one at a time. Every trigger function is named ``tuiannot_count_*``,
+  which ``db-roles`` makes ``SECURITY DEFINER`` (annotators write neither the totals nor the history).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from .base import IDLE_CAP_SECONDS, StorageError
 if TYPE_CHECKING:
     from .postgres_connect import Pool
 
-SCHEMA_VERSION = 4  # as SQLite's (tuiannot.storage.sqlite_schema.SCHEMA_VERSION): a test keeps them equal
+SCHEMA_VERSION = 5  # as SQLite's (tuiannot.storage.sqlite_schema.SCHEMA_VERSION): a test keeps them equal
 SHARDS = 16
 """``question_counts`` rows per dataset: concurrent writers spread over them (by server process id)."""
 
@@ -176,7 +180,98 @@ def _migrate_4(conn: Any) -> None:
     """)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
+# An answer's flag and comment (issue 19), as SQLite's migration 5 reads them: the key looked for as text first;
+# then the JSON parsed (jsonb), with a NUL escape made U+FFFD first (PostgreSQL cannot parse JSON with \u0000 into
+# jsonb, and neither value is a NUL: one that holds some is still a comment).
+_HAS_FLAG = "(strpos({row}.content, '\"_flagged\"') > 0 OR strpos({row}.content, '\"_comment\"') > 0)"
+_JSON = "replace({row}.content, '\\u0000', '\\ufffd')::jsonb"
+_FLAGGED = "coalesce(({row} -> '_flagged') = 'true'::jsonb, false)::int"
+_COMMENTED = "coalesce(jsonb_typeof({row} -> '_comment') = 'string' AND ({row} ->> '_comment') <> '', false)::int"
+
+# The JSON is parsed in the projection of a subquery whose WHERE looked for the keys: once a row, and only in rows
+# that have one (an import of a million answers without flags parses none).
+_FLAGS_OF = (f"SELECT r.dataset_id, r.session, r.sign, {_JSON.format(row='r')} AS j FROM ({{rows}}) r "
+             f"WHERE {_HAS_FLAG.format(row='r')} AND EXISTS (SELECT 1 FROM datasets x WHERE x.id = r.dataset_id) "
+             "OFFSET 0")  # (OFFSET 0: not pulled up into the query, which would parse j once per use)
+
+_FLAG_BODY = f"""
+BEGIN
+    INSERT INTO flag_counts AS f (dataset_id, session, flagged, commented)
+    SELECT dataset_id, session, sum(sign * {_FLAGGED.format(row="j")}), sum(sign * {_COMMENTED.format(row="j")})
+    FROM ({_FLAGS_OF}) d
+    GROUP BY 1, 2 HAVING sum(sign * {_FLAGGED.format(row="j")}) <> 0 OR sum(sign * {_COMMENTED.format(row="j")}) <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (dataset_id, session) DO UPDATE SET flagged = f.flagged + excluded.flagged,
+        commented = f.commented + excluded.commented;
+    {{remove_empty}}
+    RETURN NULL;
+END"""
+_REMOVE_EMPTY = ("DELETE FROM flag_counts f WHERE f.flagged = 0 AND f.commented = 0 AND (f.dataset_id, f.session) IN "
+                 f"(SELECT r.dataset_id, r.session FROM ({{rows}}) r WHERE {_HAS_FLAG.format(row='r')});")
+
+_CONTENT = "SELECT dataset_id, session, content, {sign} AS sign FROM {table}"
+
+HISTORY_SCHEMA = """
+CREATE TABLE answer_history (
+    id BIGSERIAL PRIMARY KEY, answer_id BIGINT NOT NULL, dataset_id BIGINT NOT NULL, task_hash BIGINT NOT NULL,
+    input_hash BIGINT NOT NULL, session TEXT NOT NULL, answer TEXT NOT NULL, content TEXT NOT NULL,
+    replaced DOUBLE PRECISION NOT NULL, replaced_by TEXT NOT NULL);
+CREATE INDEX answer_history_input ON answer_history (dataset_id, input_hash, replaced);
+CREATE FUNCTION tuiannot_count_history() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    INSERT INTO answer_history (answer_id, dataset_id, task_hash, input_hash, session, answer, content, replaced,
+                                replaced_by)
+    VALUES (OLD.id, OLD.dataset_id, OLD.task_hash, OLD.input_hash, OLD.session, OLD.answer, OLD.content,
+            """ + NOW + """, NEW.session);
+    RETURN NEW;
+END
+$body$;
+CREATE TRIGGER answers_history BEFORE UPDATE ON answers FOR EACH ROW
+    WHEN (OLD.content IS DISTINCT FROM NEW.content OR OLD.answer IS DISTINCT FROM NEW.answer
+          OR OLD.session IS DISTINCT FROM NEW.session OR OLD.labels IS DISTINCT FROM NEW.labels
+          OR OLD.task_hash IS DISTINCT FROM NEW.task_hash OR OLD.input_hash IS DISTINCT FROM NEW.input_hash)
+    EXECUTE FUNCTION tuiannot_count_history();
+CREATE TABLE flag_counts (
+    dataset_id BIGINT NOT NULL, session TEXT NOT NULL, flagged BIGINT NOT NULL, commented BIGINT NOT NULL,
+    PRIMARY KEY (dataset_id, session));
+CREATE FUNCTION tuiannot_count_drop() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    DELETE FROM answer_history WHERE dataset_id = OLD.id;
+    DELETE FROM flag_counts WHERE dataset_id = OLD.id;
+    RETURN NULL;
+END
+$body$;
+CREATE TRIGGER datasets_history_delete AFTER DELETE ON datasets FOR EACH ROW EXECUTE FUNCTION tuiannot_count_drop()
+""" + "".join(f"""
+;
+CREATE FUNCTION tuiannot_count_flags_{op}() RETURNS trigger LANGUAGE plpgsql AS $body$
+{_FLAG_BODY.replace("{remove_empty}", "" if op == "insert" else _REMOVE_EMPTY).replace("{rows}", rows)}
+$body$;
+CREATE TRIGGER answers_flags_{op} AFTER {op.upper()} ON answers {referencing}
+    FOR EACH STATEMENT EXECUTE FUNCTION tuiannot_count_flags_{op}()
+""" for op, rows, referencing in [
+    ("insert", _CONTENT.format(sign=1, table="new_rows"), "REFERENCING NEW TABLE AS new_rows"),
+    ("delete", _CONTENT.format(sign=-1, table="old_rows"), "REFERENCING OLD TABLE AS old_rows"),
+    ("update", f"{_CONTENT.format(sign=1, table='new_rows')} UNION ALL {_CONTENT.format(sign=-1, table='old_rows')}",
+     "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+])
+
+
+def _migrate_5(conn: Any) -> None:
+    """Answer history and flag totals (see SQLite's migration 5). The functions' names begin ``tuiannot_count_``:
+    ``db-roles`` makes those ``SECURITY DEFINER`` (:mod:`.postgres_roles`), so an annotator's edit writes its
+    history, and its flags are counted, without a right to write either table (nor to forge them)."""
+    run_script(conn, HISTORY_SCHEMA)
+    conn.execute(f"""
+    INSERT INTO flag_counts (dataset_id, session, flagged, commented)
+    SELECT dataset_id, session, sum({_FLAGGED.format(row="j")}), sum({_COMMENTED.format(row="j")})
+    FROM (SELECT a.dataset_id, a.session, {_JSON.format(row="a")} AS j FROM answers a
+          WHERE {_HAS_FLAG.format(row="a")}) d GROUP BY 1, 2
+    HAVING sum({_FLAGGED.format(row="j")}) > 0 OR sum({_COMMENTED.format(row="j")}) > 0""")
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4,
+                                                 5: _migrate_5}
 
 
 def run_script(conn: Any, script: str) -> None:

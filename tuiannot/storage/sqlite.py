@@ -38,13 +38,14 @@ from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, D
                    LiveSession, StorageError, StoredAnswer, UnknownDataset, fold_totals)
 from .sharing import permission_problem
 from .sqlite_caches import CacheTables
+from .sqlite_history import HistoryTables
 from .sqlite_safety import (BUSY_TIMEOUT_MS, CHECK_SECONDS, STAGING, Transaction, _check_name, _check_to_the_end,
                             _checked, _checked_lock, _damaged, _disk_full, _free, _is_busy, _remove_if_empty, guarded)
 from .sqlite_schema import MIGRATIONS, SCHEMA_VERSION, _create_private_file, _inserted_id, migrate  # noqa: F401
 # (MIGRATIONS: tests build databases of an older schema through it)
 
 
-class SQLiteDatabase(CacheTables, Database):
+class SQLiteDatabase(HistoryTables, CacheTables, Database):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.location = str(path)
         self.path = Path(path)

@@ -2,8 +2,10 @@
 
 The schema has a version (``PRAGMA user_version``); each migration brings a database one version up, in one
 transaction, when a process opens it. ``answer_counts`` and ``question_counts`` are running totals that triggers
-keep, so that ``stats`` reads a few rows whatever the number of answers. Only :mod:`tuiannot.storage` imports
-this module.
+keep, so that ``stats`` reads a few rows whatever the number of answers; so is ``flag_counts`` (schema 5: flagged
+and commented answers). ``answer_history`` (schema 5) keeps every version of an answer an ``UPDATE`` replaced, by a
+trigger, so that no code path overwrites one without a trace (read by :mod:`.sqlite_history`). Only
+:mod:`tuiannot.storage` imports this module.
 
 The migrations are plain SQL run statement by statement on the connection (inside the caller's ``BEGIN
 IMMEDIATE``: ``executescript`` would commit first). The first tables were made with sqlite-utils, whose import
@@ -26,7 +28,7 @@ from .base import IDLE_CAP_SECONDS, StorageError
 from .sharing import create_mode, give_folder_group
 from .sqlite_safety import _disk_full, _free
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Executes(Protocol):
@@ -205,7 +207,88 @@ def _migrate_4(db: Executes) -> None:
     """)
 
 
-MIGRATIONS: dict[int, Callable[[Executes], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
+# What an answer's JSON says of its flag and comment (issue 19): ``"_flagged": true``, a ``"_comment"`` that is
+# not empty. The key looked for as text first (``"_flagged"`` with its quotes: in a string value the quotes would
+# be escaped), so that an answer without either costs a substring search, not a JSON parse, on every write.
+_HAS_FLAG = "(instr({row}.content, '\"_flagged\"') OR instr({row}.content, '\"_comment\"'))"
+_FLAGGED = "coalesce(json_type({row}.content, '$._flagged') = 'true', 0)"
+_COMMENTED = ("coalesce(json_type({row}.content, '$._comment') = 'text' AND json_extract({row}.content, "
+              "'$._comment') != '', 0)")
+
+
+def _flag_delta(row: str, sign: str) -> str:
+    """The statements that add (``sign`` +) or take (-) ``row``'s flag and comment to its dataset's totals."""
+    flagged, commented = _FLAGGED.format(row=row), _COMMENTED.format(row=row)
+    return f"""
+    INSERT INTO flag_counts (dataset_id, session, flagged, commented)
+    SELECT {row}.dataset_id, {row}.session, {sign}{flagged}, {sign}{commented} WHERE {flagged} OR {commented}
+    ON CONFLICT (dataset_id, session) DO UPDATE SET flagged = flagged + excluded.flagged,
+        commented = commented + excluded.commented;
+    DELETE FROM flag_counts WHERE dataset_id = {row}.dataset_id AND session = {row}.session AND flagged = 0
+        AND commented = 0;"""
+
+
+HISTORY_SCHEMA = f"""
+CREATE TABLE answer_history (
+    id INTEGER PRIMARY KEY, answer_id INTEGER NOT NULL, dataset_id INTEGER NOT NULL, task_hash INTEGER NOT NULL,
+    input_hash INTEGER NOT NULL, session TEXT NOT NULL, answer TEXT NOT NULL, content TEXT NOT NULL,
+    replaced REAL NOT NULL, replaced_by TEXT NOT NULL);
+CREATE INDEX answer_history_input ON answer_history (dataset_id, input_hash, replaced);
+
+CREATE TRIGGER answers_history BEFORE UPDATE ON answers
+WHEN OLD.content IS NOT NEW.content OR OLD.answer IS NOT NEW.answer OR OLD.session IS NOT NEW.session
+    OR OLD.labels IS NOT NEW.labels OR OLD.task_hash IS NOT NEW.task_hash OR OLD.input_hash IS NOT NEW.input_hash
+BEGIN
+    INSERT INTO answer_history (answer_id, dataset_id, task_hash, input_hash, session, answer, content, replaced,
+                                replaced_by)
+    VALUES (OLD.id, OLD.dataset_id, OLD.task_hash, OLD.input_hash, OLD.session, OLD.answer, OLD.content,
+            (julianday('now') - 2440587.5) * 86400.0, NEW.session);
+END;
+
+CREATE TABLE flag_counts (
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id), session TEXT NOT NULL, flagged INTEGER NOT NULL,
+    commented INTEGER NOT NULL, PRIMARY KEY (dataset_id, session)) WITHOUT ROWID;
+
+CREATE TRIGGER answers_flags_insert AFTER INSERT ON answers WHEN {_HAS_FLAG.format(row="NEW")} BEGIN
+    {_flag_delta("NEW", "")}
+END;
+
+CREATE TRIGGER answers_flags_delete AFTER DELETE ON answers
+WHEN {_HAS_FLAG.format(row="OLD")} AND EXISTS (SELECT 1 FROM datasets WHERE id = OLD.dataset_id) BEGIN
+    {_flag_delta("OLD", "-")}
+END;
+
+CREATE TRIGGER answers_flags_update AFTER UPDATE ON answers
+WHEN {_HAS_FLAG.format(row="OLD")} OR {_HAS_FLAG.format(row="NEW")} BEGIN
+    {_flag_delta("OLD", "-")}
+    {_flag_delta("NEW", "")}
+END;
+
+CREATE TRIGGER datasets_history_delete AFTER DELETE ON datasets BEGIN
+    DELETE FROM answer_history WHERE dataset_id = OLD.id;
+    DELETE FROM flag_counts WHERE dataset_id = OLD.id;
+END;
+"""
+
+
+def _migrate_5(db: Executes) -> None:
+    """Answer history and flag totals (issue 19). ``answer_history`` keeps every version of an answer that an
+    ``UPDATE`` replaced (undo then answer again, an edit), filled by a trigger so that no code path replaces an
+    answer without a trace: the old row, when it was replaced and by which session. A move of rows between
+    datasets (an import's staging rows made the dataset's) changes none of what it compares, and is not history.
+    ``flag_counts`` are running totals of flagged and commented answers per dataset and session (``stats`` reads
+    them, never the answers). Both go with their dataset (a trigger on ``datasets``: ``drop`` deletes its row
+    first). The totals of the answers already stored are counted here, once."""
+    run_script(db, HISTORY_SCHEMA)
+    db.execute(f"""
+    INSERT INTO flag_counts (dataset_id, session, flagged, commented)
+    SELECT a.dataset_id, a.session, sum({_FLAGGED.format(row="a")}), sum({_COMMENTED.format(row="a")})
+    FROM answers a WHERE {_HAS_FLAG.format(row="a")} GROUP BY a.dataset_id, a.session
+    HAVING sum({_FLAGGED.format(row="a")}) > 0 OR sum({_COMMENTED.format(row="a")}) > 0""")
+
+
+MIGRATIONS: dict[int, Callable[[Executes], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4,
+                                                      5: _migrate_5}
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:

@@ -8,7 +8,9 @@ take minutes and about 6 GB: see bench/cost_curves.py), with Python's cyclic
 garbage collector paused meanwhile (:func:`_bulk`).
 Gold questions (``_gold``) are scored here and left out of agreement and
 aggregation. Feedback answers (``tuiannot feedback``) are reported per question
-by :mod:`.feedback`, with :func:`progress_rows` and :func:`final_answer` from here.
+by :mod:`.feedback`, with :func:`progress_rows` and :func:`final_answer` from here. ``--by-guidelines`` splits
+``iaa`` and ``progress`` by the guidelines' version (:mod:`.by_guidelines`, reading more of each row through
+:meth:`_Answers._rows`).
 
 Relation answers (``tuiannot rel``) are span answers with ``relations``: ``iaa`` reports their spans as any span
 dataset's and their relations besides (:func:`~tuiannot.metrics.relations.relation_agreement`), ``progress`` each
@@ -113,7 +115,7 @@ class _Answers:
     A few hundred bytes per (input, annotator), so that ten million answers fit in memory. Relation answers keep
     their ``relations`` too, in a dict of their own (:attr:`relations`), so that other answers pay nothing."""
 
-    FIELDS = ("accept", "spans", "_gold", "relations")
+    FIELDS: tuple[str, ...] = ("accept", "spans", "_gold", "relations")
 
     def __init__(self, db: Database, dataset: str) -> None:
         self.dataset = dataset
@@ -124,8 +126,7 @@ class _Answers:
         views: set[Any] = set()
         has_accept = multi = False
         shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct set of labels
-        rows = db.answer_fields(dataset, self.FIELDS)
-        for answer_id, item, who, answer, view, _, accept, spans, expected, relations in rows:
+        for answer_id, item, who, answer, view, _, accept, spans, expected, relations, *_ in self._rows(db, dataset):
             if expected is not None:  # a gold question: scored, never compared or aggregated
                 ok = gold_correct({"answer": answer, "accept": accept, "spans": spans, "_gold": expected})
                 if ok is not None:
@@ -155,6 +156,11 @@ class _Answers:
                      else "multi" if multi else "single")
         self.linked = self.kind == "spans" and bool(self.relations)
         """Whether the dataset has relation answers (``iaa`` and ``progress`` report their relations too)."""
+
+    def _rows(self, db: Database, dataset: str) -> Iterator[tuple[Any, ...]]:
+        """The compact rows read (a subclass may read more :attr:`FIELDS` and look at each row on its way:
+        :mod:`.by_guidelines`)."""
+        return db.answer_fields(dataset, self.FIELDS)
 
     def ratings(self) -> tuple[list[tuple[Any, str, Any]], dict[Any, list[tuple[int, int, str]]]]:
         """(document ratings, span annotations), each annotator's last word on an input."""
@@ -257,8 +263,18 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
     gold scores and what agreement needs."""
     counts = db.dataset_counts(dataset)  # an unknown dataset: UnknownDataset, naming the database
     answers = _Answers(db, dataset)
+    pair_agreement = each_ones_agreement(answers)
+    inputs = len(answers.last)
+    report = progress_rows(db, dataset, counts, answers.gold, pair_agreement, inputs, len(answers.latest))
+    if answers.linked:
+        _relation_progress(report, answers.relation_report())
+    return report
+
+
+def each_ones_agreement(answers: _Answers) -> dict[str, list[float]]:
+    """Per annotator, the agreement with each other annotator: percent agreement (documents) or strict span F."""
     pair_agreement: dict[str, list[float]] = defaultdict(list)
-    if answers.latest:  # percent agreement with each other annotator (documents) or strict span F (spans)
+    if answers.latest:
         ratings, spans = answers.ratings()
         if answers.kind != "spans":  # the pairs alone (what document_agreement reports as its "pairs")
             pairs = [(p["a"], p["b"], p.get("percent_agreement")) for p in pairwise_agreement(ratings)]
@@ -270,11 +286,7 @@ def progress_report(db: Database, dataset: str) -> dict[str, Any]:
             if value is not None:
                 pair_agreement[a].append(value)
                 pair_agreement[b].append(value)
-    inputs = len(answers.last)
-    report = progress_rows(db, dataset, counts, answers.gold, pair_agreement, inputs, len(answers.latest))
-    if answers.linked:
-        _relation_progress(report, answers.relation_report())
-    return report
+    return pair_agreement
 
 
 def _relation_progress(report: dict[str, Any], relations: dict[str, Any]) -> None:
@@ -326,8 +338,9 @@ def progress_rows(db: Database, dataset: str, counts: DatasetCounts, gold: dict[
     }
 
 
-STAMPS = ("_answer_id", "_session_id", "_annotator_id", "_timestamp", "_seconds", "_task_hash")
-"""What an answer says about who gave it when: a final answer made from it gets its own."""
+STAMPS = ("_answer_id", "_session_id", "_annotator_id", "_timestamp", "_seconds", "_task_hash", "_flagged", "_comment")
+"""What an answer says about who gave it when (and the annotator's flag and comment on it): a final answer made
+from it gets its own."""
 
 
 def final_answer(given: dict[str, Any], session: str, provenance: dict[str, Any],
