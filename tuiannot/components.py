@@ -8,7 +8,8 @@ callbacks (``update``, ``validate_answer``, ``before_db``, ``on_exit``,
 whether a task is known by its input or by the whole question (``exclude_by``),
 the ``_view_id`` answers are stored under (``stored_view``), the view a review
 edits (``review_view``), why the stream ended (``finished_note``) and a line about
-the model (``status``). ``config`` keeps only what the screens *display* (the choice
+the model (``status``), and keys bound to the recipe's own functions (``events``). ``config`` keeps only what the
+screens *display* (the choice
 style, the graphics chosen for images, the model and patterns named): plain,
 JSON-able settings. A key that is not a component, or a ``config`` key that has
 become one, is a one-line error naming it.
@@ -16,6 +17,18 @@ become one, is a one-line error naming it.
 :data:`VIEWS` is the one vocabulary of views. A recipe names one of those a screen
 can show (:data:`RECIPE_VIEWS`); answers store a view id (``_view_id``, as Prodigy
 names them), which decides what the answer means for exports, agreement and review.
+
+A view plugin (entry-point group :data:`VIEW_GROUP`, :mod:`tuiannot.recipes.plugins`) adds a view a recipe can
+name too: the built-in views are looked at first, the installed plugins' names (read, not imported: the app
+imports the screen) only for an id none of them has. Its answers are stored under its own id.
+
+``events`` binds keys to the recipe's functions (Prodigy's custom events): ``{"e": ("Look it up", look_up)}``.
+The app calls ``look_up(task)`` off the screen's thread with a copy of the task on screen, the annotator's
+edits so far in it (spans, chosen options); it returns the updated task (shown at once, and stored when
+answered: it keeps the question's hashes) or None (nothing changes). The recipe's objects (a model, a client,
+a knowledge base) reach the function by closure. An exception is a notification naming the event, never the
+session's end. :meth:`Components.check` checks their shape here; the app checks the keys against the view's
+own (:mod:`tuiannot.screens.events`).
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable
 
 from .errors import UserError
-from .sanitize import blank
+from .sanitize import blank, one_line
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,18 @@ VIEWS: dict[str, View] = {v.id: v for v in (
 )}
 
 RECIPE_VIEWS: tuple[str, ...] = tuple(v.id for v in VIEWS.values() if v.shown)
-"""The views this version can show; a recipe's ``view_id`` must be one of them."""
+"""The views this version can show; a recipe's ``view_id`` is one of them or a view plugin's."""
+
+VIEW_GROUP = "tuiannot.views"
+"""The entry-point group of view plugins: a Textual screen class per view id (the entry point's name)."""
+
+
+def plugin_views() -> list[str]:
+    """The view ids the installed view plugins declare, built-in ids left out (they win), sorted; read from the
+    distributions' entry points, nothing imported."""
+    from importlib.metadata import entry_points
+
+    return sorted({ep.name for ep in entry_points(group=VIEW_GROUP)} - set(VIEWS))
 
 
 def views(**where: Any) -> frozenset[str]:
@@ -132,6 +156,9 @@ class Components:
     model: Any = None
     """The model a recipe teaches (``--teach``: its learner), for scripts and benchmarks that evaluate it.
     The controller and the app never touch it: they call ``update`` and ``status``."""
+    events: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any] | None]]] = field(default_factory=dict)
+    """Keys bound to the recipe's functions: key -> (what it does, ``function(task)``), see the module's
+    docstring. A key is one key as Textual names it (``e``, ``ctrl+e``, ``f5``)."""
 
     @classmethod
     def from_value(cls, value: Any, recipe_name: str = "recipe") -> "Components":
@@ -155,7 +182,11 @@ class Components:
     def check(self, recipe_name: str = "recipe") -> None:
         """One-line errors for what the controller could not act on."""
         if self.view_id not in RECIPE_VIEWS:
-            raise UserError(f"{recipe_name}: unknown view_id {self.view_id!r} (available: {', '.join(RECIPE_VIEWS)})")
+            plugins = plugin_views() if isinstance(self.view_id, str) else []
+            if self.view_id not in plugins:
+                from_plugins = f"; from plugins: {', '.join(one_line(p, 40) for p in plugins)}" if plugins else ""
+                raise UserError(f"{recipe_name}: unknown view_id {one_line(repr(self.view_id), 60)} (available: "
+                                f"{', '.join(RECIPE_VIEWS)}{from_plugins})")
         if not isinstance(self.dataset, str) or blank(self.dataset):
             raise UserError(f"{recipe_name}: the dataset name must be a non-empty string with something to see "
                             f"(not {self.dataset!r})")
@@ -174,7 +205,29 @@ class Components:
         if self.review_view is not None and self.review_view not in views(reviewable=True):
             raise UserError(f"{recipe_name}: review_view {self.review_view!r} cannot be reviewed "
                             f"(reviewable: {', '.join(sorted(views(reviewable=True)))})")
+        self._check_events(recipe_name)
         self.labels = [str(label) for label in self.labels or self.config.get("labels", [])]
+
+    def _check_events(self, recipe_name: str) -> None:
+        """``events``: a dict of one key (a string, no comma or space) to (a description, a callable)."""
+        if self.events is None:
+            self.events = {}
+        if not isinstance(self.events, dict):
+            raise UserError(f"{recipe_name}: events must be a dict of key to (description, function), not "
+                            f"{type(self.events).__name__}")
+        for key, event in self.events.items():
+            shown = one_line(repr(key), 40)
+            if not isinstance(key, str) or blank(key) or "," in key or key != key.strip() or " " in key:
+                raise UserError(f"{recipe_name}: events key {shown} must be one key, e.g. 'e' or 'ctrl+e'")
+            if not isinstance(event, (tuple, list)) or len(event) != 2:
+                raise UserError(f"{recipe_name}: events[{shown}] must be (description, function), not "
+                                f"{one_line(repr(event), 80)}")
+            description, function = event
+            if not isinstance(description, str) or blank(description):
+                raise UserError(f"{recipe_name}: events[{shown}]: the description must be a non-empty string")
+            if not callable(function):
+                raise UserError(f"{recipe_name}: events[{shown}] ({one_line(description, 60)}): the function is not "
+                                f"callable ({type(function).__name__})")
 
     def stored_view_id(self) -> str:
         """The ``_view_id`` an answer is stored with: the recipe's, the reviewed view's, or the view's own."""

@@ -16,6 +16,10 @@ component is described there)::
 ``tuiannot -F my_recipes.py sentiment data.jsonl`` then runs it: the function's
 parameters become the command's arguments and options (through Typer), and
 ``--db``, ``--session`` and ``--strict`` are added when it does not declare them.
+
+:func:`get_recipe` finds a recipe by name: a built-in one, one registered already (``-F``, an import), else one a
+recipe plugin adds (the plugins are loaded only then, :mod:`tuiannot.recipes.plugins`; none may take a built-in
+recipe's name).
 """
 
 from __future__ import annotations
@@ -31,9 +35,18 @@ __all__ = ["RECIPE_VIEWS", "REGISTRY", "Components", "get_recipe", "keyed_labels
 
 
 def get_recipe(name: str) -> Callable[..., Any]:
+    """The recipe ``name``: built in, registered, or a plugin's (looked for only when no other has the name)."""
     _load_builtin()
+    warnings: list[str] = []
     if name not in REGISTRY:
-        raise UserError(f"no recipe named {name!r} (known: {', '.join(sorted(REGISTRY))})")
+        from .plugins import load_recipes
+
+        warnings = load_recipes(REGISTRY)
+    if name not in REGISTRY:
+        from ..sanitize import one_line
+
+        failed = f"; {'; '.join(one_line(w, 300) for w in warnings)}" if warnings else ""
+        raise UserError(f"no recipe named {one_line(repr(name), 60)} (known: {', '.join(sorted(REGISTRY))}){failed}")
     return REGISTRY[name]
 
 

@@ -16,13 +16,18 @@ A package adds to tuiannot by declaring entry points in its ``pyproject.toml``
   source's are (a text task needs a non-empty ``text``). Found by :func:`tuiannot.sources.loader_plugin`.
 - ``tuiannot.views``: a Textual screen class for a ``view_id`` (the entry point's name), the terminal's custom
   interface, made as the built-in screens are (``Screen(dataset, session, labels, config)``, an
-  ``AnnotationScreen``). :func:`view_screen` looks it up by id.
+  ``AnnotationScreen``). :func:`view_screen` looks it up by id. A recipe (a plugin's, or one of ``-F file.py``)
+  names it as its ``view_id``: :meth:`~tuiannot.components.Components.check` accepts an id an installed plugin
+  declares (by name, nothing imported), the app imports the screen (:data:`tuiannot.screens.app.SCREENS`), and
+  answers are stored with that ``_view_id``. A built-in view's id always means the built-in view: a plugin that
+  takes one is listed as shadowed.
 
 Discovery is lazy, because start time matters (bench/README.md, "Start to first task"): reading the installed
 distributions' entry points costs ~10 ms and importing a plugin whatever that plugin costs, so none of it happens
 when the command line names a built-in command. The recipe plugins are loaded (:func:`load_recipes`) when it names
 no command (``tuiannot``, ``tuiannot --help``, shell completion: every command is listed) or one tuiannot does not
-know (perhaps a plugin's); a loader when ``--loader`` names one that is not built in; a view when it is asked for.
+know (perhaps a plugin's), or :func:`tuiannot.recipes.get_recipe` one not built in; a loader when ``--loader``
+names one that is not built in; a view when a recipe names one that is not built in.
 
 A plugin that fails to import (a missing dependency, a bug in it) is one warning line naming it and its
 distribution; its commands are missing and every other command works. A plugin may not take the name of a command
@@ -40,12 +45,14 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Iterable
 
+from ..components import VIEW_GROUP
+from ..components import VIEWS as BUILT_IN_VIEWS
 from ..errors import UserError
 from ..sources import LOADER_GROUP
 from ..sources import LOADERS as BUILT_IN_LOADERS
 from .registry import REGISTRY
 
-RECIPES, LOADERS, VIEWS = "tuiannot.recipes", LOADER_GROUP, "tuiannot.views"
+RECIPES, LOADERS, VIEWS = "tuiannot.recipes", LOADER_GROUP, VIEW_GROUP
 GROUPS = (RECIPES, LOADERS, VIEWS)
 
 
@@ -162,8 +169,10 @@ def loader_plugins() -> list[Plugin]:
 
 
 def view_screen(view_id: str) -> type | None:
-    """The screen class a plugin adds for ``view_id``, imported now; None when no plugin adds one. A plugin that
-    fails to load is a one-line error naming it."""
+    """The screen class a plugin adds for ``view_id``, imported now; None when no plugin adds one (or ``view_id``
+    is a built-in view's, which a plugin cannot take). A plugin that fails to load is a one-line error naming it."""
+    if view_id in BUILT_IN_VIEWS:
+        return None
     for ep in entry_points_of(VIEWS):
         if ep.name == view_id:
             plugin = describe(ep, VIEWS)
@@ -183,7 +192,9 @@ def view_plugins() -> list[Plugin]:
         loaded = _load(ep, plugin)
         if plugin.loads and not isinstance(loaded, type):
             plugin.loads, plugin.error = False, f"not a screen class ({type(loaded).__name__})"
-        if plugin.loads:
+        if plugin.name in BUILT_IN_VIEWS:
+            plugin.error = f"shadowed by the built-in view '{plugin.name}'"
+        elif plugin.loads:
             plugin.provides = [f"view_id {plugin.name}"]
         found.append(plugin)
     return found

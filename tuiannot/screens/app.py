@@ -14,6 +14,13 @@ reverse are what tell things apart.
 
 :data:`SCREENS` imports a view's screen when it is first asked for: a session imports its own screen only (the
 feedback screen alone brings Textual's Markdown, ~35 ms of a start; see bench/README.md "Start to first task").
+A view id none of the built-in views has is a view plugin's (:func:`tuiannot.recipes.plugins.view_screen`): its
+screen is imported when asked for, and one that fails to import, or is no annotation screen, is a one-line
+:class:`~tuiannot.errors.UserError` (:func:`keymap_problem`, which the command line calls before the app, asks
+for the screens of its views: the error comes before the terminal is taken).
+
+A recipe's ``events`` (keys bound to its functions) are checked against the view's keys and bound on its screen
+by :mod:`.events`, which also runs them.
 """
 
 from __future__ import annotations
@@ -35,11 +42,13 @@ from textual.worker import get_current_worker
 from ..components import VIEWS
 from ..components import views as component_views
 from ..controller import AnswerRejected, Controller, SessionEnded, TaskTaken
+from ..errors import UserError
 from ..sanitize import one_line
 from .annotate import AnnotationScreen, Progress
 from .done import DoneScreen
 
 if TYPE_CHECKING:
+    from .events import EventRunner
     from .review import ReviewScreen
 
 _SCREEN_OF: dict[str, tuple[str, str]] = {
@@ -53,12 +62,22 @@ _SCREEN_OF: dict[str, tuple[str, str]] = {
 
 
 class _Screens(Mapping[str, "type[AnnotationScreen]"]):
-    """View id -> its screen class, the module imported on first use."""
+    """View id -> its screen class, the module imported on first use; a view plugin's for an id no built-in view
+    has (iterating gives the built-in views only)."""
 
     def __getitem__(self, view_id: str) -> type[AnnotationScreen]:
+        if view_id not in _SCREEN_OF:
+            return _plugin_screen(view_id)
         module, name = _SCREEN_OF[view_id]
         screen: type[AnnotationScreen] = getattr(importlib.import_module(f".{module}", __package__), name)
         return screen
+
+    def __contains__(self, view_id: object) -> bool:
+        if view_id in _SCREEN_OF:
+            return True
+        from ..components import plugin_views
+
+        return isinstance(view_id, str) and view_id in plugin_views()
 
     def __iter__(self) -> Iterator[str]:
         return iter(_SCREEN_OF)
@@ -68,7 +87,31 @@ class _Screens(Mapping[str, "type[AnnotationScreen]"]):
 
 
 SCREENS: Mapping[str, type[AnnotationScreen]] = _Screens()
-"""The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal)."""
+"""The screen of each view a recipe can name (:data:`tuiannot.components.RECIPE_VIEWS`; a test keeps them equal),
+and of the view plugins' views when asked for by id."""
+
+
+def _plugin_screen(view_id: str) -> type[AnnotationScreen]:
+    """The screen a view plugin adds for ``view_id``; KeyError when no plugin adds one, a one-line
+    :class:`UserError` when it fails to import or is not an annotation screen."""
+    from ..recipes.plugins import view_screen
+
+    screen = view_screen(view_id)
+    if screen is None:
+        raise KeyError(view_id)
+    if not issubclass(screen, AnnotationScreen):
+        raise UserError(f"the view plugin '{one_line(view_id, 60)}' is not an annotation screen ({screen.__name__} "
+                        "is not a subclass of tuiannot.screens.annotate.AnnotationScreen)")
+    definer = next((c for c in screen.__mro__ if "CSS_PATH" in c.__dict__), None)
+    css = definer.__dict__["CSS_PATH"] if definer is not None else None
+    if definer is not None and definer.__module__ != screen.__module__ and css is not None:
+        import inspect  # a style sheet inherited from tuiannot's screens: Textual would look beside the plugin
+
+        base = Path(inspect.getfile(definer)).parent
+        paths = [css] if isinstance(css, (str, os.PathLike)) else list(css)
+        screen = type(screen.__name__, (screen,), {"CSS_PATH": [str(base / p) for p in paths],
+                                                   "__module__": screen.__module__})
+    return screen
 
 
 CONFIG_KEYMAP: tuple[str, dict[str, str] | Path] | None = None
@@ -124,6 +167,9 @@ def keymap_problem(views: list[str] | None = None) -> str | None:
     """What is wrong with the user's keymap, in one line naming the file: unreadable, an unknown binding id, or
     one key given to two bindings of a screen of ``views`` (default: every screen). The command line refuses to
     start on it; the app, given one anyway, warns and goes on."""
+    for view_id in views or []:
+        if view_id not in _SCREEN_OF and view_id in SCREENS:  # a plugin's: fails to import here, before the app
+            SCREENS[view_id]
     path = Path(_keymap_where())
     keymap, problem = load_keymap()
     if problem is not None:
@@ -159,6 +205,17 @@ def keymap_problem(views: list[str] | None = None) -> str | None:
     return None
 
 
+def events_problem(view_id: str, events: dict[str, Any]) -> str | None:
+    """What is wrong with a recipe's ``events`` on the screen of ``view_id`` (a key Textual does not know, or one
+    the view, the user's keymap or the app has already: :func:`.events.events_problem`), in one line; the app
+    refuses to start on it, and the command line may ask first."""
+    if not events:
+        return None
+    from . import events as custom_events
+
+    return custom_events.events_problem(SCREENS[view_id], AnnotationApp, view_id, events, load_keymap()[0])
+
+
 def _clash(path: Path, key: str, first: str, second: str) -> str:
     return (f"{one_line(str(path), 300)}: the key {one_line(key, 20)!r} would do both {first!r} and {second!r}; "
             "give one of them another key")
@@ -180,8 +237,17 @@ class AnnotationApp(App[int]):
         # what the screens display: the recipe's config, and for a review the view reviewed
         self.screen_config = {**components.config, "review_view": components.review_view} \
             if components.review_view else components.config
-        self.annotation_screen = SCREENS[controller.view_id](
-            controller.dataset, controller.session, controller.labels, self.screen_config)
+        screen = SCREENS[controller.view_id]
+        self.event_runner: EventRunner | None = None
+        if components.events:  # the recipe's own keys: refused (before the terminal is taken) if taken already
+            from .events import EventRunner, with_events
+
+            problem = events_problem(controller.view_id, components.events)
+            if problem is not None:
+                raise UserError(problem)
+            screen = with_events(screen, components.events)
+            self.event_runner = EventRunner(self, components.events)
+        self.annotation_screen = screen(controller.dataset, controller.session, controller.labels, self.screen_config)
         self._frozen = False
         self.first_task_at: float | None = None  # perf_counter() once the first task was drawn
         self._editor: AnnotationScreen | None = None  # review: the normal view, editing one version
@@ -327,6 +393,11 @@ class AnnotationApp(App[int]):
             return
         self.pop_screen()
         self.on_annotation_screen_undo_requested(None)
+
+    def action_custom_event(self, index: int) -> None:
+        """A key the recipe bound to one of its functions (its ``events``, :mod:`.events`)."""
+        if self.event_runner is not None:
+            self.event_runner.press(index)
 
     async def action_quit(self) -> None:
         self.exit(0)
