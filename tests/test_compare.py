@@ -211,6 +211,9 @@ async def test_a_keymap_moves_the_compare_keys_and_the_hints_say_so(tmp_path: Pa
     keymap = tmp_path / "keymap.json"
     keymap.write_text(json.dumps({"label_1": "f", "label_2": "g", "tie": "t", "differences": "v"}))
     monkeypatch.setenv("TUIANNOT_KEYMAP", str(keymap))
+    assert "the key 'f' would do both 'flag' and 'label_1'" in str(keymap_problem(["compare"]))  # f flags, g guides
+    keymap.write_text(json.dumps({"label_1": "f", "label_2": "g", "tie": "t", "differences": "v", "flag": "F",
+                                  "guidelines": "G"}))
     assert keymap_problem(["compare"]) is None
     a, b = systems(tmp_path)
     app = compare_app(db_path, a, b)

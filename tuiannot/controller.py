@@ -17,6 +17,11 @@ claim: :class:`~tuiannot.team.claims.Claims` keeps that bookkeeping, the control
 only asks it. Model updates (a recipe's ``update``) run on their own worker thread,
 a batch at a time, so the key-press path never waits for a model.
 
+Every answer carries what the annotator said beside it, as the screen sent it in ``fields``: ``_flagged: true``
+(``f``) and ``_comment`` (``c``), each absent when not given; and, when the session has guidelines (the
+components' ``config["guidelines"]``, read once at the start), their version: ``_guidelines`` with the file's
+``hash`` and its front matter's ``version`` (absent when the file gives none), edits in a review included.
+
 When the storage fails while an answer is stored (the dataset was dropped under
 the session, a full disk, a damaged or read-only database), the answer is not
 stored and :meth:`Controller.answer` raises :class:`SessionEnded`, one line
@@ -116,6 +121,10 @@ class Controller:
         self.stored_view = components.stored_view_id()
         self.labels = components.labels
         self.config = components.config
+        given = components.config.get("guidelines")  # read once, at the start: not on each key
+        self.guidelines: dict[str, str] | None = {"hash": str(given["hash"]), **(
+            {"version": str(given["version"])} if given.get("version") else {})} \
+            if isinstance(given, dict) and given.get("hash") else None
         self.strict = strict
         if target is not None and target < 1:
             raise UserError("--target must be at least 1 answer")
@@ -439,6 +448,7 @@ class Controller:
         task["_timestamp"] = int(time.time())
         if fields:
             task.update(fields)
+        _mark(task, self.guidelines)
         if self.components.validate_answer is not None:
             try:
                 self.components.validate_answer(task)
@@ -579,6 +589,22 @@ class Controller:
         if isinstance(self.stream, Stream) and self.stream.warnings:
             return self.stream.warnings[-1]
         return None
+
+
+def _mark(task: Task, guidelines: dict[str, str] | None) -> None:
+    """The flag and the comment as answers store them (``_flagged: true``, a one-line ``_comment``; absent when not
+    given, an earlier answer's dropped), and the guidelines' version (``_guidelines``, absent without them)."""
+    if task.get("_flagged") is not True:
+        task.pop("_flagged", None)
+    comment = task.get("_comment")
+    if isinstance(comment, str) and comment.strip():
+        task["_comment"] = " ".join(comment.split())
+    else:
+        task.pop("_comment", None)
+    if guidelines is not None:
+        task["_guidelines"] = dict(guidelines)
+    else:
+        task.pop("_guidelines", None)
 
 
 def answer_all(controller: Controller, decide: Any, limit: int | None = None) -> int:

@@ -2,8 +2,10 @@
 
 :func:`recipe_command` turns a recipe into a Typer command: the function's
 parameters are the command's arguments and options, and the runner's own options
-(``--db``, ``--session``, ``--strict``, ``--target`` and the team options, declared once in
-:mod:`tuiannot.recipes.options`) are added unless the recipe declares them.
+(``--db``, ``--session``, ``--strict``, ``--target``, ``--theme``, ``--guidelines``, ``--labels-file`` and the team
+options, declared once in :mod:`tuiannot.recipes.options`) are added unless the recipe declares them. The
+guidelines and the labels' descriptions are read once, before the recipe reads its source, and reach the screens
+and the controller through the components' ``config`` (:mod:`tuiannot.recipes.guidelines`).
 :func:`run_components` checks the runner's options (a blank session name, a
 ``--lease`` out of range: one-line errors, before the terminal is asked for),
 connects the components to a controller and the Textual app, and prints the
@@ -24,8 +26,8 @@ import typer
 
 from ..components import Components
 from ..errors import UserError
-from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, LeaseOpt, OverlapOpt, SessionOpt,
-                               StrictOpt, TargetOpt, ThemeOpt, THEMES)
+from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, GuidelinesOpt, LabelsFileOpt, LeaseOpt,
+                               OverlapOpt, SessionOpt, StrictOpt, TargetOpt, ThemeOpt, THEMES)
 
 START_MARKS: list[tuple[str, float]] = []  # (phase, perf_counter() at its end): TUIANNOT_PROFILE_START=1
 START_CPU: dict[float, float] = {}  # perf_counter() of a mark -> process_time() then
@@ -113,8 +115,32 @@ RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
     "db": (DbOpt, None), "session": (SessionOpt, None), "strict": (StrictOpt, False),
     "overlap": (OverlapOpt, "1"), "annotators": (AnnotatorsOpt, None), "lease": (LeaseOpt, 300.0),
     "gold": (GoldOpt, None), "gold_rate": (GoldRateOpt, 0.05), "target": (TargetOpt, None),
-    "theme": (ThemeOpt, None),
+    "theme": (ThemeOpt, None), "guidelines": (GuidelinesOpt, None), "labels_file": (LabelsFileOpt, None),
 }
+
+
+def read_guidelines(guidelines: str | None, labels_file: str | None, labels: str | None = None) -> tuple[
+        dict[str, Any] | None, tuple[dict[str, dict[str, str]], dict[str, str]] | None, bool]:
+    """``--guidelines`` and ``--labels-file`` (else the configuration's ``[labels]`` table) read once, before the
+    recipe reads its source: one-line errors naming the file, exit code 2. ``labels``: the command's ``--label``,
+    if it takes one, against which a labels file's descriptions are checked here already (the recipe's labels are
+    checked again once it has run: :func:`tuiannot.recipes.guidelines.attach`). The last value: whether a label
+    described but not used is an error (a labels file's), or left out (a configuration's table serves every
+    command of the project, whatever its labels)."""
+    from ..recipes.config import config_labels
+
+    described = config_labels() if not labels_file else None
+    if not guidelines and not labels_file:
+        return None, described, False  # (nothing to read: the module that reads them is not even imported)
+    from ..recipes.guidelines import check_labels, load_guidelines, load_labels_file
+
+    text = load_guidelines(guidelines) if guidelines else None
+    described = load_labels_file(labels_file) if labels_file else described
+    if labels_file and described is not None and isinstance(labels, str) and labels.strip():
+        from ..recipes import parse_labels
+
+        check_labels(described[0], parse_labels(labels) or [], described[1])
+    return text, described, bool(labels_file)
 
 
 def check_runner_options(session: str | None, lease: float | str, theme: str | None = None) -> float:
@@ -208,6 +234,8 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
         options = {k: (defaults[k] if given.get(k) is None else given[k]) for k in RUNNER_OPTIONS}
         check_runner_options(options["session"], options["lease"], options["theme"])  # before the source is read
+        guidelines, described, strict_labels = read_guidelines(options["guidelines"], options["labels_file"],
+                                                               kwargs.get("label"))  # once, before the source
         if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang
             from rich.live import Live
             from rich.spinner import Spinner
@@ -224,6 +252,10 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         else:
             result = func(**kwargs)
         components = Components.from_value(result, name)
+        if guidelines is not None or described is not None:  # to the screens (g, the labels) and the controller
+            from ..recipes.guidelines import attach
+
+            attach(components, guidelines, described, strict=strict_labels)
         mark(f"the recipe {name}: read the source's start, load any model")
         raise typer.Exit(run_components(components, options["db"], options["session"], bool(options["strict"]),
                                         overlap=str(options["overlap"]), annotators=options["annotators"],

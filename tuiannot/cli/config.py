@@ -66,7 +66,7 @@ def _shared_rows(files: list[ConfigFile]) -> list[dict[str, Any]]:
 
     everything = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     users = {key: sorted(name for name, command in everything.items() if key in options_of(command))
-             for key in ("theme", "guidelines")}  # keys no command may take yet: said so
+             for key in ("theme", "guidelines", "labels_file")}  # a key no command takes would be said so
     rows = []
     for key in SHARED:
         value: Any = None
@@ -96,6 +96,11 @@ def _shared_rows(files: list[ConfigFile]) -> list[dict[str, Any]]:
         if key in users and not users[key]:
             row["note"] = "not used by any command yet"
         rows.append(row)
+    labels = next((c for c in files if c.labels is not None), None)  # a [labels] table: the labels' descriptions
+    if labels is not None and labels.labels is not None:
+        rows.append({"key": "labels", "value": {label: info.get("description", "")
+                                                for label, info in labels.labels.value.items()},
+                     "origin": labels.labels.origin})
     return rows
 
 

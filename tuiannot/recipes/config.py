@@ -8,9 +8,11 @@ library's :mod:`tomllib`, and only when they exist: without them a command pays 
 
 Top-level keys are the defaults every command shares (:data:`SHARED`); a table per command holds that command's
 options by their long names (``[textcat]`` with ``label = ["POS", "NEG"]``, ``exclusive = true``). A ``[keymap]``
-table (binding id to keys) or ``keymap = "keys.json"`` moves keys. A relative path in :data:`PATHS` (``db``,
-``keymap``, ``guidelines``) is relative to the file that sets it, so a project's file means the project's database
-wherever the command is run from.
+table (binding id to keys) or ``keymap = "keys.json"`` moves keys. A ``[labels]`` table (``[labels.PERSON]`` with
+``description`` and ``example``) describes the labels, as a ``--labels-file`` does (:mod:`tuiannot.recipes.guidelines`;
+:func:`config_labels`). A relative path in :data:`PATHS` (``db``, ``keymap``, ``guidelines``, ``labels_file``) is
+relative to the file that sets it, so a project's file means the project's database wherever the command is run
+from.
 
 The files become Click's ``default_map`` for the command that runs (:func:`default_map`, called by
 :func:`tuiannot.cli.program.main`): an option's value comes from the command line first, then its environment
@@ -51,12 +53,13 @@ SHARED: dict[str, str] = {
     "keymap": "a JSON keymap's path, or a [keymap] table of binding id to keys",
     "theme": "the colour theme",
     "guidelines": "the annotation guidelines (a Markdown file)",
+    "labels_file": "the labels' descriptions and examples (a TOML file)",
     "llm": "the OpenAI-compatible server's base URL",
     "llm_model": "the model to ask on that server",
 }
 """The top-level keys every command shares (a command takes those of its options that it has)."""
 
-PATHS = frozenset({"db", "keymap", "guidelines"})
+PATHS = frozenset({"db", "keymap", "guidelines", "labels_file"})
 """Keys whose relative path is relative to the file that sets it."""
 
 ENV = {"db": "TUIANNOT_DB", "keymap": "TUIANNOT_KEYMAP"}
@@ -85,6 +88,8 @@ class ConfigFile:
     shared: dict[str, Setting] = field(default_factory=dict)
     commands: dict[str, dict[str, Setting]] = field(default_factory=dict)
     keymap: Setting | None = None  # a dict of binding id to keys, or a JSON keymap's Path
+    labels: Setting | None = None  # a [labels] table: label -> description and example (its origin: the header's)
+    label_origins: dict[str, str] = field(default_factory=dict)  # label -> FILE:LINE of its [labels.NAME]
     tables: dict[str, str] = field(default_factory=dict)  # command table -> where its header is (FILE:LINE)
 
 
@@ -182,6 +187,14 @@ def read(path: Path) -> ConfigFile:
             table = isinstance(value, dict)  # [keymap], or keymap = "keys.json"
             config.keymap = Setting(_keymap(value, path, at, lambda b: one_line(origin("keymap", b), 300)),
                                     origin("keymap", "") if table else origin("", key))
+        elif key == "labels" and isinstance(value, dict):  # [labels.NAME] description, example
+            from .guidelines import label_info
+
+            config.labels = Setting(label_info(value, lambda k: one_line(
+                origin(f"labels.{k}", "") if "." not in k else origin(f"labels.{k.rsplit('.', 1)[0]}",
+                                                                     k.rsplit(".", 1)[1]), 300)),
+                origin("labels", "") if ("labels", "") in lines else origin("", key))
+            config.label_origins = {label: origin(f"labels.{label}", "") for label in value}
         elif key in SHARED:
             if not isinstance(value, str):
                 raise ConfigError(f"{at}: {key}: expected a string ({SHARED[key]}), not {_shown(value)}")
@@ -238,6 +251,15 @@ def config_keymap() -> tuple[str, dict[str, str] | Path] | None:
     for config in ACTIVE:
         if config.keymap is not None:
             return config.keymap.origin, config.keymap.value
+    return None
+
+
+def config_labels() -> tuple[dict[str, dict[str, str]], dict[str, str]] | None:
+    """The ``[labels]`` table the files give (the project's before the user's): label -> description and example,
+    and label -> where (``FILE:LINE``); None without one."""
+    for config in ACTIVE:
+        if config.labels is not None:
+            return config.labels.value, config.label_origins
     return None
 
 

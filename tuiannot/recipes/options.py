@@ -99,6 +99,14 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 ThemeOpt = Annotated[Optional[str], typer.Option(
     "--theme", metavar="dark|light", help="The screen's colours: dark (the default) or light, for a light terminal. "
                                           "NO_COLOR turns colours off whatever the theme.", show_default=False)]
+GuidelinesOpt = Annotated[Optional[str], typer.Option(
+    "--guidelines", metavar="FILE.md", help="The annotation guidelines (Markdown): g shows them, searchable with /. "
+                                            "Every answer stores their version as _guidelines (a hash of the file, "
+                                            "and the version its front matter gives).", show_default=False)]
+LabelsFileOpt = Annotated[Optional[str], typer.Option(
+    "--labels-file", metavar="FILE.toml", help="A description and an example per label ([NAME] description = "
+                                               "\"...\", example = \"...\"), shown beside the labels. Default: the "
+                                               "[labels] table of tuiannot.toml, if any.", show_default=False)]
 TargetOpt = Annotated[Optional[int], typer.Option(
     "--target", min=1, help="Answers the dataset should reach: the progress line shows how far (all annotators' "
                             "answers count).", show_default=False)]

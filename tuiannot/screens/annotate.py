@@ -17,6 +17,14 @@ touched, one whose height stays is redrawn without laying the screen out again
 (:func:`~.widgets.task_text.update_static`), and the task box's border titles are set only when they change
 (setting one repaints the whole box).
 
+What the annotator says beside the answer: ``f`` flags the task and ``c`` opens a one-line comment
+(:mod:`.comment`); both show on the line under the question (:class:`Line` ``#marks``) and go with the answer in
+its ``fields`` (``_flagged``, ``_comment``: :meth:`AnnotationScreen.post_message` adds them to every
+:class:`AnnotationScreen.Answered`, whichever view posts it; the controller drops them when not given). A task
+shown again (undo, or a task that holds them) brings its flag and comment back; the next task starts without.
+``g`` opens the guidelines (:mod:`.guidelines`, imported only then) the session was given in its ``config``
+(``guidelines``), and the labels' descriptions (``label_info``) show beside the labels and in the help.
+
 A start from the command line runs without Python's cyclic garbage collector (:mod:`tuiannot.cli.program`:
 collections walked the ~60,000 objects the start makes again and again). The screen turns it back on once the
 first task is drawn (or :data:`COLLECT_AFTER` seconds after it came up, whichever is first: a task can be slow
@@ -38,6 +46,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Click, Resize
 from textual.geometry import Size
+from textual.keys import key_to_character
 from textual.message import Message
 from textual.screen import Screen
 from textual.types import CSSPathType
@@ -101,6 +110,9 @@ class AnnotationScreen(Screen[None]):
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("i", "llm_io", "Model I/O", show=False, id="llm_io"),
+        Binding("g", "guidelines", "Guidelines", id="guidelines"),  # in the key bar only with guidelines
+        Binding("f,F", "flag", "Flag", show=False, id="flag"),  # F where a view keeps f (the image's fine steps)
+        Binding("c,C", "comment", "Comment", show=False, id="comment"),  # C where a view keeps c (clear)
         Binding("down,j", "scroll('down')", "Scroll down", show=False, id="scroll_down"),
         Binding("up,k", "scroll('up')", "Scroll up", show=False, id="scroll_up"),
         Binding("pagedown", "scroll('page_down')", "Page down", show=False, id="page_down"),
@@ -118,6 +130,10 @@ class AnnotationScreen(Screen[None]):
         "help": "this help",
         "quit": "quit (every answer is already saved)",
         "llm_io": "with --llm: the prompt sent for this task and the model's raw reply",
+        "guidelines": "the guidelines (--guidelines): scroll, / searches, n goes to the next match, esc closes",
+        "flag": "flag this task (again: unflag); stored with the answer as _flagged",
+        "comment": "a one-line comment on this task (enter keeps it, esc cancels); stored with the answer as "
+                   "_comment",
     }
 
     class Answered(Message):
@@ -169,6 +185,9 @@ class AnnotationScreen(Screen[None]):
         self.session = session
         self.labels = labels
         self.config = config
+        self._marks_line = Line("", id="marks")  # the flag and the comment
+        self.flagged = False  # f, for the task on screen
+        self.comment: str | None = None  # c, for the task on screen
         self.current_task: dict[str, Any] | None = None
         self.waiting = True
         self._key_names: dict[str, str] = {}  # binding id -> its key for hints (see key_for)
@@ -180,6 +199,7 @@ class AnnotationScreen(Screen[None]):
             yield Static("", id="meta")
         yield self.question_widget()
         yield Line("", id="previous")
+        yield self._marks_line
         yield Static("", id="progress")
         yield Line("", id="warning")
         yield KeyBar()
@@ -233,7 +253,53 @@ class AnnotationScreen(Screen[None]):
                                                   ("  — answer again to keep or change it", "dim")))
         else:
             update_static(previous, "")
+        comment = task.get("_comment")  # a task shown again (undo) brings its flag and comment back
+        self.flagged, self.comment = task.get("_flagged") is True, comment if isinstance(comment, str) else None
+        self.draw_marks()
         self.show_progress(progress)
+
+    @property
+    def current_task(self) -> dict[str, Any] | None:
+        return self._current_task
+
+    @current_task.setter
+    def current_task(self, task: dict[str, Any] | None) -> None:
+        """No task (loading the next): its flag and comment are gone from the screen (each view's show_loading)."""
+        self._current_task = task
+        if task is None and (self.flagged or self.comment):
+            self.flagged, self.comment = False, None
+            self.draw_marks()
+
+    def draw_marks(self) -> None:
+        """The line saying the task is flagged and what the comment is (no room taken without them)."""
+        marks = self._marks_line
+        if not marks.is_attached:
+            return  # not composed yet
+
+        def key(binding_id: str, default: str) -> str:
+            found = self.key_for(binding_id, default)
+            return one_line(key_to_character(found) or found, 20)
+
+        text = Text()
+        if self.flagged:
+            text.append(" ⚑ flagged ", Style(bold=True, reverse=True))
+            text.append(f" {key('flag', 'f')} unflags", Style(dim=True))
+        if self.comment:
+            width = marks.size.width or self.app.size.width
+            text.append("  ✎ comment: " if self.flagged else " ✎ comment: ", Style(bold=True))
+            text.append(one_line(self.comment, max(10, width - text.cell_len - 12)), Style(italic=True))
+            text.append(f"  {key('comment', 'c')} edits", Style(dim=True))
+        update_static(marks, text)
+
+    def post_message(self, message: Message) -> bool:
+        """An answer, whichever view posts it, takes the task's flag and comment along in its ``fields`` (a review
+        passing on what its editor of a version sent keeps the editor's, or else its own)."""
+        if isinstance(message, AnnotationScreen.Answered):
+            fields = dict(message.fields or {})
+            fields["_flagged"] = fields.get("_flagged") is True or self.flagged
+            fields["_comment"] = fields.get("_comment") or self.comment
+            message.fields = fields
+        return super().post_message(message)
 
     def show_text(self, task: dict[str, Any]) -> None:
         self.query_one("#text", TaskText).set_text(str(task.get("text", "")))
@@ -303,10 +369,53 @@ class AnnotationScreen(Screen[None]):
         llm = (self.current_task or {}).get("_llm")
         self.app.push_screen(LLMIOScreen(io, llm.get("model") if isinstance(llm, dict) else None))
 
+    def action_flag(self) -> None:
+        if self.current_task is not None:
+            self.flagged = not self.flagged
+            self.draw_marks()
+
+    def action_comment(self) -> None:
+        if self.current_task is None:
+            return
+        from .comment import CommentScreen
+
+        task = self.current_task
+
+        def keep(comment: str | None) -> None:
+            if comment is not None and self.current_task is task:  # None: cancelled
+                self.comment = " ".join(comment.split()) or None
+                self.draw_marks()
+
+        self.app.push_screen(CommentScreen(self.comment or ""), keep)
+
+    def action_guidelines(self) -> None:
+        guidelines = self.config.get("guidelines")
+        if not isinstance(guidelines, dict) or not isinstance(guidelines.get("text"), str):
+            self.notify("No guidelines for this session: give --guidelines FILE.md (or guidelines = \"FILE.md\" in "
+                        "tuiannot.toml).", timeout=4, markup=False)
+            return
+        from .guidelines import GuidelinesScreen
+
+        self.app.push_screen(GuidelinesScreen(guidelines, self.label_info(), self.labels))
+
+    def label_info(self) -> dict[str, dict[str, str]]:
+        """Label -> its ``description`` and ``example`` (``--labels-file``, or the configuration's ``[labels]``)."""
+        info = self.config.get("label_info")
+        return info if isinstance(info, dict) else {}
+
+    def label_note(self, label: str) -> str:
+        """A label's description and example in one line (``""`` without them): raw text, to make printable."""
+        info = self.label_info().get(label) or {}
+        description, example = info.get("description", ""), info.get("example", "")
+        if not example:
+            return description
+        return f"{description} (e.g. {example})" if description else f"e.g. {example}"
+
     def action_help(self) -> None:
         from .help import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.active_bindings_help()))
+        labels = [(label, self.label_note(label)) for label in self.labels if self.label_note(label)]
+        self.app.push_screen(HelpScreen(self.active_bindings_help(), labels))
 
     KEY_NAMES = {"space": "space", "question_mark": "?", "backspace": "⌫", "escape": "esc"}
 
@@ -387,6 +496,33 @@ class TitleBar(Static):
             Static.update(self, next((f for f in self._forms if f.cell_len <= width), self._forms[-1]))
 
 
+_TAKEN: dict[type, dict[str, str]] = {}
+
+
+def taken_over(screen: type) -> dict[str, str]:
+    """The actions a view binds to a key the base screen binds (the image view's ``f``, the ranking's ``c``), each
+    with the action of the shown binding the view declares before it. Textual keeps a key where the base first
+    bound it, which would move such a binding forward in the key bar: the bar puts it back after that one."""
+    if screen not in _TAKEN:
+        base_actions = {b.action for b in AnnotationScreen.BINDINGS if isinstance(b, Binding)}
+        base_keys = {k.strip() for b in AnnotationScreen.BINDINGS if isinstance(b, Binding) for k in b.key.split(",")}
+        found: dict[str, str] = {}
+        for cls in screen.__mro__:
+            if cls is AnnotationScreen or not issubclass(cls, AnnotationScreen):
+                continue
+            before: str | None = None
+            for binding in cls.__dict__.get("BINDINGS", []):
+                if not isinstance(binding, Binding) or not binding.show:
+                    continue
+                keys = {k.strip() for k in binding.key.split(",")}
+                if binding.action not in base_actions and keys & base_keys and before is not None:
+                    found.setdefault(binding.action, before)
+                else:
+                    before = binding.action
+        _TAKEN[screen] = found
+    return _TAKEN[screen]
+
+
 class KeyBar(Widget):
     """The screen's keys and what they do, as the user's keymap has them, at the bottom. Where one line cannot
     hold them they wrap by item (Textual's footer cut them off). A click on a key presses it."""
@@ -413,10 +549,19 @@ class KeyBar(Widget):
     def keys(self) -> list[tuple[str, str, str]]:
         """(key, as shown, what it does) of each binding shown, one per action."""
         shown: dict[str, tuple[str, str, str]] = {}
+        guidelines = isinstance(getattr(self.screen, "config", {}).get("guidelines"), dict)
         for _, binding, enabled, _ in self.screen.active_bindings.values():
+            if binding.id == "guidelines" and not guidelines:
+                continue  # g says there are none, but only the help lists it then
             if binding.show and enabled and binding.action not in shown:
                 shown[binding.action] = (binding.key, self.app.get_key_display(binding), binding.description)
-        return list(shown.values())
+        items = list(shown.items())
+        for action, after in taken_over(type(self.screen)).items():  # back beside the view's own keys
+            at = next((i for i, (a, _) in enumerate(items) if a == action), None)
+            if at is not None and after in shown:
+                item = items.pop(at)
+                items.insert(next(i for i, (a, _) in enumerate(items) if a == after) + 1, item)
+        return [item for _, item in items]
 
     def _text(self, width: int) -> Text:
         style = self.get_component_rich_style("key-bar--key")

@@ -1,7 +1,8 @@
 """The ``classification`` view: does this label apply to this text? ``a`` yes, ``x`` no.
 
 With ``--teach`` the question shows the model's score, or that the model has no opinion yet (a question whose
-``score`` is None)."""
+``score`` is None). A label the session describes (``--labels-file``) has its description and example on the line
+under the question, cut to the width (left out on a short terminal)."""
 
 from __future__ import annotations
 
@@ -38,4 +39,9 @@ class BinaryScreen(AnnotationScreen):
             text.append(f" ({accept if said == 'accept' else reject} confirms)", Style(color="cyan"))
         text.append(f"   {accept} = it applies   {reject} = it does not   {self.key_for('ignore', 'space')} = skip",
                     Style(dim=True))
+        note = self.label_note(str(task.get("label", ""))) if not self.short else ""
+        if note:
+            width = self.query_one("#question", Static).content_region.width or self.app.size.width - 2
+            text.append("\n  ")
+            text.append(one_line(note, max(10, width - 3)), Style(dim=True, italic=True))
         update_static(self.query_one("#question", Static), text)

@@ -7,7 +7,8 @@ the pick is not drawn first, so the next task is the one frame that key paints.
 ``space`` skips; a recipe that wants empty answers sets ``accept_empty`` (textcat's
 ``--accept-empty``).
 
-The hint line under the labels is left out on a short terminal (see :mod:`.annotate`): the text needs the room."""
+The hint line under the labels is left out on a short terminal (see :mod:`.annotate`): the text needs the room.
+The labels' descriptions (``--labels-file``) follow each label, cut short; the help lists them whole."""
 
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ class ChoiceScreen(AnnotationScreen):
         shown = {names[i] for i, o in enumerate(options) if o in self.selected}
         keys = {name: self.key_for(name, default) for name, default in
                 (("accept", "a"), ("reject", "x"), ("ignore", "space"))}
-        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive, keys, hint=not self.short)
+        notes = {name: self.label_note(o) for name, o in zip(names, options, strict=False)} \
+            if self.label_info() else None
+        self.query_one("#question", LabelBar).show_labels(names, shown, self.exclusive, keys, hint=not self.short,
+                                                          notes=notes)
 
     def on_resize(self, event: Resize) -> None:  # (Textual calls the base screen's handler too)
         if self.current_task is not None:
@@ -89,4 +93,5 @@ class ChoiceScreen(AnnotationScreen):
 
     def label_help(self) -> dict[str, str]:
         verb = "choose and submit" if self.exclusive else "toggle"
-        return {f"label_{LABEL_KEYS[i]}": f"{verb} {label}" for i, label in enumerate(self.labels[:10])}
+        return {f"label_{LABEL_KEYS[i]}": f"{verb} {label}" + (f": {self.label_note(label)}" if self.label_note(label)
+                                                                else "") for i, label in enumerate(self.labels[:10])}

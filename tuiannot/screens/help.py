@@ -1,4 +1,5 @@
-"""``?``: every key of the current screen, and how to leave.
+"""``?``: every key of the current screen, the labels' descriptions and examples (``--labels-file``), and how to
+leave.
 
 The box scrolls when the terminal is small; its bottom border always says how to leave (the last line may be
 out of sight, and without colour so is the scroll bar)."""
@@ -24,9 +25,10 @@ class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="close_help")]
 
-    def __init__(self, rows: list[tuple[str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str]], labels: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
         self.rows = rows
+        self.labels = labels or []  # (label, its description and example): untrusted, shown printable
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=False, padding=(0, 2))
@@ -39,6 +41,14 @@ class HelpScreen(ModalScreen[None]):
             box.border_subtitle = "esc closes"
             yield Static(Text("Keys", Style(bold=True)))
             yield Static(table)
+            if self.labels:
+                described = Table(box=None, show_header=False, padding=(0, 2))
+                described.add_column(style=Style(bold=True))
+                described.add_column()
+                for label, note in self.labels:
+                    described.add_row(Text(one_line(label, 40)), Text(one_line(note, 400), overflow="fold"))
+                yield Static(Text("Labels", Style(bold=True)))
+                yield Static(described)
             yield Static(Text("Every answer is saved the moment you give it. esc closes this help.",
                               Style(dim=True)))
 

@@ -14,7 +14,9 @@ positions). ``s`` shows or hides the span list under the text: every span of
 the task in that same order, the current one marked (see
 :mod:`.widgets.span_list`). How spans are drawn (badges, brackets for nested
 and crossing spans, suggestions) is told in :mod:`.widgets.span_text`. Every
-hint names the key the user's keymap gives.
+hint names the key the user's keymap gives. With the labels described (``--labels-file``), a line under the
+current span says what its label means and an example (without a current span: every label's description, cut
+to the line).
 """
 
 from __future__ import annotations
@@ -151,6 +153,15 @@ class SpanScreen(AnnotationScreen):
                             Style(dim=True, italic=True))
             text.append("\n")
             text.append_text(self._current_line())
+            if self.label_info() and not self.short:  # the labels described, on a line of their own
+                current = self.current_span()
+                note = self.label_note(current["label"]) if current is not None else ""
+                width = self.query_one("#question", Static).content_region.width or 78
+                described = f"{current['label']}: {note}" if note and current is not None else " · ".join(
+                    f"{label}: {self.label_info()[label].get('description', '')}" for label in self.labels
+                    if self.label_info().get(label, {}).get("description"))
+                text.append("\n ")
+                text.append(one_line(described, max(10, width - 2)), Style(dim=True, italic=True))
 
     def _hint(self) -> str:
         """The keys of the view, as the keymap has them, in one line."""
@@ -365,8 +376,9 @@ class SpanScreen(AnnotationScreen):
         return {"spans": spans}
 
     def label_help(self) -> dict[str, str]:
-        return {f"label_{LABEL_KEYS[i]}": f"label the selection (or the token) {label}"
-                for i, label in enumerate(self.labels[:10])}
+        return {f"label_{LABEL_KEYS[i]}": f"label the selection (or the token) {label}" + (
+            f": {self.label_note(label)}" if self.label_note(label) else "")
+            for i, label in enumerate(self.labels[:10])}
 
 
 class OverlappingSpanScreen(SpanScreen):

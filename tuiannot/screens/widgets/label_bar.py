@@ -4,6 +4,10 @@ Labels are untrusted text: they are made printable and shown literally (no Rich 
 item (:func:`wrap_items`): a label never parts from its key, nor a hint from its key, when the terminal is
 narrow; it is laid out again for each width. Under a short terminal the screen leaves the hint line out
 (the text comes first; ``?`` lists the keys). A toggle repaints the bar without laying the screen out again.
+
+A label the session describes (``--labels-file``: its description and example) has the description after it,
+dim, cut to the width (a line a label for up to four labels, two labels a line beyond) so that the labels stay on
+few lines (the help and ``g`` show it whole); a short terminal leaves it out with the hint line.
 """
 
 from __future__ import annotations
@@ -48,14 +52,16 @@ class LabelBar(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self._shown: tuple[list[str], set[str], bool, dict[str, str], bool] | None = None
+        self._shown: tuple[list[str], set[str], bool, dict[str, str], bool, dict[str, str]] | None = None
 
     def show_labels(self, labels: list[str], selected: set[str], exclusive: bool,
-                    keys: dict[str, str] | None = None, hint: bool = True) -> None:
+                    keys: dict[str, str] | None = None, hint: bool = True,
+                    notes: dict[str, str] | None = None) -> None:
         """``keys``: the keys that accept, reject and ignore now (a keymap moves them); a, x, space if not given.
-        ``hint``: the line saying what the keys do (left out where the terminal is short)."""
+        ``hint``: the line saying what the keys do (left out where the terminal is short). ``notes``: label ->
+        its description (untrusted text), shown after it where there is room (with the hint)."""
         keys = {"accept": "a", "reject": "x", "ignore": "space", **(keys or {})}
-        self._shown = (labels, selected, exclusive, keys, hint)
+        self._shown = (labels, selected, exclusive, keys, hint, notes or {})
         self._draw()
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
@@ -68,16 +74,21 @@ class LabelBar(Static):
 
     def _draw(self) -> None:
         assert self._shown is not None
-        labels, selected, exclusive, keys, hint = self._shown
+        labels, selected, exclusive, keys, hint, notes = self._shown
         width = self.scrollable_content_region.width  # 0 before the first layout: one line until the resize
         items = []
         for i, label in enumerate(labels):
             key = "0" if i == 9 else str(i + 1)
             on = label in selected
             mark = ("◉" if on else "○") if exclusive else ("☑" if on else "☐")
-            items.append(Text.assemble((f" {key} ", Style(reverse=True, bold=True)),
-                                       (f" {mark} {one_line(label, 40)}", Style(bold=on, underline=on,
-                                                                               color="bright_green" if on else None))))
+            item = Text.assemble((f" {key} ", Style(reverse=True, bold=True)),
+                                 (f" {mark} {one_line(label, 40)}", Style(bold=on, underline=on,
+                                                                         color="bright_green" if on else None)))
+            per_line = 1 if len(labels) <= 4 else 2  # few labels: one a line, many: two (and their notes)
+            room = min(80, ((width or 80) - 3 * (per_line - 1)) // per_line - item.cell_len - 3)
+            if hint and notes.get(label) and room >= 8:
+                item.append(f" – {one_line(notes[label], room)}", Style(dim=True, italic=True))
+            items.append(item)
         text = wrap_items(items, width, "   ")
         if hint:
             says = (["a number picks the label and submits"] if exclusive
