@@ -242,3 +242,30 @@ async def test_an_event_sees_the_options_chosen_so_far_and_may_choose_others(tmp
     app.controller.close()
     assert seen == [["POS"]]
     assert [(r["text"], r["accept"]) for r in stored(db_path, "ev")] == [("one", ["NEG"])]
+
+
+def test_a_key_the_view_has_is_refused_on_the_command_line_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # a terminal, as far as the check is concerned
+    recipes = tmp_path / "mine.py"
+    recipes.write_text('''from tuiannot import recipe
+
+
+@recipe("mine")
+def mine(source: str):
+    return {"dataset": "d", "stream": [{"text": "x"}], "view_id": "classification",
+            "events": {"a": ("Ask again", lambda task: task)}}
+''', encoding="utf-8")
+    (tmp_path / "x.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
+    code, out, err = run(capsys, "-F", recipes, "mine", str(tmp_path / "x.jsonl"), "--db", db_path)
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+    assert "'a'" in err
+    assert not db_path.exists() or "d" not in tuiannot.connect(db_path).datasets()  # refused before the dataset

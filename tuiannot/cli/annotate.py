@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import typer
 
-from ..components import Components
+from ..components import RECIPE_VIEWS, Components
 from ..errors import UserError
 from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, GuidelinesOpt, LabelsFileOpt, LeaseOpt,
                                OverlapOpt, SessionOpt, StrictOpt, TargetOpt, ThemeOpt, THEMES)
@@ -93,19 +93,21 @@ def _keymap_given() -> bool:
         os.environ.get("TUIANNOT_KEYMAP") or Path.home() / ".tuiannot" / "keymap.json").is_file()
 
 
-def _screens(views: list[str]) -> Any:
+def _screens(views: list[str], events: dict[str, Any] | None = None) -> Any:
     """Import the screens (Textual and the views) and refuse a keymap that is wrong for ``views`` (an unknown
     binding id, one key for two bindings); the app's class.
 
     Without a keymap file this runs after the controller started, while its prefetch thread reads the first
     tasks: an image is decoded (Pillow lets go of the GIL) while Textual loads, ~80 ms sooner on the screen.
-    With one it runs first, so that a wrong keymap is refused before anything is written into the database."""
+    With one it runs first, so that a wrong keymap is refused before anything is written into the database; so
+    too with a recipe's own keys (``events``, which must not clash with the view's) and with a plugin's view (which
+    may fail to import)."""
     from ..recipes.config import config_keymap
     from ..screens import app as app_module
-    from ..screens.app import AnnotationApp, keymap_problem
+    from ..screens.app import AnnotationApp, events_problem, keymap_problem
 
     app_module.CONFIG_KEYMAP = config_keymap()  # a configuration file's keymap, for the app to use
-    problem = keymap_problem(views)
+    problem = keymap_problem(views) or (events_problem(views[0], events) if events else None)
     if problem is not None:
         raise UserError(problem)
     return AnnotationApp
@@ -177,8 +179,8 @@ def run_components(components: Components, db: str | None, session: str | None, 
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
     views = [components.view_id] + ([components.review_view] if components.review_view else [])
     app_class = None
-    if _keymap_given():  # checked before anything is written (see _screens)
-        app_class = _screens(views)
+    if _keymap_given() or components.events or components.view_id not in RECIPE_VIEWS:
+        app_class = _screens(views, components.events)  # checked before anything is written (see _screens)
         mark("import the screens (Textual)")
     gold_tasks = None
     if gold:
@@ -196,7 +198,7 @@ def run_components(components: Components, db: str | None, session: str | None, 
     mark("start the controller (its prefetch thread reads the source)")
     try:
         if app_class is None:  # imported while the prefetch thread reads the first tasks (see _screens)
-            app_class = _screens(views)
+            app_class = _screens(views, components.events)
             mark("import the screens (Textual)")
         # Up to 120 frames a second: a key that lands just after a frame need not wait 1/60 s for the next.
         os.environ.setdefault("TEXTUAL_FPS", "120")
