@@ -140,6 +140,7 @@ else:
 class Result:
     view: str
     starts: list[float] = field(default_factory=list)
+    start_cpu: list[float] = field(default_factory=list)  # the app's CPU time (all threads) when it was visible
     rows: dict[str, list[float]] = field(default_factory=dict)  # judged rows: name -> latencies (s)
     info: dict[str, list[float]] = field(default_factory=dict)  # information only
     out_bytes: dict[str, list[int]] = field(default_factory=dict)
@@ -263,10 +264,26 @@ def quit_app(app: PtyApp, result: Result) -> None:
         result.problem(f"q: exit code {code} (expected 0)")
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time process ``pid`` has run so far, all its threads (Linux's schedstat, in ns; None elsewhere).
+    On a shared machine the steadier figure of a start: waiting for a CPU does not count."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
 def measure_start(view: str, ctx: Context, result: Result) -> None:
     app = spawn(view, ctx, ctx.db(view))
     try:
         result.starts.append(first_visible(view, ctx)(app) - app.spawned_at)
+        cpu = cpu_seconds(app.pid)
+        if cpu is not None:
+            result.start_cpu.append(cpu)
         quit_app(app, result)
     except PtyTimeout as e:
         result.problem(f"start: the first task never appeared ({e}); output tail {app.text()[-200:]!r}")
@@ -648,6 +665,11 @@ def report(results: dict[str, Result], spacy_s: float | None, profiled: bool, st
             parts.append(f"{row}: n={len(values)} min={ms(values, 0):.1f} p90={ms(values, 90):.1f} "
                          f"max={ms(values, 100):.1f} ms, {size:,.0f} bytes/key")
         starts = ", ".join(f"{s * 1000:.0f}" for s in result.starts)
+        if result.start_cpu:
+            cpu = statistics.median(result.start_cpu)
+            bare_cpu = statistics.median(bare.start_cpu) if bare and bare.start_cpu else None
+            starts += f" (CPU at the first task: median {cpu * 1000:.0f} ms" + (
+                f", {cpu / bare_cpu:.2f}x bare's {bare_cpu * 1000:.0f})" if bare_cpu and view != "bare" else ")")
         print(f"{view}: starts {starts} ms; " + "; ".join(parts))
         for n in result.notes:
             print(f"  note: {n}")

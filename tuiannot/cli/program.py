@@ -22,7 +22,9 @@ builds.
 
 Starting fast (issue 15): Typer turns the whole app into Click commands before it parses anything; when the
 arguments name a command, only that one is built (:func:`command_for`: 15 ms less; its help, usage and
-errors are the same). An annotation command starts without Python's cyclic garbage collector: the start
+errors are the same), and of the built-in recipes only the module that registers it is imported
+(:func:`load_builtin_recipes`); its parameters are parsed without pydantic where the values are plain
+(:mod:`.coercion`). An annotation command starts without Python's cyclic garbage collector: the start
 makes ~65,000 objects that live as long as the process (modules, Textual, a model), and the collector walked
 them again and again as they came (~35 ms of CPU a start, more on a loaded machine). :func:`main` turns it off
 before it parses, and the annotation screen turns it back on, with those objects frozen out of its way, once
@@ -38,6 +40,7 @@ from __future__ import annotations
 import copy
 import errno
 import gc
+import importlib
 import io
 import os
 import sys
@@ -108,7 +111,7 @@ def build_app(files: list[str], argv: list[str] | None = None) -> typer.Typer:
     (:mod:`tuiannot.recipes.plugins`: a plugin that fails to load is a warning)."""
     from .annotate import recipe_command
 
-    get_recipe("textcat")  # registers the built-in recipes
+    load_builtin_recipes(argv)
     for file in files:
         load_recipe_file(file)
     registered = {command_name(c) for c in app.registered_commands}
@@ -124,6 +127,22 @@ def build_app(files: list[str], argv: list[str] | None = None) -> typer.Typer:
         if name not in registered:
             recipe_command(app, name, func)
     return app
+
+
+BUILTIN_RECIPES = {"textcat": "textcat", "image": "image", "ner": "ner", "spans": "ner", "review": "review",
+                   "rank": "rank", "rel": "rel", "feedback": "feedback", "compare": "compare", "tournament": "compare"}
+"""Each built-in recipe and the module of :mod:`tuiannot.recipes` that registers it (a test checks the two agree)."""
+
+
+def load_builtin_recipes(argv: list[str] | None) -> None:
+    """Register the built-in recipes: only the module of the one ``argv`` names, when it names one (a start pays
+    for one recipe module, not nine: ~10 ms of imports); all of them otherwise (the help, another command, the
+    shell's completion)."""
+    module = BUILTIN_RECIPES.get(argv[0]) if argv and not os.environ.get("_TUIANNOT_COMPLETE") else None
+    if module is None:
+        get_recipe("textcat")  # imports every built-in recipe module
+    else:
+        importlib.import_module(f"..recipes.{module}", __package__)
 
 
 def command_name(info: typer.models.CommandInfo) -> str:
@@ -186,9 +205,13 @@ def main(argv: list[str] | None = None) -> None:
         if collecting and not (rest and rest[0] in REGISTRY):  # not an annotation command: collect as ever
             gc.enable()
         command = typer.main.get_command(command_for(full, rest))
+        from .coercion import install
+
+        install(command)  # typer 0.29's parsing without pydantic for plain values (see .coercion)
         from ..recipes.config import default_map  # the configuration files, if any (see the module's docstring)
 
-        defaults = default_map(command, rest, {command_name(c) for c in full.registered_commands} | set(REGISTRY))
+        known = {command_name(c) for c in full.registered_commands} | set(REGISTRY) | set(BUILTIN_RECIPES)
+        defaults = default_map(command, rest, known)
         result = command.main(args=rest, prog_name="tuiannot", standalone_mode=False, default_map=defaults)
         code = result if isinstance(result, int) else 0
     except typer.Exit as e:

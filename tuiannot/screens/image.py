@@ -18,12 +18,13 @@ every key and are drawn once per image, without a layout when their height stays
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
@@ -43,6 +44,23 @@ FINE = 0.01
 ALT_WINDOW = 0.05  # seconds: an escape this close before an arrow is alt+arrow (terminals send ESC [1;3D)
 
 
+class PhotoView(ImageView):
+    """The image widget of these screens; its half-block rows skip Textual's ANSI-to-truecolor line filter.
+
+    That filter makes every segment of every repainted line anew to turn colours without RGB values (and dim
+    ones) into 24-bit colours. A half-block cell's colours all carry their RGB values (in 256 colours beside the
+    index: :func:`~tuiannot.images.render.palette_rgb`), and so do the box tags and the widget's background, so
+    on those rows it changes nothing, at ~1,500 segments a photo: about a third of Textual's work to put the
+    next photo on screen (issue 15). Any other filter (``NO_COLOR``'s) still applies; a message (dim text) and
+    the other renderers keep them all."""
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = super().get_line_filters()
+        if self.mode != "halfcell" or self.message or not self._rows:
+            return filters
+        return [f for f in filters if not isinstance(f, ANSIToTruecolor)]
+
+
 class ImageMixin:
     """The parts every image screen shares: the image in place of the text."""
 
@@ -50,7 +68,7 @@ class ImageMixin:
     waiting: bool
 
     def text_widget(self) -> Widget:
-        return ImageView(self.config, id="text")  # type: ignore[attr-defined]
+        return PhotoView(self.config, id="text")  # type: ignore[attr-defined]
 
     def image_view(self) -> ImageView:
         return self.query_one(ImageView)  # type: ignore[attr-defined]
@@ -181,7 +199,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
         self._escape_at = 0.0
 
     def text_widget(self) -> Widget:
-        return Horizontal(ImageView(self.config, id="image"), BoxList(id="boxes"), id="text")
+        return Horizontal(PhotoView(self.config, id="image"), BoxList(id="boxes"), id="text")
 
     # -- showing ---------------------------------------------------------------------------
     @property

@@ -1,0 +1,105 @@
+"""Issue 15's image speed. A start decodes only the few photos the screen needs ahead. The image screens' picture
+skips Textual's ANSI-to-truecolor line filter (issue 15: a third of Textual's work
+to put the next photo on screen), which must change nothing on its rows: every row of a real photo, with a box and
+its tag, in 24-bit and in 256 colours, is the same through the filter as without it. A message in the picture's
+place (dim text) still goes through it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.filter import ANSIToTruecolor
+
+from .helpers import SHARED, stored, wait_done
+from .test_images import image_app, make_image, ready
+
+
+def photos(tmp_path: Path) -> Path:
+    """Two real photos when ../shared has them (many colours, dithered in 256), else two made here."""
+    shared = SHARED / "images" / "felix_cats" / "images"
+    root = tmp_path / "photos"
+    root.mkdir()
+    found = sorted(shared.rglob("*.jpg"))[:2] if shared.is_dir() else []
+    for i, path in enumerate(found):
+        (root / f"{i}.jpg").write_bytes(path.read_bytes())
+    if len(found) < 2:
+        make_image(root / "0.png", (640, 480), (30, 120, 200))
+        make_image(root / "1.png", (300, 500), (200, 180, 30))
+    return root
+
+
+@pytest.mark.parametrize("colorterm", ["truecolor", ""])
+async def test_the_picture_rows_are_the_same_without_the_truecolor_filter(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, colorterm: str) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", colorterm)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    app = image_app(photos(tmp_path), db_path, labels="CAT,DOG", boxes=True, graphics="halfcell")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        from tuiannot.screens.image import PhotoView
+
+        view = screen.query_one(PhotoView)
+        assert view.color_system == ("truecolor" if colorterm else "256")
+        await pilot.press("n", "right", "2")  # a box, moved, labelled DOG: its tag is on the picture
+        await pilot.pause()
+        truecolor = [f for f in app.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+        assert truecolor and not [f for f in view.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+        background = view.background_colors[1]
+        rows = [view.render_line(y) for y in range(view.content_size.height)]
+        assert sum("▀" in s.text for strip in rows for s in strip) > 10
+        for strip in rows:
+            assert list(strip.apply_filter(truecolor[0], background)) == list(strip)
+        view.show_message("Loading the next image…")  # dim text: the filter is needed again
+        assert [f for f in view.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+        view.show(view.key or 0, view.ref or "", view.size_px, view.boxes)
+        await pilot.press("a")
+        await ready(pilot, "1.jpg" if (tmp_path / "photos" / "1.jpg").exists() else "1.png")
+        await pilot.press("a")
+        await wait_done(pilot)
+    rows = stored(db_path, "photos")
+    assert [r["answer"] for r in rows] == ["accept", "accept"]
+    assert [s["label"] for s in rows[0]["spans"]] == ["DOG"]
+
+
+def test_a_start_decodes_only_a_few_photos_ahead(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    """The prefetch holds PREFETCH decoded photos ahead (it decoded 15 in a start's first 0.2 s with 8), enough
+    for the screen's two made ahead, and reads on as photos are answered."""
+    import time
+
+    import tuiannot
+    from tuiannot.controller import Controller
+    from tuiannot.images import decode, tasks
+    from tuiannot.recipes import Components, get_recipe
+    from tuiannot.recipes.image import PREFETCH
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(20):
+        make_image(root / f"{i:02d}.png", (120, 80), (10 * i, 100, 200 - 5 * i))
+    loaded: list[str] = []
+
+    def counting_load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loaded.append(str(args[0]))
+        return decode.load(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "load", counting_load)
+    components = Components.from_value(get_recipe("image")(str(root), label="CAT", graphics="halfcell"), "image")
+    with tuiannot.connect(db_path) as database:
+        controller = Controller(components, database, "alice").start()
+        try:
+            first = controller.next_task()
+            assert first is not None and first["meta"]["file"] == "00.png"
+            time.sleep(0.5)  # the prefetch fills up
+            held = len(loaded)
+            assert 3 <= held <= PREFETCH + 3 < 15
+            for i in range(1, 5):  # the prefetch keeps up: photos 1-4 come decoded, and it reads on
+                controller.answer("accept")
+                task = controller.next_task()
+                assert task is not None and task["meta"]["file"] == f"{i:02d}.png"
+            time.sleep(0.5)
+            assert held < len(loaded) <= 4 + PREFETCH + 3
+        finally:
+            controller.close()
