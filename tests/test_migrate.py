@@ -103,20 +103,21 @@ def test_a_second_run_copies_nothing_and_an_interrupted_one_goes_on(tmp_path: Pa
     monkeypatch.setattr(transfer, "BATCH", 100)
     real = transfer.copy_dataset
 
+    add = transfer._Tables.add_rows
+    batches: list[int] = []
+
+    def add_then_stop(self: Any, name: str, rows: Any) -> int:
+        if name == NAMES[1] and len(batches) == 2:  # Ctrl-C after two batches of this dataset (the third of four)
+            raise KeyboardInterrupt
+        batches.extend([1] if name == NAMES[1] else [])
+        return add(self, name, rows)
+
     def interrupted(*args: Any, **kwargs: Any) -> Any:
-        if args[2] == NAMES[1]:  # Ctrl-C after two batches of this dataset (the third of four)
-            dst = args[1]
-            add = dst.add_answers
-            batches: list[int] = []
-
-            def add_then_stop(name: str, tasks: Any) -> int:
-                if len(batches) == 2:
-                    raise KeyboardInterrupt
-                batches.append(1)
-                return add(name, tasks)
-
-            dst.add_answers = add_then_stop
-        return real(*args, **kwargs)
+        monkeypatch.setattr(transfer._Tables, "add_rows", add_then_stop)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            monkeypatch.setattr(transfer._Tables, "add_rows", add)
 
     monkeypatch.setattr(transfer, "copy_dataset", interrupted)
     code, _, _ = run(capsys, "db-migrate", src, database)
@@ -141,10 +142,11 @@ def test_a_second_run_copies_nothing_and_an_interrupted_one_goes_on(tmp_path: Pa
 def test_answers_dst_had_of_its_own_stay_and_are_counted_apart(tmp_path: Path, database: str,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "src.db"
-    with tuiannot.connect(src) as db:
-        db.add_answers("ds", [{"text": "shared", "answer": "accept"}, {"text": "shared", "answer": "accept"}])
+    shared = {"text": "shared", "answer": "accept", "_timestamp": 1_700_000_000}  # (the same JSON in both, whenever
+    with tuiannot.connect(src) as db:  # each is written: a new PostgreSQL schema may take more than a second)
+        db.add_answers("ds", [dict(shared), dict(shared)])
     with tuiannot.connect(database) as db:  # one of the two twins already there, and one of its own
-        db.add_answers("ds", [{"text": "shared", "answer": "accept"}, {"text": "mine", "answer": "reject"}])
+        db.add_answers("ds", [dict(shared), {"text": "mine", "answer": "reject"}])
     (report,) = migrate(capsys, src, database)["datasets"]
     assert (report["copied"], report["already"], report["own"], report["destination_answers"]) == (1, 1, 1, 3)
     assert report["ok"] and report["source_hash"] != report["destination_hash"]
@@ -153,17 +155,14 @@ def test_answers_dst_had_of_its_own_stay_and_are_counted_apart(tmp_path: Path, d
 def test_a_copy_that_does_not_check_out_fails_and_says_which(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A DST that loses answers (here: one of each batch) is caught by reading it back."""
-    from tuiannot.storage.sqlite import SQLiteDatabase
-
     project(tmp_path / "src.db")
-    real = SQLiteDatabase.add_answers
+    real = transfer._Tables.add_rows
 
-    def lossy(self: Any, dataset: str, tasks: Any) -> int:
-        rows = list(tasks)
+    def lossy(self: Any, dataset: str, rows: Any) -> int:
         real(self, dataset, rows[:-1])
         return len(rows)
 
-    monkeypatch.setattr(SQLiteDatabase, "add_answers", lossy)
+    monkeypatch.setattr(transfer._Tables, "add_rows", lossy)
     code, out, err = run(capsys, "db-migrate", tmp_path / "src.db", tmp_path / "dst.db")
     assert code == 1
     assert_one_line_error(err, "3 of 4 datasets did not check out", "'ds'")

@@ -508,7 +508,7 @@ def test_the_check_runs_before_the_first_write_once_per_process(db_path: Path,
 # backend.WRITES if it writes), or the first test below fails.
 READS = {"datasets", "has_dataset", "checkpoint", "live_sessions", "answers", "answers_json", "answered",
          "count_answers", "answer_sessions", "lapsed_claims", "held_by_others", "claims", "overview", "dataset_counts",
-         "answer_fields", "answers_by_id", "cached_replies", "cache_stats"}
+         "answer_fields", "answers_by_id", "cached_replies", "cache_stats", "claimed_by_others"}
 
 
 def test_every_public_method_is_known_to_read_or_to_write() -> None:
@@ -536,8 +536,8 @@ def test_a_write_that_skipped_the_check_is_refused_by_sqlite(db_path: Path) -> N
                        "answers": ("ds",), "answers_json": ("ds",), "answered": (["ds"], [key]),
                        "count_answers": ("ds",), "answer_sessions": ("ds", [key]), "lapsed_claims": ("ds", "x"),
                        "held_by_others": ("ds", "x"), "claims": ("ds",), "overview": (),
-                       "dataset_counts": ("ds",), "answer_fields": ("ds", ("accept",)),
-                       "answers_by_id": ([1],)}.items():
+                       "claimed_by_others": ("ds", "x"), "dataset_counts": ("ds",),
+                       "answer_fields": ("ds", ("accept",)), "answers_by_id": ([1],)}.items():
         result = getattr(db, name)(*args)
         if name.startswith("answer") and name != "answered":
             assert len(list(result)) == 1, name

@@ -331,6 +331,12 @@ class Database(ABC):
     def claims(self, dataset: str) -> list[dict[str, Any]]:
         """Every claim of the dataset: key, session, target, expires (for progress and tests)."""
 
+    @abstractmethod
+    def claimed_by_others(self, dataset: str, session: str) -> dict[int, list[tuple[str, float]]]:
+        """The live claims of sessions other than ``session``, in one query: key -> [(session, seconds its lease
+        has left)]. A snapshot for skipping the tasks others hold without trying to claim each (a hint only:
+        :meth:`claim` decides)."""
+
     # -- aggregates ------------------------------------------------------------
     @abstractmethod
     def overview(self) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ the same version as SQLite's) and the running totals in :mod:`.postgres_schema`.
 * Claims: :meth:`PostgresDatabase.claim` and :meth:`~PostgresDatabase.answer_claimed` take a transaction-level
   advisory lock on the task (``pg_advisory_xact_lock`` of the dataset and key), then count who answered it
   and who holds a live claim, then claim or answer: many processes claiming one task queue on that lock for
-  a moment, those claiming other tasks do not wait at all, and the overlap is exact. Leases are timed by the
-  server's clock (annotators' machines need not agree). A transaction that meets a deadlock or a
-  serialization failure is run again (:data:`RETRIES`).
+  a moment, those claiming other tasks do not wait at all, and the overlap is exact. Each is one round trip
+  (the lock and the statement pipelined: see ``_STATE``), so the lock is never held while the client waits.
+  Leases are timed by the server's clock (annotators' machines need not agree). A transaction that meets a
+  deadlock or a serialization failure is run again (:data:`RETRIES`).
 * Imports (:meth:`~PostgresDatabase.add_answers`) are one transaction: rows are copied (``COPY``) into a
   temporary table, then inserted in one statement, so the running totals are counted once, set-wise, and
   annotators writing meanwhile never wait for the import (MVCC: they lock other rows); an import that fails,
@@ -413,67 +414,96 @@ class PostgresDatabase(PostgresHistory, PostgresCaches, Database):
                 found.setdefault(key, set()).add(session)
         return found
 
-    def _task_state(self, conn: Any, dataset: str, dataset_id: int, session: str, key: int, by: str
-                    ) -> tuple[float, set[str], bool, tuple[int, float] | None]:
-        """Under the task's lock: (now, sessions other than ``session`` that answered it or hold a live claim,
-        whether ``session`` answered it, its own claim (target, expires) if any). Raises DatasetDropped."""
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(dataset_id, key),))
-        # (a statement of its own: the next one sees what the lock's last holder committed)
-        created = self._dataset(dataset)[1]
-        now, there, answered, holding, mine = conn.execute(
-            f"SELECT {NOW}, EXISTS (SELECT 1 FROM datasets WHERE id = %s AND name = %s AND created = %s), "
-            f"ARRAY(SELECT DISTINCT session FROM answers WHERE dataset_id = %s AND {_COLUMNS[by]} = %s), "
-            f"ARRAY(SELECT session FROM claims WHERE dataset_id = %s AND task_key = %s AND expires > {NOW}), "
-            "(SELECT ARRAY[target::float8, expires] FROM claims WHERE dataset_id = %s AND task_key = %s AND "
-            "session = %s)", (dataset_id, dataset, created, dataset_id, key, dataset_id, key, dataset_id, key,
-                              session)).fetchone()
-        if not there:
+    # The claim and the answer are each one round trip to the server: BEGIN, the task's advisory lock, one
+    # statement that reads the task's state and writes only if it allows, COMMIT, sent together (psycopg's
+    # pipeline mode). The lock is so held only while the server runs that statement, never while this process
+    # waits for a reply or for the CPU: with a statement per step, a process descheduled under the lock made
+    # every other claimer of the task queue behind it (the frontier of a shared source is claimed by everyone).
+    # The statement after the lock is a statement of its own: it sees what the lock's last holder committed.
+    # A claim takes the lock only if the task is not full already (as a statement before the lock sees it): the
+    # many annotators that reach a task just after two others took it do not queue on its lock only to find it
+    # full. The claim's statement writes only if this transaction took the lock (``tuiannot.locked``, a setting
+    # local to the transaction) and, under it, finds the task not full: the overlap stays exact.
+    _LOCK = "SELECT pg_advisory_xact_lock(%(lock)s)"
+    _LOCK_UNLESS_FULL = (
+        "SELECT CASE WHEN (SELECT count(*) FROM (SELECT session FROM answers WHERE dataset_id = %(id)s AND {column} "
+        "= %(key)s UNION SELECT session FROM claims WHERE dataset_id = %(id)s AND task_key = %(key)s AND expires > "
+        "{now}) o WHERE o.session != %(session)s) >= %(target)s THEN set_config('tuiannot.locked', 'no', true) "
+        "ELSE set_config('tuiannot.locked', pg_advisory_xact_lock(%(lock)s)::text || 'yes', true) END")
+    _STATE = ("WITH t AS MATERIALIZED (SELECT {now} AS now), "
+              "ans AS MATERIALIZED (SELECT DISTINCT session FROM answers WHERE dataset_id = %(id)s AND {column} = "
+              "%(key)s), "
+              "live AS MATERIALIZED (SELECT c.session FROM claims c, t WHERE c.dataset_id = %(id)s AND "
+              "c.task_key = %(key)s AND c.expires > t.now), "
+              "s AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM datasets WHERE id = %(id)s AND name = %(name)s AND "
+              "created = %(created)s) AS there, EXISTS (SELECT 1 FROM ans WHERE session = %(session)s) AS answered, "
+              "EXISTS (SELECT 1 FROM live WHERE session = %(session)s) AS mine, (SELECT count(*) FROM (SELECT "
+              "session FROM ans UNION SELECT session FROM live) o WHERE o.session != %(session)s) AS others) ")
+    _CLAIM = _STATE + (
+        ", ins AS (INSERT INTO claims (dataset_id, task_key, session, target, expires, content) SELECT %(id)s, "
+        "%(key)s, %(session)s, %(target)s, t.now + %(lease)s, %(content)s FROM s, t WHERE s.there AND NOT "
+        "s.answered AND NOT s.mine AND s.others < %(target)s AND current_setting('tuiannot.locked', true) = 'yes' "
+        "ON CONFLICT (dataset_id, task_key, session) DO UPDATE "
+        "SET target = excluded.target, expires = excluded.expires, content = excluded.content RETURNING 1), "
+        # lapsed claims of others on the task are over once it is ours: taken off the books (not before: until
+        # someone takes the task over, they are how serve_lapsed finds it)
+        "gone AS (DELETE FROM claims c USING t WHERE c.dataset_id = %(id)s AND c.task_key = %(key)s AND "
+        "c.expires <= t.now AND c.session != %(session)s AND EXISTS (SELECT 1 FROM ins)) "
+        "SELECT s.there, EXISTS (SELECT 1 FROM ins) FROM s")
+    _ANSWER = _STATE + (
+        ", m AS MATERIALIZED (SELECT c.target, c.expires FROM claims c WHERE c.dataset_id = %(id)s AND "
+        "c.task_key = %(key)s AND c.session = %(session)s), "
+        "ok AS MATERIALIZED (SELECT 1 FROM s, m, t WHERE s.there AND (m.expires > t.now OR s.others < m.target)), "
+        "gone AS (DELETE FROM claims c WHERE c.dataset_id = %(id)s AND c.task_key = %(key)s AND c.session = "
+        "%(session)s AND EXISTS (SELECT 1 FROM ok)), "
+        "ins AS (" + _INSERT + "SELECT %(id)s, %(task_hash)s, %(input_hash)s, %(by)s, %(answer)s, %(labels)s, "
+        "%(view_id)s, %(timestamp)s, %(seconds)s, %(body)s FROM ok RETURNING id) "
+        "SELECT s.there, (SELECT id FROM ins) FROM s")
+
+    def _under_lock(self, dataset: str, key: int, sql: str, params: dict[str, Any], lock: str = _LOCK) -> Any:
+        """What ``sql`` answers (its second column), run under the task's lock in one round trip (see above).
+        Raises DatasetDropped when its first column says the dataset is gone."""
+        dataset_id, created = self._dataset(dataset, create=True)
+        params = {**params, "id": dataset_id, "key": key, "name": dataset, "created": created,
+                  "lock": _lock_key(dataset_id, key)}
+        for attempt in range(RETRIES):
+            try:
+                with self._pool.connection() as conn:
+                    with conn.pipeline():  # (one Sync, at its end: a connection left mid-transaction by an
+                        conn.execute("BEGIN")  # error is closed, not given back, by the pool)
+                        conn.execute(lock, params)
+                        cursor = conn.execute(sql, params)
+                        conn.execute("COMMIT")
+                    row = cursor.fetchone()
+                break
+            except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
+                if attempt == RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * 2 ** attempt)
+            except pg_errors.ForeignKeyViolation:
+                raise DatasetDropped(dataset, self.location) from None
+        assert row is not None
+        if not row[0]:
             raise DatasetDropped(dataset, self.location)
-        others = (set(answered) | set(holding)) - {session}
-        return now, others, session in answered, (int(mine[0]), mine[1]) if mine else None
+        return row[1]
 
     def claim(self, dataset: str, session: str, key: int, target: int, lease: float, content: str,
               by: str = "task") -> bool:
-        dataset_id = self._dataset_id(dataset, create=True)
-
-        def work(conn: Any) -> bool:
-            now, others, answered, mine = self._task_state(conn, dataset, dataset_id, session, key, by)
-            if answered or len(others) >= target:
-                return False
-            if mine is not None and mine[1] > now:
-                return False  # already ours
-            # lapsed claims of others on this task are over: take them off the books
-            conn.execute("DELETE FROM claims WHERE dataset_id = %s AND task_key = %s AND expires <= %s",
-                         (dataset_id, key, now))
-            conn.execute("INSERT INTO claims (dataset_id, task_key, session, target, expires, content) VALUES "
-                         "(%s, %s, %s, %s, %s, %s) ON CONFLICT (dataset_id, task_key, session) DO UPDATE SET "
-                         "target = excluded.target, expires = excluded.expires, content = excluded.content",
-                         (dataset_id, key, session, target, now + lease, content))
-            return True
-
-        try:
-            return self._transaction(work)
-        except pg_errors.ForeignKeyViolation:
-            raise DatasetDropped(dataset, self.location) from None
+        taken = self._under_lock(dataset, key, self._CLAIM.format(now=NOW, column=_COLUMNS[by]), {
+            "session": session, "target": target, "lease": lease, "content": content},
+            self._LOCK_UNLESS_FULL.format(now=NOW, column=_COLUMNS[by]))
+        return bool(taken)
 
     def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
-        stored = StoredAnswer.from_task(dataset, task)
-        dataset_id = self._dataset_id(dataset, create=True)
-
-        def work(conn: Any) -> int:
-            now, others, _, mine = self._task_state(conn, dataset, dataset_id, session, key, by)
-            if mine is None or (mine[1] <= now and len(others) >= mine[0]):
-                raise ClaimLost("this task went to another annotator while it waited here (its lease ran out); "
-                                "your answer was not needed")
-            row = conn.execute("WITH gone AS (DELETE FROM claims WHERE dataset_id = %s AND task_key = %s AND "
-                               "session = %s) " + _INSERT + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                               "RETURNING id", (dataset_id, key, session, *_row(dataset_id, stored))).fetchone()
-            return int(row[0])
-
-        try:
-            return self._transaction(work)
-        except pg_errors.ForeignKeyViolation:
-            raise DatasetDropped(dataset, self.location) from None
+        a = StoredAnswer.from_task(dataset, task)
+        answer_id = self._under_lock(dataset, key, self._ANSWER.format(now=NOW, column=_COLUMNS[by]), {
+            "session": session, "by": a.session, "task_hash": a.task_hash, "input_hash": a.input_hash,
+            "answer": a.answer, "labels": a.labels, "view_id": a.view_id, "timestamp": a.timestamp,
+            "seconds": a.seconds, "body": a.content})
+        if answer_id is None:
+            raise ClaimLost("this task went to another annotator while it waited here (its lease ran out); "
+                            "your answer was not needed")
+        return int(answer_id)
 
     def renew_claims(self, dataset: str, session: str, keys: Iterable[int], lease: float) -> None:
         keys = list(keys)
@@ -520,6 +550,16 @@ class PostgresDatabase(PostgresHistory, PostgresCaches, Database):
         return [{"key": k, "session": s, "target": t, "expires": e} for k, s, t, e in self._all(
             "SELECT task_key, session, target, expires FROM claims WHERE dataset_id = %s ORDER BY id",
             (dataset_id,))]
+
+    def claimed_by_others(self, dataset: str, session: str) -> dict[int, list[tuple[str, float]]]:
+        dataset_id = self._maybe_id(dataset)
+        found: dict[int, list[tuple[str, float]]] = {}
+        if dataset_id is not None:
+            for key, other, left in self._all(f"SELECT c.task_key, c.session, c.expires - t.now FROM (SELECT {NOW} "
+                                              "AS now) t JOIN claims c ON c.dataset_id = %s AND c.expires > t.now "
+                                              "AND c.session != %s", (dataset_id, session)):
+                found.setdefault(key, []).append((other, left))
+        return found
 
     # -- aggregates (from the trigger-kept totals) ------------------------------
     def overview(self) -> list[dict[str, Any]]:

@@ -11,17 +11,22 @@ The password never leaves this module: every message, ``Database.location``, eve
 it masked (:func:`~.base.shown_location`: ``postgresql://bob:****@host/db``), and the raw URL is held only in
 a :class:`Secret`, whose ``repr`` is masked too (Textual prints the local variables of a crash's frames).
 
-:class:`Pool` keeps a few idle connections per URL and process (:data:`IDLE_CONNECTIONS`), in autocommit mode.
-Each call of the backend borrows one and gives it back (a transaction is ``with conn.transaction()``): a
-``Database`` and the copies its threads ``reopen()`` share them, so an annotator's process holds one or two
-connections to the server, not one per thread. A connection that broke or was left mid-transaction (Ctrl-C
-during a query) is closed rather than given back. Connections are made in this process only (a forked child
-makes its own, never closing its parent's). :func:`guarded` makes every psycopg error of a backend's method
-its one line.
+:class:`Pool` keeps one idle connection per URL and process (:data:`IDLE_CONNECTIONS`), in autocommit mode.
+Each call of the backend borrows it and gives it back (a transaction is ``with conn.transaction()``): a
+``Database`` and the copies its threads ``reopen()`` share it, and the threads take turns (an annotator's
+answer waits for the prefetch thread's claim, a few milliseconds), so an annotator's process holds one
+connection to the server, not one per thread: 50 annotators are 50 of the server's ``max_connections``
+(default 100), not 100. Two cases get a connection of their own beside it: a call made while the same thread
+already holds one (a nested call), and a thread that waited :data:`TURN_SECONDS` for its turn (a long import or
+export in another thread is not waited for; no two threads can so deadlock on it). A connection that broke or
+was left mid-transaction (Ctrl-C during a query) is closed rather than given back. Connections are made in
+this process only (a forked child makes its own, never closing its parent's). :func:`guarded` makes every
+psycopg error of a backend's method its one line.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import os
@@ -38,14 +43,51 @@ from .base import StorageError, shown_location
 if TYPE_CHECKING:
     import psycopg
 
-IDLE_CONNECTIONS = 2
-"""Idle connections a process keeps per database, for its next calls (more are made when threads overlap)."""
+IDLE_CONNECTIONS = 1
+"""Idle connections a process keeps per database, for its next calls."""
+TURN_SECONDS = 1.0
+"""A thread that waited this long for its turn opens a connection of its own (made and closed for the call)."""
 CHECK_AFTER_SECONDS = 30.0
 """An idle connection unused this long is checked (``SELECT 1``) before it is lent: a server restarted or a
 firewall that forgot the connection meanwhile costs a new connection, not a failed answer."""
 CONNECT_TIMEOUT = 10
 """Seconds to reach the server, unless the URL sets ``connect_timeout``."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class _Turns:
+    """Turns at a process's shared connection, first come first served: a release hands the turn to the thread
+    that waited longest (a plain lock lets the releasing thread take it again at once, so the prefetch thread,
+    claiming task after task, could keep an annotator's answer waiting for many of its claims)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy = False
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._lock:
+            if not self._busy:
+                self._busy = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiting.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over
+        with self._lock:
+            try:
+                self._waiting.remove(waiter)
+                return False
+            except ValueError:
+                return True  # handed over as the wait ran out: the turn is ours
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()  # (still busy: now the next thread's)
+            else:
+                self._busy = False
 
 
 class Secret:
@@ -171,6 +213,8 @@ class Pool:
         self._pid = os.getpid()
         self.users = 0  # open Database objects that use it: the last to close closes the idle connections
         self.ready = False  # the schema was checked (and made) by this process
+        self._turns = _Turns()
+        self._depth = threading.local()  # how many connections this thread holds now (a nested call: > 0)
 
     def __repr__(self) -> str:
         return f"Pool({self.location!r})"
@@ -185,11 +229,28 @@ class Pool:
 
     @contextmanager
     def connection(self) -> Iterator["psycopg.Connection[Any]"]:
-        """A connection of this process's, in autocommit mode, given back (or closed if unusable) after."""
+        """A connection of this process's, in autocommit mode, given back (or closed if unusable) after: the
+        shared one when it is this thread's turn (see the module's docstring)."""
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's connections (and their turns) are the parent's
+                self._idle, self._pid = [], os.getpid()
+                self._turns = _Turns()
+            turns = self._turns
+        depth = getattr(self._depth, "n", 0)
+        turn = depth == 0 and turns.acquire(timeout=TURN_SECONDS)
+        self._depth.n = depth + 1
+        try:
+            with self._borrowed(turn) as conn:
+                yield conn
+        finally:
+            self._depth.n = depth
+            if turn:
+                turns.release()
+
+    @contextmanager
+    def _borrowed(self, shared: bool) -> Iterator["psycopg.Connection[Any]"]:
         conn = None
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's connections are the parent's
-                self._idle, self._pid = [], os.getpid()
             while self._idle and conn is None:
                 conn, since = self._idle.pop()
                 if conn.closed or conn.broken or (time.monotonic() - since > CHECK_AFTER_SECONDS
@@ -200,14 +261,15 @@ class Pool:
         try:
             yield conn
         finally:
-            self._give_back(conn)
+            self._give_back(conn, shared)
 
-    def _give_back(self, conn: "psycopg.Connection[Any]") -> None:
+    def _give_back(self, conn: "psycopg.Connection[Any]", shared: bool = True) -> None:
         from psycopg.pq import TransactionStatus
 
         usable = not conn.closed and not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE
         with self._lock:
-            if usable and self._pid == os.getpid() and len(self._idle) < IDLE_CONNECTIONS and self.users > 0:
+            if usable and shared and self._pid == os.getpid() and len(self._idle) < IDLE_CONNECTIONS \
+                    and self.users > 0:
                 self._idle.append((conn, time.monotonic()))
                 return
         try:

@@ -558,6 +558,17 @@ class SQLiteDatabase(HistoryTables, CacheTables, Database):
             "SELECT task_key, session, target, expires FROM claims WHERE dataset_id = ? ORDER BY id",
             (dataset_id,))]
 
+    def claimed_by_others(self, dataset: str, session: str) -> dict[int, list[tuple[str, float]]]:
+        dataset_id = self._maybe_id(dataset)
+        found: dict[int, list[tuple[str, float]]] = {}
+        if dataset_id is not None:
+            now = time.time()
+            for key, other, expires in self.conn.execute(
+                    "SELECT task_key, session, expires FROM claims WHERE dataset_id = ? AND expires > ? AND "
+                    "session != ?", (dataset_id, now, session)):
+                found.setdefault(key, []).append((other, expires - now))
+        return found
+
     # -- aggregates (from the trigger-kept totals) ------------------------------
     def overview(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(

@@ -10,6 +10,19 @@ is stored only while the claim holds (:meth:`Claims.answer`); if the lease ran o
 and the task's overlap was filled meanwhile, :class:`~tuiannot.storage.ClaimLost`
 says so. After the source, :meth:`Claims.serve_lapsed` takes over the claims that
 others left to lapse, and says why the session waits while others hold the rest.
+
+Every annotator reads the same source in the same order, so most tasks it meets just behind the frontier are
+held by others (claimed, not yet answered). Trying each would cost a transaction apiece, and an annotator that
+fell behind for a moment (descheduled, a slow query) would walk those tasks one transaction at a time while the
+others claim more: a wait of seconds for its next task. So a failed claim also reads, in one query, every live
+claim of the others (:meth:`~tuiannot.storage.Database.claimed_by_others`: a few per annotator), and the tasks
+that snapshot shows full (answered by, or held under a lease not yet run out by, as many others as the overlap
+asks) are skipped without a transaction. The snapshot is only a hint that makes the session skip, never claim:
+it is read again after a claim that fails (at most every :data:`REREAD_SECONDS`: at the frontier, where
+everyone claims the same next task, a read would find nothing new) and is not used past :data:`SNAPSHOT_SECONDS`,
+each holder counts only until its lease runs out, and :meth:`Database.claim` still decides, under its lock,
+every task tried. A task skipped so is one whose claim would have failed a moment before (as when it was tried
+and found held).
 """
 
 from __future__ import annotations
@@ -23,6 +36,11 @@ from ..storage import Database
 from ..tasks import Task
 from .routing import Routing
 
+SNAPSHOT_SECONDS = 2.0
+"""How long a snapshot of the others' claims is used to skip tasks."""
+REREAD_SECONDS = 0.2
+"""A failed claim reads the snapshot again if it is older than this."""
+
 
 class Claims:
     """The claims one session holds on one dataset (``by`` names what a key hashes: ``task`` or ``input``)."""
@@ -35,6 +53,9 @@ class Claims:
         self.held: dict[int, None] = {}  # claimed and not yet answered (ordered)
         self.waiting: str | None = None  # why there is no task right now, while others hold the rest
         self.active_at = time.monotonic()
+        self._others: dict[int, list[tuple[str, float]]] = {}  # key -> [(session, its lease's end: monotonic)]
+        self._others_at = -SNAPSHOT_SECONDS  # when it was read (monotonic)
+        self.skipped = 0  # tasks skipped on the snapshot alone (no transaction)
 
     def touch(self) -> None:
         """The annotator did something: their leases are renewed again."""
@@ -59,11 +80,30 @@ class Claims:
                                                {"answered_by": sorted(answered_by)})
         if not allowed or len(answered_by) >= target:
             return False
+        if len(answered_by | self._holders(key)) >= target:
+            self.skipped += 1
+            return False  # others hold it (a moment ago): the claim would fail
         if not db.claim(self.dataset, self.session, key, target, self.routing.lease,
                         json.dumps(task, ensure_ascii=False), by=self.by):
+            if time.monotonic() - self._others_at > REREAD_SECONDS:
+                self._look(db)  # others hold it: so they likely hold the next few too
             return False
         self.held[key] = None
         return True
+
+    def _holders(self, key: int) -> set[str]:
+        """The others holding ``key`` under a live lease, as the last snapshot saw them (none once it is old)."""
+        now = time.monotonic()
+        if now - self._others_at > SNAPSHOT_SECONDS:
+            return set()
+        return {session for session, until in self._others.get(key, ()) if until > now}
+
+    def _look(self, db: Database) -> None:
+        """Read the snapshot of the others' live claims (one query)."""
+        now = time.monotonic()
+        self._others = {key: [(session, now + left) for session, left in holders]
+                        for key, holders in db.claimed_by_others(self.dataset, self.session).items()}
+        self._others_at = now
 
     def complete(self, task: Task, key: int, answered_by: set[str]) -> bool:
         """Whether a task this session did not get is done for it: answered by it, or by as many annotators as
