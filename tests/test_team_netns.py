@@ -9,6 +9,10 @@ nowhere, as when a laptop's Wi-Fi drops or a server's cable is pulled, and its p
 What must hold: the cut-off annotator's answers given before the cut are all in the database; its leases lapse
 and the tasks it held go to the other host; every task is answered exactly once (overlap 1). Making namespaces
 needs root and iproute2: elsewhere the test skips, saying why (it is optional, CI=true or not).
+
+A cut-off client may also leave a transaction open on the server, its locks held until the server's TCP notices
+(two hours by default), every claimer of a locked task waiting behind it: the last test checks the settings that
+end such a transaction (tuiannot's connections set them; see ``postgres_connect.VANISHED_CLIENT_SETTINGS``).
 """
 
 from __future__ import annotations
@@ -238,3 +242,31 @@ def test_a_host_cut_off_mid_session_loses_nothing_and_its_tasks_go_to_another(
     assert {text for text, who in found if who == "bob"} == set(bobs)
     bobs_keys = {a["_task_hash"] for a in answers if a["_session_id"].endswith("-bob")}
     assert {c["key"] for c in held} <= bobs_keys  # her leases lapsed: bob got every task she held, unanswered
+
+
+def test_a_transaction_a_vanished_client_left_open_ends_and_frees_its_locks(postgres_url: str) -> None:
+    """What frees a task a cut-off client locked mid-transaction: the server ends a transaction idle too long
+    (60 s; 1 s here through the URL's own options, which come after tuiannot's and so win)."""
+    import psycopg
+
+    from tuiannot.storage.postgres_connect import VANISHED_CLIENT_SETTINGS, parse_url
+
+    url, _, extra = parse_url(postgres_url)
+    assert extra["options"].startswith(VANISHED_CLIENT_SETTINGS)
+    with psycopg.connect(url.reveal(), **extra) as conn:
+        assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
+        assert conn.execute("SHOW tcp_keepalives_idle").fetchone() in {("60",), ("0",)}  # 0: a Unix socket
+    quick = f"{postgres_url}&options=-c%20idle_in_transaction_session_timeout%3D1000"
+    url, _, extra = parse_url(quick)
+    vanished = psycopg.connect(url.reveal(), **extra)
+    vanished.execute("BEGIN")
+    vanished.execute("SELECT pg_advisory_xact_lock(424242)")  # then nothing more: the client is gone
+    with psycopg.connect(url.reveal(), **extra) as other:
+        assert other.execute("SELECT pg_try_advisory_xact_lock(424242)").fetchone() == (False,)
+        other.execute("COMMIT")
+        time.sleep(1.6)
+        assert other.execute("SELECT pg_try_advisory_xact_lock(424242)").fetchone() == (True,)  # ended by the server
+        other.execute("COMMIT")
+    with pytest.raises(psycopg.Error):
+        vanished.execute("SELECT 1")  # its session was terminated
+    vanished.close()

@@ -52,6 +52,14 @@ CHECK_AFTER_SECONDS = 30.0
 firewall that forgot the connection meanwhile costs a new connection, not a failed answer."""
 CONNECT_TIMEOUT = 10
 """Seconds to reach the server, unless the URL sets ``connect_timeout``."""
+VANISHED_CLIENT_SETTINGS = ("-c idle_in_transaction_session_timeout=60000 -c tcp_keepalives_idle=60 "
+                            "-c tcp_keepalives_interval=10 -c tcp_keepalives_count=6")
+"""Server settings for every connection, against a client that vanishes (a laptop's Wi-Fi drops, a cable is
+pulled: nothing tells the server). A transaction left open by it would hold its locks until the server's TCP
+noticed, two hours by default, and every annotator claiming a task it had locked would wait as long: the server
+now ends a transaction idle for 60 s (tuiannot's last milliseconds; a batch of ``db-in`` or ``db-migrate`` a second
+at most) and probes an idle connection after 60 s, freeing a vanished client's slot within ~2 minutes. Settings in
+the URL's ``options`` (or ``$PGOPTIONS``) come after these, so they win."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -130,9 +138,9 @@ def parse_url(url: str) -> tuple[Secret, str | None, dict[str, Any]]:
         extra["application_name"] = "tuiannot"
     if schema is None and "options" not in keys:
         schema = "public"
-    if schema is not None:
-        given = dict(rest).get("options", "")
-        extra["options"] = f"{given} -c search_path={schema}".strip()
+    given = dict(rest).get("options", os.environ.get("PGOPTIONS", ""))  # (the user's own come after: they win)
+    search = f" -c search_path={schema}" if schema is not None else ""
+    extra["options"] = f"{VANISHED_CLIENT_SETTINGS} {given}{search}".strip()
     return Secret(libpq_url), schema, extra
 
 
