@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.filter import ANSIToTruecolor
 
-from .helpers import SHARED, stored, wait_done
+from .helpers import SHARED, stored, wait_done, wait_until
 from .test_images import image_app, make_image, ready
 
 
@@ -103,3 +103,82 @@ def test_a_start_decodes_only_a_few_photos_ahead(tmp_path: Path, db_path: Path, 
             assert held < len(loaded) <= 4 + PREFETCH + 3
         finally:
             controller.close()
+
+
+@pytest.mark.parametrize("colors", ["truecolor", "256"])
+def test_pillow_packs_the_pixels_as_numpy_does(tmp_path: Path, colors: str) -> None:
+    """The first photo of a start is packed by Pillow alone (numpy's import waited on the app's thread): the same
+    ints as numpy's, for real photos fitted as the screen fits them and for every mode a fit can give."""
+    from PIL import Image
+
+    from tuiannot.images import render
+
+    sizes = [(156, 70), (37, 11), (1, 1), (80, 33)]
+    for i, path in enumerate(sorted(photos(tmp_path).iterdir())):
+        with Image.open(path) as opened:
+            photo = opened.convert("RGB")
+        for width, height in sizes:
+            fitted = photo.resize((width, height))
+            for mode in (["RGB", "L", "RGBA", "P", "CMYK"] if colors == "truecolor" else ["RGB", "L"]):
+                image = fitted.convert(mode)
+                packed = render.pillow_packed(image, colors)
+                assert packed == render.packed_array(image, colors).tolist(), (i, width, height, mode)
+                assert len(packed) == height and {len(row) for row in packed} == {width}
+
+
+PACK_ALONE = """
+import sys
+from PIL import Image
+from tuiannot.images import render
+photo = Image.open(sys.argv[1]).convert("RGB").resize((156, 70))
+rows = render.halfcell(photo, sys.argv[2])
+assert len(rows) == 35 and "numpy" not in sys.modules, sorted(m for m in sys.modules if "numpy" in m)[:3]
+render.import_numpy()
+assert render.halfcell(photo, sys.argv[2]) == rows
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("colors", ["truecolor", "256"])
+def test_a_photo_without_boxes_is_drawn_without_numpy(tmp_path: Path, colors: str) -> None:
+    """In a fresh interpreter: a photo's half-blocks need no numpy (its import cost the first photo of an image
+    start 40-150 ms of CPU, issue 15), and with numpy imported they are the same."""
+    import subprocess
+    import sys
+
+    photo = sorted(photos(tmp_path).iterdir())[0]
+    done = subprocess.run([sys.executable, "-c", PACK_ALONE, str(photo), colors], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+async def test_the_box_screen_imports_numpy_in_a_thread_after_its_first_photo(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Boxes are drawn on numpy arrays: the box screen imports numpy in a thread worker when its first task is
+    shown (not on the app's thread before the photo: issue 15), once, so the first box key need not; the keys
+    still draw and store the box."""
+    import threading
+
+    from tuiannot.screens import image as image_screens
+
+    calls: list[str] = []
+
+    def recording_import() -> None:  # the real import, noting the thread it ran in
+        calls.append(threading.current_thread().name)
+        image_screens.import_numpy.__wrapped__()  # type: ignore[attr-defined]
+
+    recording_import.__wrapped__ = image_screens.import_numpy  # type: ignore[attr-defined]
+    monkeypatch.setattr(image_screens, "import_numpy", recording_import)
+    app = image_app(photos(tmp_path), db_path, labels="CAT,DOG", boxes=True, graphics="halfcell")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await wait_until(pilot, lambda: bool(calls), "numpy imported by the box screen")
+        assert len(calls) == 1 and calls[0] != threading.main_thread().name
+        await pilot.press("n", "2", "a")
+        await ready(pilot, "1.jpg" if (tmp_path / "photos" / "1.jpg").exists() else "1.png")
+        await pilot.pause(0.3)
+        assert len(calls) == 1  # once a screen
+        await pilot.press("a")
+        await wait_done(pilot)
+    rows = stored(db_path, "photos")
+    assert [s["label"] for s in rows[0]["spans"]] == ["DOG"] and not rows[1].get("spans")

@@ -135,3 +135,62 @@ def test_the_quick_coercion_gives_what_typers_own_gives(name: str) -> None:
             assert outcome(QuickCoercion(), value, param) == outcome(own, value, param), (param.name, value)
             checked += 1
     assert checked >= 5 * len(SAMPLES)
+
+
+SLOW_RECIPE = '''import time
+from tuiannot import recipe
+from tuiannot.errors import UserError
+
+
+@recipe("nap")
+def nap(seconds: float):
+    time.sleep(seconds)
+    raise UserError(f"napped {seconds}")
+'''
+
+
+def run_in_pty(tmp_path: Path, *argv: str) -> tuple[int, str]:
+    """``tuiannot ARGV`` in a pseudo-terminal (stderr a terminal, as a user's is): its exit code and output."""
+    import pty
+    import select
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("_TUIANNOT", "_TYPER"))}
+    environ.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "xdg"), TERM="xterm-256color",
+                   COLUMNS="200")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real command line
+        os.chdir(tmp_path)
+        os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", *argv], environ)
+    raw = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            os.kill(pid, 9)
+            raise AssertionError(f"no end; the terminal had {raw!r}")
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        raw += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), raw.decode("utf-8", errors="replace")
+
+
+def test_the_start_spinner_shows_only_on_a_slow_start(tmp_path: Path) -> None:
+    """A recipe that takes a second shows "Starting NAME…" (then erases it: the error line is all that stays);
+    one that returns at once never draws it (Rich's Live cost ~8 ms of every start: cli.annotate.SlowStartSpinner)."""
+    import re
+
+    recipes = tmp_path / "nap.py"
+    recipes.write_text(SLOW_RECIPE, encoding="utf-8")
+    code, text = run_in_pty(tmp_path, "-F", str(recipes), "nap", "1.2")
+    assert code == 1 and "napped 1.2" in text, text
+    assert "Starting nap: reading the source" in text, text
+    shown = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", text).replace("\r", "")
+    assert [line for line in shown.splitlines() if line.strip() and "Starting nap" not in line] == [
+        "error: napped 1.2"], text
+    code, text = run_in_pty(tmp_path, "-F", str(recipes), "nap", "0")
+    assert code == 1 and "napped 0" in text and "Starting" not in text, text

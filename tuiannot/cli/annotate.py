@@ -113,6 +113,56 @@ def _screens(views: list[str], events: dict[str, Any] | None = None) -> Any:
     return AnnotationApp
 
 
+class SlowStartSpinner:
+    """A spinner on stderr ("Starting NAME: reading the source and loading any model…") while a recipe runs, shown
+    only if the recipe takes longer than :attr:`DELAY` seconds: loading a model (a sentence encoder: seconds) is
+    not a hang, and a recipe that reads its source's start in ~30 ms pays nothing for it (Rich's ``Live``, its
+    import, its refresh thread and first paint cost ~6.5 ms of CPU of every start when it was always shown).
+
+    A timer thread starts Rich's ``Live`` after the delay; leaving the block stops it (erased: ``transient``) or
+    cancels the timer, under a lock, so the spinner is never left on the screen Textual is about to take. Not
+    ``console.status``: it captures stdout, which a user's recipe may print to."""
+
+    DELAY = 0.3
+
+    def __init__(self, name: str, delay: float | None = None) -> None:
+        import threading
+
+        self.name, self.delay = name, self.DELAY if delay is None else delay
+        self.lock = threading.Lock()
+        self.done = False
+        self.live: Any = None
+        self.timer = threading.Timer(self.delay, self._show)
+        self.timer.daemon = True
+
+    def _show(self) -> None:
+        from rich.live import Live
+        from rich.spinner import Spinner
+        from rich.text import Text
+
+        from ..sanitize import one_line
+        from .show import stderr_console
+
+        with self.lock:
+            if self.done:
+                return
+            self.live = Live(Spinner("dots", Text(f"Starting {one_line(self.name, 60)}: reading the source and "
+                                                  "loading any model…")),
+                             console=stderr_console(), transient=True, redirect_stdout=False, redirect_stderr=False)
+            self.live.start()
+
+    def __enter__(self) -> SlowStartSpinner:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+        with self.lock:
+            self.done = True
+            if self.live is not None:
+                self.live.stop()
+
+
 RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
     "db": (DbOpt, None), "session": (SessionOpt, None), "strict": (StrictOpt, False),
     "overlap": (OverlapOpt, "1"), "annotators": (AnnotatorsOpt, None), "lease": (LeaseOpt, 300.0),
@@ -239,17 +289,7 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         guidelines, described, strict_labels = read_guidelines(options["guidelines"], options["labels_file"],
                                                                kwargs.get("label"))  # once, before the source
         if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang
-            from rich.live import Live
-            from rich.spinner import Spinner
-            from rich.text import Text
-
-            from ..sanitize import one_line
-            from .show import stderr_console
-
-            # not console.status: it captures stdout, which a user's recipe may print to
-            with Live(Spinner("dots", Text(f"Starting {one_line(name, 60)}: reading the source and loading any "
-                                           "model…")),
-                      console=stderr_console(), transient=True, redirect_stdout=False, redirect_stderr=False):
+            with SlowStartSpinner(name):
                 result = func(**kwargs)
         else:
             result = func(**kwargs)

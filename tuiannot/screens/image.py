@@ -14,6 +14,12 @@ the box left and reached (:class:`ImageView`), the rows of the box list that
 differ (:class:`BoxList`); the labels and keys under the image are the same for
 every key and are drawn once per image, without a layout when their height stays
 (:func:`~.widgets.task_text.update_static`).
+
+An image start draws its first photo without numpy (Pillow packs the pixels:
+:func:`~tuiannot.images.render.packed_pixels`; numpy's import cost the first
+photo ~130-210 ms of CPU, issue 15); the box screen, which draws boxes on numpy
+arrays, imports it in a thread worker when its first task is shown, beside the
+photo's drawing, so that the first box key does not wait for it.
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..images.render import Overlay, label_rgb
+from ..images.render import Overlay, import_numpy, label_rgb
 from ..images.tasks import rect_span, span_box
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen
@@ -197,6 +203,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
         self.fine = False
         self.last_label = self.labels[0] if self.labels else ""
         self._escape_at = 0.0
+        self._numpy_asked = False
 
     def text_widget(self) -> Widget:
         return Horizontal(PhotoView(self.config, id="image"), BoxList(id="boxes"), id="text")
@@ -215,6 +222,9 @@ class BoxScreen(ImageMixin, AnnotationScreen):
                 self.boxes.append(_Box(str(span["label"]), *box))
         self.current = len(self.boxes) - 1 if self.boxes else None
         super().show_task(task, progress)
+        if not self._numpy_asked:  # boxes are drawn on numpy arrays: imported beside the first photo's drawing
+            self._numpy_asked = True
+            self.run_worker(import_numpy, thread=True, group="import-numpy")
 
     def show_loading(self, message: str = "Loading the next image…") -> None:
         self.boxes, self.current = [], None
