@@ -279,3 +279,71 @@ def test_without_pyarrow_one_line_names_the_extra(tmp_path: Path, db_path: Path)
         assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: "), out.stderr
         assert "needs pyarrow" in out.stderr and "pip install 'tuiannot[parquet]'" in out.stderr
     assert not (tmp_path / "out.parquet").exists()
+
+
+def _read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20) -> None:
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{needle!r} never came; the screen had: {bytes(seen[-2000:])!r}")
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+
+
+def test_text_column_chooses_the_column_in_a_real_terminal(tmp_path: Path) -> None:
+    import pty
+    import sqlite3
+
+    source = write_parquet(tmp_path / "reviews.parquet", {"review": ["great film", "dull film"], "stars": [5, 1]})
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30", "USER": "dana"}
+    for name in ("TUIANNOT_DB", "TUIANNOT_KEYMAP", "NO_COLOR"):
+        env.pop(name, None)
+    db = tmp_path / "answers.db"
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", "textcat", str(source), "--label", "POS",
+                                    "--text-column", "review", "--db", str(db)], env)
+    seen = bytearray()
+    try:
+        _read_until(fd, b"great film", seen)
+        os.write(fd, b"a")
+        _read_until(fd, b"dull film", seen)
+        os.write(fd, b"q")
+        _read_until(fd, b"Saved 1 answer", seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with sqlite3.connect(db) as conn:
+        rows = [json.loads(c) for (c,) in conn.execute("SELECT content FROM answers")]
+    assert [(r["text"], r["meta"], r["answer"]) for r in rows] == [("great film", {"stars": 5}, "accept")]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["reviews.jsonl", "--text-column", "review"], "--text-column is for Parquet sources"),
+    (["reviews.parquet", "--text-column", " "], "--text-column is blank"),
+    (["reviews.parquet", "--loader", "parquet:body", "--text-column", "review"], "both name the text column"),
+    (["reviews.parquet", "--text-column", "nope"], "no column 'nope' for the text (columns: review, stars)"),
+])
+def test_text_column_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           argv: list[str], needle: str) -> None:
+    write_parquet(tmp_path / "reviews.parquet", {"review": ["great film"], "stars": [5]})
+    (tmp_path / "reviews.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
+    argv = [str(tmp_path / a) if a.startswith("reviews.") else a for a in argv]
+    code, out, err = run(capsys, "textcat", *argv, "--label", "POS", "--db", tmp_path / "answers.db")
+    assert code != 0 and out == "" and err.count("\n") == 1 and needle in err, err
+    assert not (tmp_path / "answers.db").exists()  # refused before anything is written
+
+
+def test_only_recipes_with_a_loader_take_text_column(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "textcat", "--help")
+    assert code == 0 and "--text-column" in out
+    code, out, _ = run(capsys, "review", "--help")
+    assert code == 0 and "--text-column" not in out

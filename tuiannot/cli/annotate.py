@@ -27,7 +27,7 @@ import typer
 from ..components import RECIPE_VIEWS, Components
 from ..errors import UserError
 from ..recipes.options import (AnnotatorsOpt, DbOpt, GoldOpt, GoldRateOpt, GuidelinesOpt, LabelsFileOpt, LeaseOpt,
-                               OverlapOpt, SessionOpt, StrictOpt, TargetOpt, ThemeOpt, THEMES)
+                               OverlapOpt, SessionOpt, StrictOpt, TargetOpt, TextColumnOpt, ThemeOpt, THEMES)
 
 START_MARKS: list[tuple[str, float]] = []  # (phase, perf_counter() at its end): TUIANNOT_PROFILE_START=1
 START_CPU: dict[float, float] = {}  # perf_counter() of a mark -> process_time() then
@@ -168,6 +168,7 @@ RUNNER_OPTIONS: dict[str, tuple[Any, Any]] = {
     "overlap": (OverlapOpt, "1"), "annotators": (AnnotatorsOpt, None), "lease": (LeaseOpt, 300.0),
     "gold": (GoldOpt, None), "gold_rate": (GoldRateOpt, 0.05), "target": (TargetOpt, None),
     "theme": (ThemeOpt, None), "guidelines": (GuidelinesOpt, None), "labels_file": (LabelsFileOpt, None),
+    "text_column": (TextColumnOpt, None),
 }
 
 
@@ -193,6 +194,30 @@ def read_guidelines(guidelines: str | None, labels_file: str | None, labels: str
 
         check_labels(described[0], parse_labels(labels) or [], described[1])
     return text, described, bool(labels_file)
+
+
+def parquet_text_column(column: str, loader: str | None, source: Any) -> str:
+    """``--text-column COLUMN`` as the loader it means (``parquet:COLUMN``); a one-line error for a source that is
+    not Parquet, a blank name, or a column given twice."""
+    from ..errors import SourceError
+    from ..sanitize import blank, one_line
+    from ..sources import guess_loader
+
+    if blank(column):
+        raise UserError("--text-column is blank: name the Parquet column that holds the text")
+    kind = loader
+    if kind is None and source is not None:
+        try:
+            kind = guess_loader(Path(str(source)))
+        except SourceError:
+            kind = None
+    if kind == "parquet":
+        return f"parquet:{column}"
+    if kind is not None and kind.startswith("parquet:"):
+        raise UserError(f"--text-column {one_line(column, 40)!r} and --loader {one_line(kind, 60)!r} both name the "
+                        "text column: give one")
+    raise UserError(f"--text-column is for Parquet sources (a .parquet file, or --loader parquet), not "
+                    f"{one_line(str(source), 80)!r}" + (f" read as {one_line(kind, 20)}" if kind else ""))
 
 
 def check_runner_options(session: str | None, lease: float | str, theme: str | None = None) -> float:
@@ -275,6 +300,8 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         params.append(p.replace(annotation=hints.get(p.name, p.annotation)))
     own = {p.name for p in params}
     for key, (annotation, default) in RUNNER_OPTIONS.items():
+        if key == "text_column" and "loader" not in own:
+            continue  # only a recipe that reads a source with --loader has a text column to choose
         if key not in own:
             params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default,
                                             annotation=annotation))
@@ -286,6 +313,8 @@ def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         defaults = {k: default for k, (_, default) in RUNNER_OPTIONS.items()}
         options = {k: (defaults[k] if given.get(k) is None else given[k]) for k in RUNNER_OPTIONS}
         check_runner_options(options["session"], options["lease"], options["theme"])  # before the source is read
+        if options["text_column"] is not None and "text_column" not in own:
+            kwargs["loader"] = parquet_text_column(options["text_column"], kwargs.get("loader"), kwargs.get("source"))
         guidelines, described, strict_labels = read_guidelines(options["guidelines"], options["labels_file"],
                                                                kwargs.get("label"))  # once, before the source
         if sys.stderr.isatty():  # loading a model (a sentence encoder: seconds) is not a hang

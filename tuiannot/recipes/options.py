@@ -99,6 +99,9 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 ThemeOpt = Annotated[Optional[str], typer.Option(
     "--theme", metavar="dark|light", help="The screen's colours: dark (the default) or light, for a light terminal. "
                                           "NO_COLOR turns colours off whatever the theme.", show_default=False)]
+TextColumnOpt = Annotated[Optional[str], typer.Option(
+    "--text-column", metavar="COLUMN", help="A Parquet source's text column (default: text); the other columns go "
+                                            "into meta. The same as --loader parquet:COLUMN.", show_default=False)]
 GuidelinesOpt = Annotated[Optional[str], typer.Option(
     "--guidelines", metavar="FILE.md", help="The annotation guidelines (Markdown): g shows them, searchable with /. "
                                             "Every answer stores their version as _guidelines (a hash of the file, "
