@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import select
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -279,3 +281,43 @@ def assert_one_line_error(err: str, *needles: str) -> None:
 def warnings(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith("warning: ")]
 
+
+
+# -- a real terminal (a pty) ------------------------------------------------------------------------------------
+def read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20.0) -> None:
+    """Read the pty ``fd`` into ``seen`` until ``needle`` is in it (an AssertionError with the screen's end if it
+    never comes; returns early when the child closed the terminal)."""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{needle!r} never appeared; the screen had {bytes(seen[-2000:])!r}")
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+
+def read_to_end(pid: int, fd: int, timeout: float = 60.0) -> tuple[int, str]:
+    """Everything the child ``pid`` writes to its pty ``fd`` until it ends (killed after ``timeout`` s of
+    silence), and its exit code; the pty is closed."""
+    raw = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            os.kill(pid, 9)
+            raise AssertionError(f"no end; the terminal had {raw!r}")
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        raw += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), raw.decode("utf-8", errors="replace")

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import pty
-import select
 import sqlite3
 import sys
 import time
@@ -23,7 +22,7 @@ from tuiannot.controller import Controller
 from tuiannot.recipes import Components, get_recipe
 from tuiannot.recipes.guidelines import attach, front_matter_version, load_guidelines, load_labels_file
 
-from .helpers import (assert_one_line_error, run, seed, stored, texts, wait_done, wait_for_task, wait_until,
+from .helpers import (assert_one_line_error, read_until, run, seed, stored, texts, wait_done, wait_for_task, wait_until,
                       write_jsonl)
 
 GUIDE = """---
@@ -272,22 +271,6 @@ def test_a_bad_guidelines_or_labels_file_is_one_line_naming_it(
 
 
 # -- the configuration: guidelines relative to the file, a [labels] table ---------------------------------------
-def _read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{needle!r} never appeared; the screen had {bytes(seen[-2000:])!r}")
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            seen.extend(chunk)
-
-
 @pytest.mark.usefixtures("cli_env")
 def test_a_real_start_takes_the_guidelines_and_labels_from_the_projects_file(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -311,16 +294,16 @@ def test_a_real_start_takes_the_guidelines_and_labels_from_the_projects_file(
         os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", "textcat", "news.jsonl"], env)
     seen = bytearray()
     try:
-        _read_until(fd, b"first story", seen)
-        _read_until(fd, b"Games, matches and athletes", seen)  # the [labels] table's description
+        read_until(fd, b"first story", seen)
+        read_until(fd, b"Games, matches and athletes", seen)  # the [labels] table's description
         os.write(fd, b"g")
-        _read_until(fd, b"Sports desk rules", seen)  # the guidelines, found relative to the project's file
+        read_until(fd, b"Sports desk rules", seen)  # the guidelines, found relative to the project's file
         os.write(fd, b"\x1b")
         time.sleep(0.3)
         os.write(fd, b"a")
-        _read_until(fd, b"second story", seen)
+        read_until(fd, b"second story", seen)
         os.write(fd, b"q")
-        _read_until(fd, b"Saved 1 answer", seen)
+        read_until(fd, b"Saved 1 answer", seen)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)

@@ -21,7 +21,7 @@ from tuiannot.errors import SourceError
 from tuiannot.sources import Source
 from tuiannot.stream import Stream
 
-from .helpers import ROOT, make_app, make_controller, run, seed, stored, wait_done, wait_for_task
+from .helpers import ROOT, make_app, make_controller, read_until, run, seed, stored, wait_done, wait_for_task
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -281,22 +281,6 @@ def test_without_pyarrow_one_line_names_the_extra(tmp_path: Path, db_path: Path)
     assert not (tmp_path / "out.parquet").exists()
 
 
-def _read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20) -> None:
-    import select
-    import time
-
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{needle!r} never came; the screen had: {bytes(seen[-2000:])!r}")
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:
-                break
-
-
 def test_text_column_chooses_the_column_in_a_real_terminal(tmp_path: Path) -> None:
     import pty
     import sqlite3
@@ -312,11 +296,11 @@ def test_text_column_chooses_the_column_in_a_real_terminal(tmp_path: Path) -> No
                                     "--text-column", "review", "--db", str(db)], env)
     seen = bytearray()
     try:
-        _read_until(fd, b"great film", seen)
+        read_until(fd, b"great film", seen)
         os.write(fd, b"a")
-        _read_until(fd, b"dull film", seen)
+        read_until(fd, b"dull film", seen)
         os.write(fd, b"q")
-        _read_until(fd, b"Saved 1 answer", seen)
+        read_until(fd, b"Saved 1 answer", seen)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)

@@ -10,7 +10,6 @@ import json
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from tuiannot.recipes import REGISTRY
 from tuiannot.sources import Source
 from tuiannot.stream import Stream
 
-from .helpers import make_app, recipe_app, stored, wait_done, wait_for_task
+from .helpers import make_app, read_to_end, recipe_app, stored, wait_done, wait_for_task
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -401,23 +400,8 @@ def test_the_command_line_says_a_broken_view_plugin_in_one_line_before_the_scree
     if pid == 0:  # the child: the real command, in the terminal
         os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", "-F", str(recipes), "demo-view-spam",
                                     str(source), "--view", "broken_view", "--db", str(tmp_path / "a.db")], environ)
-    raw = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], 60)
-        if not ready:
-            os.kill(pid, 9)
-            raise AssertionError(f"no end; the terminal had {raw!r}")
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        raw += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 1, raw
-    text = raw.decode("utf-8", errors="replace")
+    code, text = read_to_end(pid, fd)
+    assert code == 1, text
     assert "\x1b[?1049h" not in text, "the screen was taken"  # no alternate screen: Textual never started
     shown = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", text).replace("\r", "")  # the start's spinner: erased
     assert "Traceback" not in shown

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import write_jsonl
+from .helpers import read_to_end, write_jsonl
 
 PROBE = """
 import json, sys
@@ -152,7 +152,6 @@ def nap(seconds: float):
 def run_in_pty(tmp_path: Path, *argv: str) -> tuple[int, str]:
     """``tuiannot ARGV`` in a pseudo-terminal (stderr a terminal, as a user's is): its exit code and output."""
     import pty
-    import select
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("_TUIANNOT", "_TYPER"))}
     environ.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "xdg"), TERM="xterm-256color",
@@ -161,22 +160,7 @@ def run_in_pty(tmp_path: Path, *argv: str) -> tuple[int, str]:
     if pid == 0:  # the child: the real command line
         os.chdir(tmp_path)
         os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", *argv], environ)
-    raw = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], 60)
-        if not ready:
-            os.kill(pid, 9)
-            raise AssertionError(f"no end; the terminal had {raw!r}")
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        raw += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), raw.decode("utf-8", errors="replace")
+    return read_to_end(pid, fd)
 
 
 def test_the_start_spinner_shows_only_on_a_slow_start(tmp_path: Path) -> None:
