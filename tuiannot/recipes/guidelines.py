@@ -78,23 +78,28 @@ def front_matter_version(text: str) -> str | None:
     return None
 
 
+def _read_text(path: str | Path, name: str, what: str, why_utf8: str = "") -> tuple[bytes, str]:
+    """A small text file's bytes and text, or a :class:`GuidelinesError` naming it (and the line of bad UTF-8)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise GuidelinesError(f"{name}: no such {what}") from None
+    except IsADirectoryError:
+        raise GuidelinesError(f"{name}: is a folder, not a {what}") from None
+    except OSError as e:
+        raise GuidelinesError(f"{name}: cannot be read ({one_line(e.strerror or str(e), 120)})") from None
+    try:
+        return data, data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise GuidelinesError(f"{name}:{line}: not valid UTF-8{why_utf8}") from None
+
+
 def load_guidelines(path: str | Path) -> dict[str, Any]:
     """The guidelines file read once: ``{"path", "text", "hash", "version"}`` (``version`` None without one), or a
     :class:`GuidelinesError` naming the file."""
     name = one_line(str(path), 300)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise GuidelinesError(f"{name}: no such guidelines file (--guidelines)") from None
-    except IsADirectoryError:
-        raise GuidelinesError(f"{name}: is a folder, not a guidelines file (--guidelines)") from None
-    except OSError as e:
-        raise GuidelinesError(f"{name}: cannot be read ({one_line(e.strerror or str(e), 120)})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise GuidelinesError(f"{name}:{line}: not valid UTF-8 (guidelines are a Markdown text file)") from None
+    data, text = _read_text(path, name, "guidelines file (--guidelines)", " (guidelines are a Markdown text file)")
     if not text.strip():
         raise GuidelinesError(f"{name}: is empty (nothing to show as guidelines)")
     return {"path": str(path), "text": text.lstrip("\ufeff"), "hash": guidelines_hash(data),
@@ -126,19 +131,7 @@ def load_labels_file(path: str | Path) -> tuple[dict[str, dict[str, str]], dict[
     """``--labels-file``: label -> ``{"description", "example"}`` (those given) and label -> where it is
     (``FILE:LINE``), or a :class:`GuidelinesError` naming the file and the line."""
     name = one_line(str(path), 300)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise GuidelinesError(f"{name}: no such labels file (--labels-file)") from None
-    except IsADirectoryError:
-        raise GuidelinesError(f"{name}: is a folder, not a labels file (--labels-file)") from None
-    except OSError as e:
-        raise GuidelinesError(f"{name}: cannot be read ({one_line(e.strerror or str(e), 120)})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise GuidelinesError(f"{name}:{line}: not valid UTF-8") from None
+    _, text = _read_text(path, name, "labels file (--labels-file)")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
