@@ -91,7 +91,10 @@ def test_sqlite_to_sqlite_in_words(tmp_path: Path, capsys: pytest.CaptureFixture
                                "(the same hash: ")
     assert lines[1].endswith("; also copied: 2 session records, 1 checkpoint, 2 cached replies")
     assert "\x1b" not in out and "名前 ␛[31m: 501 answers" in out  # a name is shown, never sent raw
-    assert lines[-1] == "Copied 1203 answers; 4 datasets checked: every answer of SRC is in DST."
+    assert "; history: 1 replaced version in SRC, 1 copied now, 0 there before; DST has all of them (the same " \
+        "hash); also copied: " in lines[1]
+    assert lines[-1] == ("Copied 1203 answers and 3 replaced versions; 4 datasets checked: every answer of SRC is "
+                         "in DST.")
     assert snapshot(tmp_path / "b.db") == snapshot(tmp_path / "a.db")
 
 
@@ -183,3 +186,108 @@ def test_what_cannot_be_migrated_is_one_line(tmp_path: Path, postgres_url: str,
     assert_one_line_error(err, "postgresql://bob:****@127.0.0.1:1/test", "cannot reach")
     assert "pa55word" not in err
     assert is_postgres(postgres_url)
+
+
+def history_project(location: str | Path) -> None:
+    """Answers replaced once, twice, back and forth; twins (one of them replaced into the other's JSON); flags and
+    comments, some taken back by a replacement; and the datasets of :func:`project`."""
+    project(location)
+    with tuiannot.connect(location) as db:
+        for name in ("h", NAMES[2]):
+            db.add_answers(name, ({"text": f"h{i}", "answer": "accept", "_session_id": f"{name}-a",
+                                   "_timestamp": 1_700_000_000 + i, **({"_flagged": True} if i % 4 == 0 else {}),
+                                   **({"_comment": f"c{i} [b]x[/b]"} if i % 5 == 0 else {})} for i in range(40)))
+            ids = [a["_answer_id"] for a in db.answers(name) if a.get("text", "").startswith("h")]
+            for n, answer_id in enumerate(ids[:12]):  # 12 replaced once, 4 of them twice, one three times
+                for k in range(1 + (n % 3 == 0) + (n == 0)):
+                    db.replace_answer(answer_id, {
+                        "text": f"h{n}", "answer": ("reject", "ignore", "accept")[k],
+                        "_session_id": f"{name}-{'bc'[k % 2]}", "_timestamp": 1_700_001_000 + k,
+                        **({"_flagged": True} if k == 1 else {})})
+            twin = {"text": "twin", "answer": "accept", "_session_id": f"{name}-a", "_timestamp": 1}
+            db.add_answer(name, dict(twin))
+            other = db.add_answer(name, {"text": "twin", "answer": "reject", "_session_id": f"{name}-a",
+                                         "_timestamp": 2})  # (not now: SRC's running "last" keeps a replaced time)
+            db.replace_answer(other, dict(twin))  # now the twin of the first, and the one with history
+
+
+def without_ids(value: Any) -> Any:
+    """A report with the ids (that differ between databases) and the database's location taken out."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in ("answer_id", "database")}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+def told(capsys: pytest.CaptureFixture[str], location: Any) -> dict[str, Any]:
+    """What ``history --json`` and ``stats --json`` say of every dataset, and the raw history rows but ids."""
+    with tuiannot.connect(location) as db:
+        names = db.datasets()
+    found: dict[str, Any] = {}
+    for name in names:
+        for command in ("history", "stats"):
+            code, out, err = run(capsys, command, name, "--json", "--db", location)
+            assert code == 0, err
+            found[f"{command} {name}"] = without_ids(json.loads(out))
+    found["rows"] = sorted(raw_sql(location, "SELECT d.name, h.task_hash, h.input_hash, h.session, h.answer, "
+                                   "h.content, h.replaced, h.replaced_by, a.content FROM answer_history h JOIN "
+                                   "datasets d ON d.id = h.dataset_id JOIN answers a ON a.id = h.answer_id"))
+    return found
+
+
+def test_answer_history_goes_to_postgresql_and_back(tmp_path: Path, postgres_url: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    src, back = tmp_path / "src.db", tmp_path / "back.db"
+    history_project(src)
+    before = told(capsys, src)
+    assert before["history h"]["replaced"] == 12 + 4 + 1 + 1 and len(before["rows"]) == 3 + 2 * 18 - 1 + 1
+    assert before["stats h"]["flagged"] > 0 and before["stats h"]["commented"] > 0
+    there = {d["dataset"]: d for d in migrate(capsys, src, postgres_url)["datasets"]}
+    assert (there["h"]["source_history"], there["h"]["history_copied"], there["h"]["destination_history"]) == (
+        18, 18, 18)
+    assert there["h"]["source_history_hash"] == there["h"]["destination_history_hash"] and there["h"]["ok"]
+    assert there["empty"]["source_history"] == 0 and there["ds"]["history_copied"] == 1
+    assert told(capsys, postgres_url) == before  # history, its attachment, and the flag totals counted by DST
+    again = {d["dataset"]: d for d in migrate(capsys, postgres_url, back)["datasets"]}
+    assert again["h"]["history_copied"] == 18 and all(d["ok"] for d in again.values())
+    assert [again[n]["destination_history_hash"] for n in sorted(again)] == [
+        there[n]["source_history_hash"] for n in sorted(there)]
+    assert told(capsys, back) == before
+
+
+def test_history_is_copied_once_and_again_after_a_drop(tmp_path: Path, database: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src.db"
+    history_project(src)
+    before = told(capsys, src)
+    first = {d["dataset"]: d for d in migrate(capsys, src, database)["datasets"]}
+    assert first["h"]["history_copied"] == 18
+    second = {d["dataset"]: d for d in migrate(capsys, src, database)["datasets"]}
+    assert [(d["copied"], d["history_copied"], d["history_already"]) for d in second.values()] == [
+        (0, 0, d["source_history"]) for d in second.values()]
+    assert all(d["ok"] and d["history_own"] == 0 for d in second.values())
+    assert raw_sql(database, "SELECT count(*) FROM answer_history")[0][0] == len(before["rows"])
+    assert told(capsys, database) == before
+    with tuiannot.connect(database) as db:
+        db.drop_dataset("h")
+    third = {d["dataset"]: d for d in migrate(capsys, src, database)["datasets"]}
+    assert (third["h"]["copied"], third["h"]["history_copied"], third["h"]["history_already"]) == (42, 18, 0)
+    assert third[NAMES[2]]["history_copied"] == 0 and all(d["ok"] for d in third.values())
+    assert told(capsys, database) == before
+
+
+def test_a_history_row_changed_in_dst_fails_the_check(tmp_path: Path, database: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src.db"
+    history_project(src)
+    migrate(capsys, src, database)
+    raw_sql(database, "UPDATE answer_history SET replaced_by = 'mallory' WHERE id = (SELECT max(id) FROM "
+            "answer_history WHERE dataset_id = (SELECT id FROM datasets WHERE name = 'h'))")
+    code, out, err = run(capsys, "db-migrate", src, database)
+    assert code == 1
+    assert_one_line_error(err, "1 of 5 datasets did not check out", "'h'")
+    line = next(x for x in out.splitlines() if x.startswith("FAILED"))
+    assert line.startswith("FAILED  h: 42 answers in SRC, 0 copied now, 42 there before; DST has all of them")
+    assert "; history: 18 replaced versions in SRC, 0 copied now, 18 there before; DST LACKS 1 of them and 1 of " \
+        "its own (hashes differ)" in line

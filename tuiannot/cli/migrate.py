@@ -1,12 +1,12 @@
 """``tuiannot db-migrate SRC DST``: copy a whole project from one database into another (a SQLite file, a
 ``postgresql://`` URL; either way, or file to file), with a progress bar on stderr and a check at the end.
 
-The copying is :mod:`tuiannot.storage.transfer` (headless): every dataset, answer, session record, resume
-checkpoint and cached LLM reply, in batches, and nothing twice when run again. Here: the command, its progress
-bar, and the report, one line per dataset (``--json``: the same as JSON). SRC is only read, and must exist (a
-path that names no file is refused, not made into an empty database); DST is created if need be. The exit code
-is 1 when any dataset does not check out (answers of SRC missing from DST, or DST's totals not what its rows
-hold), after the report says which.
+The copying is :mod:`tuiannot.storage.transfer` (headless): every dataset, answer, replaced version of an answer
+(its history), session record, resume checkpoint and cached LLM reply, in batches, and nothing twice when run
+again. Here: the command, its progress bar, and the report, one line per dataset (``--json``: the same as JSON).
+SRC is only read, and must exist (a path that names no file is refused, not made into an empty database); DST is
+created if need be. The exit code is 1 when any dataset does not check out (answers or history rows of SRC
+missing from DST, or DST's totals not what its rows hold), after the report says which.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def db_migrate(
         show_default=False)],
     as_json: JsonOpt = False,
 ) -> None:
-    """Copy every dataset, answer, session and cached reply from SRC into DST, and check the copy.
+    """Copy every dataset, answer, answer history, session and cached reply from SRC into DST, and check the copy.
 
     Run it again to finish a copy that was interrupted, or to bring over what was annotated in SRC since: nothing
     is copied twice."""
@@ -100,10 +100,26 @@ def _print_report(report: dict[str, Any]) -> None:
         console.print(Text(
             f"{'ok' if r['ok'] else 'FAILED'}  {one_line(r['dataset'], 80)}: {plural(r['source_answers'], 'answer')}"
             f" in SRC, {r['copied']} copied now, {r['already']} there before; DST {have}{own} ({same}: "
-            f"{r['destination_hash']}){totals}" + (f"; also copied: {beside}" if beside else "")), soft_wrap=True)
+            f"{r['destination_hash']}){totals}{_history(r)}" + (f"; also copied: {beside}" if beside else "")),
+            soft_wrap=True)
     if not report["datasets"]:
         console.print("SRC has no datasets: nothing to copy.")
     elif report["ok"]:
         copied = sum(r["copied"] for r in report["datasets"])
-        console.print(Text(f"Copied {plural(copied, 'answer')}; {plural(len(report['datasets']), 'dataset')} "
-                           "checked: every answer of SRC is in DST."))
+        history = sum(r["history_copied"] for r in report["datasets"])
+        console.print(Text(f"Copied {plural(copied, 'answer')}" + (
+            f" and {plural(history, 'replaced version')}" if history else "") +
+            f"; {plural(len(report['datasets']), 'dataset')} checked: every answer of SRC is in DST."))
+
+
+def _history(r: dict[str, Any]) -> str:
+    """The history part of a dataset's line (nothing when neither side has any)."""
+    from .show import plural
+
+    if not r["source_history"] and not r["destination_history"]:
+        return ""
+    have = "DST has all of them" if r["history_missing"] == 0 else f"DST LACKS {r['history_missing']} of them"
+    own = f" and {r['history_own']} of its own" if r["history_own"] else ""
+    same = "the same hash" if r["source_history_hash"] == r["destination_history_hash"] else "hashes differ"
+    return (f"; history: {plural(r['source_history'], 'replaced version')} in SRC, {r['history_copied']} copied "
+            f"now, {r['history_already']} there before; {have}{own} ({same})")

@@ -10,8 +10,15 @@ What is copied, per dataset (datasets in name order, each created in DST even wh
   stages its rows and pauses between short transactions so as not to hold up annotators; a migration is not
   run under live annotators). PostgreSQL gets each batch by ``COPY`` into a temporary table, then one
   ``INSERT ... SELECT`` (the running totals counted set-wise, as ``add_answers`` does); SQLite by
-  ``executemany`` in one transaction (its triggers count). Answers are kept as they are now: the storage replaces
-  an answer in place (undo, then answer again), so there is no history of replaced answers to copy.
+  ``executemany`` in one transaction (its triggers count, ``flag_counts`` too: nothing of them is copied).
+* the history of replaced answers (``answer_history``, schema 5), each row attached to the copy of its answer. The
+  storage replaces an answer in place (same id) and a trigger keeps the version it replaced; ids differ between
+  databases, so SRC's answer ids are mapped to DST's by pairing the answers with the same stored JSON in the order
+  written (the n-th SRC answer with that JSON is the n-th DST answer with it: exact, but for twins with the same
+  JSON, which are interchangeable). Only the SRC answers that have history are looked for, in the reads the copy
+  and its check make anyway (no extra pass over the answers). Rows are written by plain ``INSERT`` into
+  ``answer_history``, never by an ``UPDATE`` of ``answers`` (its trigger would make history of its own), in the
+  order SRC wrote them (``history`` breaks ties of time by that order).
 * the sessions' records (who started when, and how they ended), the resume checkpoints, and the LLM replies
   cached for the dataset, with their times. Claims are not copied: they are the leases of running sessions, and
   a database starts without any (the tasks come to whoever asks first).
@@ -19,11 +26,15 @@ What is copied, per dataset (datasets in name order, each created in DST even wh
 A second run copies nothing twice: an answer is *the same* when its stored JSON is, and DST's answers are counted
 (a multiset of digests) before copying, so a copy that was interrupted goes on where it stopped, and answers DST
 had of its own stay and are counted apart. Sessions the same (by name, start time and record); checkpoints and
-cached replies are upserted by key.
+cached replies are upserted by key. A history row is the same when DST has one on the mapped answer with the same
+JSON and the same time of replacement.
 
 At the end each dataset is checked by reading DST back: every answer of SRC is in DST (as many times), DST's
 running totals count what its rows hold, and the multiset hashes of the two (the sum of each answer's 64-bit
-BLAKE2b digest, modulo 2**64: independent of order and of ids) agree when DST has nothing of its own.
+BLAKE2b digest, modulo 2**64: independent of order and of ids) agree when DST has nothing of its own. The same
+for the history: every history row of SRC is in DST (a row's digest covers all its columns but the ids, and the
+JSON of the answer it is attached to, so a row attached to another answer is missing), and the multiset hashes
+agree when DST has no history of its own.
 
 The tables beside the answers have the same columns in both backends; :class:`_Tables` reads and writes them
 with each backend's connection (this module is in storage: it may speak SQL).
@@ -45,10 +56,19 @@ PAGE = 5000
 """Answers read from SRC per query."""
 COLUMNS = ("task_hash", "input_hash", "session", "answer", "labels", "view_id", "timestamp", "seconds", "content")
 """The columns of an answer's row, the same in both backends (``content``, the task's JSON, last)."""
+HISTORY = ("task_hash", "input_hash", "session", "answer", "content", "replaced", "replaced_by")
+"""The columns of a history row copied as they are (beside ``id``, ``answer_id`` and ``dataset_id``)."""
 
 
 def digest(content: str) -> int:
     return int.from_bytes(hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+def history_digest(answer: int | None, row: tuple[Any, ...]) -> int:
+    """A history row (:data:`HISTORY`) and the digest of the answer it is attached to (None: to no answer)."""
+    task_hash, input_hash, session, verdict, content, replaced, replaced_by = row
+    return digest(repr((answer, int(task_hash), int(input_hash), session, verdict, content, float(replaced),
+                        replaced_by)))
 
 
 def multiset_hash(digests: Counter[int]) -> str:
@@ -72,11 +92,20 @@ class DatasetCopy:
     sessions: int  # session records copied
     checkpoints: int
     cached_replies: int
+    source_history: int = 0  # replaced versions SRC keeps of the dataset's answers
+    history_copied: int = 0
+    history_already: int = 0
+    destination_history: int = 0  # read back
+    history_missing: int = 0  # history rows of SRC not in DST (or attached to another answer): fails the check
+    history_own: int = 0
+    source_history_hash: str = multiset_hash(Counter())
+    destination_history_hash: str = multiset_hash(Counter())
 
     @property
     def ok(self) -> bool:
         return self.missing == 0 and self.counted == self.destination_answers and (
-            self.own > 0 or self.source_hash == self.destination_hash)
+            self.own > 0 or self.source_hash == self.destination_hash) and self.history_missing == 0 and (
+            self.history_own > 0 or self.source_history_hash == self.destination_history_hash)
 
     def report(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
@@ -105,16 +134,20 @@ def copy_dataset(src: Database, dst: Database, dataset: str, progress: Progress 
     source: Counter[int] = Counter()  # what was read from SRC, for the check
     copied = already = done = 0
     a, b = _Tables(src), _Tables(dst)
+    replaced = a.history_answer_ids(dataset)  # SRC's answers that have history: their (digest, rank) noted
+    wanted: dict[tuple[int, int], int] = {}
     pending: list[tuple[Any, ...]] = []
-    for row in a.answers(dataset):
+    for answer_id, *row in a.answers(dataset):
         done += 1
         d = digest(row[-1])
+        if answer_id in replaced:
+            wanted[d, source[d]] = answer_id
         source[d] += 1
         if there[d] > 0:
             there[d] -= 1
             already += 1
         else:
-            pending.append(row)
+            pending.append(tuple(row))
         if len(pending) >= batch:
             copied += b.add_rows(dataset, pending)
             pending = []
@@ -128,13 +161,62 @@ def copy_dataset(src: Database, dst: Database, dataset: str, progress: Progress 
         progress(dataset, done, max(total, done))
     del there
     sessions, checkpoints, replies = _copy_beside(src, dst, dataset)
-    destination = _contents(dst, dataset)  # read back
+    # read back; the n-th DST answer with a digest is the copy of the n-th SRC answer with it
+    attached = b.history_answer_ids(dataset)  # DST's own history's answers, for its digests
+    destination: Counter[int] = Counter()
+    mapped: dict[int, int] = {}  # SRC answer id -> DST answer id
+    digests: dict[int, int] = {}  # DST answer id -> digest, of those with history (now or after the copy)
+    for answer_id, content in b.answers(dataset, ("content",)):
+        d = digest(content)
+        source_id = wanted.get((d, destination[d]))
+        if source_id is not None:
+            mapped[source_id] = answer_id
+        if source_id is not None or answer_id in attached:
+            digests[answer_id] = d
+        destination[d] += 1
+    source_digests = {answer_id: d for (d, _), answer_id in wanted.items()}
+    history = _copy_history(a, b, dataset, mapped, source_digests, digests, batch)
     return DatasetCopy(
         dataset=dataset, source_answers=sum(source.values()), copied=copied, already=already,
         destination_answers=sum(destination.values()), missing=sum((source - destination).values()),
         own=sum((destination - source).values()), counted=dst.count_answers(dataset),
         source_hash=multiset_hash(source), destination_hash=multiset_hash(destination), sessions=sessions,
-        checkpoints=checkpoints, cached_replies=replies)
+        checkpoints=checkpoints, cached_replies=replies, **history)
+
+
+def _copy_history(a: "_Tables", b: "_Tables", dataset: str, mapped: dict[int, int], source_digests: dict[int, int],
+                  digests: dict[int, int], batch: int) -> dict[str, Any]:
+    """SRC's history rows that DST lacks, attached to the DST answers ``mapped`` names; then the check."""
+    a_id, b_id = a.dataset_id(dataset), b.dataset_id(dataset)
+    have = Counter((answer_id, digest(row[4]), float(row[5])) for _, answer_id, *row in b.history(b_id))
+    source: Counter[int] = Counter()
+    copied = already = 0
+    pending: list[tuple[Any, ...]] = []
+    insert = (f"INSERT INTO answer_history (answer_id, dataset_id, {', '.join(HISTORY)}) VALUES "
+              f"({', '.join('?' * (len(HISTORY) + 2))})")
+    for _, answer_id, *row in a.history(a_id):
+        source[history_digest(source_digests.get(answer_id), tuple(row))] += 1
+        target = mapped.get(answer_id)
+        if target is None:  # an answer that is not in DST: the row is missing, and the check says so
+            continue
+        key = (target, digest(row[4]), float(row[5]))
+        if have[key] > 0:
+            have[key] -= 1
+            already += 1
+            continue
+        pending.append((target, b_id, *row))
+        if len(pending) >= batch:
+            b.write(insert, pending)
+            copied += len(pending)
+            pending = []
+    b.write(insert, pending)
+    copied += len(pending)
+    destination = Counter(history_digest(digests.get(answer_id), tuple(row)) for _, answer_id, *row in b.history(b_id))
+    return {"source_history": sum(source.values()), "history_copied": copied, "history_already": already,
+            "destination_history": sum(destination.values()),
+            "history_missing": sum((source - destination).values()),
+            "history_own": sum((destination - source).values()), "source_history_hash": multiset_hash(source),
+            "destination_history_hash": multiset_hash(destination)}
 
 
 def _copy_beside(src: Database, dst: Database, dataset: str) -> tuple[int, int, int]:
@@ -174,17 +256,29 @@ class _Tables:
     def dataset_id(self, name: str) -> int:
         return int(self._guard(lambda: self.db._dataset_id(name, create=True), writing=True))  # type: ignore
 
-    def answers(self, dataset: str) -> Iterator[tuple[Any, ...]]:
-        """The dataset's answers as rows (:data:`COLUMNS`), in the order written, a page per query."""
+    def answers(self, dataset: str, columns: tuple[str, ...] = COLUMNS) -> Iterator[tuple[Any, ...]]:
+        """The dataset's answers as rows (``id``, then :data:`COLUMNS`), in the order written, a page per query."""
         if not self.db.has_dataset(dataset):
             return
-        dataset_id = self.dataset_id(dataset)
-        columns = ", ".join(f'"{c}"' for c in COLUMNS)
+        yield from self._pages("answers", ", ".join(f'"{c}"' for c in columns), self.dataset_id(dataset))
+
+    def history_answer_ids(self, dataset: str) -> set[int]:
+        """The ids of the dataset's answers that have history."""
+        if not self.db.has_dataset(dataset):
+            return set()
+        return {int(r[0]) for r in self.rows("SELECT DISTINCT answer_id FROM answer_history WHERE dataset_id = ?",
+                                             (self.dataset_id(dataset),))}
+
+    def history(self, dataset_id: int) -> Iterator[tuple[Any, ...]]:
+        """The dataset's history rows (``id``, ``answer_id``, then :data:`HISTORY`) in the order written."""
+        yield from self._pages("answer_history", "answer_id, " + ", ".join(HISTORY), dataset_id)
+
+    def _pages(self, table: str, columns: str, dataset_id: int) -> Iterator[tuple[Any, ...]]:
         last = -1
         while True:
-            page = self.rows(f"SELECT id, {columns} FROM answers WHERE dataset_id = ? AND id > ? ORDER BY id "
+            page = self.rows(f"SELECT id, {columns} FROM {table} WHERE dataset_id = ? AND id > ? ORDER BY id "
                              f"LIMIT {PAGE}", (dataset_id, last))
-            yield from (row[1:] for row in page)
+            yield from page
             if len(page) < PAGE:
                 return
             last = page[-1][0]
