@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import sqlite3
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from .helpers import assert_one_line_error, run, stored, texts, wait_for_task, write_jsonl
+from .helpers import assert_one_line_error, read_until, run, stored, texts, wait_for_task, write_jsonl
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -238,23 +236,6 @@ async def test_the_app_takes_the_configurations_keymap(project: Path, tmp_path: 
 
 
 # -- a real start ---------------------------------------------------------------------------------------------------
-def _read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and needle not in seen:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    assert needle in seen, seen[-1500:]
-    return seen
-
-
 def test_a_real_start_takes_its_label_and_database_from_the_projects_file(tmp_path: Path) -> None:
     folder = tmp_path / "home" / "proj"
     (folder / "work").mkdir(parents=True)
@@ -269,11 +250,12 @@ def test_a_real_start_takes_its_label_and_database_from_the_projects_file(tmp_pa
         os.chdir(folder / "work")
         os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", "textcat", "news.jsonl"], env)
     try:
-        _read_until(fd, b"first story")
+        seen = bytearray()
+        read_until(fd, b"first story", seen)
         os.write(fd, b"a")
-        _read_until(fd, b"second story")
+        read_until(fd, b"second story", seen)
         os.write(fd, b"q")
-        _read_until(fd, b"Saved 1 answer")
+        read_until(fd, b"Saved 1 answer", seen)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
