@@ -284,6 +284,14 @@ def warnings(err: str) -> list[str]:
 
 
 # -- a real terminal (a pty) ------------------------------------------------------------------------------------
+def readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` has something to read within ``timeout`` s: poll(), which, unlike select(), takes a
+    descriptor past 1024 (a long test session has opened that many)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(timeout * 1000))
+
+
 def read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20.0) -> None:
     """Read the pty ``fd`` into ``seen`` until ``needle`` is in it (an AssertionError with the screen's end if it
     never comes; returns early when the child closed the terminal)."""
@@ -291,8 +299,7 @@ def read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20.0) -
     while needle not in seen:
         if time.monotonic() > deadline:
             raise AssertionError(f"{needle!r} never appeared; the screen had {bytes(seen[-2000:])!r}")
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
+        if readable(fd, 0.1):
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
@@ -307,8 +314,7 @@ def read_to_end(pid: int, fd: int, timeout: float = 60.0) -> tuple[int, str]:
     silence), and its exit code; the pty is closed."""
     raw = b""
     while True:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        if not ready:
+        if not readable(fd, timeout):
             os.kill(pid, 9)
             raise AssertionError(f"no end; the terminal had {raw!r}")
         try:

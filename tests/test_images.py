@@ -7,7 +7,6 @@ import io
 import os
 import pty
 import re
-import select
 import struct
 import subprocess
 import sys
@@ -25,7 +24,8 @@ from tuiannot.images import tasks as image_tasks
 from tuiannot.errors import SourceError, UserError
 from tuiannot.recipes import get_recipe
 
-from .helpers import SHARED, image_drawn, recipe_app, stored, wait_done, wait_for_task, wait_until, write_jsonl
+from .helpers import (SHARED, image_drawn, readable, recipe_app, stored, wait_done, wait_for_task, wait_until,
+                      write_jsonl)
 
 FELIX = SHARED / "images" / "felix_cats" / "images"
 
@@ -462,7 +462,7 @@ class FakeTerminal:
     def _run(self) -> None:
         scanned = 0
         while not self._stop.is_set():
-            if not select.select([self.master], [], [], 0.02)[0]:
+            if not readable(self.master, 0.02):
                 continue
             try:
                 self.written += os.read(self.master, 4096)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import signal
 import sqlite3
 import struct
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import texts, write_jsonl
+from .helpers import readable, texts, write_jsonl
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
@@ -33,8 +32,7 @@ class Terminal:
 
     def read(self, timeout: float = 0.05) -> None:
         while True:
-            ready, _, _ = select.select([self.fd], [], [], timeout)
-            if not ready:
+            if not readable(self.fd, timeout):
                 return
             try:
                 chunk = os.read(self.fd, 65536)
