@@ -427,7 +427,8 @@ async def test_a_40_by_15_terminal_shows_the_text_first_and_cuts_nothing(tmp_pat
         await pilot.pause()
         text = screen.query_one("#text", TaskText)
         assert text.size.height >= 5, text.size
-        assert screen.query_one("#task").border_subtitle == f"{text.line_count - text.size.height} more lines ↓"
+        await wait_until(pilot, lambda: screen.query_one("#task").border_subtitle
+                         == f"{text.line_count - text.size.height} more lines ↓", "the lines below, once laid out")
         lines = screen_lines(app)
         assert all(len(line) == 40 for line in lines)
         assert "session carol-the-2nd" in lines[0]

@@ -162,6 +162,9 @@ class AnnotationScreen(Screen[None]):
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self._show_more)
 
+    def on_task_text_resized(self, _: Any) -> None:
+        self.call_after_refresh(self._show_more)  # the text's box alone changed: "N more lines" too
+
     @property
     def short(self) -> bool:
         """Fewer than :data:`SHORT_ROWS` rows: leave out what the text needs the room for."""

@@ -24,6 +24,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import VisualType
@@ -117,9 +118,14 @@ class TaskText(ScrollView, can_focus=False):
         self._wrapped_width = width
         set_virtual_size(self, Size(width, len(self._lines)))
 
+    class Resized(Message):
+        """The text's box changed size (a bar below it wrapped onto two lines, say): how much of the text is out of
+        sight may have changed, its width and so its lines not."""
+
     def on_resize(self) -> None:
         self._rewrap()
         self.refresh()
+        self.post_message(self.Resized())
 
     @property
     def line_count(self) -> int:
