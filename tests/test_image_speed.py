@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.filter import ANSIToTruecolor
 
-from .helpers import SHARED, stored, wait_done, wait_until
+from .helpers import SHARED, stored, wait_done
 from .test_images import image_app, make_image, ready
 
 
@@ -150,35 +150,3 @@ def test_a_photo_without_boxes_is_drawn_without_numpy(tmp_path: Path, colors: st
     done = subprocess.run([sys.executable, "-c", PACK_ALONE, str(photo), colors], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
-
-
-async def test_the_box_screen_imports_numpy_in_a_thread_after_its_first_photo(
-        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Boxes are drawn on numpy arrays: the box screen imports numpy in a thread worker when its first task is
-    shown (not on the app's thread before the photo: issue 15), once, so the first box key need not; the keys
-    still draw and store the box."""
-    import threading
-
-    from tuiannot.screens import image as image_screens
-
-    calls: list[str] = []
-
-    def recording_import() -> None:  # the real import, noting the thread it ran in
-        calls.append(threading.current_thread().name)
-        image_screens.import_numpy.__wrapped__()  # type: ignore[attr-defined]
-
-    recording_import.__wrapped__ = image_screens.import_numpy  # type: ignore[attr-defined]
-    monkeypatch.setattr(image_screens, "import_numpy", recording_import)
-    app = image_app(photos(tmp_path), db_path, labels="CAT,DOG", boxes=True, graphics="halfcell")
-    async with app.run_test(size=(120, 40)) as pilot:
-        await ready(pilot)
-        await wait_until(pilot, lambda: bool(calls), "numpy imported by the box screen")
-        assert len(calls) == 1 and calls[0] != threading.main_thread().name
-        await pilot.press("n", "2", "a")
-        await ready(pilot, "1.jpg" if (tmp_path / "photos" / "1.jpg").exists() else "1.png")
-        await pilot.pause(0.3)
-        assert len(calls) == 1  # once a screen
-        await pilot.press("a")
-        await wait_done(pilot)
-    rows = stored(db_path, "photos")
-    assert [s["label"] for s in rows[0]["spans"]] == ["DOG"] and not rows[1].get("spans")

@@ -126,14 +126,52 @@ def _outline_boxes(draw: Any, overlays: list[Overlay], width: int, ink: Callable
             draw.rectangle(inner, outline=ink((255, 255, 255)), width=1)
 
 
-def overlay_packed(pixels: Any, overlays: Iterable[Overlay], colors: str = "truecolor") -> Any:
-    """The boxes drawn over packed pixels (a numpy array from :func:`packed_array`), as :func:`draw_overlays`
-    draws them on the image, on a copy.
+def overlay_rows(rows: list[list[int]], overlays: Iterable[Overlay], colors: str = "truecolor") -> list[list[int]]:
+    """The boxes drawn over rows of packed pixels (from :func:`packed_pixels`), as :func:`draw_overlays` draws them
+    on the image: a new list of rows, where a row no outline touches is ``rows``' own (the same list object).
 
     Half-blocks draw boxes this way at each key: only the outlines' pixels change, so a moved box changes the
     rows it left and the rows it reached and no others. (Drawing on the image and packing it again would
     dither the whole image anew in 256 colours, changing pixels far from the box.) In 256 colours the
-    outlines are the palette's nearest colour, undithered."""
+    outlines are the palette's nearest colour, undithered. Pillow draws the outlines (so they are exactly
+    :func:`draw_overlays`'), into a 32-bit image of the packed colours plus one (0 where nothing is drawn); the
+    pixels in the box of what it drew are merged in Python. No numpy: its import (120 ms, 210-290 ms of CPU with
+    its BLAS threads) slowed the box view's start on two CPUs (issue 15); this costs ~0.1-0.3 ms a key on a
+    photo of 156 x 70 pixels. :func:`overlay_packed` is the same on numpy arrays (the tests' reference)."""
+    from PIL import Image, ImageDraw
+
+    overlays = list(overlays)
+    height = len(rows)
+    width = len(rows[0]) if height else 0
+    if not overlays or not width:
+        return rows
+    drawn = Image.new("I", (width, height), 0)
+    _outline_boxes(ImageDraw.Draw(drawn), overlays, 1, lambda rgb: packed_color(rgb, colors) + 1)
+    bbox = drawn.getbbox()  # (a current box's thick outline may reach past its corners: the ink's box)
+    if bbox is None:
+        return rows
+    left, top, right, bottom = bbox
+    band = drawn.crop(bbox)
+    if _NATIVE_INT32:  # mode I's bytes are native 32-bit ints
+        ink: Any = array.array("i")
+        ink.frombytes(band.tobytes())
+    else:  # (not seen: array's i is 32 bits wherever CPython runs)
+        ink = list(band.getdata())
+    out = list(rows)
+    span = right - left
+    for y in range(top, bottom):
+        start = (y - top) * span
+        line = ink[start:start + span]
+        if any(line):
+            row = rows[y]
+            out[y] = [*row[:left], *[i - 1 if i else p for i, p in zip(line, row[left:right], strict=True)],
+                      *row[right:]]
+    return out
+
+
+def overlay_packed(pixels: Any, overlays: Iterable[Overlay], colors: str = "truecolor") -> Any:
+    """:func:`overlay_rows` on a numpy array from :func:`packed_array` (a copy): how half-blocks drew boxes until
+    issue 15, kept as the reference the tests compare :func:`overlay_rows` with."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -204,7 +242,7 @@ def packed_pixels(image: Any, colors: str = "truecolor") -> list[list[int]]:
     """Rows of pixels as ints: 0xRRGGBB (truecolor) or a 256-colour index (16-255): :func:`packed_array`'s
     ``tolist()``. Without numpy imported, Pillow's (:func:`pillow_packed`, the same ints): a photo without boxes
     needs no numpy, whose import (40-150 ms of CPU) the first photo of an image start waited for on the app's
-    thread (issue 15; the box screen imports it in a thread once its first photo is drawn)."""
+    thread (issue 15), nor do its boxes (:func:`overlay_rows`)."""
     if "numpy" not in sys.modules and (colors == "256" or _NATIVE_UINT32):
         return pillow_packed(image, colors)
     return cast(list[list[int]], packed_array(image, colors).tolist())
@@ -228,11 +266,12 @@ def pillow_packed(image: Any, colors: str = "truecolor") -> list[list[int]]:
 
 
 _NATIVE_UINT32 = sys.byteorder == "little" and array.array("I").itemsize == 4
+_NATIVE_INT32 = array.array("i").itemsize == 4
 
 
 def import_numpy() -> None:
-    """Import numpy (for a thread: boxes are drawn on numpy arrays, :func:`overlay_packed`), so that the first
-    box key does not wait for its import."""
+    """Import numpy (the tests: :func:`packed_pixels` with numpy imported gives the same ints). No view needs it
+    for half-blocks any more: boxes are drawn without it (:func:`overlay_rows`)."""
     import numpy  # noqa: F401
 
 

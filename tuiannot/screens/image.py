@@ -15,11 +15,12 @@ differ (:class:`BoxList`); the labels and keys under the image are the same for
 every key and are drawn once per image, without a layout when their height stays
 (:func:`~.widgets.task_text.update_static`).
 
-An image start draws its first photo without numpy (Pillow packs the pixels:
-:func:`~tuiannot.images.render.packed_pixels`; numpy's import cost the first
-photo ~130-210 ms of CPU, issue 15); the box screen, which draws boxes on numpy
-arrays, imports it in a thread worker when its first task is shown, beside the
-photo's drawing, so that the first box key does not wait for it.
+The image views never import numpy (issue 15): Pillow packs the pixels
+(:func:`~tuiannot.images.render.packed_pixels`) and draws the boxes over them
+(:func:`~tuiannot.images.render.overlay_rows`). Its import cost the first photo
+~130-210 ms of CPU, and when the box screen still drew boxes on numpy arrays and
+imported it in a thread beside its first photo, that thread (120 ms, 210-290 ms of
+CPU with its BLAS threads) held the box view's start back on two CPUs.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..images.render import Overlay, import_numpy, label_rgb
+from ..images.render import Overlay, label_rgb
 from ..images.tasks import rect_span, span_box
 from ..sanitize import one_line
 from .annotate import LABEL_KEYS, AnnotationScreen
@@ -72,6 +73,7 @@ class ImageMixin:
 
     current_task: dict[str, Any] | None  # set by the screen this is mixed into (AnnotationScreen)
     waiting: bool
+    keeps_question = False  # the question is the same for every task: shown while loading too
 
     def text_widget(self) -> Widget:
         return PhotoView(self.config, id="text")  # type: ignore[attr-defined]
@@ -89,8 +91,9 @@ class ImageMixin:
     def show_loading(self, message: str = "Loading the next image…") -> None:
         self.current_task, self.waiting = None, True
         self.image_view().show_message(message)
-        for wid in ("#meta", "#question", "#previous"):
+        for wid in ("#meta", "#previous") if self.keeps_question else ("#meta", "#question", "#previous"):
             update_static(self.query_one(wid, Static), "")  # type: ignore[attr-defined]
+        self.draw_marks()  # type: ignore[attr-defined]  # (drawn now, the first task's finds it drawn: no layout)
 
     def action_scroll(self, how: str) -> None:
         """Images do not scroll."""
@@ -163,6 +166,7 @@ class _Box:
 
 class BoxScreen(ImageMixin, AnnotationScreen):
     VIEW_ID = "image_manual"
+    keeps_question = True
     CSS_PATH = ["annotate.tcss", "image.tcss"]
     HELP = {**AnnotationScreen.HELP,
             "accept": "accept: the boxes shown are right", "reject": "reject: the image is wrong for this task",
@@ -203,7 +207,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
         self.fine = False
         self.last_label = self.labels[0] if self.labels else ""
         self._escape_at = 0.0
-        self._numpy_asked = False
+        self._bar: Text | None = None
 
     def text_widget(self) -> Widget:
         return Horizontal(PhotoView(self.config, id="image"), BoxList(id="boxes"), id="text")
@@ -222,14 +226,14 @@ class BoxScreen(ImageMixin, AnnotationScreen):
                 self.boxes.append(_Box(str(span["label"]), *box))
         self.current = len(self.boxes) - 1 if self.boxes else None
         super().show_task(task, progress)
-        if not self._numpy_asked:  # boxes are drawn on numpy arrays: imported beside the first photo's drawing
-            self._numpy_asked = True
-            self.run_worker(import_numpy, thread=True, group="import-numpy")
 
     def show_loading(self, message: str = "Loading the next image…") -> None:
         self.boxes, self.current = [], None
         super().show_loading(message)
         self.query_one("#boxes", BoxList).show(Text())
+        # the keys stay (keeps_question): the first task then finds the question as it is, its height too (no
+        # layout, and the photo is fitted once, to its final size: a start drew it twice, issue 15)
+        update_static(self.query_one("#question", Static), self._question_bar())
 
     def overlays(self) -> list[Overlay]:
         out = []
@@ -242,14 +246,20 @@ class BoxScreen(ImageMixin, AnnotationScreen):
 
     def show_question(self, task: dict[str, Any]) -> None:
         self._draw_list()
-        bar = Text()
+        update_static(self.query_one("#question", Static), self._question_bar())
+
+    def _question_bar(self) -> Text:
+        """The labels and the box keys: the same for every task (shown while loading too), made once."""
+        if self._bar is not None:
+            return self._bar
+        bar = self._bar = Text()
         for i, label in enumerate(self.labels):
             bar.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
             bar.append(f" {one_line(label, 30)} ", Style(color="#000000", bgcolor=_hex(label_rgb(i)), bold=True))
             bar.append("  ")
         bar.append("\n n new · arrows/hjkl move · shift+arrows/HJKL resize · f fine · number = label · "
                    "tab next · d delete · a accept", Style(dim=True))
-        update_static(self.query_one("#question", Static), bar)
+        return bar
 
     def _redraw(self) -> None:
         self.image_view().set_boxes(self.overlays())

@@ -10,11 +10,20 @@ they would hold the GIL), so showing the next image costs a cache look-up; on a
 miss (a terminal resize, an evicted image) a thread worker decodes and fits it.
 
 A box key costs the rows it changes (issue 15). With half-blocks, boxes are drawn
-on the fitted image's packed pixels (:func:`~tuiannot.images.render.overlay_packed`),
-the rows whose pixels or tags differ from the frame on screen are made anew, and
-only those are repainted (``refresh`` of their regions): a box moved right repaints
-the rows its sides cross, not the picture. ASCII repaints the rows that differ too;
-Kitty and Sixel send the whole image again (in a thread).
+on the fitted image's packed pixels, lists of ints made by Pillow
+(:func:`~tuiannot.images.render.overlay_rows`: no numpy, whose import slowed the box
+view's start), the rows whose pixels or tags differ from the frame on screen are made
+anew, and only those are repainted (``refresh`` of their regions): a box moved right
+repaints the rows its sides cross, not the picture. ASCII repaints the rows that
+differ too; Kitty and Sixel send the whole image again (in a thread).
+
+The next photo costs Textual little (issue 15): with half-blocks and nothing for
+Textual to add (no line filter, border, padding, tint), :meth:`ImageView.render_lines`
+hands the compositor the widget's lines as strips it keeps (:meth:`ImageView.line`)
+instead of having them made anew each frame, and the next photos' lines are made
+ahead with their terminal sequences (``Strip.render``, cached on the strip), beside
+their cells: showing one passes them through, and Textual writes the photo's ~40 KB
+of escape sequences without making them. A box key forgets the lines it changes.
 """
 
 from __future__ import annotations
@@ -43,8 +52,8 @@ from ...images.render import (
     kitty_delete,
     kitty_placeholders,
     kitty_transmit,
-    overlay_packed,
-    packed_array,
+    overlay_rows,
+    packed_pixels,
     pixel_size,
     sixel_encode,
     tag_cells,
@@ -81,10 +90,13 @@ class ImageView(Widget, can_focus=False):
         self._pixels: tuple[int, int] = (0, 0)
         self._fit: Any = None
         self._base_rows: list[list[Segment]] | None = None
-        self._base_packed: Any = None  # the fitted image's packed pixels (numpy), made at its first box
+        self._base_packed: list[list[int]] | None = None  # the fitted image's packed pixels, made at its first box
         self._rows: list[list[Segment]] = []
+        self._lines: dict[int, Strip] = {}  # y -> the line as drawn now (see line())
+        self._lines_for: tuple[Any, ...] = ()  # (width, height, style) they were made at
+        self._ahead: dict[int, tuple[tuple[Any, ...], Any, dict[int, Strip]]] = {}  # key -> frame made ahead
         self._fresh = False  # whether _rows are on screen for this fit (a key then repaints only rows that change)
-        self._drawn: Any = None  # the packed pixels on screen with their boxes (None: the image as it is)
+        self._drawn: list[list[int]] | None = None  # the packed pixels on screen with boxes (None: the image's)
         self._tags: dict[int, dict[int, tuple[str, Style]]] = {}  # row -> column -> the tag drawn there
         self._cells: tuple[int, int] = (0, 0)
         self._token = 0
@@ -120,6 +132,7 @@ class ImageView(Widget, can_focus=False):
         self._token += 1
         self.key, self.message, self.error = None, message, None
         self._rows, self._fit, self._cells, self._fresh = [], None, (0, 0), False
+        self._lines.clear()
         self.refresh()
 
     def show(self, key: int, ref: str, size: tuple[int, int], boxes: list[Overlay]) -> None:
@@ -197,25 +210,55 @@ class ImageView(Widget, can_focus=False):
         self._base_packed, self._drawn, self._tags, self._fresh = None, None, {}, False
         self._draw()
         if self.mode == "halfcell":
+            ahead = self._ahead.pop(self.key, None) if self.key is not None else None
+            if ahead is not None and self._rows is rows and ahead[1] is rows and ahead[0] == self._frame_key():
+                self._lines, self._lines_for = dict(ahead[2]), ahead[0]  # the lines and their sequences made
             self.set_timer(PRERENDER_AFTER, self._prerender_ahead)
 
     def _prerender_ahead(self, budget: int = PRERENDER_AHEAD) -> None:
-        """While the annotator looks at this image: the cells of the next ones the prefetch decoded, one per
-        timer tick (a couple of milliseconds each), so that ``a`` finds the next image's cells made."""
+        """While the annotator looks at this image: the cells of the next ones the prefetch decoded and their
+        lines (:meth:`_make_ahead`), one image per timer tick (a couple of milliseconds each), so that ``a``
+        finds the next image's cells and lines made."""
         if self.cache.target != self._target or self._fit is None:
             return
-        for key in self.cache.upcoming(self.key)[:PRERENDER_AHEAD]:
+        upcoming = self.cache.upcoming(self.key)[:PRERENDER_AHEAD]
+        for key in [k for k in self._ahead if k not in upcoming]:
+            del self._ahead[key]
+        for key in upcoming:
             pixels = self._target(*self.cache.originals.get(key, (0, 0)))
-            if pixels[0] <= 0 or pixels[1] <= 0 or self.cache.get(("rows", key, pixels)) is not None:
+            if pixels[0] <= 0 or pixels[1] <= 0:
                 continue
-            try:
-                fitted = self.cache.fitted(key, None, pixels, self.base_size)
-            except images.ImageError:  # no longer in the cache: made on show
-                continue
-            self.cache.put(("rows", key, pixels), halfcell(fitted, self.color_system, self._styles))
+            rows = self.cache.get(("rows", key, pixels))
+            if rows is None:
+                try:
+                    fitted = self.cache.fitted(key, None, pixels, self.base_size)
+                except images.ImageError:  # no longer in the cache: made on show
+                    continue
+                rows = halfcell(fitted, self.color_system, self._styles)
+                self.cache.put(("rows", key, pixels), rows)
+                self._make_ahead(key, pixels, rows)
+            elif not self._make_ahead(key, pixels, rows):
+                continue  # made already
             if budget > 1:
                 self.set_timer(PRERENDER_AFTER, lambda: self._prerender_ahead(budget - 1))
             return
+
+    def _make_ahead(self, key: int, pixels: tuple[int, int], rows: list[list[Segment]]) -> bool:
+        """The lines of image ``key`` as :meth:`line` will give them, with their terminal sequences; False when
+        made already (or when Textual would add to them)."""
+        frame = self._frame_key()
+        made = self._ahead.get(key)
+        if (made is not None and made[0] == frame and made[1] is rows) or not self._plain():
+            return False
+        width, height, style = frame
+        cells = cell_size(self.mode, pixels, self.cell)
+        console = self.app.console
+        lines = {}
+        for y in range(height):
+            lines[y] = strip = _halfcell_line(rows, y, width, height, cells, style)
+            strip.render(console)  # (cached on the strip: Textual writes it as it is)
+        self._ahead[key] = (frame, rows, lines)
+        return True
 
     # -- boxes over the image --------------------------------------------------------------
     def display_overlays(self) -> list[Overlay]:
@@ -253,16 +296,20 @@ class ImageView(Widget, can_focus=False):
                             group=f"image-encode-{id(self)}")
             return
         if changed is None:
+            self._lines.clear()
             self.refresh()
         elif changed:
             top = max(0, (self.content_size.height - self._cells[1]) // 2)
             width = self.content_size.width
+            for r in changed:
+                self._lines.pop(top + r, None)
             self.refresh(*(Region(0, top + r, width, 1) for r in changed))
 
     def _halfcell(self, overlays: list[Overlay]) -> tuple[list[list[Segment]], list[int] | None]:
         """The rows of half-blocks with the boxes drawn over the image's, and the rows that differ from those on
-        screen (None: all of them, a new frame). Boxes are drawn on the packed pixels (:func:`overlay_packed`),
-        and only the rows whose pixels or tags changed since the last frame are made anew."""
+        screen (None: all of them, a new frame). Boxes are drawn on the packed pixels (:func:`overlay_rows`: a
+        pixel row no box touches is the image's own list, so most rows compare by identity), and only the rows
+        whose pixels or tags changed since the last frame are made anew."""
         if self._base_rows is None:
             self._base_rows = halfcell(self._fit, self.color_system, self._styles)
         base_rows = self._base_rows
@@ -270,24 +317,25 @@ class ImageView(Widget, can_focus=False):
             fresh, self._fresh = self._fresh, True
             return base_rows, ([] if fresh else None)
         if self._base_packed is None:
-            self._base_packed = packed_array(self._fit, self.color_system)
+            self._base_packed = packed_pixels(self._fit, self.color_system)
         base = self._base_packed
-        drawn = overlay_packed(base, overlays, self.color_system) if overlays else None
+        drawn = overlay_rows(base, overlays, self.color_system) if overlays else None
         pixels = base if drawn is None else drawn
         tags: dict[int, dict[int, tuple[str, Style]]] = {}
         for (x, y), tag in tag_cells(overlays, "halfcell", self._cells).items():
             tags.setdefault(y, {})[x] = tag
-        differs = (pixels != base).any(axis=1)  # pixel rows that are not the image's own
+        # pixel rows that are not the image's own
+        differs = [new is not old and new != old for new, old in zip(pixels, base, strict=True)]
         count = len(base_rows)
         if self._fresh:  # the rows whose pixels or tags changed since the last frame
             shown = base if self._drawn is None else self._drawn
-            moved = (pixels != shown).any(axis=1)
             rows = list(self._rows)
-            redo = sorted({int(y) // 2 for y in moved.nonzero()[0]}
-                          | {r for r in set(tags) | set(self._tags) if tags.get(r) != self._tags.get(r)})
+            moved = {y // 2 for y, (new, old) in enumerate(zip(pixels, shown, strict=True))
+                     if new is not old and new != old}
+            redo = sorted(moved | {r for r in set(tags) | set(self._tags) if tags.get(r) != self._tags.get(r)})
         else:  # a new frame: the rows that are not the image's own
             rows = list(base_rows)
-            redo = sorted({int(y) // 2 for y in differs.nonzero()[0]} | set(tags))
+            redo = sorted({y // 2 for y, differ in enumerate(differs) if differ} | set(tags))
         for r in redo:
             if r >= count:
                 continue
@@ -296,8 +344,8 @@ class ImageView(Widget, can_focus=False):
             if r not in tags and not differs[top] and not (has_bottom and differs[bottom]):
                 rows[r] = base_rows[r]
             else:
-                rows[r] = halfcell_row(pixels[top].tolist(), pixels[bottom].tolist() if has_bottom else None,
-                                       self._styles, tags.get(r))
+                rows[r] = halfcell_row(pixels[top], pixels[bottom] if has_bottom else None, self._styles,
+                                       tags.get(r))
         changed = [r for r in redo if r < count] if self._fresh else None
         self._drawn, self._tags, self._fresh = drawn, tags, True
         return rows, changed
@@ -324,6 +372,7 @@ class ImageView(Widget, can_focus=False):
         else:
             self._sixel = payload
             self._rows = [[] for _ in range(rows)]
+        self._lines.clear()
         self.refresh()
 
     def _write(self, data: str) -> None:
@@ -339,6 +388,37 @@ class ImageView(Widget, can_focus=False):
         return "\n".join("".join(s.text for s in self.render_line(y) if not s.control)
                          for y in range(self.content_size.height))
 
+    def _frame_key(self) -> tuple[Any, ...]:
+        return self.content_size.width, self.content_size.height, self.visual_style.rich_style
+
+    def _plain(self) -> bool:
+        """Whether Textual would draw the lines as :meth:`render_line` gives them: half-blocks, no line filter
+        (:class:`~tuiannot.screens.image.PhotoView` drops the one that changes nothing on them), no border,
+        padding, outline, tint, hatch or opacity."""
+        styles = self.styles
+        return (self.mode == "halfcell" and not self.get_line_filters() and self.size == self.content_size
+                and not any(edge for edge, _ in styles.outline) and not styles.tint.a and self.opacity == 1.0
+                and styles.text_opacity == 1.0 and not styles.has_rule("hatch"))
+
+    def line(self, y: int) -> Strip:
+        """Line ``y`` as :meth:`render_line` makes it, kept until what it shows changes."""
+        frame = self._frame_key()
+        if frame != self._lines_for:
+            self._lines.clear()
+            self._lines_for = frame
+        strip = self._lines.get(y)
+        if strip is None:
+            strip = self._lines[y] = self.render_line(y)
+        return strip
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's way in: the kept lines when Textual would add nothing to them (:meth:`_plain`)."""
+        if (self.message or not self._rows or crop.column_span != (0, self.size.width)
+                or crop.bottom > self.size.height or not self._plain()):
+            return super().render_lines(crop)
+        line = self.line
+        return [line(y) for y in crop.line_range]
+
     def render_line(self, y: int) -> Strip:
         width, height = self.content_size.width, self.content_size.height
         style = self.visual_style.rich_style  # (cached by Textual; DOMNode.rich_style walks the ancestors each time)
@@ -349,6 +429,8 @@ class ImageView(Widget, can_focus=False):
                 return Strip([Segment(" " * pad, style), Segment(text, style + Style(dim=True, italic=True))]
                              ).adjust_cell_length(width, style)
             return Strip.blank(width, style)
+        if self.mode == "halfcell":
+            return _halfcell_line(self._rows, y, width, height, self._cells, style)
         cols, rows = self._cells
         left = max(0, (width - cols) // 2)
         top = max(0, (height - rows) // 2)
@@ -368,14 +450,8 @@ class ImageView(Widget, can_focus=False):
                                         [(ControlType.CURSOR_FORWARD, 0)]))
             segments.append(Segment(" " * (width - used), style))
             return Strip(segments, width)
-        if self.mode == "halfcell":  # a cell per pixel column: the strip's length is known, not measured
-            segments.extend(self._rows[index])
-            if left + cols <= width:
-                if width > left + cols:
-                    segments.append(Segment(" " * (width - left - cols), style))
-                return Strip(segments, width)
-        else:  # ASCII and placeholders: on the widget's background (a line filter needs a style on each)
-            segments.extend(Segment(text, style + s if s else style) for text, s, _ in self._rows[index])
+        # ASCII and placeholders: on the widget's background (a line filter needs a style on each)
+        segments.extend(Segment(text, style + s if s else style) for text, s, _ in self._rows[index])
         return Strip(segments).adjust_cell_length(width, style)
 
     def _screen_active(self) -> bool:
@@ -383,3 +459,20 @@ class ImageView(Widget, can_focus=False):
             return self.screen.is_active
         except Exception:  # noqa: BLE001
             return False
+
+
+def _halfcell_line(rows: list[list[Segment]], y: int, width: int, height: int, cells: tuple[int, int],
+                   style: Style) -> Strip:
+    """Line ``y`` of a widget of ``width`` x ``height`` cells with half-block ``rows`` of ``cells`` in its middle."""
+    cols, count = cells
+    left = max(0, (width - cols) // 2)
+    index = y - max(0, (height - count) // 2)
+    if index < 0 or index >= len(rows):
+        return Strip.blank(width, style)
+    segments = [Segment(" " * left, style)] if left else []
+    segments.extend(rows[index])
+    if left + cols <= width:  # a cell per pixel column: the strip's length is known, not measured
+        if width > left + cols:
+            segments.append(Segment(" " * (width - left - cols), style))
+        return Strip(segments, width)
+    return Strip(segments).adjust_cell_length(width, style)
