@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def worker(db: str, source: str, session: str, overlap: str, meeting: str, index
     from tuiannot.team.routing import Routing, parse_overlap
 
     database = tuiannot.connect(db)
-    claims = {"tried": 0, "taken": 0, "seconds": 0.0, "looks": 0, "look_seconds": 0.0}  # every claim of the
+    claims = {"tried": 0, "taken": 0, "seconds": 0.0, "looks": 0, "look_seconds": 0.0, "firsts": 0, "first_taken": 0,
+              "first_passed": 0, "first_seconds": 0.0}  # every claim of the
     # process (the prefetch thread's too), and every read of the others' claims (Claims' snapshot)
     backend = type(database)
     plain_claim = backend.claim
@@ -87,6 +89,20 @@ def worker(db: str, source: str, session: str, overlap: str, meeting: str, index
             claims["looks"] += 1
 
     backend.claimed_by_others = counted_look  # type: ignore[method-assign]
+    plain_first = backend.claim_first
+
+    def counted_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            taken, passed = plain_first(self, *args, **kwargs)
+        finally:
+            claims["first_seconds"] += time.perf_counter() - start
+            claims["firsts"] += 1
+        claims["first_taken"] += taken is not None
+        claims["first_passed"] += len(passed)
+        return taken, passed
+
+    backend.claim_first = counted_first  # type: ignore[method-assign]
     components = Components.from_value(get_recipe("textcat")(source, label="POS", dataset=DATASET))
     routing = Routing(overlap=parse_overlap(overlap))
     controller = Controller(components, database, session, routing=routing).start()
@@ -96,11 +112,13 @@ def worker(db: str, source: str, session: str, overlap: str, meeting: str, index
     Path(meeting, f"ready-{index}").touch()
     while not Path(meeting, "go").exists():
         time.sleep(0.005)
-    claims.update(tried=0, taken=0, seconds=0.0, looks=0, look_seconds=0.0)
+    claims.update(tried=0, taken=0, seconds=0.0, looks=0, look_seconds=0.0, firsts=0, first_taken=0, first_passed=0,
+                  first_seconds=0.0)
     skipped_before = controller.claims.skipped if controller.claims is not None else 0
     shown, saved, latencies, answering, pending = [task["_task_hash"]], [], [], [], 0
     last = int(task["text"].split(":", 1)[0].split()[1])  # the furthest task of the source shown
     deadline = time.monotonic() + seconds
+    jitter = random.Random(session)
     n = 0
     while time.monotonic() < deadline:
         start = time.perf_counter()
@@ -117,8 +135,8 @@ def worker(db: str, source: str, session: str, overlap: str, meeting: str, index
             pending += 1
             break
         shown.append(task["_task_hash"])
-        if pace:
-            time.sleep(pace)  # the annotator reads the task (not timed)
+        if pace:  # the annotator reads the task (not timed): as long as --pace on average, not in step with the
+            time.sleep(pace * jitter.uniform(0.5, 1.5))  # others (people do not answer all at the same instant)
         last = max(last, int(task["text"].split(":", 1)[0].split()[1]))
     claims["skipped"] = (controller.claims.skipped if controller.claims is not None else 0) - skipped_before
     summary = controller.close()
@@ -308,6 +326,8 @@ def run(backend: str, annotators: int, seconds: float, overlap: str, tasks: int,
         "claims_tried": sum(r["claims"]["tried"] for r in results),
         "claims_taken": sum(r["claims"]["taken"] for r in results),
         "claim_seconds": sum(r["claims"]["seconds"] for r in results),
+        **{key: sum(r["claims"][key] for r in results) for key in ("firsts", "first_taken", "first_passed",
+                                                                    "first_seconds")},
         "under_overlap": len(under), "under_behind": behind,
         "peak_connections": peak[0] if backend == "postgres" else None,
     }
@@ -349,7 +369,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--overlap", default="2", help="distinct annotators per task (default 2)")
     parser.add_argument("--pace", type=float, default=0.0,
-                        help="seconds each annotator spends on a task before answering (default 0: as fast as it "
+                        help="seconds each annotator spends on a task before answering, on average (each wait drawn "
+                             "between 0.5x and 1.5x it; default 0: as fast as it "
                              "can; the goal is judged at 0 only)")
     parser.add_argument("--tasks", type=int, default=200_000, help="tasks in the shared source")
     parser.add_argument("--postgres", default=POSTGRES, help="the PostgreSQL server (a schema of its own per run)")
@@ -383,6 +404,11 @@ def main() -> None:
                   f"{1000 * r['claim_seconds'] / max(1, r['claims_tried']):.1f} ms each on average); "
                   f"{r['skipped']} tasks others held skipped without a claim, on {r['looks']} reads of their claims "
                   f"({1000 * r['look_seconds'] / max(1, r['looks']):.1f} ms each)", flush=True)
+            if r["firsts"]:
+                print(f"  window claims (claim_first: the first task with room of those sent) {r['firsts']}, "
+                      f"taken {r['first_taken']} ({r['firsts'] / max(1, r['answers']):.2f} per answer; "
+                      f"{1000 * r['first_seconds'] / r['firsts']:.1f} ms each on average); {r['first_passed']} "
+                      f"tasks passed over as full", flush=True)
             if r["slowest"]:
                 w = r["slowest"]
                 print(f"  the slowest annotator: {w['answers']} answers, {w['claims_tried']} claims tried, its longest "

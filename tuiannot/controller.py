@@ -47,7 +47,7 @@ from .resume import Checkpoint
 from .sources import Source
 from .stream import Position, Stream
 from .tasks import ACCEPT, ANSWERS, Task
-from .team.claims import Claims
+from .team.claims import WINDOW, Claims
 from .team.routing import Routing
 
 PREFETCH = 64
@@ -243,6 +243,8 @@ class Controller:
             if stream is not None and stream.has_reorders:  # a costly step (a model scoring, an LLM asked):
                 stream.prefilter(self._undone_only(db))  # what is done is dropped before it, not after
             first = True
+            # with routing, a window of tasks read ahead spreads the sessions meeting at the frontier (claims.py)
+            window = WINDOW if self.claims is not None and stream is not None and not stream.has_reorders else 0
             tasks = self._checkpoint.tasks(self._key) if self._checkpoint is not None else self.stream
             for task in tasks:
                 if self._stop.is_set():
@@ -256,7 +258,7 @@ class Controller:
                         stream.source.line_count()  # once the first task is out: the screen then says "of N"
                     # no more than the queue holds: what is taken from the stream is chosen (a --teach
                     # stream chooses by its model of the moment), so it is taken when there is room for it
-                    batch, size, first = [], min(size * 2, 64, self._queue.maxsize), False
+                    batch, size, first = [], window or min(size * 2, 64, self._queue.maxsize), False
             self._offer(db, batch, offered)
             if self.claims is not None:
                 self.claims.serve_lapsed(db, offered, lambda task: self._put(_Entry(task)), self._stop)
@@ -323,19 +325,25 @@ class Controller:
         else:
             sessions_by_key = db.answer_sessions(self.dataset, keys, by=self.by)
         checkpoint = self._checkpoint
+        if self.claims is not None:  # claimed in an order of their own (a window: see team/claims.py)
+            def take(i: int) -> None:
+                offered.add(keys[i])
+                self._put(batch[i])
+                self._maybe_gold(db)
+
+            done = self.claims.take(db, [e.task for e in batch], keys, sessions_by_key, skip, offered, take,
+                                    self._stop)
+            if checkpoint is not None:  # noted in the source's order, as far as decided
+                for entry, key, was_done in zip(batch, keys, done, strict=False):  # done: as far as decided
+                    checkpoint.seen(key, entry.record, was_done, entry.invalid)
+            return
         for entry in batch:
             if self._stop.is_set():
-                return  # closing: claim nothing more
+                return  # closing: take nothing more
             key = self._key(entry.task)
             if key in skip or key in offered:  # done, or a repeat of one served (done when it is answered)
                 if checkpoint is not None:
                     checkpoint.seen(key, entry.record, key in skip, entry.invalid)
-                continue
-            answered_by = sessions_by_key.get(key, set())
-            if self.claims is not None and not self.claims.claim(db, entry.task, key, answered_by):
-                if checkpoint is not None:
-                    checkpoint.seen(key, entry.record, self.claims.complete(entry.task, key, answered_by),
-                                    entry.invalid)
                 continue
             if checkpoint is not None:
                 checkpoint.seen(key, entry.record, False, entry.invalid)

@@ -36,7 +36,7 @@ import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import UserError
 from ..tasks import accepted_labels, answer_problem, set_hashes
@@ -306,6 +306,26 @@ class Database(ABC):
         """Atomically claim a task for ``session`` unless it answered it already or ``target``
         other sessions have answered it or hold a live claim on it."""
 
+    def claim_first(self, dataset: str, session: str, candidates: Sequence[tuple[int, int, str]], lease: float,
+                    by: str = "task") -> tuple[int | None, dict[int, bool]]:
+        """Claim the first of ``candidates`` (key, target, content; in the caller's order) that :meth:`claim` would
+        give ``session``. Returns its key (None if none) and candidates found with no room for the session, each
+        with whether it is done for the session (answered by it, or by ``target`` others): at least those before
+        the one claimed (PostgreSQL: all). A candidate in neither is to be tried again (after the one claimed, or,
+        on PostgreSQL, being claimed by another session that very moment). This default tries each in turn
+        (SQLite: its single writer makes each claim a short local transaction); PostgreSQL does it in one round
+        trip."""
+        passed: list[tuple[int, int]] = []
+        taken = None
+        for key, target, content in candidates:
+            if self.claim(dataset, session, key, target, lease, content, by=by):
+                taken = key
+                break
+            passed.append((key, target))
+        answered = self.answer_sessions(dataset, [key for key, _ in passed], by=by) if passed else {}
+        return taken, {key: session in answered.get(key, ()) or len(answered.get(key, set()) - {session}) >= target
+                       for key, target in passed}
+
     @abstractmethod
     def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
         """Store the answer to a claimed task and drop the claim, in one transaction. Raises
@@ -402,8 +422,8 @@ class Database(ABC):
 
 
 WRITES = frozenset({"add_dataset", "drop_dataset", "save_checkpoint", "start_session", "end_session", "add_answer",
-                    "replace_answer", "add_answers", "claim", "answer_claimed", "renew_claims", "release_claims",
-                    "cache_reply", "clear_cache"})
+                    "replace_answer", "add_answers", "claim", "claim_first", "answer_claimed", "renew_claims",
+                    "release_claims", "cache_reply", "clear_cache"})
 """The methods that write (the others read): SQLite checks a file for damage before the first of them, PostgreSQL
 does not retry them on a connection that broke."""
 

@@ -12,7 +12,8 @@ the same version as SQLite's) and the running totals in :mod:`.postgres_schema`.
   advisory lock on the task (``pg_advisory_xact_lock`` of the dataset and key), then count who answered it
   and who holds a live claim, then claim or answer: many processes claiming one task queue on that lock for
   a moment, those claiming other tasks do not wait at all, and the overlap is exact. Each is one round trip
-  (the lock and the statement pipelined: see ``_STATE``), so the lock is never held while the client waits.
+  (the lock and the statement pipelined: see :mod:`.postgres_claims`), so the lock is never held while the
+  client waits; :meth:`~PostgresDatabase.claim_first` claims the first of a window of tasks with room in one.
   Leases are timed by the server's clock (annotators' machines need not agree). A transaction that meets a
   deadlock or a serialization failure is run again (:data:`RETRIES`).
 * Imports (:meth:`~PostgresDatabase.add_answers`) are one transaction: rows are copied (``COPY``) into a
@@ -36,36 +37,26 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ..errors import UserError
-from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse,
+from .base import (RECENT_SECONDS, WRITES, Database, DatasetCounts, DatasetDropped, DatasetInUse,
                    LiveSession, StorageError, StoredAnswer, UnknownDataset, check_name,
                    fold_totals)
 from .postgres_caches import PostgresCaches
+from .postgres_claims import COLUMNS as _COLUMNS, INSERT as _INSERT, RETRIES, PostgresClaims
 from .postgres_history import PostgresHistory
 from .postgres_connect import Pool, Secret, guarded, pool_for, query_error, release
 from .postgres_schema import NOW, prepare
 
-RETRIES = 5
-"""A transaction that meets a deadlock or a serialization failure is tried this many times in all."""
 PAGE = 5000
 """Answers read per query by the readers (each query on a connection borrowed for it alone)."""
 ANALYZE_AFTER = 10_000
 """An import of this many answers or more vacuums and analyses ``answers`` when it has committed."""
 _T = TypeVar("_T")
-_COLUMNS = {"task": "task_hash", "input": "input_hash"}
 _NUL = "strpos(a.content, '\\u0000') > 0"  # JSON with a NUL escape (or a backslash before u0000: read it slowly)
-_INSERT = ('INSERT INTO answers (dataset_id, task_hash, input_hash, session, answer, labels, view_id, "timestamp", '
-           "seconds, content) ")
 
 
 def _row(dataset_id: int, a: StoredAnswer) -> tuple[Any, ...]:
     return (dataset_id, a.task_hash, a.input_hash, a.session, a.answer, a.labels, a.view_id, a.timestamp,
             a.seconds, a.content)
-
-
-def _lock_key(dataset_id: int, key: int) -> int:
-    """One signed 64-bit advisory lock key per (dataset, task key): a collision only makes two claims queue."""
-    mixed = ((dataset_id * 0x9E3779B97F4A7C15) ^ key) & 0xFFFFFFFFFFFFFFFF
-    return mixed - (1 << 64) if mixed >= 1 << 63 else mixed
 
 
 def _check_text(name: str, create: bool = False) -> None:
@@ -75,7 +66,7 @@ def _check_text(name: str, create: bool = False) -> None:
                         "another name")
 
 
-class PostgresDatabase(PostgresHistory, PostgresCaches, Database):
+class PostgresDatabase(PostgresClaims, PostgresHistory, PostgresCaches, Database):
     def __init__(self, url: str | Secret) -> None:
         # (the URL is passed on as a Secret: a crash's traceback, which Textual prints with each frame's local
         # variables, then shows it masked)
@@ -414,97 +405,6 @@ class PostgresDatabase(PostgresHistory, PostgresCaches, Database):
                 found.setdefault(key, set()).add(session)
         return found
 
-    # The claim and the answer are each one round trip to the server: BEGIN, the task's advisory lock, one
-    # statement that reads the task's state and writes only if it allows, COMMIT, sent together (psycopg's
-    # pipeline mode). The lock is so held only while the server runs that statement, never while this process
-    # waits for a reply or for the CPU: with a statement per step, a process descheduled under the lock made
-    # every other claimer of the task queue behind it (the frontier of a shared source is claimed by everyone).
-    # The statement after the lock is a statement of its own: it sees what the lock's last holder committed.
-    # A claim takes the lock only if the task is not full already (as a statement before the lock sees it): the
-    # many annotators that reach a task just after two others took it do not queue on its lock only to find it
-    # full. The claim's statement writes only if this transaction took the lock (``tuiannot.locked``, a setting
-    # local to the transaction) and, under it, finds the task not full: the overlap stays exact.
-    _LOCK = "SELECT pg_advisory_xact_lock(%(lock)s)"
-    _LOCK_UNLESS_FULL = (
-        "SELECT CASE WHEN (SELECT count(*) FROM (SELECT session FROM answers WHERE dataset_id = %(id)s AND {column} "
-        "= %(key)s UNION SELECT session FROM claims WHERE dataset_id = %(id)s AND task_key = %(key)s AND expires > "
-        "{now}) o WHERE o.session != %(session)s) >= %(target)s THEN set_config('tuiannot.locked', 'no', true) "
-        "ELSE set_config('tuiannot.locked', pg_advisory_xact_lock(%(lock)s)::text || 'yes', true) END")
-    _STATE = ("WITH t AS MATERIALIZED (SELECT {now} AS now), "
-              "ans AS MATERIALIZED (SELECT DISTINCT session FROM answers WHERE dataset_id = %(id)s AND {column} = "
-              "%(key)s), "
-              "live AS MATERIALIZED (SELECT c.session FROM claims c, t WHERE c.dataset_id = %(id)s AND "
-              "c.task_key = %(key)s AND c.expires > t.now), "
-              "s AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM datasets WHERE id = %(id)s AND name = %(name)s AND "
-              "created = %(created)s) AS there, EXISTS (SELECT 1 FROM ans WHERE session = %(session)s) AS answered, "
-              "EXISTS (SELECT 1 FROM live WHERE session = %(session)s) AS mine, (SELECT count(*) FROM (SELECT "
-              "session FROM ans UNION SELECT session FROM live) o WHERE o.session != %(session)s) AS others) ")
-    _CLAIM = _STATE + (
-        ", ins AS (INSERT INTO claims (dataset_id, task_key, session, target, expires, content) SELECT %(id)s, "
-        "%(key)s, %(session)s, %(target)s, t.now + %(lease)s, %(content)s FROM s, t WHERE s.there AND NOT "
-        "s.answered AND NOT s.mine AND s.others < %(target)s AND current_setting('tuiannot.locked', true) = 'yes' "
-        "ON CONFLICT (dataset_id, task_key, session) DO UPDATE "
-        "SET target = excluded.target, expires = excluded.expires, content = excluded.content RETURNING 1), "
-        # lapsed claims of others on the task are over once it is ours: taken off the books (not before: until
-        # someone takes the task over, they are how serve_lapsed finds it)
-        "gone AS (DELETE FROM claims c USING t WHERE c.dataset_id = %(id)s AND c.task_key = %(key)s AND "
-        "c.expires <= t.now AND c.session != %(session)s AND EXISTS (SELECT 1 FROM ins)) "
-        "SELECT s.there, EXISTS (SELECT 1 FROM ins) FROM s")
-    _ANSWER = _STATE + (
-        ", m AS MATERIALIZED (SELECT c.target, c.expires FROM claims c WHERE c.dataset_id = %(id)s AND "
-        "c.task_key = %(key)s AND c.session = %(session)s), "
-        "ok AS MATERIALIZED (SELECT 1 FROM s, m, t WHERE s.there AND (m.expires > t.now OR s.others < m.target)), "
-        "gone AS (DELETE FROM claims c WHERE c.dataset_id = %(id)s AND c.task_key = %(key)s AND c.session = "
-        "%(session)s AND EXISTS (SELECT 1 FROM ok)), "
-        "ins AS (" + _INSERT + "SELECT %(id)s, %(task_hash)s, %(input_hash)s, %(by)s, %(answer)s, %(labels)s, "
-        "%(view_id)s, %(timestamp)s, %(seconds)s, %(body)s FROM ok RETURNING id) "
-        "SELECT s.there, (SELECT id FROM ins) FROM s")
-
-    def _under_lock(self, dataset: str, key: int, sql: str, params: dict[str, Any], lock: str = _LOCK) -> Any:
-        """What ``sql`` answers (its second column), run under the task's lock in one round trip (see above).
-        Raises DatasetDropped when its first column says the dataset is gone."""
-        dataset_id, created = self._dataset(dataset, create=True)
-        params = {**params, "id": dataset_id, "key": key, "name": dataset, "created": created,
-                  "lock": _lock_key(dataset_id, key)}
-        for attempt in range(RETRIES):
-            try:
-                with self._pool.connection() as conn:
-                    with conn.pipeline():  # (one Sync, at its end: a connection left mid-transaction by an
-                        conn.execute("BEGIN")  # error is closed, not given back, by the pool)
-                        conn.execute(lock, params)
-                        cursor = conn.execute(sql, params)
-                        conn.execute("COMMIT")
-                    row = cursor.fetchone()
-                break
-            except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
-                if attempt == RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0.005, 0.02) * 2 ** attempt)
-            except pg_errors.ForeignKeyViolation:
-                raise DatasetDropped(dataset, self.location) from None
-        assert row is not None
-        if not row[0]:
-            raise DatasetDropped(dataset, self.location)
-        return row[1]
-
-    def claim(self, dataset: str, session: str, key: int, target: int, lease: float, content: str,
-              by: str = "task") -> bool:
-        taken = self._under_lock(dataset, key, self._CLAIM.format(now=NOW, column=_COLUMNS[by]), {
-            "session": session, "target": target, "lease": lease, "content": content},
-            self._LOCK_UNLESS_FULL.format(now=NOW, column=_COLUMNS[by]))
-        return bool(taken)
-
-    def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
-        a = StoredAnswer.from_task(dataset, task)
-        answer_id = self._under_lock(dataset, key, self._ANSWER.format(now=NOW, column=_COLUMNS[by]), {
-            "session": session, "by": a.session, "task_hash": a.task_hash, "input_hash": a.input_hash,
-            "answer": a.answer, "labels": a.labels, "view_id": a.view_id, "timestamp": a.timestamp,
-            "seconds": a.seconds, "body": a.content})
-        if answer_id is None:
-            raise ClaimLost("this task went to another annotator while it waited here (its lease ran out); "
-                            "your answer was not needed")
-        return int(answer_id)
-
     def renew_claims(self, dataset: str, session: str, keys: Iterable[int], lease: float) -> None:
         keys = list(keys)
         dataset_id = self._maybe_id(dataset)
@@ -607,6 +507,7 @@ class PostgresDatabase(PostgresHistory, PostgresCaches, Database):
         self._done()
 
 
-for _name, _method in [*vars(PostgresCaches).items(), *vars(PostgresDatabase).items()]:  # the mixin's too
+for _name, _method in [*vars(PostgresCaches).items(), *vars(PostgresClaims).items(),  # the mixins' too
+                      *vars(PostgresDatabase).items()]:
     if callable(_method) and not _name.startswith("_") and _name not in ("reopen", "close"):
         setattr(PostgresDatabase, _name, guarded(_method, writes=_name in WRITES))

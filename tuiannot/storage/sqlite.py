@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import UserError
 from .base import (RECENT_SECONDS, WRITES, ClaimLost, Database, DatasetCounts, DatasetDropped, DatasetInUse,
@@ -475,19 +475,39 @@ class SQLiteDatabase(HistoryTables, CacheTables, Database):
             others, mine = self._others(dataset_id, session, key, self._column(by), now)
             if mine or len(others) >= target:
                 return False
-            held = self.conn.execute("SELECT 1 FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ? "
-                                     "AND expires > ?", (dataset_id, key, session, now)).fetchone()
-            if held:
-                return False  # already ours
-            # lapsed claims of others on this task are over: take them off the books
-            self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND expires <= ?",
-                              (dataset_id, key, now))
-            self.conn.execute(
-                "INSERT INTO claims (dataset_id, task_key, session, target, expires, content) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dataset_id, task_key, session) DO UPDATE SET "
-                "target = excluded.target, expires = excluded.expires, content = excluded.content",
-                (dataset_id, key, session, target, now + lease, content))
-            return True
+            return self._claim_if_not_held(dataset_id, session, key, target, lease, content, now)
+
+    def claim_first(self, dataset: str, session: str, candidates: Sequence[tuple[int, int, str]], lease: float,
+                    by: str = "task") -> tuple[int | None, dict[int, bool]]:
+        passed: dict[int, bool] = {}  # the candidates in one transaction: the write lock taken once
+        with self._transaction():
+            dataset_id = self._dataset_id(dataset, create=True)
+            if not self._still_there(dataset):
+                raise self._dropped(dataset)
+            now, column = time.time(), self._column(by)
+            for key, target, content in candidates:
+                others, mine = self._others(dataset_id, session, key, column, now)
+                if not mine and len(others) < target and self._claim_if_not_held(dataset_id, session, key, target,
+                                                                                  lease, content, now):
+                    return key, passed
+                passed[key] = mine or self.conn.execute(
+                    f"SELECT count(DISTINCT session) FROM answers WHERE dataset_id = ? AND {column} = ? AND session "
+                    "!= ?", (dataset_id, key, session)).fetchone()[0] >= target
+        return None, passed
+
+    def _claim_if_not_held(self, dataset_id: int, session: str, key: int, target: int, lease: float, content: str,
+                           now: float) -> bool:
+        if self.conn.execute("SELECT 1 FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ? AND "
+                             "expires > ?", (dataset_id, key, session, now)).fetchone():
+            return False  # already ours
+        # lapsed claims of others on this task are over: take them off the books
+        self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND expires <= ?",
+                          (dataset_id, key, now))
+        self.conn.execute(
+            "INSERT INTO claims (dataset_id, task_key, session, target, expires, content) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (dataset_id, task_key, session) DO UPDATE SET target = excluded.target, expires = "
+            "excluded.expires, content = excluded.content", (dataset_id, key, session, target, now + lease, content))
+        return True
 
     def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
         stored = StoredAnswer.from_task(dataset, task)

@@ -23,11 +23,25 @@ everyone claims the same next task, a read would find nothing new) and is not us
 each holder counts only until its lease runs out, and :meth:`Database.claim` still decides, under its lock,
 every task tried. A task skipped so is one whose claim would have failed a moment before (as when it was tried
 and found held).
+
+The snapshot helps a session that fell behind, not the herd at the frontier, where nothing is held yet: there
+all sessions want the same next unclaimed task at once; with an overlap of 2, two get it and the others lose a
+round trip each (and wait on its lock while the winners hold it), then all move to the next task, where the same
+happens (10-17 claims per answer at 50 annotators, issue 18). So the controller hands :meth:`Claims.take` a
+*window* of tasks read ahead from the source (:data:`WINDOW`), which tries them in source order until a claim is
+lost to another session, then goes on from a place in the window drawn at random (seeded by the session): after
+one collision the sessions are spread over the window and claim different tasks. A session that meets no one
+(working alone, or ahead of the others) keeps the source's order. Who answered what is read once for the window,
+and again for the tasks left in it when that reading is older than :data:`ANSWERS_FRESH` seconds (tasks answered
+meanwhile would cost a lost claim each). The window changes only the order in which tasks are tried: ``claim()``
+still decides every one, so overlap stays exact, and every task of the window is tried (or skipped) before the
+next window is read.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from typing import Callable
@@ -40,6 +54,14 @@ SNAPSHOT_SECONDS = 2.0
 """How long a snapshot of the others' claims is used to skip tasks."""
 REREAD_SECONDS = 0.2
 """A failed claim reads the snapshot again if it is older than this."""
+WINDOW = 32
+"""Tasks read ahead of the claims, to spread the sessions at the frontier over (see the module's docstring)."""
+ANSWERS_FRESH = 0.5
+"""Who answered the tasks of a window is read again if older than this (seconds; a recipe's router only)."""
+CANDIDATES = WINDOW
+"""The most tasks of the window sent with one claim (:meth:`~tuiannot.storage.Database.claim_first`): 2 while
+the session meets no one, twice as many after each sign of others at the same place, half as many after each
+claim of the first task sent."""
 
 
 class Claims:
@@ -56,6 +78,10 @@ class Claims:
         self._others: dict[int, list[tuple[str, float]]] = {}  # key -> [(session, its lease's end: monotonic)]
         self._others_at = -SNAPSHOT_SECONDS  # when it was read (monotonic)
         self.skipped = 0  # tasks skipped on the snapshot alone (no transaction)
+        self.rounds = 0  # claims of a window's first task with room (each a transaction)
+        self._sent = 2  # candidates sent with the next of them (2 to CANDIDATES)
+        self.contended = False  # the last claim tried was lost to another session (a round trip for nothing)
+        self._rng = random.Random(f"{dataset}/{session}/claims")
 
     def touch(self) -> None:
         """The annotator did something: their leases are renewed again."""
@@ -73,6 +99,7 @@ class Claims:
 
     def claim(self, db: Database, task: Task, key: int, answered_by: set[str]) -> bool:
         """Whether this session may have ``task`` (and now holds it): routing allows it, the overlap has room."""
+        self.contended = False
         if self.session in answered_by:
             return False
         sessions = self.routing.annotators or sorted(answered_by | {self.session})
@@ -85,11 +112,115 @@ class Claims:
             return False  # others hold it (a moment ago): the claim would fail
         if not db.claim(self.dataset, self.session, key, target, self.routing.lease,
                         json.dumps(task, ensure_ascii=False), by=self.by):
+            self.contended = True
             if time.monotonic() - self._others_at > REREAD_SECONDS:
                 self._look(db)  # others hold it: so they likely hold the next few too
             return False
         self.held[key] = None
         return True
+
+    def take(self, db: Database, tasks: list[Task], keys: list[int], answered_by: dict[int, set[str]],
+             skip: set[int], offered: set[int], put: Callable[[int], None], stop: threading.Event) -> list[bool]:
+        """Claim what this session may have of a window of tasks (``keys`` their keys, ``answered_by`` who
+        answered each, read for the window; ``skip``: done elsewhere), calling ``put(i)`` for each task claimed.
+        Returns, in the window's order, whether each task was done for this session (for the resume checkpoint),
+        as far as tasks were decided: shorter than the window when ``stop`` came first."""
+        decided: dict[int, bool] = {}
+        pending: list[int] = []
+        for i, key in enumerate(keys):
+            by = answered_by.get(key, set())
+            if key in skip:
+                decided[i] = True
+            elif self.session in by or (self.routing.task_router is None and len(by) >= self.routing.target(key)):
+                decided[i] = True  # done for this session, as the window's reading saw it
+            else:
+                pending.append(i)
+        if self.routing.task_router is None:
+            self._take_first(db, tasks, keys, pending, decided, offered, put, stop)
+        else:  # the recipe's router decides each task, from who answered it: a claim per task
+            self._take_each(db, tasks, keys, answered_by, pending, decided, offered, put, stop)
+        done: list[bool] = []
+        for i in range(len(tasks)):
+            if i not in decided:
+                break
+            done.append(decided[i])
+        return done
+
+    def _take_first(self, db: Database, tasks: list[Task], keys: list[int], pending: list[int],
+                    decided: dict[int, bool], offered: set[int], put: Callable[[int], None],
+                    stop: threading.Event) -> None:
+        """The window in try order (``pending``): the server claims the first with room of the next
+        :data:`CANDIDATES` and reports those it passed over (:meth:`Database.claim_first`); on any sign of
+        another session at the same place, the order turns from a random place (see the module's docstring)."""
+        contents: dict[int, str] = {}
+        while pending and not stop.is_set():
+            for i in [i for i in pending if keys[i] in offered]:  # a repeat of a task served (done when answered)
+                decided[i] = False
+                pending.remove(i)
+            if not pending:
+                return
+            order = pending[:self._sent]
+            candidates = []
+            for i in order:
+                if i not in contents:
+                    contents[i] = json.dumps(tasks[i], ensure_ascii=False)
+                candidates.append((keys[i], self.routing.target(keys[i]), contents[i]))
+            taken, passed = db.claim_first(self.dataset, self.session, candidates, self.routing.lease, by=self.by)
+            self.rounds += 1
+            before = order if taken is None else order[:[keys[i] for i in order].index(taken)]
+            # others are here: a task before the one taken was held by them, or being claimed by them
+            contended = any(not passed.get(keys[i], False) for i in before)
+            for i in order:
+                key = keys[i]
+                if key in passed:
+                    decided[i] = passed[key]
+                    pending.remove(i)
+                elif key == taken:
+                    decided[i] = False
+                    pending.remove(i)
+                    if key not in offered:
+                        self.held[key] = None
+                        offered.add(key)
+                        put(i)
+            if taken is None and not passed:  # every candidate being claimed by others this very moment
+                stop.wait(0.002)
+            # as many candidates as the place needs: few while this session meets no one (each costs the server
+            # a look), more while others are here (each call then passes over more of what they took)
+            self._sent = min(CANDIDATES, self._sent * 2) if contended or (taken is None and passed) else \
+                max(2, self._sent // 2)
+            if contended and len(pending) > 1:  # others are here too: on from a random place
+                turn = self._rng.randrange(len(pending))
+                pending[:] = pending[turn:] + pending[:turn]
+
+    def _take_each(self, db: Database, tasks: list[Task], keys: list[int], answered_by: dict[int, set[str]],
+                   pending: list[int], decided: dict[int, bool], offered: set[int], put: Callable[[int], None],
+                   stop: threading.Event) -> None:
+        """The window a task at a time (:meth:`claim`), in the source's order until a claim is lost to another
+        session, then on from a random place."""
+        read_at = time.monotonic()
+        cursor = 0
+        while pending and not stop.is_set():
+            if cursor >= len(pending):
+                cursor = 0
+            i = pending.pop(cursor)
+            key = keys[i]
+            if key in offered:
+                decided[i] = False
+                continue
+            if time.monotonic() - read_at > ANSWERS_FRESH:
+                read_at = time.monotonic()
+                answered_by = {**answered_by, **db.answer_sessions(self.dataset, [key] + [keys[j] for j in pending],
+                                                                     by=self.by)}
+            by = answered_by.get(key, set())
+            if self.claim(db, tasks[i], key, by):
+                decided[i] = False
+                offered.add(key)
+                put(i)
+                continue
+            decided[i] = self.complete(tasks[i], key, by)
+            if self.contended and pending:  # others are here too: what they hold now, then on from a random place
+                self._look(db)
+                cursor = self._rng.randrange(len(pending))
 
     def _holders(self, key: int) -> set[str]:
         """The others holding ``key`` under a live lease, as the last snapshot saw them (none once it is old)."""
