@@ -97,28 +97,32 @@ class PostgresClaims:
         "%(view_id)s, %(timestamp)s, %(seconds)s, %(body)s FROM ok RETURNING id) "
         "SELECT s.there, (SELECT id FROM ins) FROM s")
 
-    def _under_lock(self, dataset: str, key: int, sql: str, params: dict[str, Any], lock: str = _LOCK) -> Any:
-        """What ``sql`` answers (its second column), run under the task's lock in one round trip (see above).
-        Raises DatasetDropped when its first column says the dataset is gone."""
-        dataset_id, created = self._dataset(dataset, create=True)
-        params = {**params, "id": dataset_id, "key": key, "name": dataset, "created": created,
-                  "lock": lock_key(dataset_id, key)}
+    def _pipelined(self, dataset: str, statements: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """The first row of each statement, run in one transaction sent whole (one round trip), again after a
+        deadlock or a serialization failure; DatasetDropped when a foreign key says the dataset went."""
         for attempt in range(RETRIES):
             try:
                 with self._pool.connection() as conn:
                     with conn.pipeline():  # (one Sync, at its end: a connection left mid-transaction by an
                         conn.execute("BEGIN")  # error is closed, not given back, by the pool)
-                        conn.execute(lock, params)
-                        cursor = conn.execute(sql, params)
+                        cursors = [conn.execute(sql, params) for sql, params in statements]
                         conn.execute("COMMIT")
-                    row = cursor.fetchone()
-                break
+                    return [cursor.fetchone() for cursor in cursors]
             except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
                 if attempt == RETRIES - 1:
                     raise
                 time.sleep(random.uniform(0.005, 0.02) * 2 ** attempt)
             except pg_errors.ForeignKeyViolation:
                 raise DatasetDropped(dataset, self.location) from None
+        raise AssertionError("unreachable")
+
+    def _under_lock(self, dataset: str, key: int, sql: str, params: dict[str, Any], lock: str = _LOCK) -> Any:
+        """What ``sql`` answers (its second column), run under the task's lock in one round trip (see above).
+        Raises DatasetDropped when its first column says the dataset is gone."""
+        dataset_id, created = self._dataset(dataset, create=True)
+        params = {**params, "id": dataset_id, "key": key, "name": dataset, "created": created,
+                  "lock": lock_key(dataset_id, key)}
+        row = self._pipelined(dataset, [(lock, params), (sql, params)])[1]
         assert row is not None
         if not row[0]:
             raise DatasetDropped(dataset, self.location)
@@ -186,23 +190,10 @@ class PostgresClaims:
                   "keys": [c[0] for c in candidates], "targets": [c[1] for c in candidates],
                   "contents": [c[2] for c in candidates], "locks": [lock_key(dataset_id, c[0]) for c in candidates]}
         column = COLUMNS[by]
-        for attempt in range(RETRIES):
-            try:
-                with self._pool.connection() as conn:
-                    with conn.pipeline():
-                        conn.execute("BEGIN")
-                        picked = conn.execute(self._PICK.format(now=NOW, column=column), params)
-                        claimed = conn.execute(self._CLAIM_PICKED.format(now=NOW, column=column), params)
-                        conn.execute("COMMIT")
-                    key, passed, complete = picked.fetchone()[:3]  # type: ignore[index]
-                    there, taken = claimed.fetchone()  # type: ignore[misc]
-                break
-            except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
-                if attempt == RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0.005, 0.02) * 2 ** attempt)
-            except pg_errors.ForeignKeyViolation:
-                raise DatasetDropped(dataset, self.location) from None
+        picked, claimed = self._pipelined(dataset, [(self._PICK.format(now=NOW, column=column), params),
+                                                    (self._CLAIM_PICKED.format(now=NOW, column=column), params)])
+        key, passed, complete = picked[:3]
+        there, taken = claimed
         if not there:
             raise DatasetDropped(dataset, self.location)
         return (int(key) if key is not None and taken else None), dict(zip(passed or [], complete or [], strict=True))
