@@ -322,8 +322,10 @@ class Controller:
         if self.claims is None:
             skip |= db.answered([self.dataset], keys, by=self.by)
             sessions_by_key: dict[int, set[str]] = {}
-        else:
+        elif self.claims.routing.task_router is not None:  # (a recipe's router decides from who answered)
             sessions_by_key = db.answer_sessions(self.dataset, keys, by=self.by)
+        else:  # who answered is the server's to check, in the claim (claim_first)
+            sessions_by_key = {}
         checkpoint = self._checkpoint
         if self.claims is not None:  # claimed in an order of their own (a window: see team/claims.py)
             def take(i: int) -> None:

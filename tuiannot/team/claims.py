@@ -28,14 +28,20 @@ The snapshot helps a session that fell behind, not the herd at the frontier, whe
 all sessions want the same next unclaimed task at once; with an overlap of 2, two get it and the others lose a
 round trip each (and wait on its lock while the winners hold it), then all move to the next task, where the same
 happens (10-17 claims per answer at 50 annotators, issue 18). So the controller hands :meth:`Claims.take` a
-*window* of tasks read ahead from the source (:data:`WINDOW`), which tries them in source order until a claim is
-lost to another session, then goes on from a place in the window drawn at random (seeded by the session): after
-one collision the sessions are spread over the window and claim different tasks. A session that meets no one
-(working alone, or ahead of the others) keeps the source's order. Who answered what is read once for the window,
-and again for the tasks left in it when that reading is older than :data:`ANSWERS_FRESH` seconds (tasks answered
-meanwhile would cost a lost claim each). The window changes only the order in which tasks are tried: ``claim()``
-still decides every one, so overlap stays exact, and every task of the window is tried (or skipped) before the
-next window is read.
+*window* of tasks read ahead from the source (:data:`WINDOW`), and the session claims from it with
+:meth:`~tuiannot.storage.Database.claim_first`: one round trip sends the next tasks of the window in the
+session's order, and the server claims the first with room, skips one another session is claiming that very
+moment, and reports every task sent that has no room for the session (done, or held by others), which is not
+tried again. The order is the source's until a sign of others at the same place (a task before the one taken
+held or being claimed), then it goes on from a place in the window drawn at random (seeded by the session): the
+sessions are spread over the window and claim different tasks. A session that meets no one (working alone, or
+ahead of the others) keeps the source's order and sends two tasks a time; each sign of others doubles what it
+sends (up to the window), each clean claim halves it. Who answered what is the server's to check, in the claim.
+With a recipe's router (``task_router``, which decides from who answered each task), the window is claimed a task
+at a time with :meth:`Claims.claim` and the snapshot, who answered being read for the window and again when older
+than :data:`ANSWERS_FRESH` seconds. Either way the window changes only the order in which tasks are tried: the
+claim still decides every one under the task's lock, so overlap stays exact, and every task of the window is
+tried (or passed over) before the next window is read.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ SNAPSHOT_SECONDS = 2.0
 """How long a snapshot of the others' claims is used to skip tasks."""
 REREAD_SECONDS = 0.2
 """A failed claim reads the snapshot again if it is older than this."""
-WINDOW = 32
+WINDOW = 64
 """Tasks read ahead of the claims, to spread the sessions at the frontier over (see the module's docstring)."""
 ANSWERS_FRESH = 0.5
 """Who answered the tasks of a window is read again if older than this (seconds; a recipe's router only)."""
