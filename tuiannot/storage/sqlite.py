@@ -475,39 +475,48 @@ class SQLiteDatabase(HistoryTables, CacheTables, Database):
             others, mine = self._others(dataset_id, session, key, self._column(by), now)
             if mine or len(others) >= target:
                 return False
-            return self._claim_if_not_held(dataset_id, session, key, target, lease, content, now)
+            if self.conn.execute("SELECT 1 FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ? AND "
+                                 "expires > ?", (dataset_id, key, session, now)).fetchone():
+                return False  # already ours
+            # lapsed claims of others on this task are over: take them off the books
+            self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND expires <= ?",
+                              (dataset_id, key, now))
+            self.conn.execute(
+                "INSERT INTO claims (dataset_id, task_key, session, target, expires, content) VALUES (?, ?, ?, ?, ?, "
+                "?) ON CONFLICT (dataset_id, task_key, session) DO UPDATE SET target = excluded.target, expires = "
+                "excluded.expires, content = excluded.content",
+                (dataset_id, key, session, target, now + lease, content))
+            return True
 
     def claim_first(self, dataset: str, session: str, candidates: Sequence[tuple[int, int, str]], lease: float,
                     by: str = "task") -> tuple[int | None, dict[int, bool]]:
-        passed: dict[int, bool] = {}  # the candidates in one transaction: the write lock taken once
-        with self._transaction():
-            dataset_id = self._dataset_id(dataset, create=True)
-            if not self._still_there(dataset):
-                raise self._dropped(dataset)
-            now, column = time.time(), self._column(by)
-            for key, target, content in candidates:
-                others, mine = self._others(dataset_id, session, key, column, now)
-                if not mine and len(others) < target and self._claim_if_not_held(dataset_id, session, key, target,
-                                                                                  lease, content, now):
-                    return key, passed
-                passed[key] = mine or self.conn.execute(
-                    f"SELECT count(DISTINCT session) FROM answers WHERE dataset_id = ? AND {column} = ? AND session "
-                    "!= ?", (dataset_id, key, session)).fetchone()[0] >= target
+        # Who answered and holds the candidates is read first, in two queries, without the write lock (in WAL mode
+        # readers wait for no one); only a candidate with room then takes the lock, in a short transaction of its
+        # own that decides (claim()): the write lock is what every annotator of the file waits for.
+        dataset_id, keys = self._maybe_id(dataset), [c[0] for c in candidates]
+        answered: dict[int, set[str]] = {}
+        holding: dict[int, set[str]] = {}
+        if dataset_id is not None and keys:
+            column, marks = self._column(by), ",".join("?" * len(keys))
+            for key, other in self.conn.execute(f"SELECT DISTINCT {column}, session FROM answers WHERE dataset_id = ? "
+                                                f"AND {column} IN ({marks})", (dataset_id, *keys)):
+                answered.setdefault(key, set()).add(other)
+            for key, other in self.conn.execute(f"SELECT task_key, session FROM claims WHERE dataset_id = ? AND "
+                                                f"expires > ? AND task_key IN ({marks})",
+                                                (dataset_id, time.time(), *keys)):
+                holding.setdefault(key, set()).add(other)
+        passed: dict[int, bool] = {}
+        for key, target, content in candidates:
+            done, held = answered.get(key, set()), holding.get(key, set())
+            if session in done or len(done - {session}) >= target:
+                passed[key] = True
+            elif session in held or len((done | held) - {session}) >= target:
+                passed[key] = False
+            elif self.claim(dataset, session, key, target, lease, content, by=by):
+                return key, passed
+            else:
+                passed[key] = False  # taken meanwhile
         return None, passed
-
-    def _claim_if_not_held(self, dataset_id: int, session: str, key: int, target: int, lease: float, content: str,
-                           now: float) -> bool:
-        if self.conn.execute("SELECT 1 FROM claims WHERE dataset_id = ? AND task_key = ? AND session = ? AND "
-                             "expires > ?", (dataset_id, key, session, now)).fetchone():
-            return False  # already ours
-        # lapsed claims of others on this task are over: take them off the books
-        self.conn.execute("DELETE FROM claims WHERE dataset_id = ? AND task_key = ? AND expires <= ?",
-                          (dataset_id, key, now))
-        self.conn.execute(
-            "INSERT INTO claims (dataset_id, task_key, session, target, expires, content) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (dataset_id, task_key, session) DO UPDATE SET target = excluded.target, expires = "
-            "excluded.expires, content = excluded.content", (dataset_id, key, session, target, now + lease, content))
-        return True
 
     def answer_claimed(self, dataset: str, session: str, key: int, task: dict[str, Any], by: str = "task") -> int:
         stored = StoredAnswer.from_task(dataset, task)
