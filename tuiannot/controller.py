@@ -47,7 +47,7 @@ from .resume import Checkpoint
 from .sources import Source
 from .stream import Position, Stream
 from .tasks import ACCEPT, ANSWERS, Task
-from .team.claims import WINDOW, Claims
+from .team.claims import Claims
 from .team.routing import Routing
 
 PREFETCH = 64
@@ -243,8 +243,11 @@ class Controller:
             if stream is not None and stream.has_reorders:  # a costly step (a model scoring, an LLM asked):
                 stream.prefilter(self._undone_only(db))  # what is done is dropped before it, not after
             first = True
-            # with routing, a window of tasks read ahead spreads the sessions meeting at the frontier (claims.py)
-            window = WINDOW if self.claims is not None and stream is not None and not stream.has_reorders else 0
+            # with routing, a window of tasks read ahead spreads the sessions meeting at the frontier (claims.py):
+            # as large as the claims ask (small while the session meets no one); not where each task read is
+            # costly to hold (a recipe that caps its prefetch: images, decoded as read) or chosen by a model
+            windowed = self.claims is not None and stream is not None and not stream.has_reorders \
+                and self.components.prefetch is None
             tasks = self._checkpoint.tasks(self._key) if self._checkpoint is not None else self.stream
             for task in tasks:
                 if self._stop.is_set():
@@ -258,7 +261,9 @@ class Controller:
                         stream.source.line_count()  # once the first task is out: the screen then says "of N"
                     # no more than the queue holds: what is taken from the stream is chosen (a --teach
                     # stream chooses by its model of the moment), so it is taken when there is room for it
-                    batch, size, first = [], window or min(size * 2, 64, self._queue.maxsize), False
+                    size = self.claims.window() if windowed and self.claims is not None else \
+                        min(size * 2, 64, self._queue.maxsize)
+                    batch, first = [], False
             self._offer(db, batch, offered)
             if self.claims is not None:
                 self.claims.serve_lapsed(db, offered, lambda task: self._put(_Entry(task)), self._stop)

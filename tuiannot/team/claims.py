@@ -152,6 +152,11 @@ class Claims:
             done.append(decided[i])
         return done
 
+    def window(self) -> int:
+        """How many tasks the controller should read ahead for the next :meth:`take`: twice what the next claim
+        sends (room to spread), at most :data:`WINDOW`."""
+        return min(WINDOW, 2 * self._sent)
+
     def _take_first(self, db: Database, tasks: list[Task], keys: list[int], pending: list[int],
                     decided: dict[int, bool], offered: set[int], put: Callable[[int], None],
                     stop: threading.Event) -> None:
