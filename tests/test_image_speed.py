@@ -150,3 +150,83 @@ def test_a_photo_without_boxes_is_drawn_without_numpy(tmp_path: Path, colors: st
     done = subprocess.run([sys.executable, "-c", PACK_ALONE, str(photo), colors], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_held_start_decodes_the_first_photo_then_waits_for_the_screen(tmp_path: Path) -> None:
+    """At an app's start (issue 15) the prefetch decodes the first photo and waits before the next until the screen
+    drew it (their decoding took the GIL from Textual's start): nothing is skipped or reordered, and without a
+    release it goes on after at most the hold's timeout."""
+    import threading
+    import time
+
+    from tuiannot.images import decode, tasks
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(4):
+        make_image(root / f"{i}.png", (60, 40), (50 * i, 100, 100))
+    cache = decode.ImageCache()
+    cache.hold_start()
+    got: list[str] = []
+
+    def read() -> None:
+        for task in tasks.image_stream(root, cache=cache):
+            got.append(task["meta"]["file"])
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert got == ["0.png"]  # the second waits
+    cache.release_start()
+    thread.join(10)
+    assert got == ["0.png", "1.png", "2.png", "3.png"]
+
+    cache.hold_start()  # never released: waited out once, then no more waiting
+    started = time.monotonic()
+    cache.wait_start(timeout=0.05)
+    cache.wait_start(timeout=5)
+    assert time.monotonic() - started < 2
+    empty = decode.ImageCache()  # nothing decoded yet: the first image is never held
+    empty.hold_start()
+    started = time.monotonic()
+    empty.wait_start(timeout=5)
+    assert time.monotonic() - started < 2
+
+
+async def test_the_box_screen_draws_its_first_photo_once_and_releases_the_start(tmp_path: Path, db_path: Path
+                                                                                 ) -> None:
+    """The first photo is fitted once, to its final size (the labels' bar is there from the first layout: its
+    second line shrank the photo by a row when it came with the first task), and drawn, the screen releases a
+    held start: the next photos are decoded, and the next one's lines made ahead (looked for again until it is
+    decoded)."""
+    from tuiannot.images import decode
+    from tuiannot.screens.image import PhotoView
+
+    app = image_app(photos(tmp_path), db_path, labels="CAT,DOG", boxes=True, graphics="halfcell")
+    decode.CACHE.hold_start()  # (the recipe does when the app runs in a terminal)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready(pilot)
+            view = screen.query_one(PhotoView)
+            for _ in range(100):
+                await pilot.pause(0.02)
+                hold = decode.CACHE._start_hold
+                if hold is None or hold.is_set():
+                    break
+            hold = decode.CACHE._start_hold
+            assert hold is None or hold.is_set()
+            assert view.renders == 1
+            for _ in range(100):  # the next photo, decoded after the first was drawn, is made ahead all the same
+                if view._ahead:
+                    break
+                await pilot.pause(0.02)
+            assert view._ahead
+            await pilot.press("a")
+            await ready(pilot, "1.jpg" if (tmp_path / "photos" / "1.jpg").exists() else "1.png")
+            await pilot.press("a")
+            await wait_done(pilot)
+    finally:
+        decode.CACHE.release_start()

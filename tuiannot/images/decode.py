@@ -51,6 +51,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
 BASE_SIZE = 512  # the long side of the decoded image kept for cell renderers (half-blocks, ASCII)
 BACKGROUND = (24, 24, 24)  # transparent pixels are shown on this
+START_HOLD = 1.0  # seconds the prefetch waits at most for the screen's first image (ImageCache.hold_start)
 
 _SPACE = re.compile(r"\s+")
 _DATA_URI = re.compile(r"^data:(image/[a-z0-9.+-]+)?(;[^,]*)?,", re.IGNORECASE)
@@ -224,8 +225,6 @@ def decode(data: bytes, size: int = BASE_SIZE) -> tuple[ImageInfo, "PILImage"]:
     draft mode (the decoder scales by 1/2..1/8 while decoding) when that is enough.
     """
     Image = _pil()
-    from PIL import ImageOps
-
     image = _open(data)
     fmt = image.format
     w, h = image.size
@@ -237,7 +236,10 @@ def decode(data: bytes, size: int = BASE_SIZE) -> tuple[ImageInfo, "PILImage"]:
                 image.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
         image.load()  # before the EXIF: reading a PNG's EXIF loads the image and would swallow its errors
         orientation = _orientation(image)
-        image = ImageOps.exif_transpose(image) if orientation != 1 else image
+        if orientation != 1:
+            from PIL import ImageOps  # (only then: its import, ~1.5 ms, held the GIL at an app's start)
+
+            image = ImageOps.exif_transpose(image)
         image = _to_rgb(image)
         if max(image.size) > size:
             image.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
@@ -319,6 +321,7 @@ class ImageCache:
         self._prepared: deque[int] = deque(maxlen=64)  # input hashes in the order the prefetch decoded them
         self.originals: dict[int, tuple[int, int]] = {}  # input hash -> upright size of the original
         self.hits = self.misses = 0
+        self._start_hold: threading.Event | None = None  # see hold_start()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -353,6 +356,32 @@ class ImageCache:
     @property
     def nbytes(self) -> int:
         return self._bytes
+
+    # -- the start: one photo decoded, then the screen's start first ------------------
+    def hold_start(self) -> None:
+        """Until :meth:`release_start` (the screen drew its first image, or waits for one), the prefetch decodes
+        the first image and then waits in :meth:`wait_start` before the next (at most :data:`START_HOLD` s).
+
+        Issue 15: decoding the photos after the first one (~7 ms of CPU each) ran beside Textual's import and
+        start on the app's thread, and each of their returns to Python took the GIL from it: the first photo came
+        up later (~100 ms when a team's window of 32 tasks was read ahead; the controller reads none for images
+        now). Nothing is skipped or
+        reordered: every image is still read and checked in the stream, only later."""
+        self._start_hold = threading.Event()
+
+    def release_start(self) -> None:
+        hold = self._start_hold
+        if hold is not None:
+            hold.set()
+
+    def wait_start(self, timeout: float | None = None) -> None:
+        """In the prefetch thread, before an image is decoded: wait while the start is held and an image is ready."""
+        hold = self._start_hold
+        if hold is None:
+            return
+        if self._prepared and not hold.is_set():
+            hold.wait(START_HOLD if timeout is None else timeout)
+            self._start_hold = None  # (once: released, or waited out)
 
     # -- the two levels --------------------------------------------------------------
     def base(self, key: int, ref: str | None, size: int = BASE_SIZE) -> "PILImage":

@@ -1,7 +1,9 @@
 """Image tasks: folders and task files become lazy streams of checked image tasks; boxes as Prodigy stores them.
 
 Each image is read, hashed and decoded in the stream step (the controller's
-prefetch thread), so the screen finds it ready in the cache of :mod:`.decode`;
+prefetch thread), so the screen finds it ready in the cache of :mod:`.decode`
+(at an app's start, the images after the first wait until the screen drew it:
+:meth:`~.decode.ImageCache.hold_start`);
 a bad one is skipped with a warning naming the file and the reason (a folder has
 no lines: the warning names the image file instead).
 """
@@ -54,8 +56,11 @@ def prepare_task(task: dict[str, Any], ref: str, *, size: int = BASE_SIZE, cache
                  ) -> dict[str, Any]:
     """Load and check the task's image, set its content hash and upright size (:class:`ImageError` if bad).
 
-    The decoded image goes to ``cache``, never into the task.
+    The decoded image goes to ``cache``, never into the task. At an app's start the cache may hold the prefetch
+    here once the first image is ready, until the screen has drawn it (:meth:`ImageCache.hold_start`).
     """
+    if cache is not None:
+        cache.wait_start()
     info, image = load(ref, size)
     task["width"], task["height"] = info.width, info.height
     task.pop("_task_hash", None)  # recomputed from the content hash

@@ -15,6 +15,7 @@ replies would otherwise go to Textual's input thread): see :mod:`tuiannot.images
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,6 +68,8 @@ def image(
         columns, lines = shutil.get_terminal_size((120, 40))
         base_size = max(512, min(PIXEL_BASE_MAX, max(columns * chosen.cell[0], lines * chosen.cell[1])))
     stream = tasks.image_stream(source, size=base_size)
+    if sys.stdin.isatty() and sys.stdout.isatty():  # the app will run: its first photo before the others' decoding
+        decode.CACHE.hold_start()  # (released by the image screen once it drew it; issue 15)
     stream.map(_move_label_to_meta)
     if boxes:
         view_id = "image_manual"

@@ -212,6 +212,11 @@ class BoxScreen(ImageMixin, AnnotationScreen):
     def text_widget(self) -> Widget:
         return Horizontal(PhotoView(self.config, id="image"), BoxList(id="boxes"), id="text")
 
+    def question_widget(self) -> Widget:
+        # the labels and keys from the first layout on: the first photo is fitted once, to its final size (the
+        # bar's second line came with the first task and shrank the photo by a row: drawn twice, issue 15)
+        return Static(self._question_bar(), id="question")
+
     # -- showing ---------------------------------------------------------------------------
     @property
     def image_size(self) -> tuple[float, float]:

@@ -7,7 +7,11 @@ written into the frame. The image was decoded in the stream's prefetch
 half-block cells are made while the annotator looks at the image before it
 (:meth:`ImageView._prerender_ahead`, on the app's thread: in the prefetch thread
 they would hold the GIL), so showing the next image costs a cache look-up; on a
-miss (a terminal resize, an evicted image) a thread worker decodes and fits it.
+miss (an evicted image) a thread worker decodes and fits it; an image decoded but
+not fitted to this size (the first one of a start, a terminal resize) is fitted here.
+At a start the prefetch decodes the first image, then waits until this widget drew it
+(or shows a message) before it decodes the next ones
+(:meth:`~tuiannot.images.decode.ImageCache.hold_start`, issue 15).
 
 A box key costs the rows it changes (issue 15). With half-blocks, boxes are drawn
 on the fitted image's packed pixels, lists of ints made by Pillow
@@ -63,6 +67,7 @@ from ...sanitize import one_line
 
 PRERENDER_AFTER = 0.05  # seconds after an image is shown (and between two): the next images' cells are made
 PRERENDER_AHEAD = 2  # images whose cells are made ahead, after each one shown
+PRERENDER_TRIES = 10  # timer ticks an image not decoded yet is looked for (0.5 s)
 
 
 class ImageView(Widget, can_focus=False):
@@ -121,6 +126,7 @@ class ImageView(Widget, can_focus=False):
         self.cache.prerender = None  # in the prefetch thread they would hold the GIL: made when idle instead
 
     def on_unmount(self) -> None:
+        self.cache.release_start()
         if self.cache.target == self._target:
             self.cache.target = None
             self.cache.prerender = None
@@ -129,6 +135,7 @@ class ImageView(Widget, can_focus=False):
 
     # -- showing --------------------------------------------------------------------------
     def show_message(self, message: str) -> None:
+        self.cache.release_start()  # the screen waits for an image: nothing to hold the prefetch for
         self._token += 1
         self.key, self.message, self.error = None, message, None
         self._rows, self._fit, self._cells, self._fresh = [], None, (0, 0), False
@@ -164,9 +171,19 @@ class ImageView(Widget, can_focus=False):
             return
         pixels = self._target(*self.size_px)
         fitted = self.cache.get(("fit", self.key, pixels))
+        if fitted is None and self.cache.get(("base", self.key, self.base_size)) is not None:
+            # decoded (the prefetch) but not fitted to this size (it was decoded before the screen was up, or the
+            # terminal was resized): a resize of ~0.5 ms, here, rather than a thread worker, "Loading the image…"
+            # and a frame more (the first photo of a start, issue 15)
+            try:
+                fitted = self.cache.fitted(self.key, None, pixels, self.base_size)
+            except images.ImageError:  # evicted meanwhile: decoded again in the worker
+                fitted = None
         if fitted is not None:
             rows_cached = self.cache.get(("rows", self.key, pixels)) if self.mode == "halfcell" else None
             self._use(pixels, fitted, rows_cached)
+            if rows_cached is None and self.mode == "halfcell" and self._base_rows is not None:
+                self.cache.put(("rows", self.key, pixels), self._base_rows)  # (as the worker does: an undo finds them)
             return
         self.message = "Loading the image…"
         self.refresh()
@@ -194,12 +211,14 @@ class ImageView(Widget, can_focus=False):
             self._use(pixels, fitted, rows)
 
     def _failed(self, token: int, reason: str) -> None:
+        self.cache.release_start()
         if token == self._token:
             self.error = reason
             self.message = f"The image cannot be shown: {reason}"
             self.refresh()
 
     def _use(self, pixels: tuple[int, int], fitted: Any, rows: Any) -> None:
+        self.call_after_refresh(self.cache.release_start)  # the first image drawn: the prefetch decodes on
         self.message = ""
         self._pixels, self._fit = pixels, fitted
         if self.mode == "kitty":
@@ -215,11 +234,15 @@ class ImageView(Widget, can_focus=False):
                 self._lines, self._lines_for = dict(ahead[2]), ahead[0]  # the lines and their sequences made
             self.set_timer(PRERENDER_AFTER, self._prerender_ahead)
 
-    def _prerender_ahead(self, budget: int = PRERENDER_AHEAD) -> None:
+    def _prerender_ahead(self, budget: int = PRERENDER_AHEAD, tries: int = PRERENDER_TRIES,
+                         token: int | None = None) -> None:
         """While the annotator looks at this image: the cells of the next ones the prefetch decoded and their
         lines (:meth:`_make_ahead`), one image per timer tick (a couple of milliseconds each), so that ``a``
-        finds the next image's cells and lines made."""
-        if self.cache.target != self._target or self._fit is None:
+        finds the next image's cells and lines made. Those not decoded yet (the first image of a start: the
+        prefetch waited for it to be drawn) are looked for again, ``tries`` times."""
+        if token is None:
+            token = self._token
+        if self.cache.target != self._target or self._fit is None or token != self._token:
             return
         upcoming = self.cache.upcoming(self.key)[:PRERENDER_AHEAD]
         for key in [k for k in self._ahead if k not in upcoming]:
@@ -240,8 +263,10 @@ class ImageView(Widget, can_focus=False):
             elif not self._make_ahead(key, pixels, rows):
                 continue  # made already
             if budget > 1:
-                self.set_timer(PRERENDER_AFTER, lambda: self._prerender_ahead(budget - 1))
+                self.set_timer(PRERENDER_AFTER, lambda: self._prerender_ahead(budget - 1, tries, token))
             return
+        if len(upcoming) < PRERENDER_AHEAD and tries > 1:  # not decoded yet
+            self.set_timer(PRERENDER_AFTER, lambda: self._prerender_ahead(budget, tries - 1, token))
 
     def _make_ahead(self, key: int, pixels: tuple[int, int], rows: list[list[Segment]]) -> bool:
         """The lines of image ``key`` as :meth:`line` will give them, with their terminal sequences; False when
