@@ -55,8 +55,11 @@ def test_boxes_drawn_on_lists_are_the_boxes_drawn_on_numpy_arrays(tmp_path: Path
                 overlays = random_overlays(rng, width, height, rng.randint(1, 4))
                 drawn = render.overlay_rows(rows, overlays, colors)
                 assert drawn == render.overlay_packed(array, overlays, colors).tolist(), (path.name, trial, overlays)
-                for y, (new, old) in enumerate(zip(drawn, rows, strict=True)):  # untouched rows are the image's
-                    assert new is old or new != old, (y, overlays)
+                # rows no outline can reach are the image's own lists (a row an outline crosses is a new list, even
+                # where its colour happens to be the pixels' own: 256 colours)
+                reach = (min(o.y0 for o in overlays) - 4, max(o.y1 for o in overlays) + 4)
+                for y, (new, old) in enumerate(zip(drawn, rows, strict=True)):
+                    assert new is old or reach[0] <= y <= reach[1], (y, overlays)
             assert render.overlay_rows(rows, [], colors) is rows
 
 
