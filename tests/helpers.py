@@ -309,6 +309,23 @@ def read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20.0) -
             seen.extend(chunk)
 
 
+def accept_one_and_quit(pid: int, fd: int, first: bytes, second: bytes) -> int:
+    """In the annotation app the child ``pid`` runs on the pty ``fd``: wait for the first task's text, accept it
+    (``a``), wait for the second's, quit (``q``) and wait for the summary; then reap the child (its exit code) and
+    close the pty, whatever happened."""
+    seen = bytearray()
+    try:
+        read_until(fd, first, seen)
+        os.write(fd, b"a")
+        read_until(fd, second, seen)
+        os.write(fd, b"q")
+        read_until(fd, b"Saved 1 answer", seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status)
+
+
 def read_to_end(pid: int, fd: int, timeout: float = 60.0) -> tuple[int, str]:
     """Everything the child ``pid`` writes to its pty ``fd`` until it ends (killed after ``timeout`` s of
     silence), and its exit code; the pty is closed."""

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from .helpers import assert_one_line_error, read_until, run, stored, texts, wait_for_task, write_jsonl
+from .helpers import accept_one_and_quit, assert_one_line_error, run, stored, texts, wait_for_task, write_jsonl
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -249,17 +249,7 @@ def test_a_real_start_takes_its_label_and_database_from_the_projects_file(tmp_pa
     if pid == 0:  # the child: the real command, in the project's sub-folder
         os.chdir(folder / "work")
         os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", "textcat", "news.jsonl"], env)
-    try:
-        seen = bytearray()
-        read_until(fd, b"first story", seen)
-        os.write(fd, b"a")
-        read_until(fd, b"second story", seen)
-        os.write(fd, b"q")
-        read_until(fd, b"Saved 1 answer", seen)
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert accept_one_and_quit(pid, fd, b"first story", b"second story") == 0
     with sqlite3.connect(folder / "answers.db") as conn:
         rows = list(conn.execute("SELECT answer, content FROM answers"))
     assert [(answer, json.loads(content)["label"], json.loads(content)["_session_id"])

@@ -21,7 +21,7 @@ from tuiannot.errors import SourceError
 from tuiannot.sources import Source
 from tuiannot.stream import Stream
 
-from .helpers import ROOT, make_app, make_controller, read_until, run, seed, stored, wait_done, wait_for_task
+from .helpers import ROOT, accept_one_and_quit, make_app, make_controller, run, seed, stored, wait_done, wait_for_task
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -294,17 +294,7 @@ def test_text_column_chooses_the_column_in_a_real_terminal(tmp_path: Path) -> No
     if pid == 0:
         os.execvpe(sys.executable, [sys.executable, "-m", "tuiannot", "textcat", str(source), "--label", "POS",
                                     "--text-column", "review", "--db", str(db)], env)
-    seen = bytearray()
-    try:
-        read_until(fd, b"great film", seen)
-        os.write(fd, b"a")
-        read_until(fd, b"dull film", seen)
-        os.write(fd, b"q")
-        read_until(fd, b"Saved 1 answer", seen)
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert accept_one_and_quit(pid, fd, b"great film", b"dull film") == 0
     with sqlite3.connect(db) as conn:
         rows = [json.loads(c) for (c,) in conn.execute("SELECT content FROM answers")]
     assert [(r["text"], r["meta"], r["answer"]) for r in rows] == [("great film", {"stars": 5}, "accept")]
