@@ -128,7 +128,8 @@ class Claims:
     def take(self, db: Database, tasks: list[Task], keys: list[int], answered_by: dict[int, set[str]],
              skip: set[int], offered: set[int], put: Callable[[int], None], stop: threading.Event) -> list[bool]:
         """Claim what this session may have of a window of tasks (``keys`` their keys, ``answered_by`` who
-        answered each, read for the window; ``skip``: done elsewhere), calling ``put(i)`` for each task claimed.
+        answered each, read for the window; ``skip``: done elsewhere), calling ``put(i)`` for each task claimed, which
+        adds its key to ``offered`` (the keys served: read here, to pass over a repeat).
         Returns, in the window's order, whether each task was done for this session (for the resume checkpoint),
         as far as tasks were decided: shorter than the window when ``stop`` came first."""
         decided: dict[int, bool] = {}
@@ -191,8 +192,7 @@ class Claims:
                     pending.remove(i)
                     if key not in offered:
                         self.held[key] = None
-                        offered.add(key)
-                        put(i)
+                        put(i)  # (which adds it to offered)
             if taken is None and not passed:  # every candidate being claimed by others this very moment
                 stop.wait(0.002)
             # as many candidates as the place needs: few while this session meets no one (each costs the server
@@ -225,8 +225,7 @@ class Claims:
             by = answered_by.get(key, set())
             if self.claim(db, tasks[i], key, by):
                 decided[i] = False
-                offered.add(key)
-                put(i)
+                put(i)  # (which adds it to offered)
                 continue
             decided[i] = self.complete(tasks[i], key, by)
             if self.contended and pending:  # others are here too: what they hold now, then on from a random place
