@@ -230,3 +230,79 @@ async def test_the_box_screen_draws_its_first_photo_once_and_releases_the_start(
             await wait_done(pilot)
     finally:
         decode.CACHE.release_start()
+
+
+def test_a_held_frame_makes_the_prefetch_wait_until_released(tmp_path: Path) -> None:
+    """While the screen draws a new photo (issue 15) the prefetch's next decode waits for it: released, it goes on
+    at once; never released, after at most FRAME_HOLD. Nothing is skipped or reordered."""
+    import threading
+    import time
+
+    from tuiannot.images import decode, tasks
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(3):
+        make_image(root / f"{i}.png", (60, 40), (50 * i, 100, 100))
+    cache = decode.ImageCache()
+    cache.hold_frame()
+    got: list[str] = []
+    thread = threading.Thread(target=lambda: got.extend(t["meta"]["file"] for t in tasks.image_stream(
+        root, cache=cache)), daemon=True)
+    thread.start()
+    time.sleep(decode.FRAME_HOLD / 3)
+    assert got == []  # held: not even the first decoded yet
+    cache.release_frame()
+    thread.join(10)
+    assert got == ["0.png", "1.png", "2.png"]
+
+    cache.hold_frame()  # never released: each decode waits FRAME_HOLD at most
+    started = time.monotonic()
+    cache.wait_start()
+    waited = time.monotonic() - started
+    assert decode.FRAME_HOLD * 0.8 <= waited < decode.FRAME_HOLD + 1.5
+    cache.release_frame()
+    started = time.monotonic()
+    cache.wait_start()
+    assert time.monotonic() - started < 0.05
+
+
+async def test_a_new_photo_holds_the_prefetch_until_its_frame_is_out(tmp_path: Path, db_path: Path) -> None:
+    """Showing the next photo holds the prefetch's decoding (it took the GIL from the frame and from Textual's
+    writer thread: every other photo reached the terminal 3-10 ms later) and releases it once the frame is out;
+    a box key holds nothing."""
+    from tuiannot.images import decode
+    from tuiannot.screens.image import PhotoView
+
+    app = image_app(photos(tmp_path), db_path, labels="CAT,DOG", boxes=True, graphics="halfcell")
+    holds: list[str] = []
+    real_hold, real_release = decode.CACHE.hold_frame, decode.CACHE.release_frame
+    decode.CACHE.hold_frame = lambda: (holds.append("hold"), real_hold())[1]  # type: ignore[method-assign]
+    decode.CACHE.release_frame = lambda: (holds.append("release"), real_release())[1]  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready(pilot)
+            view = screen.query_one(PhotoView)
+            for _ in range(100):
+                if decode.CACHE._frame_hold.is_set():
+                    break
+                await pilot.pause(0.02)
+            assert decode.CACHE._frame_hold.is_set() and holds[:1] == ["hold"] and "release" in holds
+            holds.clear()
+            await pilot.press("n")  # a box: the same photo, nothing held
+            await pilot.pause(0.1)
+            assert "hold" not in holds and len(view.boxes) == 1
+            await pilot.press("a")
+            await ready(pilot, "1.jpg" if (tmp_path / "photos" / "1.jpg").exists() else "1.png")
+            assert holds[0] == "hold"
+            for _ in range(100):
+                if decode.CACHE._frame_hold.is_set():
+                    break
+                await pilot.pause(0.02)
+            assert decode.CACHE._frame_hold.is_set() and holds[-1] == "release"
+            await pilot.press("a")
+            await wait_done(pilot)
+    finally:
+        del decode.CACHE.hold_frame, decode.CACHE.release_frame
+        decode.CACHE.release_frame()
+    assert len(stored(db_path, "photos")) == 2

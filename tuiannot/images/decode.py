@@ -52,6 +52,7 @@ DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
 BASE_SIZE = 512  # the long side of the decoded image kept for cell renderers (half-blocks, ASCII)
 BACKGROUND = (24, 24, 24)  # transparent pixels are shown on this
 START_HOLD = 1.0  # seconds the prefetch waits at most for the screen's first image (ImageCache.hold_start)
+FRAME_HOLD = 0.25  # seconds the prefetch waits at most for the screen to draw a new image (ImageCache.hold_frame)
 
 _SPACE = re.compile(r"\s+")
 _DATA_URI = re.compile(r"^data:(image/[a-z0-9.+-]+)?(;[^,]*)?,", re.IGNORECASE)
@@ -322,6 +323,8 @@ class ImageCache:
         self.originals: dict[int, tuple[int, int]] = {}  # input hash -> upright size of the original
         self.hits = self.misses = 0
         self._start_hold: threading.Event | None = None  # see hold_start()
+        self._frame_hold = threading.Event()  # see hold_frame(): set while no new image is being drawn
+        self._frame_hold.set()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -375,13 +378,30 @@ class ImageCache:
             hold.set()
 
     def wait_start(self, timeout: float | None = None) -> None:
-        """In the prefetch thread, before an image is decoded: wait while the start is held and an image is ready."""
+        """In the prefetch thread, before an image is decoded: wait while the start is held and an image is ready,
+        and while the screen draws a new image (:meth:`hold_frame`)."""
+        if not self._frame_hold.is_set():
+            self._frame_hold.wait(FRAME_HOLD)
         hold = self._start_hold
         if hold is None:
             return
         if self._prepared and not hold.is_set():
             hold.wait(START_HOLD if timeout is None else timeout)
             self._start_hold = None  # (once: released, or waited out)
+
+    # -- every new image: its frame first, then the next one's decoding ------------------
+    def hold_frame(self) -> None:
+        """The screen is about to draw a new image: the prefetch's next decode waits until :meth:`release_frame`
+        (the frame is out to the terminal), :data:`FRAME_HOLD` s at most.
+
+        Issue 15: the app taking a task makes room in the prefetch's queue, and the prefetch decoded the image
+        after the next one (~7 ms of CPU, the GIL held between Python's 5 ms switch intervals) while the app made
+        the new photo's frame and Textual's writer thread wrote its ~40 KB: every other photo reached the
+        terminal 3-10 ms later (a trace of each step, 12 `a` keys). The queue still holds the images ahead."""
+        self._frame_hold.clear()
+
+    def release_frame(self) -> None:
+        self._frame_hold.set()
 
     # -- the two levels --------------------------------------------------------------
     def base(self, key: int, ref: str | None, size: int = BASE_SIZE) -> "PILImage":

@@ -68,6 +68,8 @@ from ...sanitize import one_line
 PRERENDER_AFTER = 0.05  # seconds after an image is shown (and between two): the next images' cells are made
 PRERENDER_AHEAD = 2  # images whose cells are made ahead, after each one shown
 PRERENDER_TRIES = 10  # timer ticks an image not decoded yet is looked for (0.5 s)
+FRAME_WRITTEN = 0.01  # seconds after a new image's frame until the prefetch may decode (ImageCache.hold_frame):
+# the compositor has handed the frame to Textual's writer thread, which writes ~40 KB in ~1 ms
 
 
 class ImageView(Widget, can_focus=False):
@@ -127,6 +129,7 @@ class ImageView(Widget, can_focus=False):
 
     def on_unmount(self) -> None:
         self.cache.release_start()
+        self.cache.release_frame()
         if self.cache.target == self._target:
             self.cache.target = None
             self.cache.prerender = None
@@ -136,6 +139,7 @@ class ImageView(Widget, can_focus=False):
     # -- showing --------------------------------------------------------------------------
     def show_message(self, message: str) -> None:
         self.cache.release_start()  # the screen waits for an image: nothing to hold the prefetch for
+        self.cache.release_frame()
         self._token += 1
         self.key, self.message, self.error = None, message, None
         self._rows, self._fit, self._cells, self._fresh = [], None, (0, 0), False
@@ -143,6 +147,8 @@ class ImageView(Widget, can_focus=False):
         self.refresh()
 
     def show(self, key: int, ref: str, size: tuple[int, int], boxes: list[Overlay]) -> None:
+        if key != self.key:
+            self.cache.hold_frame()  # (released once its frame is out, or if it fails)
         self._token += 1
         self.key, self.ref, self.size_px, self.boxes = key, ref, size, boxes
         self.message, self.error = "", None
@@ -210,15 +216,20 @@ class ImageView(Widget, can_focus=False):
         if token == self._token:
             self._use(pixels, fitted, rows)
 
+    def _frame_out(self) -> None:
+        self.cache.release_start()
+        self.set_timer(FRAME_WRITTEN, self.cache.release_frame)
+
     def _failed(self, token: int, reason: str) -> None:
         self.cache.release_start()
+        self.cache.release_frame()
         if token == self._token:
             self.error = reason
             self.message = f"The image cannot be shown: {reason}"
             self.refresh()
 
     def _use(self, pixels: tuple[int, int], fitted: Any, rows: Any) -> None:
-        self.call_after_refresh(self.cache.release_start)  # the first image drawn: the prefetch decodes on
+        self.call_after_refresh(self._frame_out)  # the prefetch decodes on once the frame is out
         self.message = ""
         self._pixels, self._fit = pixels, fitted
         if self.mode == "kitty":
