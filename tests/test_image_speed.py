@@ -29,6 +29,15 @@ def photos(tmp_path: Path) -> Path:
     return root
 
 
+def small_photos(tmp_path: Path, count: int) -> Path:
+    """``count`` small PNGs of different colours, 0.png, 1.png, …"""
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(count):
+        make_image(root / f"{i}.png", (60, 40), (50 * i, 100, 100))
+    return root
+
+
 @pytest.mark.parametrize("colorterm", ["truecolor", ""])
 async def test_the_picture_rows_are_the_same_without_the_truecolor_filter(
         tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, colorterm: str) -> None:
@@ -161,10 +170,7 @@ def test_a_held_start_decodes_the_first_photo_then_waits_for_the_screen(tmp_path
 
     from tuiannot.images import decode, tasks
 
-    root = tmp_path / "many"
-    root.mkdir()
-    for i in range(4):
-        make_image(root / f"{i}.png", (60, 40), (50 * i, 100, 100))
+    root = small_photos(tmp_path, 4)
     cache = decode.ImageCache()
     cache.hold_start()
     got: list[str] = []
@@ -240,10 +246,7 @@ def test_a_held_frame_makes_the_prefetch_wait_until_released(tmp_path: Path) -> 
 
     from tuiannot.images import decode, tasks
 
-    root = tmp_path / "many"
-    root.mkdir()
-    for i in range(3):
-        make_image(root / f"{i}.png", (60, 40), (50 * i, 100, 100))
+    root = small_photos(tmp_path, 3)
     cache = decode.ImageCache()
     cache.hold_frame()
     got: list[str] = []
