@@ -404,8 +404,8 @@ class ImageCache:
     def wait_start(self, timeout: float | None = None) -> None:
         """In the prefetch thread, before an image is decoded: wait while the start is held and an image is ready,
         and while the screen draws a new image (:meth:`hold_frame`)."""
-        if not self._frame_hold.is_set():
-            self._frame_hold.wait(FRAME_HOLD)
+        if not self._frame_hold.wait(FRAME_HOLD):
+            self._frame_hold.set()  # waited out (a photo never drawn: a hidden widget): once, not at every decode
         hold = self._start_hold
         if hold is None:
             return
@@ -416,7 +416,7 @@ class ImageCache:
     # -- every new image: its frame first, then the next one's decoding ------------------
     def hold_frame(self) -> None:
         """The screen is about to draw a new image: the prefetch's next decode waits until :meth:`release_frame`
-        (the frame is out to the terminal), :data:`FRAME_HOLD` s at most.
+        (the frame is out to the terminal), :data:`FRAME_HOLD` s at most (then the hold is over).
 
         Issue 15: the app taking a task makes room in the prefetch's queue, and the prefetch decoded the image
         after the next one (~7 ms of CPU, the GIL held between Python's 5 ms switch intervals) while the app made
