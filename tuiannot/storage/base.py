@@ -310,8 +310,8 @@ class Database(ABC):
                     by: str = "task") -> tuple[int | None, dict[int, bool]]:
         """Claim the first of ``candidates`` (key, target, content; in the caller's order) that :meth:`claim` would
         give ``session``. Returns its key (None if none) and candidates found with no room for the session, each
-        with whether it is done for the session (answered by it, or by ``target`` others): at least those before
-        the one claimed (PostgreSQL: all). A candidate in neither is to be tried again (after the one claimed, or,
+        with whether it is done for the session (answered by it, or by ``target`` others): those before the one
+        claimed (all of them when none is). A candidate in neither is to be tried again (after the one claimed, or,
         on PostgreSQL, being claimed by another session that very moment). This default tries each in turn
         (SQLite: its single writer makes each claim a short local transaction); PostgreSQL does it in one round
         trip."""

@@ -8,8 +8,9 @@ server: BEGIN, the statements, COMMIT, sent together in psycopg's pipeline mode 
 :meth:`PostgresClaims.claim_first` is the one annotators use at the frontier of a shared source (issue 18): all of
 them reach the same next tasks at once, and with a claim per task most of them lost a round trip per task
 tried (10-17 claims per answer at 50 annotators). It sends a window of candidates in the session's order; the
-server reports those with no room for the session (each with whether it is done for the session, so the caller
-need not try it again: held by others, it comes back only if their lease runs out), skips those another
+server reports those with no room for the session before the one it takes (each with whether it is done for the
+session, so the caller need not try it again: held by others, it comes back only if their lease runs out; those
+after the one taken are not looked at, see the comment above ``_PICK``), skips those another
 transaction is claiming or answering this very moment (``pg_try_advisory_xact_lock``, the job-queue idiom of
 ``FOR UPDATE SKIP LOCKED`` for rows that are not there yet: a claim is a row to insert), takes the lock of the
 first with room, and claims it in a statement of its own, which sees what the lock's last holder committed, as
