@@ -188,12 +188,13 @@ def _open_by_plugin(Image: Any, data: bytes) -> Any:
     """The image opened by the one plugin its first bytes call for, or None: Image.open then, as always (once
     Pillow imported its plugins, or for another format, or for bytes the plugin refuses, whose errors Image.open
     words)."""
-    plugin = _PLUGINS.get(sniff_format(data) or "")
+    fmt = sniff_format(data) or ""
+    plugin = _PLUGINS.get(fmt)
     if plugin is None or getattr(Image, "_initialized", 1) >= 1:
         return None
     try:
         importlib.import_module(f"PIL.{plugin}")
-        factory, accept = Image.OPEN[sniff_format(data)]
+        factory, accept = Image.OPEN[fmt]
         accepted = accept(data[:16]) if accept else True
         if not accepted or isinstance(accepted, str):  # (a string: a warning Image.open would give)
             return None
