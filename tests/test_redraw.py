@@ -269,3 +269,30 @@ async def test_the_next_photos_cells_are_made_before_a_asks_for_them(
         assert view._pixels == pixels and made["cells made"] == 0
         assert "▀" in view.visible_text()
     assert len(stored(db_path, "photos")) == 1
+
+
+@pytest.mark.parametrize("view", ["binary", "boxes"])
+async def test_the_start_parses_the_stylesheet_once_with_the_screens_css(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, view: str) -> None:
+    """The annotation screen's CSS files are read with the app's, so the first task comes without a second parse
+    of every rule (Textual re-parses them all when a screen brings CSS files of its own); the files' rules are in
+    effect all the same."""
+    from textual.css.stylesheet import Stylesheet
+
+    from .helpers import image_drawn
+
+    parses: Counter[str] = Counter()
+    count_calls(monkeypatch, Stylesheet, "reparse", parses, "reparse")
+    if view == "binary":
+        app = make_app(write_jsonl(tmp_path / "data.jsonl", [{"text": SHORT}]), db_path, labels="POS")
+    else:
+        root = tmp_path / "photos"
+        root.mkdir()
+        photo_like(root / "a.png", (120, 80))
+        app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_for_task(pilot, predicate=None if view == "binary" else image_drawn)
+        assert parses["reparse"] == 0
+        assert screen.query_one("#task").styles.border_top[0] == "round"  # annotate.tcss
+        if view == "boxes":
+            assert screen.query_one("#boxes").styles.width.value == 36  # image.tcss
