@@ -272,11 +272,13 @@ async def test_the_next_photos_cells_are_made_before_a_asks_for_them(
 
 
 @pytest.mark.parametrize("view", ["binary", "boxes"])
-async def test_the_start_parses_the_stylesheet_once_with_the_screens_css(
-        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, view: str) -> None:
-    """The annotation screen's CSS files are read with the app's, so the first task comes without a second parse
-    of every rule (Textual re-parses them all when a screen brings CSS files of its own); the files' rules are in
-    effect all the same."""
+@pytest.mark.parametrize("rows", [36, 16])
+async def test_the_start_lays_out_one_screen_and_parses_the_stylesheet_once(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, view: str, rows: int) -> None:
+    """The annotation screen is the app's first screen (no empty screen of Textual's below it, laid out at every
+    layout of the start too), and its CSS is read with the app's: the first task comes without a second parse of
+    every rule. Every rule of the screen's is in effect all the same: its files' and its own ``CSS`` (a short
+    terminal's)."""
     from textual.css.stylesheet import Stylesheet
 
     from .helpers import image_drawn
@@ -290,9 +292,16 @@ async def test_the_start_parses_the_stylesheet_once_with_the_screens_css(
         root.mkdir()
         photo_like(root / "a.png", (120, 80))
         app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, rows)) as pilot:
         screen = await wait_for_task(pilot, predicate=None if view == "binary" else image_drawn)
-        assert parses["reparse"] == 0
+        assert app.screen_stack == [app.annotation_screen] and parses["reparse"] == 0
         assert screen.query_one("#task").styles.border_top[0] == "round"  # annotate.tcss
+        assert screen.query_one("#question").styles.margin.top == (1 if rows > 20 else 0)  # the screen's CSS
         if view == "boxes":
             assert screen.query_one("#boxes").styles.width.value == 36  # image.tcss
+        await pilot.press("?")  # a screen pushed over it, and back
+        await pilot.pause(0.1)
+        assert len(app.screen_stack) == 2
+        await pilot.press("escape")
+        await wait_for_task(pilot)
+        assert app.screen_stack == [app.annotation_screen]

@@ -257,9 +257,9 @@ class AnnotationApp(App[int]):
 
     def _preload_screen_css(self, screen: AnnotationScreen) -> None:
         """Give the stylesheet the screen's CSS (its files and its ``CSS``) before the app starts, under the keys
-        Textual files them by, so that its one start-up parse reads them: a screen pushed with CSS the stylesheet
-        lacks makes Textual parse every rule it has again (~2 ms of a start, bench/README.md "Start to first
-        task"). The rules are the same either way; Textual's own check still adds whatever this missed."""
+        Textual files a pushed screen's CSS by, so that its one start-up parse reads them. The annotation screen
+        is the app's first screen (:meth:`get_default_screen`), for which Textual loads no CSS of its own; a
+        screen pushed later with CSS the stylesheet lacks makes Textual parse every rule it has again."""
         self.css_path = [*self.css_path, *(p for p in screen.css_path if p not in self.css_path)]
         if screen.CSS:
             try:
@@ -270,11 +270,17 @@ class AnnotationApp(App[int]):
                                        is_default_css=False,
                                        scope=screen._css_type_name if screen.SCOPED_CSS else "")
 
+    def get_default_screen(self) -> AnnotationScreen:
+        """The annotation screen is the app's first screen, not pushed over Textual's empty default one: a start
+        then lays out one screen, not both at each of its layouts (13 layouts became 5 before a textcat start's
+        first task; 2.7% of its main thread's instructions, bench/README.md "Start to first task"). Textual
+        loads no CSS for a default screen: :meth:`_preload_screen_css` gave it."""
+        return self.annotation_screen
+
     def on_mount(self) -> None:
         keymap, problem = load_keymap()
         if keymap:
             self.set_keymap(keymap)
-        self.push_screen(self.annotation_screen)
         if problem:
             self.notify(one_line(problem, 300), severity="warning", timeout=8, markup=False)  # a path is data
 
