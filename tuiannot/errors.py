@@ -8,7 +8,6 @@ callers, whose errors name the file and the key the same way.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,10 @@ class InvalidRecord(UserError):
 
 def read_toml(path: str | Path, name: str, what: str = "file") -> dict[str, Any]:
     """The TOML file ``path`` parsed, or a :class:`UserError` of one line: ``{name}: {reason}`` (``name`` is the
-    file as the user gave it, made safe to print by the caller; ``what`` names it in "no such ...")."""
+    file as the user gave it, made safe to print by the caller; ``what`` names it in "no such ...").
+    (:mod:`tomllib` is imported here, when a file is read: ~0.6% of an annotation command's start otherwise.)"""
+    import tomllib
+
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)

@@ -29,7 +29,6 @@ reported when it was first read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -41,6 +40,11 @@ from .sources import Source
 from .storage import Database
 from .stream import Stream
 from .tasks import Task
+
+try:  # as hashlib.sha256 (the same digests), without its loading of OpenSSL (Python 3.11; later: hashlib's)
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:
+    from hashlib import sha256
 
 HASHED_BYTES = 64 * 1024  # before the offset: an edit there (most edits) is seen without reading the whole file
 MAX_NOTED = 10_000  # tasks noted behind an open one; past that, this run stops moving the checkpoint
@@ -64,7 +68,7 @@ class Checkpoint:
         self.stream = stream
         self.dataset = dataset
         self.path = os.path.realpath(str(getattr(stream.source, "path", "")))
-        self.key = "resume:" + hashlib.sha256(json.dumps({"path": self.path, **identity}, sort_keys=True,
+        self.key = "resume:" + sha256(json.dumps({"path": self.path, **identity}, sort_keys=True,
                                                          default=str).encode()).hexdigest()[:32]
         self.expected: int | None = None  # the key the first task must have after a seek
         self.resumed_at: int | None = None  # the line the stream was started at (None: the beginning)
@@ -196,4 +200,4 @@ class Checkpoint:
             head = f.read(offset - start)
         if len(head) != offset - start:
             raise OSError("the file is shorter than the checkpoint")
-        return f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha256(head).hexdigest()[:32]}"
+        return f"{st.st_size}:{st.st_mtime_ns}:{sha256(head).hexdigest()[:32]}"

@@ -25,11 +25,15 @@ Python cannot hold is a reason, not an exception.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 from typing import Any, Iterable
+
+try:  # the very constructor hashlib.blake2b is, without hashlib's loading of OpenSSL (~0.4% of a start)
+    from _blake2 import blake2b
+except ImportError:  # a Python built without it
+    from hashlib import blake2b
 
 INPUT_KEYS: tuple[str, ...] = ("text", "image", "html", "audio", "video")
 TASK_KEYS: tuple[str, ...] = ("label", "options", "spans")
@@ -49,7 +53,7 @@ def canonical_json(value: Any) -> str:
 
 def hash_value(value: Any) -> int:
     """A stable signed 64-bit hash of a JSON-serialisable value."""
-    digest = hashlib.blake2b(canonical_json(value).encode("utf-8"), digest_size=8).digest()
+    digest = blake2b(canonical_json(value).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import importlib
 import io
 import os
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..tasks import hash_value
+from ..tasks import blake2b, hash_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image as PILImage
@@ -97,7 +96,7 @@ def content_hash(digest: str) -> int:
 
 
 def digest_of(data: bytes) -> str:
-    return hashlib.blake2b(data).hexdigest()
+    return blake2b(data).hexdigest()
 
 
 # -- reading ---------------------------------------------------------------------------
