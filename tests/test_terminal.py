@@ -30,8 +30,11 @@ class Terminal:
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.raw = b""
 
-    def read(self, timeout: float = 0.05) -> None:
-        while True:
+    def read(self, timeout: float = 0.05, budget: float = 1.0) -> None:
+        """What the app wrote until it pauses ``timeout`` s, for ``budget`` s at most (an app that never stops
+        drawing must not hold the test here)."""
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
             if not readable(self.fd, timeout):
                 return
             try:
@@ -197,3 +200,20 @@ def test_no_color_sends_no_colour_but_keeps_bold_and_reverse(tmp_path: Path, env
         assert colours(parameters)  # the check sees colours where there are some
     flat = [p for params in parameters for p in params]
     assert "1" in flat and "7" in flat and "4" in flat  # bold, reverse (the number keys), underline (chosen)
+
+
+@pytest.mark.parametrize("argv", [["textcat", "{source}", "--label", "POS"], ["ner", "{source}", "--label", "PER"]])
+def test_a_terminal_of_no_size_gets_one(tmp_path: Path, env: dict[str, str], argv: list[str]) -> None:
+    """A pseudo-terminal that reports 0x0 (``script`` run without a terminal does) shows the task at 80x24 and
+    quits on ``q``: the layout went back and forth between Textual's two fallback sizes without end."""
+    source = write_jsonl(tmp_path / "data.jsonl", [{"text": "alpha first"}, {"text": "beta second"}])
+    environ = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    term = Terminal([a.format(source=source) for a in argv], environ, cols=0, rows=0)
+    term.wait_for("alpha first")
+    term.send("a")
+    term.wait_for("beta second")
+    term.send("q")
+    assert term.wait_exit() == 0
+    cols_rows = struct.unpack("HHHH", fcntl.ioctl(term.fd, termios.TIOCGWINSZ, b"\0" * 8))[:2]
+    assert cols_rows == (24, 80)
+    assert len(answers(env["TUIANNOT_DB"])) == 1

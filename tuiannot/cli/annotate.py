@@ -252,6 +252,7 @@ def run_components(components: Components, db: str | None, session: str | None, 
     routing = Routing(overlap=parse_overlap(overlap), annotators=parse_labels(annotators), lease=lease)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("annotating needs a terminal (stdin and stdout are not a TTY)")
+    give_a_size()
     views = [components.view_id] + ([components.review_view] if components.review_view else [])
     app_class = None
     if _keymap_given() or components.events or components.view_id not in RECIPE_VIEWS:
@@ -290,6 +291,23 @@ def run_components(components: Components, db: str | None, session: str | None, 
     if failure is None and annotation_app.return_code not in (0, None):
         failure = "the app stopped on an unexpected error (shown above); every answer given was saved"
     return print_summary(summary, failure, strict=strict)
+
+
+def give_a_size() -> None:
+    """A terminal that reports no size (0 rows or columns: ``script`` run without a terminal, a serial line) is
+    given 80x24, as ``stty rows 24 cols 80`` would. Textual's two fallbacks disagree (80x24 from the driver, 80x25
+    for the app) and the screen was laid out at one and the other, back and forth, without end."""
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        size = os.get_terminal_size(sys.stdout.fileno())
+        if not (size.columns and size.lines):
+            fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ,
+                        struct.pack("HHHH", size.lines or 24, size.columns or 80, 0, 0))
+    except (ImportError, OSError):  # not a Unix terminal: Textual's own fallbacks, as ever
+        pass
 
 
 def recipe_command(app: typer.Typer, name: str, func: Callable[..., Any]) -> None:
