@@ -344,3 +344,19 @@ def read_to_end(pid: int, fd: int, timeout: float = 60.0) -> tuple[int, str]:
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), raw.decode("utf-8", errors="replace")
+
+
+# -- how work grows (not how fast this machine is) -------------------------------------------------------------
+def growth(run_small: Callable[[], Any], run_large: Callable[[], Any], tries: int = 3) -> float:
+    """How many times longer ``run_large`` takes than ``run_small``, each the best of ``tries`` runs, measured one
+    after the other: a ratio that holds on a slow or busy machine where a time would not (the project's speed goals
+    live in bench/, not in timed tests). Linear work eight times larger gives ~8, quadratic ~64."""
+    def best(run: Callable[[], Any]) -> float:
+        times = []
+        for _ in range(tries):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return best(run_large) / max(best(run_small), 1e-6)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import csv
 import math
 import random
-import time
 
 import pytest
 
 from tuiannot.metrics.aggregate import DawidSkeneResult, dawid_skene, majority_vote
 
-from .helpers import SHARED
+from .helpers import SHARED, growth
 
 SNOW = SHARED / "agreement" / "snow2008_rte"
 
@@ -135,12 +134,10 @@ def test_snow2008_rte_majority_and_dawid_skene_against_gold() -> None:
     majority = vote_accuracy(gold, labels, ties)
     assert 0.88 <= majority <= 0.91  # Snow et al. report 0.897 for the majority of 10
     assert sum(gold[i] == label for i, label in labels.items()) / len(labels) > 0.93  # clear majorities
-    start = time.perf_counter()
     result = dawid_skene(ratings)
-    elapsed = time.perf_counter() - start
     ds = sum(gold[i] == label for i, label in result.labels.items()) / 800
     assert ds >= majority - 0.01 and ds >= 0.92, (ds, majority)
-    assert result.converged and elapsed < 1.0, elapsed
+    assert result.converged
     assert len(result.accuracy) == 164
     # the workers DS trusts most are right more often than those it trusts least
     ranked = sorted(result.accuracy, key=result.accuracy.get)
@@ -150,10 +147,14 @@ def test_snow2008_rte_majority_and_dawid_skene_against_gold() -> None:
     assert gold_accuracy(set(ranked[-40:])) > gold_accuracy(set(ranked[:40])) + 0.2
 
 
-def test_8000_ratings_aggregated_quickly() -> None:
-    truth, ratings = noisy_crowd(5, items=1450)
-    assert 7000 < len(ratings) < 9000
-    start = time.perf_counter()
-    majority_vote(ratings)
-    dawid_skene(ratings)
-    assert time.perf_counter() - start < 2.0
+def test_aggregation_grows_linearly_with_the_ratings() -> None:
+    """Majority vote and Dawid-Skene over ~8,000 ratings cost about eight times ~1,000, not more (each EM round
+    is one pass over the ratings; the rounds to converge do not grow with them here). The time itself is a
+    bench's (bench/cost_curves.py, `aggregate --method dawid-skene`): a bound in seconds fails on a slow day."""
+    _, large = noisy_crowd(5, items=1450)
+    _, small = noisy_crowd(5, items=180)
+    assert 7000 < len(large) < 9000 and 800 < len(small) < 1200
+    assert dawid_skene(large).converged and dawid_skene(small).converged
+    ratio = growth(lambda: (majority_vote(small), dawid_skene(small)),
+                   lambda: (majority_vote(large), dawid_skene(large)))
+    assert ratio < 20, ratio  # linear: ~8; quadratic: ~64
