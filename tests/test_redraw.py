@@ -132,12 +132,17 @@ def vote(text: str, who: str, label: str) -> dict[str, Any]:
             "_annotator_id": f"votes-{who}"}
 
 
-async def test_review_keeps_the_text_box_in_place_when_an_input_has_fewer_versions(db_path: Path) -> None:
+@pytest.mark.parametrize("ready", [False, True], ids=["task-after-start", "task-ready-at-start"])
+async def test_review_keeps_the_text_box_in_place_when_an_input_has_fewer_versions(db_path: Path,
+                                                                                  ready: bool) -> None:
     """Two versions, then one: the versions kept their rows, so the text box did not move (a move repainted the
-    whole screen and laid it out again, twice)."""
+    whole screen and laid it out again, twice). Also when the first task is ready as the app starts: the screen
+    shows it before its first layout (no widths yet: the rows are counted once it is laid out)."""
     seed(db_path, "votes", [vote("they differ", "alice", "POS"), vote("they differ", "bob", "NEG"),
                             vote("they agree", "alice", "POS"), vote("they agree", "bob", "POS")])
     app = recipe_app("review", db_path, "votes", output="final", db=str(db_path), session="lead")
+    if ready:
+        assert app.controller.wait_ready(timeout=10)
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_for_task(pilot, text="they differ")
         await pilot.pause(0.1)
@@ -269,6 +274,58 @@ async def test_the_next_photos_cells_are_made_before_a_asks_for_them(
         assert view._pixels == pixels and made["cells made"] == 0
         assert "▀" in view.visible_text()
     assert len(stored(db_path, "photos")) == 1
+
+
+@pytest.mark.parametrize("view", ["binary", "boxes"])
+async def test_a_task_ready_at_the_start_is_drawn_by_the_first_frame(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, view: str) -> None:
+    """The first task of a start is shown as the screen mounts, before any frame (it waited for the screen's
+    Ready message, which came after two frames without it), and a photo is fitted in the first frame's own
+    layout (it was fitted after the Resize event that followed it: one frame more, issue 15)."""
+    from tuiannot.screens.app import AnnotationApp
+    from tuiannot.screens.widgets.image_view import ImageView
+
+    from .helpers import image_drawn
+
+    frames: Counter[str] = Counter()
+    display = AnnotationApp._display
+
+    def counted(self: AnnotationApp, screen: Any, renderable: Any) -> None:
+        frames["frames"] += renderable is not None
+        display(self, screen, renderable)
+
+    shown_after: list[int] = []
+    show_next = AnnotationApp.show_next
+
+    def noted(self: AnnotationApp) -> None:
+        shown_after.append(frames["frames"])
+        show_next(self)
+
+    first_render: list[bool] = []
+    render_lines = ImageView.render_lines
+
+    def rendered(self: ImageView, crop: Any) -> Any:
+        lines = render_lines(self, crop)
+        if not first_render:
+            first_render.append(bool(self._rows) and not self.message)
+        return lines
+
+    monkeypatch.setattr(AnnotationApp, "_display", counted)
+    monkeypatch.setattr(AnnotationApp, "show_next", noted)
+    monkeypatch.setattr(ImageView, "render_lines", rendered)
+    if view == "binary":
+        app = make_app(write_jsonl(tmp_path / "data.jsonl", [{"text": SHORT}]), db_path, labels="POS")
+    else:
+        root = tmp_path / "photos"
+        root.mkdir()
+        photo_like(root / "a.png", (120, 80))
+        app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+    assert app.controller.wait_ready(timeout=10)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_task(pilot, text=SHORT if view == "binary" else None,
+                            predicate=None if view == "binary" else image_drawn)
+    assert shown_after[:1] == [0] and frames["frames"] >= 1
+    assert first_render == ([True] if view == "boxes" else [])
 
 
 @pytest.mark.parametrize("view", ["binary", "boxes"])

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -101,6 +101,11 @@ class AnnotationScreen(Screen[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     VIEW_ID = ""
     _more_shown: tuple[str | None, str | None] = (None, None)  # what the task box's border titles say
+    # Set by the app on its first screen: called as the screen mounts, in place of the Ready message, so that the
+    # first task of a start is drawn by the screen's first frame. The message reached the app after the screen's
+    # first two frames (and their layouts) were drawn without it; the first photo of `image` came ~30 ms later
+    # (issue 15). Widgets that fit what they show to their size do it at their first layout.
+    show_first: Callable[[], None] | None = None
 
     BINDINGS = [
         Binding("a", "answer('accept')", "Accept", id="accept"),
@@ -155,7 +160,12 @@ class AnnotationScreen(Screen[None]):
         text = self.query_one("#text")
         for reactive in ("scroll_y", "virtual_size"):
             self.watch(text, reactive, self._show_more, init=False)
-        self.post_message(self.Ready())
+        first = self.show_first
+        self.show_first = None
+        if first is not None:
+            first()
+        else:
+            self.post_message(self.Ready())
         if not gc.isenabled():
             self.set_timer(COLLECT_AFTER, collect_again)
 

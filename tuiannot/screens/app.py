@@ -250,6 +250,7 @@ class AnnotationApp(App[int]):
             self.event_runner = EventRunner(self, components.events)
         self.annotation_screen = screen(controller.dataset, controller.session, controller.labels, self.screen_config)
         self._preload_screen_css(self.annotation_screen)
+        self.annotation_screen.show_first = self.show_next
         self._frozen = False
         self.first_task_at: float | None = None  # perf_counter() once the first task was drawn
         self._editor: AnnotationScreen | None = None  # review: the normal view, editing one version

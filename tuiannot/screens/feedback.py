@@ -65,7 +65,7 @@ class Questions(VerticalScroll, can_focus=False):
 class FeedbackScreen(AnnotationScreen):
     VIEW_ID = "feedback"
     CSS_PATH = ["annotate.tcss", "feedback.tcss"]
-    AUTO_FOCUS = None  # the keys are the screen's until enter edits a text
+    AUTO_FOCUS = ""  # (off: None would take the app's "*") the keys are the screen's until enter edits a text
     HELP: ClassVar[dict[str, str]] = {  # type: ignore[assignment]  # (see AnnotationScreen.HELP)
         **AnnotationScreen.HELP,
         "accept": "submit the answers; refused while a required question (*) is unanswered: the message names it "

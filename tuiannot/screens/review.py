@@ -230,6 +230,10 @@ class ReviewScreen(AnnotationScreen):
         layout = layout_for(question, text)
         if layout is None:
             return
+        if not question.size.width:  # not laid out yet (the first task of a start): its rows counted once it is
+            question.update(text)
+            self.call_after_refresh(self._keep_question_rows)
+            return
         rows = text_height(text, question.size.width)
         if rows is not None and not self.short:  # the text box keeps its place from one input to the next
             if rows > self._question_rows:
@@ -238,6 +242,14 @@ class ReviewScreen(AnnotationScreen):
             else:
                 layout = False
         question.update(text, layout=layout)
+
+    def _keep_question_rows(self) -> None:
+        """The rows of the versions shown before the first layout, kept as later ones' are (see above)."""
+        question = self.query_one("#question", Static)
+        rows = text_height(question.content, question.size.width)
+        if rows is not None and not self.short and rows > self._question_rows:
+            self._question_rows = rows
+            question.styles.min_height = rows
 
     def _flags(self, text: Text, version: dict[str, Any], ended: bool = False) -> None:
         """Who flagged the version (``⚑`` and their names, at the end of the version's line) and each comment given

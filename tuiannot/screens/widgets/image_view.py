@@ -161,17 +161,22 @@ class ImageView(Widget, can_focus=False):
             self._draw()
 
     def on_resize(self) -> None:
+        self._sized(repaint=True)
+
+    def _sized(self, repaint: bool) -> None:
+        """The widget has a new size: the image on show fitted to it, and those prefetched so far (before the
+        screen was up, or at the old size) in a thread. ``repaint`` False: called while the frame is being
+        drawn (:meth:`render_lines`), which draws the new rows already."""
         area = (self.content_size.width, self.content_size.height)
         if area != self._area:
             self._area = area
             if self.key is not None:
                 self._token += 1
-                self._refit()
-            # the images prefetched so far (before the screen was up, or at the old size) fitted anew
+                self._refit(repaint)
             self.run_worker(lambda: self.cache.fit_cached(self.base_size), thread=True, exclusive=True,
                             group=f"image-refit-{id(self)}")
 
-    def _refit(self) -> None:
+    def _refit(self, repaint: bool = True) -> None:
         cols, rows = self._area = (self.content_size.width, self.content_size.height)
         if self.key is None or cols <= 0 or rows <= 0:
             return
@@ -187,7 +192,7 @@ class ImageView(Widget, can_focus=False):
                 fitted = None
         if fitted is not None:
             rows_cached = self.cache.get(("rows", self.key, pixels)) if self.mode == "halfcell" else None
-            self._use(pixels, fitted, rows_cached)
+            self._use(pixels, fitted, rows_cached, repaint)
             if rows_cached is None and self.mode == "halfcell" and self._base_rows is not None:
                 self.cache.put(("rows", self.key, pixels), self._base_rows)  # (as the worker does: an undo finds them)
             return
@@ -228,7 +233,7 @@ class ImageView(Widget, can_focus=False):
             self.message = f"The image cannot be shown: {reason}"
             self.refresh()
 
-    def _use(self, pixels: tuple[int, int], fitted: Any, rows: Any) -> None:
+    def _use(self, pixels: tuple[int, int], fitted: Any, rows: Any, repaint: bool = True) -> None:
         self.call_after_refresh(self._frame_out)  # the prefetch decodes on once the frame is out
         self.message = ""
         self._pixels, self._fit = pixels, fitted
@@ -238,7 +243,7 @@ class ImageView(Widget, can_focus=False):
             self._cells = cell_size(self.mode, pixels, self.cell)
         self._base_rows = rows
         self._base_packed, self._drawn, self._tags, self._fresh = None, None, {}, False
-        self._draw()
+        self._draw(repaint)
         if self.mode == "halfcell":
             ahead = self._ahead.pop(self.key, None) if self.key is not None else None
             if ahead is not None and self._rows is rows and ahead[1] is rows and ahead[0] == self._frame_key():
@@ -312,8 +317,9 @@ class ImageView(Widget, can_focus=False):
             out.append(Overlay(min(x0, pw - 1), min(y0, ph - 1), x1, y1, b.color, b.tag, b.current))
         return out
 
-    def _draw(self) -> None:
-        """The image with its boxes now; on a frame already on screen, only the rows that change are repainted."""
+    def _draw(self, repaint: bool = True) -> None:
+        """The image with its boxes now; on a frame already on screen, only the rows that change are repainted
+        (``repaint`` False: none, the frame being drawn draws them)."""
         if self._fit is None:
             return
         overlays = self.display_overlays()
@@ -333,8 +339,9 @@ class ImageView(Widget, can_focus=False):
             return
         if changed is None:
             self._lines.clear()
-            self.refresh()
-        elif changed:
+            if repaint:
+                self.refresh()
+        elif changed and repaint:
             top = max(0, (self.content_size.height - self._cells[1]) // 2)
             width = self.content_size.width
             for r in changed:
@@ -448,7 +455,13 @@ class ImageView(Widget, can_focus=False):
         return strip
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Textual's way in: the kept lines when Textual would add nothing to them (:meth:`_plain`)."""
+        """Textual's way in: the kept lines when Textual would add nothing to them (:meth:`_plain`).
+
+        An image shown before the widget had its size (the first one of a start: the screen shows it before its
+        first layout) is fitted here, in the frame of that layout, not in the next one after the ``Resize``
+        event (issue 15: the first photo came a frame, ~30 ms, after the rest of the screen)."""
+        if self.key is not None and self._fit is None and not self.message:
+            self._sized(repaint=False)
         if (self.message or not self._rows or crop.column_span != (0, self.size.width)
                 or crop.bottom > self.size.height or not self._plain()):
             return super().render_lines(crop)
