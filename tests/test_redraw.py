@@ -328,6 +328,67 @@ async def test_a_task_ready_at_the_start_is_drawn_by_the_first_frame(
     assert first_render == ([True] if view == "boxes" else [])
 
 
+@pytest.mark.parametrize("rows", [36, 16])
+async def test_every_frame_of_a_start_has_the_terminals_breakpoint_class(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    """The first task is in the first frame: that frame is laid out for the terminal's rows already (``-short``
+    below 20 rows), not restyled and drawn again when Textual gives the class at its first Resize event."""
+    from tuiannot.screens.app import AnnotationApp
+
+    classes: list[tuple[bool, bool]] = []
+    display = AnnotationApp._display
+
+    def noted(self: AnnotationApp, screen: Any, renderable: Any) -> None:
+        if renderable is not None:
+            classes.append((screen.has_class("-short"), screen.has_class("-tall")))
+        display(self, screen, renderable)
+
+    monkeypatch.setattr(AnnotationApp, "_display", noted)
+    app = make_app(write_jsonl(tmp_path / "data.jsonl", [{"text": SHORT}]), db_path, labels="POS")
+    assert app.controller.wait_ready(timeout=10)
+    async with app.run_test(size=(120, rows)) as pilot:
+        await wait_for_task(pilot, text=SHORT)
+        await pilot.pause(0.1)
+    assert classes and set(classes) == {(rows < 20, rows >= 20)}, classes
+
+
+async def test_an_image_screen_never_sets_the_task_boxs_border_titles(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images do not scroll: no "N more lines" in the task box's border. Setting a title (even to nothing)
+    repaints the whole box, the photo in it; the image view's first layouts made the text screens' count flip
+    and back, two repaints of ~40 KB at a start."""
+    from textual.widget import Widget
+
+    from .helpers import image_drawn
+
+    sets: Counter[str] = Counter()
+    for name in ("border_title", "border_subtitle"):
+        descriptor = Widget.__dict__[name]
+
+        class Spy(type(descriptor)):  # type: ignore[misc]
+            def __set__(self, obj: Widget, title: Any, name: str = name) -> None:
+                if obj.id == "task":
+                    sets[name] += 1
+                super().__set__(obj, title)
+
+        spy = Spy()
+        spy.__dict__.update(descriptor.__dict__)
+        monkeypatch.setattr(Widget, name, spy)
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name, size in (("a", (120, 80)), ("b", (100, 90))):
+        photo_like(root / f"{name}.png", size)
+    app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+    assert app.controller.wait_ready(timeout=10)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_task(pilot, predicate=image_drawn)
+        await pilot.pause(0.1)
+        await pilot.press("a")
+        await wait_for_task(pilot, predicate=image_drawn)
+        await pilot.pause(0.1)
+    assert not sets, sets
+
+
 @pytest.mark.parametrize("view", ["binary", "boxes"])
 @pytest.mark.parametrize("rows", [36, 16])
 async def test_the_start_lays_out_one_screen_and_parses_the_stylesheet_once(

@@ -275,8 +275,17 @@ class AnnotationApp(App[int]):
         """The annotation screen is the app's first screen, not pushed over Textual's empty default one: a start
         then lays out one screen, not both at each of its layouts (13 layouts became 5 before a textcat start's
         first task; 2.7% of its main thread's instructions, bench/README.md "Start to first task"). Textual
-        loads no CSS for a default screen: :meth:`_preload_screen_css` gave it."""
-        return self.annotation_screen
+        loads no CSS for a default screen: :meth:`_preload_screen_css` gave it.
+
+        It gets its breakpoint classes (``-short`` or ``-tall``) now, from the terminal's rows: Textual gives them
+        at the screen's first ``Resize`` event, after its first frame, and restyled and repainted all of it then
+        (the first task is in the first frame, see :attr:`AnnotationScreen.show_first`)."""
+        screen = self.annotation_screen
+        height = self.size.height
+        names = [name for _, name in screen.VERTICAL_BREAKPOINTS]
+        reached = [name for rows, name in screen.VERTICAL_BREAKPOINTS if height >= rows]
+        screen.update_classes({name: name == reached[-1] for name in names} if reached else {}, update=False)
+        return screen
 
     def on_mount(self) -> None:
         keymap, problem = load_keymap()

@@ -98,6 +98,11 @@ class ImageMixin:
     def action_scroll(self, how: str) -> None:
         """Images do not scroll."""
 
+    def _show_more(self) -> None:
+        """Nothing above or below an image to count: the task box's border titles stay empty (setting them, as the
+        image view's first layouts changed its virtual size, repainted the whole box and its photo twice at a
+        start)."""
+
 
 class ImageBinaryScreen(ImageMixin, BinaryScreen):
     VIEW_ID = "image_classification"
