@@ -23,6 +23,10 @@ default). After each PostgreSQL run, a baseline: as many bare psycopg clients do
 fast as they can, for as long, against the same server (``--no-baseline`` skips it): what any client gets from
 this machine and server, to judge tuiannot's p99 by. Each run's folder (its SQLite file) is removed after.
 
+``--cost-ladder 0,0.5,1,2,4,7`` runs none of that: only the bare clients (as many as the largest
+``--annotators``), each answer also spending that many milliseconds of the client's own CPU, one row per cost:
+the p99 any client with that cost per answer gets from this machine and server (see bench/README.md).
+
 Goal: on PostgreSQL with 50 annotators, p99 claim+commit <= 50 ms (SQLite's figures are reported, no goal:
 one writer at a time is its design). Prints PASS/FAIL per goal and invariant and an ``overall:`` line; exits
 0 whatever the verdict.
@@ -146,9 +150,16 @@ def worker(db: str, source: str, session: str, overlap: str, meeting: str, index
                       "error": summary.error}))
 
 
-def baseline_worker(url: str, table: str, meeting: str, index: int, seconds: float) -> None:
-    """A bare PostgreSQL client, for comparison: one connection, one-row INSERT + COMMIT as fast as it can."""
+def baseline_worker(url: str, table: str, meeting: str, index: int, seconds: float, cpu_ms: float = 0.0) -> None:
+    """A bare PostgreSQL client, for comparison: one connection, one-row INSERT + COMMIT as fast as it can; with
+    ``cpu_ms``, each answer also spends that much CPU in the client (a busy loop on the thread's CPU clock, inside
+    the timed step, as an annotator process's own work for an answer is: ``--cost-ladder``)."""
     import psycopg
+
+    def work() -> None:
+        end = time.thread_time() + cpu_ms / 1000
+        while time.thread_time() < end:
+            pass
 
     with psycopg.connect(url, autocommit=True) as conn:
         Path(meeting, f"ready-{index}").touch()
@@ -159,6 +170,8 @@ def baseline_worker(url: str, table: str, meeting: str, index: int, seconds: flo
         n = 0
         while time.monotonic() < deadline:
             start = time.perf_counter()
+            if cpu_ms:
+                work()
             conn.execute(f"INSERT INTO {table} (worker, n, content) VALUES (%s, %s, %s)",
                          (index, n, json.dumps({"text": f"task {n:07d}", "answer": "accept"})))
             latencies.append(time.perf_counter() - start)
@@ -166,9 +179,10 @@ def baseline_worker(url: str, table: str, meeting: str, index: int, seconds: flo
     print(json.dumps({"latencies": latencies}))
 
 
-def baseline(url: str, clients: int, seconds: float) -> dict[str, Any]:
+def baseline(url: str, clients: int, seconds: float, cpu_ms: float = 0.0) -> dict[str, Any]:
     """``clients`` processes of :func:`baseline_worker` against ``url`` at once: what the machine and the server
-    give any client, with no tuiannot in it (p50/p99 of an INSERT + COMMIT)."""
+    give any client, with no tuiannot in it (p50/p99 of an INSERT + COMMIT, plus ``cpu_ms`` of the client's own
+    CPU an answer)."""
     import psycopg
 
     run_dir = BENCH_DIR / f"team-baseline-{uuid.uuid4().hex[:8]}"
@@ -179,7 +193,7 @@ def baseline(url: str, clients: int, seconds: float) -> dict[str, Any]:
         conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, worker int, n int, content text)")
     try:
         processes = [subprocess.Popen([sys.executable, __file__, "--baseline-worker", url, table, str(meeting), str(i),
-                                       str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       str(seconds), str(cpu_ms)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       stdin=subprocess.DEVNULL, text=True) for i in range(clients)]
         started = time.monotonic()
         while not all((meeting / f"ready-{i}").exists() for i in range(clients)):
@@ -200,9 +214,24 @@ def baseline(url: str, clients: int, seconds: float) -> dict[str, Any]:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
         shutil.rmtree(run_dir, ignore_errors=True)
-    return {"clients": clients, "seconds": seconds, "commits": len(latencies),
+    return {"clients": clients, "seconds": seconds, "cpu_ms": cpu_ms, "commits": len(latencies),
             "commits_per_s": len(latencies) / seconds, "p50_ms": percentile(latencies, 50) * 1000,
             "p99_ms": percentile(latencies, 99) * 1000}
+
+
+def cost_ladder(url: str, clients: int, seconds: float, costs: list[float]) -> None:
+    """The bare clients with a client-side cost per answer: the p99 a client that spends ``ms`` of its own CPU on
+    each answer gets when ``clients`` of them share this machine and server (no tuiannot in it). Little's law
+    makes the point the rows show: clients that never pause make a queue as long as the CPU an answer costs."""
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}: {clients} bare psycopg clients, one-row INSERT + COMMIT "
+          f"plus the client's own CPU an answer, {seconds:g} s a row", flush=True)
+    print(f"{'client CPU an answer':>22} {'answers/s':>10} {'p50 ms':>8} {'p99 ms':>8}  p99 <= {GOAL_P99_MS:g} ms")
+    for ms in costs:
+        b = baseline(url, clients, seconds, ms)
+        print(f"{ms:19.1f} ms {b['commits_per_s']:10.0f} {b['p50_ms']:8.1f} {b['p99_ms']:8.1f}  "
+              f"{'yes' if b['p99_ms'] <= GOAL_P99_MS else 'no'}", flush=True)
+    print("overall: (an analysis, no goal of its own)")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -358,8 +387,8 @@ def main() -> None:
         worker(db, source, session, overlap, meeting, int(index), float(duration), float(pace))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--baseline-worker":
-        url, table, meeting, index, duration = sys.argv[2:7]
-        baseline_worker(url, table, meeting, int(index), float(duration))
+        url, table, meeting, index, duration, cpu_ms = sys.argv[2:8]
+        baseline_worker(url, table, meeting, int(index), float(duration), float(cpu_ms))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -378,8 +407,16 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the bare PostgreSQL baseline after each PostgreSQL run (N clients, one-row INSERT "
                              "+ COMMIT as fast as they can, as long as the run)")
+    parser.add_argument("--cost-ladder", metavar="MS,MS,...",
+                        help="instead of the runs: the bare clients at the largest --annotators, each answer also "
+                             "spending each of these milliseconds of the client's own CPU (e.g. 0,0.5,1,2,4,7): the "
+                             "p99 any client with that cost per answer gets on this machine and server")
     args = parser.parse_args()
     seconds = 10.0 if args.quick else args.seconds
+    if args.cost_ladder:
+        cost_ladder(args.postgres.split("?")[0], max(int(x) for x in args.annotators.split(",")), seconds,
+                    [float(x) for x in args.cost_ladder.split(",")])
+        return
     results, ok = [], True
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min) before the first run. Latency is per "
