@@ -290,6 +290,34 @@ def test_to_coco_and_to_folders(tmp_path: Path) -> None:
 
 
 # -- renderers ------------------------------------------------------------------------------
+@pytest.mark.parametrize("colors,terminal,preset", [
+    ("truecolor", "truecolor", True), ("256", "256", True), ("256", "truecolor", True),
+    ("truecolor", "256", False), ("256", "standard", False), ("truecolor", None, False)])
+def test_half_blocks_carry_the_codes_rich_would_write(colors: str, terminal: str | None, preset: bool) -> None:
+    """The styles of half-block cells come with their terminal codes where the console writes the colours as they
+    are (issue 15: Rich made them per style, ~4 us each, ~1,800 a photo in 24-bit colour); every line written is
+    the same as with the codes Rich makes, on the console's color system."""
+    from rich.color import ColorSystem
+    from rich.style import Style
+    from textual.strip import Strip
+
+    image = Image.new("RGB", (24, 7))
+    image.putdata([((x * 37 + y * 11) % 256, (x * 5) % 256, (y * 40) % 256) for y in range(7) for x in range(24)])
+    rows = render.halfcell(image, colors, render.StyleCache(colors, terminal=terminal))
+    plain = render.halfcell(image, colors, render.StyleCache(colors))
+    system = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT, "standard": ColorSystem.STANDARD,
+              None: ColorSystem.TRUECOLOR}[terminal]
+    styles = [segment.style for row in rows for segment in row]
+    assert len(styles) > 20 and any(s.bgcolor is None for s in styles)  # (7 pixel rows: the last cells half)
+    assert all((s._ansi is not None) == preset for s in styles)
+    for style in styles:
+        made = Strip.render_ansi(Style.from_color(style.color, style.bgcolor), system)
+        assert Strip.render_ansi(style, system) == made
+    for ours, theirs in zip(rows, plain, strict=True):
+        assert "".join(Strip.render_style(seg.style, seg.text, system) for seg in ours) == \
+            "".join(Strip.render_style(seg.style, seg.text, system) for seg in theirs)
+
+
 def test_every_renderer_produces_output() -> None:
     image = Image.new("RGB", (8, 6), (255, 0, 0))
     image.paste((0, 0, 255), (0, 3, 8, 6))

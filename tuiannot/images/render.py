@@ -304,14 +304,45 @@ def packed_color(rgb: tuple[int, int, int], colors: str = "truecolor") -> int:
     return index
 
 
-class StyleCache:
-    """Rich styles for (upper, lower) pixel pairs, made once each (a frame reuses most of them)."""
+# Rich's Color and ColorTriplet are named tuples of these fields: made as plain tuples, 0.4 us less each
+_new_tuple = tuple.__new__
+_PLAIN_TUPLES = (getattr(Color, "_fields", None) == ("name", "type", "number", "triplet")
+                 and getattr(ColorTriplet, "_fields", None) == ("red", "green", "blue"))
 
-    def __init__(self, colors: str = "truecolor", limit: int = 6_000) -> None:
+
+class StyleCache:
+    """Rich styles for (upper, lower) pixel pairs, made once each (a frame reuses most of them).
+
+    Given the color system of the console that will write them (``terminal``: Rich's name, ``"truecolor"`` or
+    ``"256"``), each style carries its terminal codes from the start, as Rich would make them at the first write
+    (``38;2;R;G;B;48;2;R;G;B``, or ``38;5;N;48;5;M`` for palette colours): in 24-bit colour Rich made them per
+    style, ~4 us each, and a photo's half-blocks are ~1,800 styles met once (7 ms a photo, on the app's thread for
+    a start's first photo, issue 15). Where the console would turn the colours into others (fewer colours than
+    the cells carry) Rich makes them, as before."""
+
+    def __init__(self, colors: str = "truecolor", limit: int = 6_000, terminal: str | None = None) -> None:
         self.colors = colors
         self.limit = limit
         self._styles: dict[int, Style] = {}
         self._colors: dict[int, Color] = {}
+        self._codes: Callable[[int, int], str] | None = None
+        self.set_terminal(terminal)
+
+    def set_terminal(self, terminal: str | None) -> None:
+        """The color system of the console that writes the styles (see above); None: Rich makes their codes."""
+        codes: Callable[[int, int], str] | None = None
+        if self.colors == "256" and terminal in ("256", "truecolor"):
+            def codes(top: int, bottom: int) -> str:
+                return f"38;5;{top};48;5;{bottom}" if bottom >= 0 else f"38;5;{top}"
+        elif self.colors != "256" and terminal == "truecolor":
+            def codes(top: int, bottom: int) -> str:
+                fg = f"38;2;{top >> 16};{(top >> 8) & 255};{top & 255}"
+                return f"{fg};48;2;{bottom >> 16};{(bottom >> 8) & 255};{bottom & 255}" if bottom >= 0 else fg
+        if codes is not None and not hasattr(Style(), "_ansi"):  # a Rich that keeps no codes on its styles
+            codes = None
+        if codes is not self._codes:
+            self._styles.clear()
+        self._codes = codes
 
     def color(self, value: int) -> Color:
         color = self._colors.get(value)
@@ -321,7 +352,10 @@ class StyleCache:
             if self.colors == "256":  # the palette index, with its colour: see palette_rgb
                 color = Color(f"color({value})", ColorType.EIGHT_BIT, number=value,
                               triplet=ColorTriplet(*palette_rgb(value)))
-            else:  # Color.from_rgb without its checks: a frame makes thousands of these
+            elif _PLAIN_TUPLES:  # Color.from_rgb without its checks or keywords: a photo makes ~3,500 of these
+                color = _new_tuple(Color, (f"#{value:06x}", ColorType.TRUECOLOR, None,
+                                           _new_tuple(ColorTriplet, (value >> 16, (value >> 8) & 255, value & 255))))
+            else:
                 color = Color(f"#{value:06x}", ColorType.TRUECOLOR,
                               triplet=ColorTriplet(value >> 16, (value >> 8) & 255, value & 255))
             self._colors[value] = color
@@ -334,6 +368,8 @@ class StyleCache:
             if len(self._styles) > self.limit:
                 self._styles.clear()
             style = Style.from_color(self.color(top), self.color(bottom) if bottom >= 0 else None)
+            if self._codes is not None:
+                style._ansi = self._codes(top, bottom)
             self._styles[key] = style
         return style
 

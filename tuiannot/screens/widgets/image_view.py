@@ -124,6 +124,8 @@ class ImageView(Widget, can_focus=False):
         return None
 
     def on_mount(self) -> None:
+        # the styles carry the codes the app's console writes (Textual writes without a color system as 24-bit)
+        self._styles.set_terminal(self.app.console.color_system or "truecolor")
         self.cache.target = self._target
         self.cache.prerender = None  # in the prefetch thread they would hold the GIL: made when idle instead
 
