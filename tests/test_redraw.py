@@ -179,6 +179,16 @@ async def test_tab_with_the_span_list_open_repaints_the_two_rows_of_the_list_it_
         assert painted["rows"] == 2, painted  # the row it left and the row it reached, of 6
 
 
+def start_app(view: str, tmp_path: Path, db_path: Path) -> Any:
+    """The app of a start test: ``binary`` (textcat, one short text) or ``boxes`` (image --boxes, one photo)."""
+    if view == "binary":
+        return make_app(write_jsonl(tmp_path / "data.jsonl", [{"text": SHORT}]), db_path, labels="POS")
+    root = tmp_path / "photos"
+    root.mkdir()
+    photo_like(root / "a.png", (120, 80))
+    return recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+
+
 def photo_like(path: Path, size: tuple[int, int] = (400, 240)) -> Path:
     """Smooth colours with noise: in 256 colours every pixel is dithered (what a photo is)."""
     import numpy as np
@@ -313,13 +323,7 @@ async def test_a_task_ready_at_the_start_is_drawn_by_the_first_frame(
     monkeypatch.setattr(AnnotationApp, "_display", counted)
     monkeypatch.setattr(AnnotationApp, "show_next", noted)
     monkeypatch.setattr(ImageView, "render_lines", rendered)
-    if view == "binary":
-        app = make_app(write_jsonl(tmp_path / "data.jsonl", [{"text": SHORT}]), db_path, labels="POS")
-    else:
-        root = tmp_path / "photos"
-        root.mkdir()
-        photo_like(root / "a.png", (120, 80))
-        app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+    app = start_app(view, tmp_path, db_path)
     assert app.controller.wait_ready(timeout=10)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_task(pilot, text=SHORT if view == "binary" else None,
@@ -403,13 +407,7 @@ async def test_the_start_lays_out_one_screen_and_parses_the_stylesheet_once(
 
     parses: Counter[str] = Counter()
     count_calls(monkeypatch, Stylesheet, "reparse", parses, "reparse")
-    if view == "binary":
-        app = make_app(write_jsonl(tmp_path / "data.jsonl", [{"text": SHORT}]), db_path, labels="POS")
-    else:
-        root = tmp_path / "photos"
-        root.mkdir()
-        photo_like(root / "a.png", (120, 80))
-        app = recipe_app("image", db_path, str(root), label="CAT", boxes=True, graphics="halfcell")
+    app = start_app(view, tmp_path, db_path)
     async with app.run_test(size=(120, rows)) as pilot:
         screen = await wait_for_task(pilot, predicate=None if view == "binary" else image_drawn)
         assert app.screen_stack == [app.annotation_screen] and parses["reparse"] == 0
