@@ -780,6 +780,33 @@ async def test_boxes_on_a_rotated_image_in_a_resized_terminal(tmp_path: Path, db
     assert box_of(row) == [("CAT", 76, 154, 77, 133)]
 
 
+async def test_a_short_terminal_leaves_the_box_keys_line_out(tmp_path: Path, db_path: Path) -> None:
+    """Under 20 rows the line of box keys under the labels is left out, as the other views' hints are: the photo
+    gets its rows; it comes back when the terminal grows (and goes again)."""
+    root = tmp_path / "short"
+    root.mkdir()
+    make_image(root / "s.png", (400, 300))
+    from tuiannot.screens.widgets.image_view import ImageView
+
+    app = image_app(root, db_path, labels="CAT", boxes=True)
+    async with app.run_test(size=(100, 16)) as pilot:
+        screen = await ready(pilot, "s.png")
+        question, view = screen.query_one("#question"), screen.query_one(ImageView)
+        await pilot.pause()
+        assert "CAT" in str(question.render()) and "n new" not in str(question.render())
+        assert question.size.height == 1
+        await pilot.resize_terminal(100, 30)
+        await wait_until(pilot, lambda: "n new" in str(question.render()), "the box keys back")
+        await pilot.resize_terminal(100, 16)
+        await wait_until(pilot, lambda: "n new" not in str(question.render()), "the box keys out again")
+        await wait_until(pilot, lambda: question.size.height == 1 and view._fit is not None, "laid out again")
+        short_rows = view.content_size.height
+        await pilot.press("n", "a")
+        await wait_done(pilot)
+    assert short_rows >= 5
+    assert box_of(stored(db_path, "short")[0]) == [("CAT", 134, 100, 133, 100)]  # n: a third of it, centred
+
+
 async def test_undo_restores_the_boxes(tmp_path: Path, db_path: Path, folder: Path) -> None:
     app = image_app(folder, db_path, labels="CAT", boxes=True)
     async with app.run_test(size=(100, 40)) as pilot:

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.events import Resize
 from textual.containers import Horizontal
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.strip import Strip
@@ -212,7 +213,7 @@ class BoxScreen(ImageMixin, AnnotationScreen):
         self.fine = False
         self.last_label = self.labels[0] if self.labels else ""
         self._escape_at = 0.0
-        self._bar: Text | None = None
+        self._bars: dict[bool, Text] = {}  # short terminal -> the question bar
 
     def text_widget(self) -> Widget:
         return Horizontal(PhotoView(self.config, id="image"), BoxList(id="boxes"), id="text")
@@ -259,17 +260,25 @@ class BoxScreen(ImageMixin, AnnotationScreen):
         update_static(self.query_one("#question", Static), self._question_bar())
 
     def _question_bar(self) -> Text:
-        """The labels and the box keys: the same for every task (shown while loading too), made once."""
-        if self._bar is not None:
-            return self._bar
-        bar = self._bar = Text()
+        """The labels and the box keys: the same for every task (shown while loading too), made once. On a short
+        terminal the line of box keys is left out, as the other views' hints are: the photo needs the rows (the
+        key bar and ``?`` still list the keys)."""
+        short = self.short
+        bar = self._bars.get(short)
+        if bar is not None:
+            return bar
+        bar = self._bars[short] = Text()
         for i, label in enumerate(self.labels):
             bar.append(f" {LABEL_KEYS[i]} ", Style(reverse=True, bold=True))
             bar.append(f" {one_line(label, 30)} ", Style(color="#000000", bgcolor=_hex(label_rgb(i)), bold=True))
             bar.append("  ")
-        bar.append("\n n new · arrows/hjkl move · shift+arrows/HJKL resize · f fine · number = label · "
-                   "tab next · d delete · a accept", Style(dim=True))
+        if not short:
+            bar.append("\n n new · arrows/hjkl move · shift+arrows/HJKL resize · f fine · number = label · "
+                       "tab next · d delete · a accept", Style(dim=True))
         return bar
+
+    def on_resize(self, event: Resize) -> None:  # (Textual calls the base screen's handler too)
+        self.call_after_refresh(lambda: update_static(self.query_one("#question", Static), self._question_bar()))
 
     def _redraw(self) -> None:
         self.image_view().set_boxes(self.overlays())
