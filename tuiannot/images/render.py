@@ -340,8 +340,7 @@ class StyleCache:
                 return f"{fg};48;2;{bottom >> 16};{(bottom >> 8) & 255};{bottom & 255}" if bottom >= 0 else fg
         if codes is not None and not hasattr(Style(), "_ansi"):  # a Rich that keeps no codes on its styles
             codes = None
-        if codes is not self._codes:
-            self._styles.clear()
+        self._styles.clear()  # (made with the codes of another terminal, or none)
         self._codes = codes
 
     def color(self, value: int) -> Color:

@@ -235,21 +235,25 @@ class ReviewScreen(AnnotationScreen):
             self.call_after_refresh(self._keep_question_rows)
             return
         rows = text_height(text, question.size.width)
-        if rows is not None and not self.short:  # the text box keeps its place from one input to the next
-            if rows > self._question_rows:
-                self._question_rows = rows
-                question.styles.min_height = rows
-            else:
-                layout = False
+        if rows is not None and not self.short and not self._keep_rows(question, rows):
+            layout = False  # the text box keeps its place from one input to the next
         question.update(text, layout=layout)
 
     def _keep_question_rows(self) -> None:
         """The rows of the versions shown before the first layout, kept as later ones' are (see above)."""
         question = self.query_one("#question", Static)
         rows = text_height(question.content, question.size.width)
-        if rows is not None and not self.short and rows > self._question_rows:
-            self._question_rows = rows
-            question.styles.min_height = rows
+        if rows is not None and not self.short:
+            self._keep_rows(question, rows)
+
+    def _keep_rows(self, question: Static, rows: int) -> bool:
+        """The versions' box keeps the most rows it has needed (the text box above it stays in place); whether it
+        grew."""
+        if rows <= self._question_rows:
+            return False
+        self._question_rows = rows
+        question.styles.min_height = rows
+        return True
 
     def _flags(self, text: Text, version: dict[str, Any], ended: bool = False) -> None:
         """Who flagged the version (``⚑`` and their names, at the end of the version's line) and each comment given
